@@ -30,7 +30,11 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -65,8 +69,9 @@ fn digits(text: &[u8]) -> Option<i64> {
     if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    text.iter()
-        .try_fold(0i64, |n, d| n.checked_mul(10)?.checked_add(i64::from(d - b'0')))
+    text.iter().try_fold(0i64, |n, d| {
+        n.checked_mul(10)?.checked_add(i64::from(d - b'0'))
+    })
 }
 
 /// Parses an RFC 3339 / ISO 8601 date-time (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`) to epoch
@@ -76,7 +81,12 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     if b.len() < 20 || b.len() > 40 {
         return None;
     }
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let year = digits(&b[0..4])?;
@@ -85,7 +95,12 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let hour = digits(&b[11..13])?;
     let minute = digits(&b[14..16])?;
     let second = digits(&b[17..19])?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let mut rest = &b[19..];
@@ -120,16 +135,35 @@ mod tests {
     #[test]
     fn formats_and_parses_known_instants() {
         assert_eq!(format_rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_rfc3339_millis(1_763_816_400_123), "2025-11-22T13:00:00.123Z");
+        assert_eq!(
+            format_rfc3339_millis(1_763_816_400_123),
+            "2025-11-22T13:00:00.123Z"
+        );
         assert_eq!(format_rfc3339_secs(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(parse_rfc3339("2025-11-22T13:00:00.123Z"), Some(1_763_816_400));
-        assert_eq!(parse_rfc3339("2019-11-16T10:11:12.634234626Z"), Some(1_573_899_072));
-        assert_eq!(parse_rfc3339("2025-11-22T15:00:00+02:00"), Some(1_763_816_400));
+        assert_eq!(
+            parse_rfc3339("2025-11-22T13:00:00.123Z"),
+            Some(1_763_816_400)
+        );
+        assert_eq!(
+            parse_rfc3339("2019-11-16T10:11:12.634234626Z"),
+            Some(1_573_899_072)
+        );
+        assert_eq!(
+            parse_rfc3339("2025-11-22T15:00:00+02:00"),
+            Some(1_763_816_400)
+        );
     }
 
     #[test]
     fn rejects_what_is_not_a_date_time() {
-        for text in ["", "1763816400", "2025-13-01T00:00:00Z", "2025-11-22T13:00:00", "2025-11-22T13:00:00.Z", "２０２５-11-22T13:00:00Z"] {
+        for text in [
+            "",
+            "1763816400",
+            "2025-13-01T00:00:00Z",
+            "2025-11-22T13:00:00",
+            "2025-11-22T13:00:00.Z",
+            "２０２５-11-22T13:00:00Z",
+        ] {
             assert_eq!(parse_rfc3339(text), None, "{text}");
         }
     }

@@ -3,5 +3,13 @@
 //! The library holds everything but the wiring: signature schemes (pure functions over bytes),
 //! the config, the envelope, the pipelines over small ports, and the AWS adapters behind them.
 
+pub mod aws;
 pub mod clock;
+pub mod config;
+pub mod envelope;
+pub mod ingest;
+pub mod lambda;
+pub mod ports;
+pub mod secrets;
 pub mod signature;
+pub mod telemetry;

@@ -1,1 +1,30 @@
-fn main() {}
+//! The ingest Lambda: wiring only. Everything it does lives in `inlet::ingest`.
+
+use inlet::aws::{self, SecretsManager, SqsQueue};
+use inlet::config::Config;
+use inlet::ingest::Ingest;
+use inlet::secrets::{Env, KeyRing, SecretResolver};
+use inlet::{clock, lambda, telemetry};
+use lambda_http::{Error, Request, service_fn};
+use std::time::SystemTime;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    // Any problem here stops the function before it serves a request: fail closed.
+    let config = Config::from_env()?;
+    let queue_url = std::env::var("INLET_QUEUE_URL").map_err(|_| "INLET_QUEUE_URL is not set")?;
+    let sdk = aws::sdk_config().await;
+    let queue = SqsQueue::from_config(&sdk, queue_url);
+    let resolver = SecretResolver::new(Env::Process, SecretsManager::from_config(&sdk));
+    let keys = KeyRing::load(&config, resolver).await?;
+    let fifo = queue.is_fifo();
+    // Lives as long as the process; leaking it lets every invocation borrow it without a lock.
+    let ingest: &'static Ingest<_, _> = Box::leak(Box::new(Ingest::new(config, keys, queue, fifo)));
+
+    lambda_http::run(service_fn(move |request: Request| async move {
+        let now_ms = clock::epoch_millis(SystemTime::now());
+        Ok::<_, Error>(lambda::handle(ingest, &request, now_ms).await)
+    }))
+    .await
+}

@@ -1,7 +1,7 @@
 //! The few JSON body fields schemes read, parsed in one pass without building a tree.
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 /// Fields that name an event in providers' JSON bodies. Every other field is skipped.
@@ -30,6 +30,10 @@ pub struct Inner {
 impl BodyFields {
     /// Reads the fields, or `None` when the body is not a JSON object.
     pub fn parse(body: &[u8]) -> Option<Self> {
+        // serde would also read a struct from an array: only an object names an event.
+        if body.trim_ascii_start().first() != Some(&b'{') {
+            return None;
+        }
         serde_json::from_slice(body).ok()
     }
 }

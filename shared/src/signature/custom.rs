@@ -70,11 +70,14 @@ impl CustomScheme {
         keys: &[Key],
         window: Window,
     ) -> Result<Verified, SignatureError> {
-        let text = Self::read(delivery, &self.header)?.ok_or(SignatureError::Missing("signature"))?;
-        let encoded = text.strip_prefix(self.prefix.as_str()).ok_or(SignatureError::Malformed {
-            field: "signature",
-            why: "the configured prefix is missing",
-        })?;
+        let text =
+            Self::read(delivery, &self.header)?.ok_or(SignatureError::Missing("signature"))?;
+        let encoded = text
+            .strip_prefix(self.prefix.as_str())
+            .ok_or(SignatureError::Malformed {
+                field: "signature",
+                why: "the configured prefix is missing",
+            })?;
         let signature = self.encoding.decode("signature", encoded)?;
         if signature.len() != self.algorithm.output_len() {
             return Err(SignatureError::Malformed {
@@ -84,7 +87,8 @@ impl CustomScheme {
         }
         let timestamp = match &self.timestamp_header {
             Some(name) => {
-                let text = Self::read(delivery, name)?.ok_or(SignatureError::Missing("timestamp"))?;
+                let text =
+                    Self::read(delivery, name)?.ok_or(SignatureError::Missing("timestamp"))?;
                 check_window(epoch_secs("timestamp", text)?, window)?;
                 Some(text)
             }
@@ -94,7 +98,11 @@ impl CustomScheme {
             Some(ts) => crypto::any_match(
                 self.algorithm,
                 keys,
-                &[ts.as_bytes(), self.timestamp_separator.as_bytes(), delivery.body],
+                &[
+                    ts.as_bytes(),
+                    self.timestamp_separator.as_bytes(),
+                    delivery.body,
+                ],
                 &[signature],
             )?,
             None => crypto::any_match(self.algorithm, keys, &[delivery.body], &[signature])?,
@@ -102,11 +110,13 @@ impl CustomScheme {
         let needs_body = (self.id_pointer.is_some() || self.type_pointer.is_some())
             .then(|| serde_json::from_slice::<serde_json::Value>(delivery.body).ok())
             .flatten();
-        let pick = |header: &Option<HeaderName>, pointer: &Option<String>| -> Result<Option<String>, SignatureError> {
-            if let Some(name) = header {
-                if let Some(text) = Self::read(delivery, name)? {
-                    return Ok(Some(text.to_owned()));
-                }
+        let pick = |header: &Option<HeaderName>,
+                    pointer: &Option<String>|
+         -> Result<Option<String>, SignatureError> {
+            if let Some(name) = header
+                && let Some(text) = Self::read(delivery, name)?
+            {
+                return Ok(Some(text.to_owned()));
             }
             Ok(match (pointer, &needs_body) {
                 (Some(pointer), Some(json)) => json.pointer(pointer).and_then(|v| match v {
@@ -132,7 +142,11 @@ impl CustomScheme {
                 let tag = crypto::hmac(
                     self.algorithm,
                     key.as_bytes(),
-                    &[timestamp.as_bytes(), self.timestamp_separator.as_bytes(), delivery.body],
+                    &[
+                        timestamp.as_bytes(),
+                        self.timestamp_separator.as_bytes(),
+                        delivery.body,
+                    ],
                 );
                 added.push((name.clone(), value(timestamp)));
                 tag
@@ -141,7 +155,11 @@ impl CustomScheme {
         };
         added.push((
             self.header.clone(),
-            value(format!("{}{}", self.prefix, self.encoding.encode(tag.as_slice()))),
+            value(format!(
+                "{}{}",
+                self.prefix,
+                self.encoding.encode(tag.as_slice())
+            )),
         ));
         added
     }

@@ -1,17 +1,21 @@
 //! GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
 
 use super::crypto::{self, Algorithm, Encoding};
-use super::{Delivery, Key, SignatureError, SignedHeader, Verified, header, optional_header, value};
+use super::{
+    Delivery, Key, SignatureError, SignedHeader, Verified, header, optional_header, value,
+};
 use http::HeaderName;
 
 const SIGNATURE: &str = "x-hub-signature-256";
 
 pub(super) fn verify(delivery: &Delivery<'_>, keys: &[Key]) -> Result<Verified, SignatureError> {
     let text = header(delivery.headers, SIGNATURE)?;
-    let hex = text.strip_prefix("sha256=").ok_or(SignatureError::Malformed {
-        field: SIGNATURE,
-        why: "expected `sha256=<hex>`",
-    })?;
+    let hex = text
+        .strip_prefix("sha256=")
+        .ok_or(SignatureError::Malformed {
+            field: SIGNATURE,
+            why: "expected `sha256=<hex>`",
+        })?;
     let signature = Encoding::Hex.decode(SIGNATURE, hex)?;
     crypto::any_match(Algorithm::Sha256, keys, &[delivery.body], &[signature])?;
     Ok(Verified {

@@ -86,13 +86,21 @@ pub enum SignatureError {
     #[error("the {0} header is missing")]
     Missing(&'static str),
     #[error("the {field} is malformed: {why}")]
-    Malformed { field: &'static str, why: &'static str },
+    Malformed {
+        field: &'static str,
+        why: &'static str,
+    },
     #[error("no signature matches any configured secret")]
     Mismatch,
     #[error("the timestamp is {age_secs} s old, beyond the {tolerance_secs} s tolerance")]
     Stale { age_secs: i64, tolerance_secs: u64 },
-    #[error("the timestamp is {ahead_secs} s in the future, beyond the {tolerance_secs} s tolerance")]
-    Future { ahead_secs: i64, tolerance_secs: u64 },
+    #[error(
+        "the timestamp is {ahead_secs} s in the future, beyond the {tolerance_secs} s tolerance"
+    )]
+    Future {
+        ahead_secs: i64,
+        tolerance_secs: u64,
+    },
     #[error("this scheme signs the public URL, and none is configured for the source")]
     UrlRequired,
 }
@@ -389,4 +397,9 @@ pub(crate) fn value(text: String) -> HeaderValue {
 pub(crate) fn derived_id(prefix: &str, body: &[u8], now: i64) -> String {
     let digest = crypto::sha256(&[&now.to_be_bytes(), body]);
     format!("{prefix}{}", hex::encode(&digest[..12]))
+}
+
+/// SHA-256 of `bytes`, for keys derived from content.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    crypto::sha256(&[bytes])
 }

@@ -1,7 +1,9 @@
 //! Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256(secret, body)>`.
 
 use super::crypto::{self, Algorithm, Encoding};
-use super::{Delivery, Key, SignatureError, SignedHeader, Verified, header, optional_header, value};
+use super::{
+    Delivery, Key, SignatureError, SignedHeader, Verified, header, optional_header, value,
+};
 use http::HeaderName;
 
 const SIGNATURE: &str = "x-shopify-hmac-sha256";

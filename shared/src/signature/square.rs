@@ -27,7 +27,11 @@ pub(super) fn verify(delivery: &Delivery<'_>, keys: &[Key]) -> Result<Verified, 
 
 pub(super) fn sign(delivery: &Delivery<'_>, key: &Key) -> Result<Vec<SignedHeader>, SignError> {
     let url = delivery.url.ok_or(SignError::UrlRequired)?;
-    let tag = crypto::hmac(Algorithm::Sha256, key.as_bytes(), &[url.as_bytes(), delivery.body]);
+    let tag = crypto::hmac(
+        Algorithm::Sha256,
+        key.as_bytes(),
+        &[url.as_bytes(), delivery.body],
+    );
     Ok(vec![(
         HeaderName::from_static(SIGNATURE),
         value(Encoding::Base64.encode(tag.as_slice())),

@@ -86,7 +86,13 @@ pub(super) fn verify(
     crypto::any_match(
         Algorithm::Sha256,
         keys,
-        &[id.as_bytes(), b".", timestamp.as_bytes(), b".", delivery.body],
+        &[
+            id.as_bytes(),
+            b".",
+            timestamp.as_bytes(),
+            b".",
+            delivery.body,
+        ],
         &signatures,
     )?;
     let mut fields = BodyFields::parse(delivery.body).unwrap_or_default();
@@ -98,9 +104,12 @@ pub(super) fn verify(
 }
 
 pub(super) fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Vec<SignedHeader> {
-    let given = optional_header(delivery.headers, STANDARD_NAMES.id).ok().flatten();
+    let given = optional_header(delivery.headers, STANDARD_NAMES.id)
+        .ok()
+        .flatten();
     let id = given.map_or_else(|| derived_id("msg_", delivery.body, now), str::to_owned);
-    let [id_header, timestamp_header, signature_header] = sign_outbound(key, &id, now, delivery.body);
+    let [id_header, timestamp_header, signature_header] =
+        sign_outbound(key, &id, now, delivery.body);
     let mut added = Vec::with_capacity(3);
     if given.is_none() {
         added.push(id_header);
@@ -119,8 +128,14 @@ pub fn sign_outbound(key: &Key, id: &str, now: i64, body: &[u8]) -> [SignedHeade
         &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
     );
     [
-        (HeaderName::from_static(STANDARD_NAMES.id), value(id.to_owned())),
-        (HeaderName::from_static(STANDARD_NAMES.timestamp), value(timestamp)),
+        (
+            HeaderName::from_static(STANDARD_NAMES.id),
+            value(id.to_owned()),
+        ),
+        (
+            HeaderName::from_static(STANDARD_NAMES.timestamp),
+            value(timestamp),
+        ),
         (
             HeaderName::from_static(STANDARD_NAMES.signature),
             value(format!("v1,{}", Encoding::Base64.encode(tag.as_slice()))),

@@ -21,10 +21,13 @@ pub(super) fn verify(
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for item in text.split(',') {
-        let (name, field) = item.trim().split_once('=').ok_or(SignatureError::Malformed {
-            field: SIGNATURE,
-            why: "expected comma-separated `name=value` items",
-        })?;
+        let (name, field) = item
+            .trim()
+            .split_once('=')
+            .ok_or(SignatureError::Malformed {
+                field: SIGNATURE,
+                why: "expected comma-separated `name=value` items",
+            })?;
         match name {
             "t" if timestamp.is_some() => {
                 return Err(SignatureError::Malformed {
@@ -81,6 +84,9 @@ pub(super) fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Vec<SignedHe
     );
     vec![(
         HeaderName::from_static(SIGNATURE),
-        value(format!("t={timestamp},v1={}", Encoding::Hex.encode(tag.as_slice()))),
+        value(format!(
+            "t={timestamp},v1={}",
+            Encoding::Hex.encode(tag.as_slice())
+        )),
     )]
 }

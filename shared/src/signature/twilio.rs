@@ -3,7 +3,10 @@
 //! hex SHA-256, and the signature covers the URL alone.
 
 use super::crypto::{self, Algorithm, Encoding};
-use super::{Delivery, Key, SignError, SignatureError, SignedHeader, Verified, header, optional_header, value};
+use super::{
+    Delivery, Key, SignError, SignatureError, SignedHeader, Verified, header, optional_header,
+    value,
+};
 use http::HeaderName;
 use std::borrow::Cow;
 use subtle::ConstantTimeEq;
@@ -16,7 +19,11 @@ fn is_form(delivery: &Delivery<'_>) -> bool {
         .headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        })
 }
 
 /// What Twilio signs after the URL: every form parameter as `name + value`, sorted.
@@ -59,9 +66,15 @@ pub(super) fn verify(delivery: &Delivery<'_>, keys: &[Key]) -> Result<Verified, 
         }
     }
     let params = signed_params(delivery);
-    crypto::any_match(Algorithm::Sha1, keys, &[url.as_bytes(), &params], &[signature])?;
+    crypto::any_match(
+        Algorithm::Sha1,
+        keys,
+        &[url.as_bytes(), &params],
+        &[signature],
+    )?;
     Ok(Verified {
-        event_id: optional_header(delivery.headers, "i-twilio-idempotency-token")?.map(str::to_owned),
+        event_id: optional_header(delivery.headers, "i-twilio-idempotency-token")?
+            .map(str::to_owned),
         event_type: None,
         handshake: None,
     })

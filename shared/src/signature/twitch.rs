@@ -27,10 +27,12 @@ pub(super) fn verify(
         field: TIMESTAMP,
         why: "not an RFC 3339 date-time",
     })?;
-    let hex = text.strip_prefix("sha256=").ok_or(SignatureError::Malformed {
-        field: SIGNATURE,
-        why: "expected `sha256=<hex>`",
-    })?;
+    let hex = text
+        .strip_prefix("sha256=")
+        .ok_or(SignatureError::Malformed {
+            field: SIGNATURE,
+            why: "expected `sha256=<hex>`",
+        })?;
     let signature = Encoding::Hex.decode(SIGNATURE, hex)?;
     check_window(seconds, window)?;
     crypto::any_match(
@@ -39,19 +41,21 @@ pub(super) fn verify(
         &[id.as_bytes(), timestamp.as_bytes(), delivery.body],
         &[signature],
     )?;
-    let handshake = if optional_header(headers, MESSAGE_TYPE)? == Some("webhook_callback_verification") {
-        let mut fields = BodyFields::parse(delivery.body).unwrap_or_default();
-        let challenge = fields.challenge.take().ok_or(SignatureError::Malformed {
-            field: "body",
-            why: "a verification message without a challenge",
-        })?;
-        Some(Handshake::Twitch { challenge })
-    } else {
-        None
-    };
+    let handshake =
+        if optional_header(headers, MESSAGE_TYPE)? == Some("webhook_callback_verification") {
+            let mut fields = BodyFields::parse(delivery.body).unwrap_or_default();
+            let challenge = fields.challenge.take().ok_or(SignatureError::Malformed {
+                field: "body",
+                why: "a verification message without a challenge",
+            })?;
+            Some(Handshake::Twitch { challenge })
+        } else {
+            None
+        };
     Ok(Verified {
         event_id: Some(id.to_owned()),
-        event_type: optional_header(headers, "twitch-eventsub-subscription-type")?.map(str::to_owned),
+        event_type: optional_header(headers, "twitch-eventsub-subscription-type")?
+            .map(str::to_owned),
         handshake,
     })
 }

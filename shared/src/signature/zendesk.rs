@@ -33,8 +33,9 @@ pub(super) fn verify(
     let mut fields = BodyFields::parse(delivery.body).unwrap_or_default();
     let event_id = match fields.id.take() {
         Some(id) => Some(id),
-        None => optional_header(delivery.headers, "x-zendesk-webhook-invocation-id")?
-            .map(str::to_owned),
+        None => {
+            optional_header(delivery.headers, "x-zendesk-webhook-invocation-id")?.map(str::to_owned)
+        }
     };
     Ok(Verified {
         event_id,

@@ -1,0 +1,157 @@
+//! The envelope: what ingest puts on the queue and process takes off it (DESIGN §4).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const VERSION: u8 = 1;
+
+/// One verified delivery, as queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub v: u8,
+    /// The idempotency key: `{source}#{event id}`.
+    pub key: String,
+    pub source: String,
+    pub scheme: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_type: Option<String>,
+    pub event_id: String,
+    /// RFC 3339, milliseconds, UTC.
+    pub received_at: String,
+    /// Only what an action needs: never signature headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The raw body when it is UTF-8 text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The raw body, base64, when it is not UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_b64: Option<String>,
+}
+
+/// Why an envelope cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("the envelope is not valid JSON of the expected shape: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("envelope version {0} is not supported")]
+    Version(u8),
+    #[error("the envelope's body_b64 is not base64")]
+    Body,
+    #[error("the envelope's key does not match its source and event id")]
+    Key,
+}
+
+impl Envelope {
+    /// Stores the body as text when it is UTF-8, else as base64, so it survives byte for byte.
+    pub fn set_body(&mut self, raw: &[u8]) {
+        match std::str::from_utf8(raw) {
+            Ok(text) => {
+                self.body = Some(text.to_owned());
+                self.body_b64 = None;
+            }
+            Err(_) => {
+                self.body = None;
+                self.body_b64 = Some(STANDARD.encode(raw));
+            }
+        }
+    }
+
+    /// The original body bytes.
+    pub fn body_bytes(&self) -> Result<Vec<u8>, EnvelopeError> {
+        match (&self.body, &self.body_b64) {
+            (Some(text), _) => Ok(text.as_bytes().to_vec()),
+            (None, Some(encoded)) => STANDARD.decode(encoded).map_err(|_| EnvelopeError::Body),
+            (None, None) => Ok(Vec::new()),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serialising plain strings and maps cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, EnvelopeError> {
+        let envelope: Self = serde_json::from_str(text)?;
+        if envelope.v != VERSION {
+            return Err(EnvelopeError::Version(envelope.v));
+        }
+        if envelope.key != idempotency_key(&envelope.source, &envelope.event_id) {
+            return Err(EnvelopeError::Key);
+        }
+        Ok(envelope)
+    }
+}
+
+/// `{source}#{event id}`: one namespace per source, so two providers' ids never collide.
+pub fn idempotency_key(source: &str, event_id: &str) -> String {
+    format!("{source}#{event_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Envelope {
+        Envelope {
+            v: VERSION,
+            key: "github#d1".into(),
+            source: "github".into(),
+            scheme: "github".into(),
+            event_type: Some("push".into()),
+            event_id: "d1".into(),
+            received_at: "2026-11-22T13:00:00.123Z".into(),
+            headers: BTreeMap::from([("x-github-event".into(), "push".into())]),
+            body: None,
+            body_b64: None,
+        }
+    }
+
+    #[test]
+    fn text_and_binary_bodies_survive_byte_for_byte() {
+        for raw in [
+            &b"{\"a\":\"\xc3\xa9\"}"[..],
+            &[0xff, 0x00, 0xfe][..],
+            &b""[..],
+        ] {
+            let mut envelope = sample();
+            envelope.set_body(raw);
+            let back = Envelope::from_json(&envelope.to_json()).unwrap();
+            assert_eq!(back.body_bytes().unwrap(), raw);
+            assert_eq!(back, envelope);
+        }
+    }
+
+    #[test]
+    fn the_wire_shape_is_the_designed_one() {
+        let mut envelope = sample();
+        envelope.set_body(b"{}");
+        let json: serde_json::Value = serde_json::from_str(&envelope.to_json()).unwrap();
+        assert_eq!(json["v"], 1);
+        assert_eq!(json["key"], "github#d1");
+        assert_eq!(json["body"], "{}");
+        assert!(json.get("body_b64").is_none());
+    }
+
+    #[test]
+    fn unreadable_envelopes_are_refused() {
+        assert!(matches!(
+            Envelope::from_json("{"),
+            Err(EnvelopeError::Json(_))
+        ));
+        let mut wrong_version = sample();
+        wrong_version.v = 2;
+        assert!(matches!(
+            Envelope::from_json(&wrong_version.to_json()),
+            Err(EnvelopeError::Version(2))
+        ));
+        let mut forged_key = sample();
+        forged_key.key = "stripe#d1".into();
+        assert!(matches!(
+            Envelope::from_json(&forged_key.to_json()),
+            Err(EnvelopeError::Key)
+        ));
+    }
+}
