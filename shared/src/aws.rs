@@ -77,13 +77,21 @@ impl Queue for SqsQueue {
         match request.send().await {
             Ok(output) => Ok(output.message_id.unwrap_or_default()),
             Err(error) => {
-                let code = error.code().unwrap_or_default();
+                use aws_sdk_sqs::operation::send_message::SendMessageError;
                 let detail = DisplayErrorContext(&error).to_string();
                 // Refusals of the message itself would fail again; everything else may pass later.
-                if matches!(
-                    code,
-                    "InvalidMessageContents" | "InvalidParameterValue" | "MessageTooLong"
-                ) {
+                let refused = match error.as_service_error() {
+                    Some(
+                        SendMessageError::InvalidMessageContents(_)
+                        | SendMessageError::UnsupportedOperation(_),
+                    ) => true,
+                    Some(other) => matches!(
+                        other.code(),
+                        Some("InvalidParameterValue" | "MessageTooLong")
+                    ),
+                    None => false,
+                };
+                if refused {
                     Err(QueueError::Rejected(detail))
                 } else {
                     Err(QueueError::Unavailable(detail))

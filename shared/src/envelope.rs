@@ -45,14 +45,15 @@ pub enum EnvelopeError {
 }
 
 impl Envelope {
-    /// Stores the body as text when it is UTF-8, else as base64, so it survives byte for byte.
+    /// Stores the body as text when it is UTF-8 that SQS accepts, else as base64, so it survives
+    /// byte for byte.
     pub fn set_body(&mut self, raw: &[u8]) {
         match std::str::from_utf8(raw) {
-            Ok(text) => {
+            Ok(text) if queue_safe(text) => {
                 self.body = Some(text.to_owned());
                 self.body_b64 = None;
             }
-            Err(_) => {
+            _ => {
                 self.body = None;
                 self.body_b64 = Some(STANDARD.encode(raw));
             }
@@ -85,6 +86,12 @@ impl Envelope {
     }
 }
 
+/// Whether SQS accepts the text in a message: it refuses U+FFFE and U+FFFF (control characters
+/// are escaped by JSON, and UTF-8 cannot hold surrogates).
+pub fn queue_safe(text: &str) -> bool {
+    !text.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+}
+
 /// `{source}#{event id}`: one namespace per source, so two providers' ids never collide.
 pub fn idempotency_key(source: &str, event_id: &str) -> String {
     format!("{source}#{event_id}")
@@ -115,12 +122,14 @@ mod tests {
             &b"{\"a\":\"\xc3\xa9\"}"[..],
             &[0xff, 0x00, 0xfe][..],
             &b""[..],
+            "a\u{FFFF}b".as_bytes(),
         ] {
             let mut envelope = sample();
             envelope.set_body(raw);
             let back = Envelope::from_json(&envelope.to_json()).unwrap();
             assert_eq!(back.body_bytes().unwrap(), raw);
             assert_eq!(back, envelope);
+            assert!(envelope.body.as_deref().is_none_or(queue_safe));
         }
     }
 

@@ -7,7 +7,7 @@
 use crate::clock;
 use crate::config::{Config, QUEUE_MESSAGE_LIMIT, Source};
 use crate::envelope::{self, Envelope};
-use crate::ports::{FifoIds, OutgoingMessage, Queue, SecretStore};
+use crate::ports::{FifoIds, OutgoingMessage, Queue, QueueError, SecretStore};
 use crate::secrets::KeyRing;
 use crate::signature::{Delivery, Handshake, Scheme, Window};
 use http::{HeaderMap, Method, StatusCode};
@@ -105,7 +105,8 @@ fn usable_event_id(id: Option<String>, body: &[u8]) -> String {
         Some(id)
             if !id.is_empty()
                 && id.len() <= MAX_EVENT_ID_LEN
-                && !id.chars().any(char::is_control) =>
+                && !id.chars().any(char::is_control)
+                && envelope::queue_safe(&id) =>
         {
             id
         }
@@ -258,7 +259,10 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
                 "this provider's deliveries are JSON objects",
             );
         }
-        let event_type = verified.event_type;
+        // The type becomes a message attribute and a filter key: one SQS would refuse is dropped.
+        let event_type = verified
+            .event_type
+            .filter(|t| t.len() <= MAX_EVENT_ID_LEN && envelope::queue_safe(t));
         if let Some(filter) = &source.events
             && !filter.allows(event_type.as_deref())
         {
@@ -324,11 +328,19 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             ),
             Err(error) => {
                 tracing::error!(source = %source.name, %error, "send to the queue failed");
-                Reply::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "queue_unavailable",
-                    "the delivery could not be queued; retry later",
-                )
+                // Either way a 5xx, so the provider keeps the delivery and retries.
+                match error {
+                    QueueError::Unavailable(_) => Reply::error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "queue_unavailable",
+                        "the delivery could not be queued; retry later",
+                    ),
+                    QueueError::Rejected(_) => Reply::error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "queue_rejected",
+                        "the queue refused the delivery",
+                    ),
+                }
             }
         }
     }
