@@ -23,6 +23,7 @@ mod zendesk;
 pub use body::BodyFields;
 pub use crypto::{Algorithm, Encoding};
 pub use custom::CustomScheme;
+pub use standard_webhooks::sign_outbound;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::fmt;
@@ -378,9 +379,12 @@ pub(crate) fn check_window(timestamp: i64, window: Window) -> Result<(), Signatu
             tolerance_secs: window.tolerance_secs,
         });
     }
-    if -age > tolerance {
+    // Not `-age`: a saturated age of i64::MIN has no negation (a panic in debug builds, and in
+    // release it wraps to i64::MIN and lets the timestamp through).
+    let ahead = timestamp.saturating_sub(window.now);
+    if ahead > tolerance {
         return Err(SignatureError::Future {
-            ahead_secs: -age,
+            ahead_secs: ahead,
             tolerance_secs: window.tolerance_secs,
         });
     }

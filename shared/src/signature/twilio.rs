@@ -26,9 +26,10 @@ fn is_form(delivery: &Delivery<'_>) -> bool {
         })
 }
 
-/// What Twilio signs after the URL: every form parameter as `name + value`, sorted.
-fn signed_params(delivery: &Delivery<'_>) -> Vec<u8> {
-    if !is_form(delivery) {
+/// What Twilio signs after the URL: every form parameter as `name + value`, sorted. A URL with
+/// `bodySHA256` signs none: the body is covered by that hash instead.
+fn signed_params(delivery: &Delivery<'_>, url: &str) -> Vec<u8> {
+    if !is_form(delivery) || query_param(url, BODY_HASH_PARAM).is_some() {
         return Vec::new();
     }
     let mut params: Vec<(Cow<'_, str>, Cow<'_, str>)> =
@@ -53,9 +54,12 @@ fn query_param<'a>(url: &'a str, name: &str) -> Option<Cow<'a, str>> {
 pub(super) fn verify(delivery: &Delivery<'_>, keys: &[Key]) -> Result<Verified, SignatureError> {
     let url = delivery.url.ok_or(SignatureError::UrlRequired)?;
     let signature = Encoding::Base64.decode(SIGNATURE, header(delivery.headers, SIGNATURE)?)?;
-    if !is_form(delivery) {
+    let body_hash = query_param(url, BODY_HASH_PARAM);
+    // Content-Type is not signed, so it must not decide whether the hash is checked: otherwise a
+    // JSON delivery's signature, replayed as a form with no parameters, would verify any such body.
+    if body_hash.is_some() || !is_form(delivery) {
         // The URL's signature covers the body only through this hash, so it must be there and match.
-        let expected = query_param(url, BODY_HASH_PARAM).ok_or(SignatureError::Malformed {
+        let expected = body_hash.ok_or(SignatureError::Malformed {
             field: "url",
             why: "a non-form body needs the bodySHA256 query parameter",
         })?;
@@ -65,7 +69,7 @@ pub(super) fn verify(delivery: &Delivery<'_>, keys: &[Key]) -> Result<Verified, 
             return Err(SignatureError::Mismatch);
         }
     }
-    let params = signed_params(delivery);
+    let params = signed_params(delivery, url);
     crypto::any_match(
         Algorithm::Sha1,
         keys,
@@ -82,7 +86,7 @@ pub(super) fn verify(delivery: &Delivery<'_>, keys: &[Key]) -> Result<Verified, 
 
 pub(super) fn sign(delivery: &Delivery<'_>, key: &Key) -> Result<Vec<SignedHeader>, SignError> {
     let url = delivery.url.ok_or(SignError::UrlRequired)?;
-    let params = signed_params(delivery);
+    let params = signed_params(delivery, url);
     let tag = crypto::hmac(Algorithm::Sha1, key.as_bytes(), &[url.as_bytes(), &params]);
     Ok(vec![(
         HeaderName::from_static(SIGNATURE),
