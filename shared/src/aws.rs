@@ -3,7 +3,11 @@
 //! `AWS_ENDPOINT_URL` (and the per-service `AWS_ENDPOINT_URL_SQS` and so on) are honoured by the
 //! SDK's own config loading, which is how the local stack and the tests reach the emulator.
 
-use crate::ports::{OutgoingMessage, Queue, QueueError, SecretStore, SecretStoreError};
+use crate::ports::{
+    Claim, ClaimOutcome, IdempotencyStore, OutgoingMessage, Queue, QueueError, SecretStore,
+    SecretStoreError, StoreError, Visibility,
+};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sqs::types::MessageAttributeValue;
 use std::time::Duration;
@@ -135,6 +139,171 @@ impl SecretStore for SecretsManager {
                     ))
                 }
             }
+        }
+    }
+}
+
+impl Visibility for SqsQueue {
+    async fn delay(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(i32::try_from(seconds).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| QueueError::Unavailable(DisplayErrorContext(&e).to_string()))
+    }
+}
+
+/// The idempotency table (DESIGN §5): key `pk`, one item per event key.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+const IN_PROGRESS: &str = "IN_PROGRESS";
+const COMPLETED: &str = "COMPLETED";
+/// New, or an abandoned claim of the same payload whose lease has run out.
+pub const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (#status = :in_progress AND lease_until < :now AND payload_sha256 = :sha)";
+pub const COMPLETE_UPDATE: &str =
+    "SET #status = :completed, completed_at = :now, expires_at = :expires REMOVE lease_until";
+pub const OWNED_CONDITION: &str = "#token = :token";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Whether a DynamoDB error code means "slow down or try again": everything but a refusal of the
+/// request itself is.
+fn store_unavailable<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> StoreError {
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+}
+
+impl DynamoStore {
+    pub fn from_config(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
+    }
+
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// What a failed claim condition found, from the old item DynamoDB returned.
+    fn classify(
+        old: Option<&std::collections::HashMap<String, AttributeValue>>,
+        sha: &str,
+    ) -> ClaimOutcome {
+        let field = |name: &str| old.and_then(|item| item.get(name)?.as_s().ok().cloned());
+        match (field("status").as_deref(), field("payload_sha256")) {
+            (_, Some(recorded)) if recorded != sha => ClaimOutcome::Conflict {
+                recorded_sha256: recorded,
+            },
+            (Some(COMPLETED), _) => ClaimOutcome::Duplicate,
+            _ => ClaimOutcome::Busy,
+        }
+    }
+}
+
+impl IdempotencyStore for DynamoStore {
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&claim.key))
+            .item("status", s(IN_PROGRESS))
+            .item("token", s(&claim.token))
+            .item("lease_until", n(claim.lease_until))
+            .item("payload_sha256", s(&claim.payload_sha256))
+            .item("attempts", n(claim.attempts))
+            .item("first_seen", s(&claim.first_seen))
+            .item("expires_at", n(claim.expires_at))
+            .condition_expression(CLAIM_CONDITION)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+            .expression_attribute_values(":now", n(claim.now))
+            .expression_attribute_values(":sha", s(&claim.payload_sha256))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::New),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(Self::classify(failed.item(), &claim.payload_sha256))
+                }
+                _ => Err(store_unavailable(&error)),
+            },
+        }
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression(COMPLETE_UPDATE)
+            .condition_expression(OWNED_CONDITION)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":completed", s(COMPLETED))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":expires", n(expires_at))
+            .expression_attribute_values(":token", s(token))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
+                    Err(StoreError::ClaimLost)
+                }
+                _ => Err(store_unavailable(&error)),
+            },
+        }
+    }
+
+    async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .condition_expression(OWNED_CONDITION)
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":token", s(token))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) => match error.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(_)) => {
+                    Err(StoreError::ClaimLost)
+                }
+                _ => Err(store_unavailable(&error)),
+            },
         }
     }
 }

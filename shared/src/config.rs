@@ -185,6 +185,7 @@ pub struct Config {
     pub defaults: Defaults,
     pub sources: BTreeMap<String, Source>,
     pub routes: Vec<Route>,
+    pub process: crate::process::Settings,
 }
 
 // ---- raw TOML shape ----
@@ -198,6 +199,52 @@ struct RawConfig {
     sources: BTreeMap<String, RawSource>,
     #[serde(default)]
     routes: Vec<RawRoute>,
+    #[serde(default)]
+    process: RawProcess,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProcess {
+    concurrency: Option<usize>,
+    record_ttl_secs: Option<i64>,
+    retry_base_secs: Option<u32>,
+    retry_max_secs: Option<u32>,
+}
+
+impl RawProcess {
+    fn validate(self) -> Result<crate::process::Settings, ConfigError> {
+        let base = crate::process::Settings::default();
+        let settings = crate::process::Settings {
+            concurrency: self.concurrency.unwrap_or(base.concurrency),
+            record_ttl_secs: self.record_ttl_secs.unwrap_or(base.record_ttl_secs),
+            retry_base_secs: self.retry_base_secs.unwrap_or(base.retry_base_secs),
+            retry_max_secs: self.retry_max_secs.unwrap_or(base.retry_max_secs),
+            lease_margin_secs: base.lease_margin_secs,
+        };
+        if !(1..=100).contains(&settings.concurrency) {
+            return Err(invalid("process.concurrency", "must be between 1 and 100"));
+        }
+        if settings.record_ttl_secs < 3600 {
+            return Err(invalid(
+                "process.record_ttl_secs",
+                "must be at least 3600: keys must outlive every provider's retries",
+            ));
+        }
+        if settings.retry_base_secs == 0 || settings.retry_max_secs > 43_200 {
+            return Err(invalid(
+                "process.retry_base_secs",
+                "the base must be at least 1 and the cap (retry_max_secs) at most 43200 (SQS's limit)",
+            ));
+        }
+        if settings.retry_max_secs < settings.retry_base_secs {
+            return Err(invalid(
+                "process.retry_max_secs",
+                "must be at least retry_base_secs",
+            ));
+        }
+        Ok(settings)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -362,6 +409,7 @@ impl RawConfig {
             defaults,
             sources,
             routes,
+            process: self.process.validate()?,
         })
     }
 }
@@ -675,6 +723,10 @@ mod tests {
             (format!("{GITHUB}[[routes]]\nsource = \"github\"\naction = {{ type = \"forward\", url = \"https://x.example\", secret = \"s3cret\" }}\n"), "routes[0].action.secret"),
             (format!("{GITHUB}[[routes]]\nsource = \"github\"\naction = {{ type = \"mail\" }}\n"), "mail"),
             (String::new(), "sources"),
+            (format!("{GITHUB}[process]\nconcurrency = 0\n"), "process.concurrency"),
+            (format!("{GITHUB}[process]\nretry_base_secs = 60\nretry_max_secs = 5\n"), "process.retry_max_secs"),
+            (format!("{GITHUB}[process]\nrecord_ttl_secs = 60\n"), "process.record_ttl_secs"),
+            (format!("{GITHUB}[process]\nbatch = 1\n"), "batch"),
         ];
         for (text, key) in cases {
             let message = error(&text);

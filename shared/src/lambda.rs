@@ -1,8 +1,11 @@
 //! The Lambda edge: API Gateway requests (as `lambda_http` parses them) into the ingest
-//! pipeline, and its replies back out.
+//! pipeline and its replies back out; SQS events into the process pipeline and the batch answer
+//! back out.
 
 use crate::ingest::{Ingest, IngestRequest, Reply};
-use crate::ports::{Queue, SecretStore};
+use crate::ports::{IdempotencyStore, Queue, SecretStore, Visibility};
+use crate::process::{Deadline, Handler, Process, QueuedRecord};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use std::net::IpAddr;
@@ -76,5 +79,46 @@ pub fn to_response(reply: Reply) -> Response<Body> {
     for (name, value) in reply.headers {
         headers.insert(name, http::HeaderValue::from_static(value));
     }
+    response
+}
+
+/// Runs one SQS event through the process pipeline; the answer lists only the records to retry.
+pub async fn handle_sqs<St, Dl, Vi, H>(
+    process: &Process<St, Dl, Vi, H>,
+    event: &SqsEvent,
+    clock: Deadline,
+) -> SqsBatchResponse
+where
+    St: IdempotencyStore,
+    Dl: Queue,
+    Vi: Visibility,
+    H: Handler,
+{
+    let records: Vec<QueuedRecord<'_>> = event
+        .records
+        .iter()
+        .map(|message| QueuedRecord {
+            message_id: message.message_id.as_deref().unwrap_or(""),
+            receipt_handle: message.receipt_handle.as_deref().unwrap_or(""),
+            body: message.body.as_deref().unwrap_or(""),
+            receive_count: message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|count| count.parse().ok())
+                .unwrap_or(1),
+            group_id: message.attributes.get("MessageGroupId").map(String::as_str),
+        })
+        .collect();
+    let outcome = process.handle_batch(&records, clock).await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = outcome
+        .failures()
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
     response
 }

@@ -1,6 +1,9 @@
 //! In-memory fakes of the ports, with switches to make them fail.
 
-use super::{OutgoingMessage, Queue, QueueError, SecretStore, SecretStoreError};
+use super::{
+    Claim, ClaimOutcome, IdempotencyStore, OutgoingMessage, Queue, QueueError, SecretStore,
+    SecretStoreError, StoreError, Visibility,
+};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -97,5 +100,161 @@ impl SecretStore for MemorySecrets {
             .get(id)
             .cloned()
             .ok_or_else(|| SecretStoreError::NotFound(id.to_owned()))
+    }
+}
+
+/// An idempotency store over a map, with the same conditions as the DynamoDB one, optional
+/// latency per call (for the concurrency benchmark) and a switch to fail.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    records: Mutex<HashMap<String, Record>>,
+    calls: AtomicUsize,
+    down: AtomicBool,
+    latency: Option<std::time::Duration>,
+}
+
+/// One record, as DESIGN §5 lays it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub status: RecordStatus,
+    pub token: String,
+    pub lease_until: i64,
+    pub payload_sha256: String,
+    pub attempts: u32,
+    pub completed_at: Option<i64>,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordStatus {
+    InProgress,
+    Completed,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every call sleeps this long first, as a network round trip would.
+    pub fn with_latency(latency: std::time::Duration) -> Self {
+        Self {
+            latency: Some(latency),
+            ..Self::default()
+        }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn record(&self, key: &str) -> Option<Record> {
+        lock(&self.records).get(key).cloned()
+    }
+
+    pub fn insert(&self, key: &str, record: Record) {
+        lock(&self.records).insert(key.to_owned(), record);
+    }
+
+    async fn call(&self) -> Result<(), StoreError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(latency) = self.latency {
+            tokio::time::sleep(latency).await;
+        }
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "the in-memory store is down".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl IdempotencyStore for MemoryStore {
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        self.call().await?;
+        let mut records = lock(&self.records);
+        if let Some(old) = records.get(&claim.key) {
+            let expired_same_payload = old.status == RecordStatus::InProgress
+                && old.lease_until < claim.now
+                && old.payload_sha256 == claim.payload_sha256;
+            if !expired_same_payload {
+                return Ok(if old.payload_sha256 != claim.payload_sha256 {
+                    ClaimOutcome::Conflict {
+                        recorded_sha256: old.payload_sha256.clone(),
+                    }
+                } else if old.status == RecordStatus::Completed {
+                    ClaimOutcome::Duplicate
+                } else {
+                    ClaimOutcome::Busy
+                });
+            }
+        }
+        records.insert(
+            claim.key.clone(),
+            Record {
+                status: RecordStatus::InProgress,
+                token: claim.token.clone(),
+                lease_until: claim.lease_until,
+                payload_sha256: claim.payload_sha256.clone(),
+                attempts: claim.attempts,
+                completed_at: None,
+                expires_at: claim.expires_at,
+            },
+        );
+        Ok(ClaimOutcome::New)
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.call().await?;
+        match lock(&self.records).get_mut(key) {
+            Some(record) if record.token == token => {
+                record.status = RecordStatus::Completed;
+                record.completed_at = Some(now);
+                record.expires_at = expires_at;
+                Ok(())
+            }
+            _ => Err(StoreError::ClaimLost),
+        }
+    }
+
+    async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
+        self.call().await?;
+        let mut records = lock(&self.records);
+        if records.get(key).is_some_and(|r| r.token == token) {
+            records.remove(key);
+            Ok(())
+        } else {
+            Err(StoreError::ClaimLost)
+        }
+    }
+}
+
+/// Remembers every visibility change.
+#[derive(Debug, Default)]
+pub struct MemoryVisibility {
+    changes: Mutex<Vec<(String, u32)>>,
+}
+
+impl MemoryVisibility {
+    pub fn changes(&self) -> Vec<(String, u32)> {
+        lock(&self.changes).clone()
+    }
+}
+
+impl Visibility for MemoryVisibility {
+    async fn delay(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
+        lock(&self.changes).push((receipt_handle.to_owned(), seconds));
+        Ok(())
     }
 }

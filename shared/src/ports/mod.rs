@@ -54,3 +54,72 @@ pub trait SecretStore: Send + Sync {
         id: &str,
     ) -> impl Future<Output = Result<String, SecretStoreError>> + Send;
 }
+
+/// A claim on an event key, as the idempotency store records it (DESIGN §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub key: String,
+    /// This claimer's id: completion and release are conditioned on it.
+    pub token: String,
+    pub payload_sha256: String,
+    /// Epoch seconds.
+    pub now: i64,
+    /// Until when the claim keeps others out (epoch seconds).
+    pub lease_until: i64,
+    /// When the record may be forgotten (epoch seconds; the table's TTL attribute).
+    pub expires_at: i64,
+    pub attempts: u32,
+    pub first_seen: String,
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Ours: run the action.
+    New,
+    /// Completed before: acknowledge without running it again.
+    Duplicate,
+    /// Another claimer holds a live lease: try again later.
+    Busy,
+    /// The key was seen with a different payload.
+    Conflict { recorded_sha256: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Throttling, timeouts, an unreachable service: worth retrying.
+    #[error("the idempotency store is unavailable: {0}")]
+    Unavailable(String),
+    /// Our claim is no longer ours (its lease expired and another claimer took over).
+    #[error("the claim on this key is no longer ours")]
+    ClaimLost,
+}
+
+/// The idempotency store: one conditional write decides a claim.
+pub trait IdempotencyStore: Send + Sync {
+    fn claim(&self, claim: &Claim)
+    -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send;
+    /// Marks the key completed, if the claim is still `token`'s.
+    fn complete(
+        &self,
+        key: &str,
+        token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Drops the claim, if it is still `token`'s, so a retry can claim again at once.
+    fn release(
+        &self,
+        key: &str,
+        token: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Delays a received message's next delivery.
+pub trait Visibility: Send + Sync {
+    fn delay(
+        &self,
+        receipt_handle: &str,
+        seconds: u32,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+}

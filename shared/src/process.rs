@@ -1,0 +1,442 @@
+//! The process pipeline: a batch of queued envelopes in, the ids of the records SQS should retry
+//! out (DESIGN §1 a–d, §5, §6).
+//!
+//! Each record is claimed in the idempotency store with one conditional write, handled, and
+//! marked completed. Records run concurrently (bounded), except that records of one FIFO group,
+//! or with the same key in a standard queue, run in order in one lane: the second of two copies
+//! then finds the first completed instead of racing it.
+
+use crate::clock;
+use crate::envelope::Envelope;
+use crate::ports::{
+    Claim, ClaimOutcome, IdempotencyStore, OutgoingMessage, Queue, StoreError, Visibility,
+};
+use futures_util::StreamExt as _;
+use std::future::Future;
+
+/// One SQS record, as the pipeline needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct QueuedRecord<'a> {
+    pub message_id: &'a str,
+    pub receipt_handle: &'a str,
+    pub body: &'a str,
+    /// `ApproximateReceiveCount`: 1 on the first delivery.
+    pub receive_count: u32,
+    /// FIFO queues: `MessageGroupId`.
+    pub group_id: Option<&'a str>,
+}
+
+/// A verified event, handed to the action.
+#[derive(Debug, Clone, Copy)]
+pub struct Event<'a> {
+    pub envelope: &'a Envelope,
+    /// The original delivery body.
+    pub body: &'a [u8],
+}
+
+/// Why an action did not finish.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    /// Might succeed later: network errors, timeouts, 5xx, 408, 429.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Will never succeed as it is: dead-lettered at once.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// What an action did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Done,
+    /// No route wanted it: completed and counted, not failed.
+    Unrouted,
+}
+
+/// The user's processing: the config's routes ([`crate::routes::Router`]) or any Rust code.
+pub trait Handler: Send + Sync {
+    fn handle(&self, event: Event<'_>)
+    -> impl Future<Output = Result<Handled, ActionError>> + Send;
+}
+
+/// How one record ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Processed,
+    Unrouted,
+    Duplicate,
+    /// Reported to SQS as a batch item failure, to be retried.
+    Retry {
+        reason: String,
+    },
+    /// Sent to the dead-letter queue and acknowledged.
+    DeadLettered {
+        reason: &'static str,
+    },
+    /// Not attempted: an earlier record of its FIFO group failed.
+    Skipped,
+}
+
+impl RecordOutcome {
+    /// Whether SQS should deliver the record again.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Self::Retry { .. } | Self::Skipped)
+    }
+}
+
+/// What a batch came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Per record, in the batch's order.
+    pub outcomes: Vec<(String, RecordOutcome)>,
+}
+
+impl BatchOutcome {
+    /// The message ids for `SqsBatchResponse.batchItemFailures`.
+    pub fn failures(&self) -> Vec<String> {
+        self.outcomes
+            .iter()
+            .filter(|(_, outcome)| outcome.is_failure())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+/// Tunables, from `[process]` in the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Records (or lanes) in flight at once.
+    pub concurrency: usize,
+    /// How long a completed key is remembered (the table's TTL).
+    pub record_ttl_secs: i64,
+    /// Backoff of a retried record: base × 2^(receive count − 1), at most the cap.
+    pub retry_base_secs: u32,
+    pub retry_max_secs: u32,
+    /// Added to the function's deadline for the claim's lease.
+    pub lease_margin_secs: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            concurrency: 10,
+            record_ttl_secs: 7 * 24 * 3600,
+            retry_base_secs: 5,
+            retry_max_secs: 900,
+            lease_margin_secs: 10,
+        }
+    }
+}
+
+impl Settings {
+    /// The visibility timeout for a record's next try.
+    pub fn backoff_secs(&self, receive_count: u32) -> u32 {
+        let doublings = receive_count.saturating_sub(1).min(20);
+        self.retry_base_secs
+            .saturating_mul(1 << doublings)
+            .min(self.retry_max_secs)
+            // SQS allows at most 12 hours.
+            .min(43_200)
+    }
+}
+
+/// The process pipeline over its ports.
+#[derive(Debug)]
+pub struct Process<St, Dl, Vi, H> {
+    store: St,
+    dead_letters: Dl,
+    visibility: Vi,
+    handler: H,
+    settings: Settings,
+}
+
+/// The batch's clock: when it started and when the function must be done.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    pub now_ms: i64,
+    pub deadline_ms: i64,
+}
+
+impl<St, Dl, Vi, H> Process<St, Dl, Vi, H>
+where
+    St: IdempotencyStore,
+    Dl: Queue,
+    Vi: Visibility,
+    H: Handler,
+{
+    pub fn new(
+        store: St,
+        dead_letters: Dl,
+        visibility: Vi,
+        handler: H,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            store,
+            dead_letters,
+            visibility,
+            handler,
+            settings,
+        }
+    }
+
+    pub fn store(&self) -> &St {
+        &self.store
+    }
+
+    pub fn dead_letters(&self) -> &Dl {
+        &self.dead_letters
+    }
+
+    pub fn visibility(&self) -> &Vi {
+        &self.visibility
+    }
+
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// Processes a batch; records run concurrently up to `settings.concurrency` lanes.
+    pub async fn handle_batch(
+        &self,
+        records: &[QueuedRecord<'_>],
+        clock: Deadline,
+    ) -> BatchOutcome {
+        let parsed: Vec<_> = records
+            .iter()
+            .map(|r| Envelope::from_json(r.body))
+            .collect();
+        let lanes = lanes(records, &parsed);
+        let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
+        let results: Vec<Vec<(usize, RecordOutcome)>> = futures_util::stream::iter(lanes)
+            .map(|lane| self.run_lane(lane, records, &parsed, clock))
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        for (index, outcome) in results.into_iter().flatten() {
+            outcomes[index] = Some(outcome);
+        }
+        BatchOutcome {
+            outcomes: records
+                .iter()
+                .zip(outcomes)
+                .map(|(record, outcome)| {
+                    let outcome = outcome.unwrap_or(RecordOutcome::Retry {
+                        reason: "not reached".into(),
+                    });
+                    (record.message_id.to_owned(), outcome)
+                })
+                .collect(),
+        }
+    }
+
+    async fn run_lane(
+        &self,
+        lane: Lane,
+        records: &[QueuedRecord<'_>],
+        parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
+        clock: Deadline,
+    ) -> Vec<(usize, RecordOutcome)> {
+        let mut done = Vec::with_capacity(lane.indices.len());
+        let mut failed = false;
+        for index in lane.indices {
+            if failed && lane.ordered {
+                done.push((index, RecordOutcome::Skipped));
+                continue;
+            }
+            let outcome = self
+                .run_record(&records[index], &parsed[index], clock)
+                .await;
+            failed |= outcome.is_failure();
+            done.push((index, outcome));
+        }
+        done
+    }
+
+    async fn run_record(
+        &self,
+        record: &QueuedRecord<'_>,
+        parsed: &Result<Envelope, crate::envelope::EnvelopeError>,
+        clock: Deadline,
+    ) -> RecordOutcome {
+        let outcome = match parsed {
+            Ok(envelope) => self.run_event(record, envelope, clock).await,
+            Err(error) => {
+                tracing::warn!(message_id = record.message_id, %error, "unreadable envelope");
+                Attempt::Permanent("unparseable_envelope")
+            }
+        };
+        let source = parsed.as_ref().map(|e| e.source.as_str()).unwrap_or("");
+        let key = parsed.as_ref().map(|e| e.key.as_str()).unwrap_or("");
+        let result = match outcome {
+            Attempt::Processed => RecordOutcome::Processed,
+            Attempt::Unrouted => RecordOutcome::Unrouted,
+            Attempt::Duplicate => RecordOutcome::Duplicate,
+            Attempt::Transient(reason) => {
+                let delay = self.settings.backoff_secs(record.receive_count);
+                if let Err(error) = self.visibility.delay(record.receipt_handle, delay).await {
+                    tracing::warn!(key, %error, "could not delay the retry; SQS will use the visibility timeout");
+                }
+                RecordOutcome::Retry { reason }
+            }
+            Attempt::Permanent(reason) => self.dead_letter(record, source, reason, clock).await,
+        };
+        match &result {
+            RecordOutcome::Retry { reason } => {
+                tracing::warn!(key, source, receive_count = record.receive_count, reason = %reason, "will retry");
+            }
+            other => tracing::info!(key, source, outcome = ?other, "record done"),
+        }
+        result
+    }
+
+    async fn run_event(
+        &self,
+        record: &QueuedRecord<'_>,
+        envelope: &Envelope,
+        clock: Deadline,
+    ) -> Attempt {
+        let body = match envelope.body_bytes() {
+            Ok(body) => body,
+            Err(_) => return Attempt::Permanent("unparseable_envelope"),
+        };
+        let now = clock.now_ms.div_euclid(1000);
+        let claim = Claim {
+            key: envelope.key.clone(),
+            token: format!(
+                "{}/{}/{}",
+                record.message_id, record.receive_count, clock.now_ms
+            ),
+            payload_sha256: hex::encode(crate::signature::sha256(&body)),
+            now,
+            lease_until: clock.deadline_ms.div_euclid(1000) + self.settings.lease_margin_secs,
+            expires_at: now + self.settings.record_ttl_secs,
+            attempts: record.receive_count,
+            first_seen: envelope.received_at.clone(),
+        };
+        match self.store.claim(&claim).await {
+            Ok(ClaimOutcome::New) => {}
+            Ok(ClaimOutcome::Duplicate) => return Attempt::Duplicate,
+            Ok(ClaimOutcome::Busy) => return Attempt::Transient("in progress elsewhere".into()),
+            Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent("payload_conflict"),
+            Err(error) => return Attempt::Transient(error.to_string()),
+        }
+        let handled = self
+            .handler
+            .handle(Event {
+                envelope,
+                body: &body,
+            })
+            .await;
+        match handled {
+            Ok(handled) => {
+                let completed_at = clock::epoch_millis(std::time::SystemTime::now())
+                    .div_euclid(1000)
+                    .max(now);
+                match self
+                    .store
+                    .complete(&claim.key, &claim.token, completed_at, claim.expires_at)
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(StoreError::ClaimLost) => {
+                        // Our lease ran out and another claimer took the key: it will finish the
+                        // job, so retrying here would only run the action once more.
+                        tracing::warn!(key = %claim.key, "completed after the claim was lost");
+                    }
+                    Err(error) => {
+                        return Attempt::Transient(format!("could not mark completed: {error}"));
+                    }
+                }
+                match handled {
+                    Handled::Done => Attempt::Processed,
+                    Handled::Unrouted => Attempt::Unrouted,
+                }
+            }
+            Err(error) => {
+                // Let the next try claim at once instead of waiting out the lease.
+                if let Err(release) = self.store.release(&claim.key, &claim.token).await {
+                    tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
+                }
+                match error {
+                    ActionError::Transient(reason) => Attempt::Transient(reason),
+                    ActionError::Permanent(reason) => {
+                        tracing::warn!(key = %claim.key, reason = %reason, "action failed permanently");
+                        Attempt::Permanent("action_failed")
+                    }
+                }
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        record: &QueuedRecord<'_>,
+        source: &str,
+        reason: &'static str,
+        clock: Deadline,
+    ) -> RecordOutcome {
+        let mut attributes = vec![
+            ("reason", reason.to_owned()),
+            ("failed_at", clock::format_rfc3339_millis(clock.now_ms)),
+        ];
+        if !source.is_empty() {
+            attributes.push(("source", source.to_owned()));
+        }
+        let message = OutgoingMessage {
+            body: record.body.to_owned(),
+            attributes,
+            fifo: record.group_id.map(|group| crate::ports::FifoIds {
+                group_id: group.to_owned(),
+                deduplication_id: record.message_id.to_owned(),
+            }),
+        };
+        match self.dead_letters.send(message).await {
+            Ok(_) => RecordOutcome::DeadLettered { reason },
+            // Not in the dead-letter queue, so it must not be acknowledged either.
+            Err(error) => RecordOutcome::Retry {
+                reason: format!("{reason}, and the dead-letter queue failed: {error}"),
+            },
+        }
+    }
+}
+
+enum Attempt {
+    Processed,
+    Unrouted,
+    Duplicate,
+    Transient(String),
+    Permanent(&'static str),
+}
+
+struct Lane {
+    indices: Vec<usize>,
+    /// FIFO groups stop at the first failure; same-key lanes go on.
+    ordered: bool,
+}
+
+/// Groups a batch's records into lanes that run in order: one per FIFO group, one per key.
+fn lanes(
+    records: &[QueuedRecord<'_>],
+    parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
+) -> Vec<Lane> {
+    let mut lanes: Vec<(String, Lane)> = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        let (name, ordered) = match (record.group_id, &parsed[index]) {
+            (Some(group), _) => (format!("group:{group}"), true),
+            (None, Ok(envelope)) => (format!("key:{}", envelope.key), false),
+            (None, Err(_)) => (format!("message:{}", record.message_id), false),
+        };
+        match lanes.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, lane)) => lane.indices.push(index),
+            None => lanes.push((
+                name,
+                Lane {
+                    indices: vec![index],
+                    ordered,
+                },
+            )),
+        }
+    }
+    lanes.into_iter().map(|(_, lane)| lane).collect()
+}
