@@ -1,0 +1,159 @@
+//! What `sign` and `verify` share: where the key comes from, and the delivery on the command line.
+
+use crate::error::CliError;
+use crate::globals::Globals;
+use clap::ArgGroup;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use inlet::signature::{Delivery, Key, Scheme};
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+#[derive(Debug, clap::Args)]
+#[command(group = ArgGroup::new("key").required(true).args(["source", "scheme"]))]
+pub struct DeliveryArgs {
+    /// Take the scheme, secrets and URL from this source in the config.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["scheme", "secret"])]
+    pub source: Option<String>,
+    /// A named scheme (github, stripe, standard-webhooks, …), with --secret.
+    #[arg(long, value_name = "SCHEME", requires = "secret")]
+    pub scheme: Option<String>,
+    /// The signing secret, as the provider shows it (with --scheme).
+    #[arg(long, value_name = "VALUE", requires = "scheme")]
+    pub secret: Option<String>,
+    /// A request header, `Name: value`; repeatable.
+    #[arg(long = "header", short = 'H', value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+    /// The raw body (`-` reads stdin); without it the body is empty.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+    /// The public URL the provider posts to, for schemes that sign it (twilio, square). With
+    /// --source it defaults to the source's configured url.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The time to sign or verify at, in seconds since the Unix epoch (default: now).
+    #[arg(long, value_name = "EPOCH", allow_negative_numbers = true)]
+    pub now: Option<i64>,
+}
+
+/// A delivery read from the command line, with the keys to sign or check it.
+#[derive(Debug)]
+pub struct Prepared {
+    pub scheme: Scheme,
+    /// Every key of the source (the first is the current one), or the one from --secret.
+    pub keys: Vec<Key>,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub url: Option<String>,
+    pub now: i64,
+    /// The source's replay window, when the key came from a source.
+    pub tolerance_secs: Option<u64>,
+}
+
+impl Prepared {
+    pub fn delivery(&self) -> Delivery<'_> {
+        Delivery {
+            headers: &self.headers,
+            body: &self.body,
+            url: self.url.as_deref(),
+        }
+    }
+}
+
+impl DeliveryArgs {
+    pub async fn prepare(&self, globals: &Globals) -> Result<Prepared, CliError> {
+        let headers = parse_headers(&self.headers)?;
+        let body = self.read_body()?;
+        let now = match self.now {
+            Some(now) => now,
+            None => inlet::clock::epoch_millis(SystemTime::now()).div_euclid(1000),
+        };
+        let (scheme, keys, configured_url, tolerance_secs) = match (&self.source, &self.scheme) {
+            (Some(name), _) => {
+                let config = globals.load_config()?;
+                let source = globals.source(&config, name)?;
+                let keys = globals.resolver()?.source_keys(source).await?;
+                (
+                    source.scheme.clone(),
+                    keys,
+                    source.url.clone(),
+                    Some(source.tolerance_secs),
+                )
+            }
+            (None, Some(name)) => {
+                let scheme = named_scheme(name)?;
+                let secret = self.secret.as_deref().unwrap_or_default();
+                let key = scheme.key(secret)?;
+                (scheme, vec![key], None, None)
+            }
+            // clap's required group rules this out; say so rather than guess.
+            (None, None) => {
+                return Err(CliError::Usage(
+                    "give --source NAME, or --scheme SCHEME with --secret VALUE".into(),
+                ));
+            }
+        };
+        if self.url.is_some() && !scheme.signs_url() {
+            return Err(CliError::Usage(format!(
+                "--url: the {} scheme does not sign the URL",
+                scheme.name()
+            )));
+        }
+        Ok(Prepared {
+            scheme,
+            keys,
+            headers,
+            body,
+            url: self.url.clone().or(configured_url),
+            now,
+            tolerance_secs,
+        })
+    }
+
+    fn read_body(&self) -> Result<Vec<u8>, CliError> {
+        match &self.body_file {
+            None => Ok(Vec::new()),
+            Some(path) if path.as_os_str() == "-" => {
+                let mut body = Vec::new();
+                std::io::stdin()
+                    .lock()
+                    .read_to_end(&mut body)
+                    .map_err(CliError::io(path))?;
+                Ok(body)
+            }
+            Some(path) => std::fs::read(path).map_err(CliError::io(path)),
+        }
+    }
+}
+
+/// A scheme that needs no settings beyond its secret.
+fn named_scheme(name: &str) -> Result<Scheme, CliError> {
+    match name {
+        "hmac" => Err(CliError::Usage(
+            "--scheme hmac: its header, algorithm and encoding live in the config; use --source"
+                .into(),
+        )),
+        "none" => Err(CliError::Usage(
+            "--scheme none: unsigned deliveries have nothing to sign or verify".into(),
+        )),
+        _ => Scheme::named(name).ok_or_else(|| {
+            CliError::Usage(format!(
+                "--scheme {name}: unknown scheme; expected one of {}",
+                inlet::signature::NAMED_SCHEMES.join(", ")
+            ))
+        }),
+    }
+}
+
+/// `Name: value` lines into a header map; repeated names are kept, as HTTP allows.
+pub fn parse_headers(lines: &[String]) -> Result<HeaderMap, CliError> {
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        let bad = || CliError::Header(line.clone());
+        let (name, value) = line.split_once(':').ok_or_else(bad)?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
+        let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}

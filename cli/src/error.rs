@@ -1,0 +1,59 @@
+//! Everything that stops a command before it reaches a verdict. All of these exit with 2; a
+//! delivery that fails verification is a verdict, not an error.
+
+use inlet::config::ConfigError;
+use inlet::secrets::SecretError;
+use inlet::signature::{KeyError, SignError};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("no source named `{name}` in {config}")]
+    UnknownSource { name: String, config: String },
+    #[error("{}", secret_message(.0))]
+    Secret(#[from] SecretError),
+    #[error("--secret: {0}")]
+    Key(#[from] KeyError),
+    #[error("cannot sign: {0}")]
+    Sign(#[from] SignError),
+    #[error("--header {0:?}: expected `Name: value` with a valid header name and value")]
+    Header(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A payload or case file that cannot be turned into a fixture.
+    #[error("{path}: {why}")]
+    Fixture { path: PathBuf, why: String },
+}
+
+fn secret_message(error: &SecretError) -> String {
+    match error {
+        SecretError::EnvMissing(_) => {
+            format!("{error} (give its value with --env-file FILE; the sample's are in local.env)")
+        }
+        _ => error.to_string(),
+    }
+}
+
+impl CliError {
+    pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
+    pub fn fixture(path: &Path, why: impl Into<String>) -> Self {
+        Self::Fixture {
+            path: path.to_owned(),
+            why: why.into(),
+        }
+    }
+}

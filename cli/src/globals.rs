@@ -1,0 +1,65 @@
+//! Options every command shares: where the config is, and where `env:` secrets come from.
+
+use crate::error::CliError;
+use inlet::aws::{self, SecretsManager};
+use inlet::config::{Config, Source};
+use inlet::ports::{SecretStore, SecretStoreError};
+use inlet::secrets::{Env, SecretResolver};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use tokio::sync::OnceCell;
+
+#[derive(Debug, clap::Args)]
+pub struct Globals {
+    /// The config file.
+    #[arg(long, global = true, value_name = "FILE", default_value = "inlet.toml")]
+    pub config: PathBuf,
+    /// NAME=value lines for `env:` secret references, taking precedence over the process
+    /// environment (e.g. local.env).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+}
+
+impl Globals {
+    pub fn load_config(&self) -> Result<Config, CliError> {
+        Ok(Config::load(&self.config)?)
+    }
+
+    pub fn source<'c>(&self, config: &'c Config, name: &str) -> Result<&'c Source, CliError> {
+        config.source(name).ok_or_else(|| CliError::UnknownSource {
+            name: name.to_owned(),
+            config: self.config.display().to_string(),
+        })
+    }
+
+    fn env(&self) -> Result<Env, CliError> {
+        let mut vars: HashMap<String, String> = std::env::vars().collect();
+        if let Some(path) = &self.env_file {
+            let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
+            vars.extend(Env::parse_file(&text));
+        }
+        Ok(Env::Map(vars))
+    }
+
+    pub fn resolver(&self) -> Result<SecretResolver<LazySecretsManager>, CliError> {
+        Ok(SecretResolver::new(
+            self.env()?,
+            LazySecretsManager::default(),
+        ))
+    }
+}
+
+/// Secrets Manager, reached only when a `secretsmanager:` reference is resolved: loading the AWS
+/// config can wait on credential and region discovery, which a purely local run should never pay.
+#[derive(Debug, Default)]
+pub struct LazySecretsManager(OnceCell<SecretsManager>);
+
+impl SecretStore for LazySecretsManager {
+    async fn secret_string(&self, id: &str) -> Result<String, SecretStoreError> {
+        let store = self
+            .0
+            .get_or_init(|| async { SecretsManager::from_config(&aws::sdk_config().await) })
+            .await;
+        store.secret_string(id).await
+    }
+}

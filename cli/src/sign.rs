@@ -1,0 +1,34 @@
+//! `inlet sign`: the headers a provider would add, so a hand-made delivery verifies.
+
+use crate::Report;
+use crate::delivery::DeliveryArgs;
+use crate::error::CliError;
+use crate::globals::Globals;
+use inlet::signature::{SignError, SignedHeader};
+use std::fmt::Write as _;
+
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+pub async fn run(globals: &Globals, args: &SignArgs) -> Result<Report, CliError> {
+    let prepared = args.delivery.prepare(globals).await?;
+    // A source signs with its first secret: during a rotation that is the new one.
+    let key = prepared.keys.first().ok_or(SignError::Unsigned)?;
+    let added = prepared
+        .scheme
+        .sign(&prepared.delivery(), key, prepared.now)?;
+    Ok(Report::ok(header_lines(&added)))
+}
+
+/// One `name: value` line per header, in the order the scheme produced them.
+pub fn header_lines(headers: &[SignedHeader]) -> String {
+    let mut text = String::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        let _ = writeln!(text, "{name}: {value}");
+    }
+    text
+}

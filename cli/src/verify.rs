@@ -1,0 +1,73 @@
+//! `inlet verify`: the verdict the ingest function would reach on a delivery's signature.
+
+use crate::Report;
+use crate::delivery::DeliveryArgs;
+use crate::error::CliError;
+use crate::globals::Globals;
+use inlet::config::Defaults;
+use inlet::signature::{Handshake, Window};
+use std::fmt::Write as _;
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+    /// The replay window in seconds (default: the source's, else the config default of 300).
+    #[arg(long, value_name = "SECS")]
+    pub tolerance: Option<u64>,
+}
+
+pub async fn run(globals: &Globals, args: &VerifyArgs) -> Result<Report, CliError> {
+    let prepared = args.delivery.prepare(globals).await?;
+    let window = Window {
+        now: prepared.now,
+        tolerance_secs: args
+            .tolerance
+            .or(prepared.tolerance_secs)
+            .unwrap_or(Defaults::default().tolerance_secs),
+    };
+    // With --source every secret is tried, as ingest does, so a rotation can be checked here.
+    let verdict = prepared
+        .scheme
+        .verify(&prepared.delivery(), &prepared.keys, window);
+    let mut text = String::new();
+    match verdict {
+        Ok(verified) => {
+            let none = "(none)";
+            let _ = writeln!(text, "valid");
+            let _ = writeln!(
+                text,
+                "event_id: {}",
+                verified.event_id.as_deref().unwrap_or(none)
+            );
+            let _ = writeln!(
+                text,
+                "event_type: {}",
+                verified.event_type.as_deref().unwrap_or(none)
+            );
+            match verified.handshake {
+                Some(Handshake::Slack { challenge }) => {
+                    let _ = writeln!(
+                        text,
+                        "handshake: slack url_verification, challenge {challenge}"
+                    );
+                }
+                Some(Handshake::Twitch { challenge }) => {
+                    let _ = writeln!(
+                        text,
+                        "handshake: twitch webhook_callback_verification, challenge {challenge}"
+                    );
+                }
+                None => {}
+            }
+            Ok(Report::ok(text))
+        }
+        Err(error) => {
+            let _ = writeln!(text, "invalid: {}: {error}", error.code());
+            Ok(Report {
+                stdout: text,
+                code: 1,
+            })
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! Tier 3 (DESIGN §9): every file in events/ingest/ goes through lambda_http's own parsing of
+//! API Gateway events into the ingest handler — the sample config, the local.env secrets, an
+//! in-memory queue — and must get the answer events/ingest.toml states for it.
+//!
+//! The clock is each event's requestContext.timeEpoch, as in Lambda, so the fixtures never rot.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use inlet::config::Config;
+use inlet::envelope::Envelope;
+use inlet::ingest::Ingest;
+use inlet::lambda;
+use inlet::ports::memory::{MemoryQueue, MemorySecrets};
+use inlet::secrets::{Env, KeyRing, SecretResolver};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn events_dir() -> PathBuf {
+    root().join("events/ingest")
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    case: Vec<Case>,
+}
+
+/// A case as the tests see it; its other keys tell the generator how to build the file.
+#[derive(Deserialize)]
+struct Case {
+    name: String,
+    expect: Expect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    status: u16,
+    error: Option<String>,
+    event_id: Option<String>,
+    event_type: Option<String>,
+    challenge: Option<String>,
+    #[serde(default)]
+    ignored: bool,
+}
+
+/// What an expectation amounts to, once checked for completeness.
+enum Answer<'a> {
+    Refused(&'a str),
+    Queued {
+        event_id: &'a str,
+        event_type: Option<&'a str>,
+    },
+    Handshake(&'a str),
+    Ignored,
+}
+
+impl Expect {
+    fn answer(&self) -> Result<Answer<'_>, String> {
+        let extra = |what: &str| Err(format!("{what} does not go with status {}", self.status));
+        match self.status {
+            400..=599 => {
+                if self.event_id.is_some() || self.event_type.is_some() {
+                    return extra("event_id/event_type");
+                }
+                if self.challenge.is_some() || self.ignored {
+                    return extra("challenge/ignored");
+                }
+                let code = self.error.as_deref().ok_or("a refusal needs `error`")?;
+                Ok(Answer::Refused(code))
+            }
+            202 => {
+                if self.error.is_some() || self.challenge.is_some() || self.ignored {
+                    return extra("error/challenge/ignored");
+                }
+                let event_id = self
+                    .event_id
+                    .as_deref()
+                    .ok_or("a queued event needs `event_id`")?;
+                Ok(Answer::Queued {
+                    event_id,
+                    event_type: self.event_type.as_deref(),
+                })
+            }
+            200 => {
+                if self.error.is_some() || self.event_id.is_some() || self.event_type.is_some() {
+                    return extra("error/event_id/event_type");
+                }
+                match (&self.challenge, self.ignored) {
+                    (Some(challenge), false) => Ok(Answer::Handshake(challenge)),
+                    (None, true) => Ok(Answer::Ignored),
+                    _ => Err("a 200 needs exactly one of `challenge` and `ignored = true`".into()),
+                }
+            }
+            other => Err(format!("status {other} is not one ingest answers with")),
+        }
+    }
+}
+
+fn manifest() -> Vec<Case> {
+    let path = root().join("events/ingest.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let manifest: Manifest = toml::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+    manifest.case
+}
+
+/// Every file in events/ingest/, whatever its extension: each must be accounted for.
+fn event_files() -> BTreeSet<String> {
+    std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect()
+}
+
+type TestIngest = Ingest<MemoryQueue, MemorySecrets>;
+
+async fn ingest() -> (TestIngest, Config) {
+    let config = Config::load(&root().join("inlet.toml")).unwrap();
+    let env = std::fs::read_to_string(root().join("local.env")).unwrap();
+    let resolver = SecretResolver::new(Env::Map(Env::parse_file(&env)), MemorySecrets::default());
+    let keys = KeyRing::load(&config, resolver).await.unwrap();
+    (
+        Ingest::new(config.clone(), keys, MemoryQueue::new(), false),
+        config,
+    )
+}
+
+/// The event through lambda_http, exactly as the runtime turns an invocation into a request.
+fn parse(text: &str) -> Result<Request, String> {
+    let event: LambdaRequest =
+        serde_json::from_str(text).map_err(|e| format!("lambda_http cannot read it: {e}"))?;
+    Ok(Request::from(event))
+}
+
+/// The body bytes the provider sent, decoded here independently of lambda_http.
+fn sent_body(event: &Value) -> Result<Vec<u8>, String> {
+    let Some(body) = event.get("body").and_then(Value::as_str) else {
+        return Ok(Vec::new());
+    };
+    if event["isBase64Encoded"] == json!(true) {
+        STANDARD
+            .decode(body)
+            .map_err(|e| format!("body is not base64: {e}"))
+    } else {
+        Ok(body.as_bytes().to_vec())
+    }
+}
+
+fn reply_text(response: &Response<Body>) -> String {
+    match response.body() {
+        Body::Text(text) => text.clone(),
+        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => String::new(),
+    }
+}
+
+fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if ok { Ok(()) } else { Err(why()) }
+}
+
+async fn check(ingest: &TestIngest, case: &Case) -> Result<(), String> {
+    let answer = case.expect.answer()?;
+    let text = std::fs::read_to_string(events_dir().join(format!("{}.json", case.name)))
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    let event: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let request = parse(&text)?;
+    let now_ms = lambda::received_at_ms(&request).ok_or("no requestContext.timeEpoch")?;
+    let source = event["rawPath"]
+        .as_str()
+        .and_then(|path| path.strip_prefix("/webhooks/"))
+        .ok_or("rawPath is not /webhooks/{source}")?;
+    let body = sent_body(&event)?;
+
+    ingest.queue().clear();
+    let response = lambda::handle(ingest, &request, now_ms).await;
+    let status = response.status().as_u16();
+    let reply = reply_text(&response);
+    ensure(status == case.expect.status, || {
+        format!("status {status}, expected {}: {reply}", case.expect.status)
+    })?;
+    let messages = ingest.queue().messages();
+    let json_reply = || -> Result<Value, String> {
+        ensure(
+            header(&response, "content-type") == Some("application/json"),
+            || format!("content-type {:?}", header(&response, "content-type")),
+        )?;
+        serde_json::from_str(&reply).map_err(|e| format!("reply {reply:?} is not JSON: {e}"))
+    };
+    if !matches!(answer, Answer::Queued { .. }) {
+        ensure(messages.is_empty(), || {
+            format!("{} message(s) queued", messages.len())
+        })?;
+    }
+
+    match answer {
+        Answer::Refused(code) => {
+            let reply = json_reply()?;
+            ensure(reply["error"] == json!(code), || {
+                format!("error {}, expected {code}", reply["error"])
+            })?;
+            ensure(
+                reply["message"].as_str().is_some_and(|m| !m.is_empty()),
+                || format!("no message in {reply}"),
+            )?;
+            if status == 405 {
+                ensure(header(&response, "allow") == Some("POST"), || {
+                    "a 405 without `Allow: POST`".into()
+                })?;
+            }
+        }
+        Answer::Handshake(challenge) => {
+            // Slack wants JSON back, Twitch the bare challenge.
+            if header(&response, "content-type") == Some("text/plain") {
+                ensure(reply == challenge, || format!("answered {reply:?}"))?;
+            } else {
+                let reply = json_reply()?;
+                ensure(reply == json!({ "challenge": challenge }), || {
+                    format!("answered {reply}")
+                })?;
+            }
+        }
+        Answer::Ignored => {
+            let reply = json_reply()?;
+            ensure(reply["status"] == json!("ignored"), || {
+                format!("answered {reply}")
+            })?;
+        }
+        Answer::Queued {
+            event_id,
+            event_type,
+        } => {
+            let key = format!("{source}#{event_id}");
+            let reply = json_reply()?;
+            ensure(reply == json!({ "status": "queued", "id": key }), || {
+                format!("answered {reply}")
+            })?;
+            let [message] = messages.as_slice() else {
+                return Err(format!("{} messages queued, expected 1", messages.len()));
+            };
+            let envelope = Envelope::from_json(&message.body).map_err(|e| e.to_string())?;
+            ensure(envelope.key == key, || format!("key {}", envelope.key))?;
+            ensure(envelope.source == source, || {
+                format!("source {}", envelope.source)
+            })?;
+            ensure(envelope.event_id == event_id, || {
+                format!("event_id {}", envelope.event_id)
+            })?;
+            ensure(envelope.event_type.as_deref() == event_type, || {
+                format!("event_type {:?}", envelope.event_type)
+            })?;
+            ensure(
+                envelope.received_at == inlet::clock::format_rfc3339_millis(now_ms),
+                || format!("received_at {}", envelope.received_at),
+            )?;
+            let queued = envelope.body_bytes().map_err(|e| e.to_string())?;
+            ensure(queued == body, || {
+                "the queued body differs from the bytes sent".into()
+            })?;
+            let attributes: BTreeMap<&str, &str> = message
+                .attributes
+                .iter()
+                .map(|(name, value)| (*name, value.as_str()))
+                .collect();
+            let mut wanted = BTreeMap::from([("source", source)]);
+            if let Some(event_type) = event_type {
+                wanted.insert("event_type", event_type);
+            }
+            ensure(attributes == wanted, || {
+                format!("attributes {attributes:?}")
+            })?;
+            let leaked: Vec<&String> = envelope
+                .headers
+                .keys()
+                .filter(|name| name.contains("signature") || name.contains("hmac"))
+                .collect();
+            ensure(leaked.is_empty(), || {
+                format!("signature headers in the envelope: {leaked:?}")
+            })?;
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_event_gets_the_answer_its_case_states() {
+    let cases = manifest();
+    let files = event_files();
+    let stated: BTreeSet<String> = cases.iter().map(|c| format!("{}.json", c.name)).collect();
+    let unexplained: Vec<_> = files.difference(&stated).collect();
+    assert!(
+        unexplained.is_empty(),
+        "files in events/ingest/ with no case in events/ingest.toml: {unexplained:?}"
+    );
+    let missing: Vec<_> = stated.difference(&files).collect();
+    assert!(
+        missing.is_empty(),
+        "cases with no file (run `inlet --env-file local.env events`): {missing:?}"
+    );
+
+    let (ingest, _) = ingest().await;
+    let mut failures = Vec::new();
+    for case in &cases {
+        if let Err(why) = check(&ingest, case).await {
+            failures.push(format!("{}: {why}", case.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} events got the wrong answer:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn every_configured_source_has_a_queued_event() {
+    let (_, config) = ingest().await;
+    let cases = manifest();
+    for name in config.sources.keys() {
+        let path = format!("/webhooks/{name}");
+        let queued = cases
+            .iter()
+            .filter(|case| case.expect.status == 202)
+            .any(|case| {
+                let file = events_dir().join(format!("{}.json", case.name));
+                std::fs::read_to_string(file)
+                    .ok()
+                    .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                    .is_some_and(|event| event["rawPath"] == json!(path))
+            });
+        assert!(
+            queued,
+            "no event in events/ingest/ is queued for source {name}"
+        );
+    }
+}
+
+#[test]
+fn every_event_is_an_http_api_payload_2_0_event() {
+    for file in event_files() {
+        let path = events_dir().join(&file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let event: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: not JSON: {e}"));
+        let parsed: LambdaRequest = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{file}: lambda_http cannot read it: {e}"));
+        assert!(
+            matches!(parsed, LambdaRequest::ApiGatewayV2(_)),
+            "{file}: not read as an HTTP API event"
+        );
+        assert_eq!(event["version"], "2.0", "{file}");
+        assert_eq!(event["requestContext"]["stage"], "$default", "{file}");
+        assert!(
+            event["requestContext"]["timeEpoch"].as_i64().unwrap() > 0,
+            "{file}"
+        );
+        assert!(event["isBase64Encoded"].is_boolean(), "{file}");
+        let headers = event["headers"].as_object().unwrap();
+        for name in headers.keys() {
+            assert_eq!(
+                *name,
+                name.to_ascii_lowercase(),
+                "{file}: API Gateway lower-cases header names"
+            );
+        }
+        let body = sent_body(&event).unwrap();
+        if let Some(length) = headers.get("content-length") {
+            assert_eq!(
+                length.as_str().unwrap(),
+                body.len().to_string(),
+                "{file}: content-length"
+            );
+        }
+        let request = parse(&text).unwrap();
+        let seen: &[u8] = match request.body() {
+            Body::Text(text) => text.as_bytes(),
+            Body::Binary(bytes) => bytes,
+            _ => &[],
+        };
+        assert_eq!(seen, body, "{file}: lambda_http decodes a different body");
+    }
+}
