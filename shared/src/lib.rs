@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod forward;
 pub mod ingest;
 pub mod lambda;
+pub mod local;
 pub mod ports;
 pub mod process;
 pub mod routes;
