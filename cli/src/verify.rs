@@ -35,11 +35,9 @@ pub async fn run(globals: &Globals, args: &VerifyArgs) -> Result<Report, CliErro
         Ok(verified) => {
             let none = "(none)";
             let _ = writeln!(text, "valid");
-            let _ = writeln!(
-                text,
-                "event_id: {}",
-                verified.event_id.as_deref().unwrap_or(none)
-            );
+            // The id ingest would key the event by: the provider's, else the body's hash.
+            let event_id = inlet::ingest::usable_event_id(verified.event_id, &prepared.body);
+            let _ = writeln!(text, "event_id: {event_id}");
             let _ = writeln!(
                 text,
                 "event_type: {}",

@@ -100,7 +100,9 @@ fn is_json_object(body: &[u8]) -> bool {
 /// very long or holds control characters is replaced by its hash, which stays unique.
 const MAX_EVENT_ID_LEN: usize = 256;
 
-fn usable_event_id(id: Option<String>, body: &[u8]) -> String {
+/// The event id a delivery is keyed by: the provider's, or a hash where it gives none (or one
+/// unfit for a key).
+pub fn usable_event_id(id: Option<String>, body: &[u8]) -> String {
     match id {
         Some(id)
             if !id.is_empty()

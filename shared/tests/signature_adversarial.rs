@@ -1234,3 +1234,22 @@ fn every_configurable_name_is_a_scheme_with_that_name() {
     );
     assert_eq!(Scheme::named("GitHub"), None);
 }
+
+#[test]
+fn twilio_refuses_to_sign_a_json_body_without_the_body_hash() {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
+    let key = Scheme::Twilio.key("token").unwrap();
+    let delivery = inlet::signature::Delivery {
+        headers: &headers,
+        body: b"{}",
+        url: Some("https://example.com/hook"),
+    };
+    assert_eq!(
+        Scheme::Twilio.sign(&delivery, &key, 0),
+        Err(inlet::signature::SignError::BodyHashRequired)
+    );
+}

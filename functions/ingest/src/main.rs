@@ -23,7 +23,10 @@ async fn main() -> Result<(), Error> {
     let ingest: &'static Ingest<_, _> = Box::leak(Box::new(Ingest::new(config, keys, queue, fifo)));
 
     lambda_http::run(service_fn(move |request: Request| async move {
-        let now_ms = clock::epoch_millis(SystemTime::now());
+        // The replay window runs from when API Gateway received the request, which is also what
+        // lets `sam local invoke` replay the committed fixtures; the own clock is the fallback.
+        let now_ms = lambda::received_at_ms(&request)
+            .unwrap_or_else(|| clock::epoch_millis(SystemTime::now()));
         Ok::<_, Error>(lambda::handle(ingest, &request, now_ms).await)
     }))
     .await

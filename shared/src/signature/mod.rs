@@ -137,6 +137,8 @@ pub enum SignError {
     BodyTimestampMissing(&'static str),
     #[error("the source accepts unsigned deliveries: there is nothing to sign")]
     Unsigned,
+    #[error("Twilio signs a non-form body only through the URL's bodySHA256 parameter: add it")]
+    BodyHashRequired,
 }
 
 /// A header to add to a delivery so that it verifies.

@@ -86,6 +86,10 @@ pub(super) fn verify(delivery: &Delivery<'_>, keys: &[Key]) -> Result<Verified, 
 
 pub(super) fn sign(delivery: &Delivery<'_>, key: &Key) -> Result<Vec<SignedHeader>, SignError> {
     let url = delivery.url.ok_or(SignError::UrlRequired)?;
+    // Such a signature would never verify: only the hash in the URL can cover a non-form body.
+    if !is_form(delivery) && query_param(url, BODY_HASH_PARAM).is_none() {
+        return Err(SignError::BodyHashRequired);
+    }
     let params = signed_params(delivery, url);
     let tag = crypto::hmac(Algorithm::Sha1, key.as_bytes(), &[url.as_bytes(), &params]);
     Ok(vec![(
