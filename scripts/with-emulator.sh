@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs a command with a moto server (the AWS emulator from .venv) on a free loopback port, and
+# stops the emulator afterwards, whatever way the command ends.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+moto="$root/.venv/bin/moto_server"
+[ -x "$moto" ] || { echo "$moto is missing: run 'make venv'" >&2; exit 2; }
+
+# An endpoint given from outside (another emulator, or unset with real credentials) is honoured.
+if [ -n "${AWS_ENDPOINT_URL:-}" ] && [ -z "${INLET_OWN_EMULATOR:-}" ]; then
+  exec "$@"
+fi
+
+port=$("$root/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+mkdir -p "$root/target"
+"$moto" -H 127.0.0.1 -p "$port" >"$root/target/moto.log" 2>&1 &
+moto_pid=$!
+stop() { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; }
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+for _ in $(seq 1 200); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  kill -0 "$moto_pid" 2>/dev/null || { echo "moto failed to start; see target/moto.log" >&2; exit 1; }
+  sleep 0.05
+done
+
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+echo "emulator: moto on $AWS_ENDPOINT_URL (log: target/moto.log)" >&2
+"$@"
