@@ -357,6 +357,61 @@ pub(crate) fn optional_header<'a>(
     Ok(Some(text))
 }
 
+/// How a `name=value` signature header that carries its own timestamp is laid out, as Stripe
+/// (`t=…,v1=…`) and Paddle (`ts=…;h1=…`) do.
+pub(crate) struct StampedHeader {
+    pub header: &'static str,
+    pub separator: char,
+    pub timestamp: &'static str,
+    pub signature: &'static str,
+    pub malformed_item: &'static str,
+    pub repeated_timestamp: &'static str,
+    pub no_timestamp: &'static str,
+    pub no_signature: &'static str,
+}
+
+/// A header of more signatures than this is far beyond any provider's rotation: refuse it rather
+/// than compute that many comparisons.
+const MAX_SIGNATURES: usize = 16;
+
+impl StampedHeader {
+    /// The timestamp text (as signed) with its value, and every hex signature of the known
+    /// version; items of other versions are skipped, as they belong to other schemes.
+    pub(crate) fn parse<'a>(
+        &self,
+        text: &'a str,
+    ) -> Result<(&'a str, i64, Vec<Vec<u8>>), SignatureError> {
+        let malformed = |why| SignatureError::Malformed {
+            field: self.header,
+            why,
+        };
+        let mut timestamp = None;
+        let mut signatures = Vec::new();
+        for item in text.split(self.separator) {
+            let (name, field) = item
+                .trim()
+                .split_once('=')
+                .ok_or(malformed(self.malformed_item))?;
+            if name == self.timestamp {
+                if timestamp.replace(field).is_some() {
+                    return Err(malformed(self.repeated_timestamp));
+                }
+            } else if name == self.signature {
+                if signatures.len() == MAX_SIGNATURES {
+                    return Err(malformed("too many signatures"));
+                }
+                signatures.push(crypto::Encoding::Hex.decode(self.header, field)?);
+            }
+        }
+        let timestamp = timestamp.ok_or(malformed(self.no_timestamp))?;
+        let seconds = epoch_secs(self.header, timestamp)?;
+        if signatures.is_empty() {
+            return Err(malformed(self.no_signature));
+        }
+        Ok((timestamp, seconds, signatures))
+    }
+}
+
 /// Parses an epoch-seconds timestamp field.
 pub(crate) fn epoch_secs(field: &'static str, text: &str) -> Result<i64, SignatureError> {
     if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {

@@ -2,61 +2,30 @@
 
 use super::crypto::{self, Algorithm, Encoding};
 use super::{
-    BodyFields, Delivery, Key, SignatureError, SignedHeader, Verified, Window, check_window,
-    epoch_secs, header, value,
+    BodyFields, Delivery, Key, SignatureError, SignedHeader, StampedHeader, Verified, Window,
+    check_window, header, value,
 };
 use http::HeaderName;
 
 const SIGNATURE: &str = "paddle-signature";
-const MAX_SIGNATURES: usize = 16;
+
+const LAYOUT: StampedHeader = StampedHeader {
+    header: SIGNATURE,
+    separator: ';',
+    timestamp: "ts",
+    signature: "h1",
+    malformed_item: "expected semicolon-separated `name=value` items",
+    repeated_timestamp: "more than one `ts`",
+    no_timestamp: "no `ts` timestamp",
+    no_signature: "no `h1` signature",
+};
 
 pub(super) fn verify(
     delivery: &Delivery<'_>,
     keys: &[Key],
     window: Window,
 ) -> Result<Verified, SignatureError> {
-    let text = header(delivery.headers, SIGNATURE)?;
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for item in text.split(';') {
-        let (name, field) = item
-            .trim()
-            .split_once('=')
-            .ok_or(SignatureError::Malformed {
-                field: SIGNATURE,
-                why: "expected semicolon-separated `name=value` items",
-            })?;
-        match name {
-            "ts" if timestamp.is_some() => {
-                return Err(SignatureError::Malformed {
-                    field: SIGNATURE,
-                    why: "more than one `ts`",
-                });
-            }
-            "ts" => timestamp = Some(field),
-            "h1" => {
-                if signatures.len() == MAX_SIGNATURES {
-                    return Err(SignatureError::Malformed {
-                        field: SIGNATURE,
-                        why: "too many signatures",
-                    });
-                }
-                signatures.push(Encoding::Hex.decode(SIGNATURE, field)?);
-            }
-            _ => {}
-        }
-    }
-    let timestamp = timestamp.ok_or(SignatureError::Malformed {
-        field: SIGNATURE,
-        why: "no `ts` timestamp",
-    })?;
-    let seconds = epoch_secs(SIGNATURE, timestamp)?;
-    if signatures.is_empty() {
-        return Err(SignatureError::Malformed {
-            field: SIGNATURE,
-            why: "no `h1` signature",
-        });
-    }
+    let (timestamp, seconds, signatures) = LAYOUT.parse(header(delivery.headers, SIGNATURE)?)?;
     check_window(seconds, window)?;
     crypto::any_match(
         Algorithm::Sha256,

@@ -3,63 +3,31 @@
 
 use super::crypto::{self, Algorithm, Encoding};
 use super::{
-    BodyFields, Delivery, Key, SignatureError, SignedHeader, Verified, Window, check_window,
-    epoch_secs, header, value,
+    BodyFields, Delivery, Key, SignatureError, SignedHeader, StampedHeader, Verified, Window,
+    check_window, header, value,
 };
 use http::HeaderName;
 
 const SIGNATURE: &str = "stripe-signature";
-/// A header of a hundred signatures is already far beyond any rotation Stripe does.
-const MAX_SIGNATURES: usize = 16;
+
+const LAYOUT: StampedHeader = StampedHeader {
+    header: SIGNATURE,
+    separator: ',',
+    timestamp: "t",
+    // v0 (test mode, a different scheme) and future versions are not ours to check.
+    signature: "v1",
+    malformed_item: "expected comma-separated `name=value` items",
+    repeated_timestamp: "more than one `t`",
+    no_timestamp: "no `t` timestamp",
+    no_signature: "no `v1` signature",
+};
 
 pub(super) fn verify(
     delivery: &Delivery<'_>,
     keys: &[Key],
     window: Window,
 ) -> Result<Verified, SignatureError> {
-    let text = header(delivery.headers, SIGNATURE)?;
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for item in text.split(',') {
-        let (name, field) = item
-            .trim()
-            .split_once('=')
-            .ok_or(SignatureError::Malformed {
-                field: SIGNATURE,
-                why: "expected comma-separated `name=value` items",
-            })?;
-        match name {
-            "t" if timestamp.is_some() => {
-                return Err(SignatureError::Malformed {
-                    field: SIGNATURE,
-                    why: "more than one `t`",
-                });
-            }
-            "t" => timestamp = Some(field),
-            "v1" => {
-                if signatures.len() == MAX_SIGNATURES {
-                    return Err(SignatureError::Malformed {
-                        field: SIGNATURE,
-                        why: "too many signatures",
-                    });
-                }
-                signatures.push(Encoding::Hex.decode(SIGNATURE, field)?);
-            }
-            // v0 (test mode, a different scheme) and future versions are not ours to check.
-            _ => {}
-        }
-    }
-    let timestamp = timestamp.ok_or(SignatureError::Malformed {
-        field: SIGNATURE,
-        why: "no `t` timestamp",
-    })?;
-    let seconds = epoch_secs(SIGNATURE, timestamp)?;
-    if signatures.is_empty() {
-        return Err(SignatureError::Malformed {
-            field: SIGNATURE,
-            why: "no `v1` signature",
-        });
-    }
+    let (timestamp, seconds, signatures) = LAYOUT.parse(header(delivery.headers, SIGNATURE)?)?;
     check_window(seconds, window)?;
     crypto::any_match(
         Algorithm::Sha256,
