@@ -14,8 +14,8 @@ pub struct Globals {
     /// The config file.
     #[arg(long, global = true, value_name = "FILE", default_value = "inlet.toml")]
     pub config: PathBuf,
-    /// NAME=value lines for `env:` secret references, taking precedence over the process
-    /// environment (e.g. local.env).
+    /// NAME=value lines for `env:` secret references (e.g. local.env); a variable set in the
+    /// process environment wins, so a real secret can be passed without editing the file.
     #[arg(long, global = true, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
 }
@@ -33,11 +33,12 @@ impl Globals {
     }
 
     fn env(&self) -> Result<Env, CliError> {
-        let mut vars: HashMap<String, String> = std::env::vars().collect();
+        let mut vars: HashMap<String, String> = HashMap::new();
         if let Some(path) = &self.env_file {
             let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
             vars.extend(Env::parse_file(&text));
         }
+        vars.extend(std::env::vars());
         Ok(Env::Map(vars))
     }
 
@@ -46,6 +47,11 @@ impl Globals {
             self.env()?,
             LazySecretsManager::default(),
         ))
+    }
+
+    /// A resolver whose `secretsmanager:` references go to `store` (the local stack's emulator).
+    pub fn resolver_with<S: SecretStore>(&self, store: S) -> Result<SecretResolver<S>, CliError> {
+        Ok(SecretResolver::new(self.env()?, store))
     }
 }
 
