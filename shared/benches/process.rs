@@ -82,6 +82,7 @@ fn batch_of_ten(c: &mut Criterion) {
                         body,
                         receive_count: 1,
                         group_id: None,
+                        source: None,
                     })
                     .collect();
                 let clock = Deadline {

@@ -107,6 +107,10 @@ where
                 .and_then(|count| count.parse().ok())
                 .unwrap_or(1),
             group_id: message.attributes.get("MessageGroupId").map(String::as_str),
+            source: message
+                .message_attributes
+                .get("source")
+                .and_then(|a| a.string_value.as_deref()),
         })
         .collect();
     let outcome = process.handle_batch(&records, clock).await;

@@ -24,6 +24,9 @@ pub struct QueuedRecord<'a> {
     pub receive_count: u32,
     /// FIFO queues: `MessageGroupId`.
     pub group_id: Option<&'a str>,
+    /// The `source` message attribute ingest set, so that even a record whose envelope cannot be
+    /// read is dead-lettered with its source.
+    pub source: Option<&'a str>,
 }
 
 /// A verified event, handed to the action.
@@ -266,7 +269,12 @@ where
                 Attempt::Permanent("unparseable_envelope")
             }
         };
-        let source = parsed.as_ref().map(|e| e.source.as_str()).unwrap_or("");
+        let source = parsed
+            .as_ref()
+            .map(|e| e.source.as_str())
+            .ok()
+            .or(record.source)
+            .unwrap_or("");
         let key = parsed.as_ref().map(|e| e.key.as_str()).unwrap_or("");
         let result = match outcome {
             Attempt::Processed => RecordOutcome::Processed,

@@ -131,6 +131,7 @@ impl Batch {
                 body,
                 receive_count: *count,
                 group_id: group.as_deref(),
+                source: None,
             })
             .collect()
     }
@@ -357,6 +358,26 @@ async fn unreadable_envelopes_are_dead_lettered_without_a_claim() {
         process.store().calls(),
         2,
         "only the good record touched the store"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_envelope_keeps_the_source_ingest_put_on_the_message() {
+    let process = pipeline(Scripted::default());
+    let record = QueuedRecord {
+        message_id: "bad",
+        receipt_handle: "rh",
+        body: "{\"v\":9}",
+        receive_count: 1,
+        group_id: None,
+        source: Some("stripe"),
+    };
+    process.handle_batch(&[record], CLOCK).await;
+    let dead = process.dead_letters().messages();
+    assert!(
+        dead[0]
+            .attributes
+            .contains(&("source", "stripe".to_owned()))
     );
 }
 

@@ -41,7 +41,8 @@ enum Expect {
     Skipped,
     /// The action failed permanently: dead-lettered as `action_failed` and acknowledged.
     ActionFailed,
-    /// Dead-lettered without running the action, with the `source` attribute it must carry.
+    /// Dead-lettered without running the action, with the `source` attribute it must carry
+    /// (`None`: the record's own `source` message attribute, if it has one).
     DeadLetter {
         reason: &'static str,
         source: Option<&'static str>,
@@ -372,6 +373,15 @@ impl File {
             .map(String::as_str)
     }
 
+    /// A string message attribute, as ingest set it.
+    fn message_attribute(&self, index: usize, name: &str) -> Option<String> {
+        self.records()[index]
+            .message_attributes
+            .get(name)?
+            .string_value
+            .clone()
+    }
+
     fn message_id(&self, index: usize) -> &str {
         self.records()[index].message_id.as_deref().unwrap()
     }
@@ -532,7 +542,13 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
     for (index, expect) in scenario.records.iter().enumerate() {
         let (reason, source) = match *expect {
             ActionFailed => ("action_failed", file.envelope(index).map(|e| e.source)),
-            DeadLetter { reason, source } => (reason, source.map(str::to_owned)),
+            // Unreadable envelopes keep the source ingest put in the message attributes.
+            DeadLetter { reason, source } => (
+                reason,
+                source
+                    .map(str::to_owned)
+                    .or_else(|| file.message_attribute(index, "source")),
+            ),
             _ => continue,
         };
         let mut attributes = BTreeMap::from([
