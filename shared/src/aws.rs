@@ -15,15 +15,18 @@ use std::time::Duration;
 /// Loads region and credentials the standard way, with timeouts short enough that a stuck call
 /// fails (and the provider retries) well before API Gateway's 30 s limit.
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_loader().load().await
+}
+
+/// The loader behind [`sdk_config`], for callers that settle region or credentials themselves
+/// (the local stack, against an emulator) without the default chains' probing.
+pub fn sdk_loader() -> aws_config::ConfigLoader {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(Duration::from_secs(5))
         .operation_timeout(Duration::from_secs(12))
         .build();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .load()
-        .await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts)
 }
 
 /// The SQS queue.

@@ -179,9 +179,21 @@ pub async fn provision(
 #[derive(Debug, Clone, Default)]
 pub struct Poll {
     pub outcome: Option<BatchOutcome>,
+    /// What came in, in the batch's order, so the outcomes can be told by event key and attempt.
+    pub received: Vec<Received>,
     /// Records whose receive count reached the redrive limit and failed again: SQS moves them
     /// to the dead-letter queue on their next receive.
     pub exhausted: Vec<String>,
+}
+
+/// One received record, as far as its envelope could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub message_id: String,
+    /// The envelope's idempotency key; `None` when the body is not an envelope.
+    pub key: Option<String>,
+    /// `ApproximateReceiveCount`: 1 on the first delivery.
+    pub receive_count: u32,
 }
 
 /// Receives up to `batch_size` records (long polling for `wait`), runs them through the process
@@ -232,6 +244,11 @@ where
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(1),
                 group_id: attribute(MessageSystemAttributeName::MessageGroupId),
+                source: message
+                    .message_attributes
+                    .as_ref()
+                    .and_then(|a| a.get("source"))
+                    .and_then(|v| v.string_value.as_deref()),
             }
         })
         .collect();
@@ -261,8 +278,19 @@ where
             .await
             .map_err(failed("delete a processed record"))?;
     }
+    let received = records
+        .iter()
+        .map(|r| Received {
+            message_id: r.message_id.to_owned(),
+            key: crate::envelope::Envelope::from_json(r.body)
+                .ok()
+                .map(|e| e.key),
+            receive_count: r.receive_count,
+        })
+        .collect();
     Ok(Poll {
         outcome: Some(outcome),
+        received,
         exhausted,
     })
 }
