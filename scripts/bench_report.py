@@ -36,7 +36,7 @@ def main() -> None:
                 f"({rate / openssl:6.1%} of openssl)"
             )
     for name in ("pipeline_2KiB_push", "apigw_event_to_response_2KiB_push"):
-        ns = mean_ns(criterion, "ingest", name)
+        ns = mean_ns(criterion, f"ingest_{name}")
         print(f"ingest {name:<40}: {ns / 1000:8.2f} µs per request")
     for name in ("batch10_store10ms_concurrent", "batch10_store10ms_sequential"):
         ns = mean_ns(criterion, "process", name)
