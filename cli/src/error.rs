@@ -28,6 +28,11 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// The local stack, the emulator or an HTTP peer let the command down.
+    #[error("{0}")]
+    Failed(String),
+    #[error(transparent)]
+    Stack(#[from] inlet::local::StackError),
     /// A payload or case file that cannot be turned into a fixture.
     #[error("{path}: {why}")]
     Fixture { path: PathBuf, why: String },

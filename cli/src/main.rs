@@ -1,12 +1,16 @@
-//! `inlet`: sign and verify deliveries, and regenerate the event fixtures. Each command lives in
-//! its own module; this file only parses the command line and turns outcomes into exit codes.
+//! `inlet`: the local stack, sending, signing and verifying deliveries, the dead-letter queue, and
+//! the event fixtures. Each command lives in its own module; this file only parses the command
+//! line and turns outcomes into exit codes.
 
 mod delivery;
+mod dev;
+mod dlq;
 mod error;
 mod events;
 mod globals;
 mod json;
 mod payload;
+mod send;
 mod sign;
 mod verify;
 
@@ -14,12 +18,13 @@ use clap::{Parser, Subcommand};
 use std::io::Write as _;
 use std::process::ExitCode;
 
-/// Exit codes: 0 success, 1 a delivery that does not verify, 2 a usage, config or I/O error.
+/// Exit codes: 0 success, 1 a delivery that does not verify (or, for `send`, an answer other than
+/// 2xx), 2 a usage, config, I/O or network error.
 #[derive(Debug, Parser)]
 #[command(
     name = "inlet",
     version,
-    about = "Inlet's command line: sign, verify, events"
+    about = "Inlet's command line: dev, send, sign, verify, dlq, events"
 )]
 struct Cli {
     #[command(flatten)]
@@ -30,12 +35,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the whole pipeline locally against an AWS emulator (AWS_ENDPOINT_URL).
+    Dev(dev::DevArgs),
+    /// Sign a delivery for a source at the current time and POST it.
+    Send(send::SendArgs),
     /// Print the headers that make a delivery verify, one `Name: value` line each.
     Sign(sign::SignArgs),
     /// Check a delivery's signature; exit 0 only when it is valid.
     Verify(verify::VerifyArgs),
     /// Regenerate the signed API Gateway events in events/ingest/ from events/payloads/.
     Events(events::EventsArgs),
+    /// Inspect the dead-letter queue and redrive it.
+    Dlq(dlq::DlqArgs),
 }
 
 /// What a command has to say, and how the process should end.
@@ -55,6 +66,9 @@ impl Report {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Dev(args) => dev::run(&cli.globals, &args).await,
+        Command::Send(args) => send::run(&cli.globals, &args).await,
+        Command::Dlq(args) => dlq::run(&args).await,
         Command::Sign(args) => sign::run(&cli.globals, &args).await,
         Command::Verify(args) => verify::run(&cli.globals, &args).await,
         Command::Events(args) => events::run(&cli.globals, &args).await,

@@ -1,0 +1,314 @@
+//! `inlet send`: sign a delivery as its provider would, at the current time, and post it.
+//!
+//! The signing helpers here are also what `inlet dev` uses to send the samples to itself.
+
+use crate::Report;
+use crate::delivery::parse_headers;
+use crate::error::CliError;
+use crate::globals::Globals;
+use crate::payload::Payload;
+use clap::ArgGroup;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use inlet::config::Source;
+use inlet::signature::{Delivery, Key};
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Where `inlet dev` listens unless told otherwise.
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:3000";
+
+#[derive(Debug, clap::Args)]
+#[command(group = ArgGroup::new("what").args(["event", "body"]))]
+pub struct SendArgs {
+    /// The source in the config whose current secret signs the delivery.
+    pub source: String,
+    /// A sample from the payloads directory, by file name (`github-push`) or a part of it
+    /// (`push`). Default: the source's first sample.
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
+    /// Send this raw body instead of a sample (`-` reads stdin).
+    #[arg(long, value_name = "FILE")]
+    pub body: Option<PathBuf>,
+    /// An extra request header, `Name: value`; repeatable. With --body, give the provider's event
+    /// and id headers this way.
+    #[arg(long = "header", short = 'H', value_name = "'NAME: VALUE'")]
+    pub headers: Vec<String>,
+    /// Post the same signed delivery this many times, as a provider's redeliveries would.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub times: u32,
+    /// Where to post (default: http://127.0.0.1:3000/webhooks/SOURCE, `inlet dev`'s endpoint).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The directory of sample payloads.
+    #[arg(long, value_name = "DIR", default_value = "events/payloads")]
+    pub payloads: PathBuf,
+}
+
+/// A delivery ready to post: the provider's headers, its signature headers, and the body.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Adds the signature headers `source` expects, made with `key` at `now`. A source without a
+/// key (`scheme = "none"`) sends the delivery as it is.
+pub fn sign(
+    source: &Source,
+    key: Option<&Key>,
+    headers: &[(String, String)],
+    body: Vec<u8>,
+    now: i64,
+) -> Result<Signed, CliError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let bad = || CliError::Usage(format!("header {name:?}: not a valid name and value"));
+        let name = HeaderName::try_from(name.as_str()).map_err(|_| bad())?;
+        let value = HeaderValue::try_from(value.as_str()).map_err(|_| bad())?;
+        map.append(name, value);
+    }
+    if let Some(key) = key {
+        let added = source.scheme.sign(
+            &Delivery {
+                headers: &map,
+                body: &body,
+                url: source.url.as_deref(),
+            },
+            key,
+            now,
+        )?;
+        for (name, value) in added {
+            map.insert(name, value);
+        }
+    }
+    Ok(Signed { headers: map, body })
+}
+
+/// Seconds since the epoch, now.
+pub fn now_secs() -> i64 {
+    inlet::clock::epoch_millis(SystemTime::now()).div_euclid(1000)
+}
+
+/// An HTTP client for posting deliveries.
+pub fn client(local_only: bool) -> Result<reqwest::Client, CliError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("inlet-send/", env!("CARGO_PKG_VERSION")))
+        // Longer than API Gateway's 30 s integration limit, so its own answer comes through.
+        .timeout(Duration::from_secs(35))
+        .redirect(reqwest::redirect::Policy::none());
+    if local_only {
+        // A proxy from the environment must not intercept a post to this machine.
+        builder = builder.no_proxy();
+    }
+    builder
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot build an HTTP client: {e}")))
+}
+
+/// Posts a signed delivery; the answer's status and body.
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    signed: &Signed,
+) -> Result<(reqwest::StatusCode, String), reqwest::Error> {
+    let response = client
+        .post(url)
+        .headers(signed.headers.clone())
+        .body(signed.body.clone())
+        .send()
+        .await?;
+    let status = response.status();
+    let text = response.text().await?;
+    Ok((status, text))
+}
+
+/// The payload files in `dir`, sorted by name.
+pub fn payload_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(CliError::io(dir))? {
+        let path = entry.map_err(CliError::io(dir))?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The sample to send: by exact name, else the one of this source whose name holds `name`,
+/// else the source's first.
+fn choose_payload(
+    dir: &Path,
+    source: &str,
+    name: Option<&str>,
+) -> Result<(PathBuf, Payload), CliError> {
+    if let Some(name) = name {
+        let exact = dir.join(format!("{name}.json"));
+        if exact.is_file() {
+            let payload = Payload::load(&exact)?;
+            return Ok((exact, payload));
+        }
+    }
+    let mut all = Vec::new();
+    for path in payload_files(dir)? {
+        let payload = Payload::load(&path)?;
+        all.push((path, payload));
+    }
+    let of_source: Vec<_> = all.iter().filter(|(_, p)| p.source == source).collect();
+    let Some(name) = name else {
+        return of_source
+            .first()
+            .map(|(path, payload)| (path.clone(), payload.clone()))
+            .ok_or_else(|| {
+                CliError::Usage(format!(
+                    "no sample for source `{source}` in {}: give --event NAME or --body FILE",
+                    dir.display()
+                ))
+            });
+    };
+    let wanted = name.to_lowercase();
+    let matches = |list: Vec<&(PathBuf, Payload)>| -> Vec<(PathBuf, Payload)> {
+        list.into_iter()
+            .filter(|(path, _)| stem(path).to_lowercase().contains(&wanted))
+            .cloned()
+            .collect()
+    };
+    let mut found = matches(of_source);
+    if found.is_empty() {
+        found = matches(all.iter().collect());
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(CliError::Usage(format!(
+            "--event {name}: no sample in {} is named like that",
+            dir.display()
+        ))),
+        _ => Err(CliError::Usage(format!(
+            "--event {name}: several samples match ({}); give the whole name",
+            found
+                .iter()
+                .map(|(path, _)| stem(path))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn read_body(path: &Path) -> Result<Vec<u8>, CliError> {
+    if path.as_os_str() == "-" {
+        let mut body = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut body)
+            .map_err(CliError::io(path))?;
+        return Ok(body);
+    }
+    std::fs::read(path).map_err(CliError::io(path))
+}
+
+pub async fn run(globals: &Globals, args: &SendArgs) -> Result<Report, CliError> {
+    let config = globals.load_config()?;
+    let source = globals.source(&config, &args.source)?;
+    let keys = globals.resolver()?.source_keys(source).await?;
+    let now = now_secs();
+    let extra = parse_headers(&args.headers)?;
+    let (mut headers, body) = match &args.body {
+        Some(path) => {
+            let body = read_body(path)?;
+            let mut headers = Vec::new();
+            if !extra.contains_key(http::header::CONTENT_TYPE)
+                && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok()
+            {
+                headers.push(("content-type".to_owned(), "application/json".to_owned()));
+            }
+            (headers, body)
+        }
+        None => {
+            let (path, payload) =
+                choose_payload(&args.payloads, &args.source, args.event.as_deref())?;
+            let rendered = payload
+                .render(now)
+                .map_err(|why| CliError::fixture(&path, why))?;
+            (rendered.headers, rendered.body)
+        }
+    };
+    // The command line's headers replace the sample's of the same name.
+    for name in extra.keys() {
+        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_str()));
+    }
+    for (name, value) in &extra {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers.push((name.as_str().to_owned(), value));
+    }
+    // A source signs with its first secret: during a rotation that is the new one.
+    let signed = sign(source, keys.first(), &headers, body, now)?;
+    let url = args
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("{DEFAULT_BASE_URL}/webhooks/{}", url_segment(&args.source)));
+    let client = client(crate::dev::is_loopback_url(&url))?;
+    let mut report = String::new();
+    let mut all_accepted = true;
+    for attempt in 1..=args.times {
+        let (status, text) = post(&client, &url, &signed).await.map_err(|error| {
+            CliError::Failed(format!(
+                "POST {url}: {error}{}",
+                if error.is_connect() {
+                    " (is `inlet dev` running?)"
+                } else {
+                    ""
+                }
+            ))
+        })?;
+        all_accepted &= status.is_success();
+        let prefix = if args.times > 1 {
+            format!("[{attempt}/{}] ", args.times)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(report, "{prefix}{status} {}", text.trim_end());
+    }
+    Ok(Report {
+        stdout: report,
+        code: if all_accepted { 0 } else { 1 },
+    })
+}
+
+/// A source name as a URL path segment; config names are plain, but say so rather than trust it.
+pub fn url_segment(name: &str) -> String {
+    url::form_urlencoded::byte_serialize(name.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join("events")
+            .join("payloads")
+    }
+
+    #[test]
+    fn samples_are_found_by_name_part_or_source() {
+        let dir = samples();
+        let (path, _) = choose_payload(&dir, "github", None).unwrap();
+        assert_eq!(stem(&path), "github-push");
+        let (path, _) = choose_payload(&dir, "github", Some("star")).unwrap();
+        assert_eq!(stem(&path), "github-star");
+        let (path, _) = choose_payload(&dir, "github", Some("stripe-invoice-paid")).unwrap();
+        assert_eq!(stem(&path), "stripe-invoice-paid");
+        assert!(choose_payload(&dir, "github", Some("no-such-thing")).is_err());
+        assert!(choose_payload(&dir, "nobody", None).is_err());
+    }
+}
