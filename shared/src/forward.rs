@@ -2,9 +2,10 @@
 //! way with the event key as `webhook-id`, so the receiver can verify and deduplicate too.
 
 use crate::clock;
+use crate::metrics;
 use crate::process::{ActionError, Event};
 use crate::signature::{Key, sign_outbound};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// One HTTP client for the life of the function: connections are reused across events.
 #[derive(Debug, Clone)]
@@ -51,6 +52,7 @@ impl Forwarder {
         if let Some(event_type) = &envelope.event_type {
             request = request.header("inlet-event-type", event_type.as_str());
         }
+        let started = Instant::now();
         let response = request.send().await.map_err(|error| {
             // Connection failures and timeouts may pass on a later try.
             ActionError::Transient(format!(
@@ -58,6 +60,10 @@ impl Forwarder {
                 without_url(&error)
             ))
         })?;
+        // Only answers are timed, whatever their status: a refused connection would drag the
+        // figure toward zero and a timeout only repeats the configured limit; both are counted
+        // as failed_transient instead.
+        metrics::observe_forward_latency(started.elapsed());
         classify(response.status())
     }
 }

@@ -7,6 +7,7 @@
 use crate::clock;
 use crate::config::{Config, QUEUE_MESSAGE_LIMIT, Source};
 use crate::envelope::{self, Envelope};
+use crate::metrics::{self, Metrics};
 use crate::ports::{FifoIds, OutgoingMessage, Queue, QueueError, SecretStore};
 use crate::secrets::KeyRing;
 use crate::signature::{Delivery, Handshake, Scheme, Window};
@@ -127,6 +128,7 @@ pub struct Ingest<Q, S> {
     keys: KeyRing<S>,
     queue: Q,
     fifo: bool,
+    metrics: Metrics,
 }
 
 impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
@@ -137,7 +139,18 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             keys,
             queue,
             fifo,
+            metrics: Metrics::Off,
         }
+    }
+
+    /// Where each request's metric line goes; [`Metrics::Off`] unless set.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn config(&self) -> &Config {
@@ -166,6 +179,14 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             Outcome::Handshake => {
                 tracing::info!(source, status = reply.status.as_u16(), "handshake answered")
             }
+        }
+        if self.metrics.enabled() {
+            let source = request
+                .source
+                .and_then(|name| self.config.source(name))
+                .map_or(metrics::UNKNOWN_SOURCE, |source| source.name.as_str());
+            self.metrics
+                .emit(&metrics::ingest_metrics(source, &reply.outcome, now_ms));
         }
         reply
     }
@@ -329,7 +350,7 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
                 Outcome::Queued { key },
             ),
             Err(error) => {
-                tracing::error!(source = %source.name, %error, "send to the queue failed");
+                tracing::error!(source = %source.name, key = %key, %error, "send to the queue failed");
                 // Either way a 5xx, so the provider keeps the delivery and retries.
                 match error {
                     QueueError::Unavailable(_) => Reply::error(

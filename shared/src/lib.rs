@@ -11,6 +11,7 @@ pub mod forward;
 pub mod ingest;
 pub mod lambda;
 pub mod local;
+pub mod metrics;
 pub mod ports;
 pub mod process;
 pub mod routes;

@@ -55,7 +55,7 @@ pub struct Stack {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("creating the local stack failed at {step}: {detail}")]
+#[error("local stack: {step} failed: {detail}")]
 pub struct StackError {
     step: &'static str,
     detail: String,

@@ -8,6 +8,7 @@
 
 use crate::clock;
 use crate::envelope::Envelope;
+use crate::metrics::{self, Metrics};
 use crate::ports::{
     Claim, ClaimOutcome, IdempotencyStore, OutgoingMessage, Queue, StoreError, Visibility,
 };
@@ -61,6 +62,9 @@ pub trait Handler: Send + Sync {
     fn handle(&self, event: Event<'_>)
     -> impl Future<Output = Result<Handled, ActionError>> + Send;
 }
+
+/// The dead-letter reason of a key seen again with a different payload.
+pub(crate) const PAYLOAD_CONFLICT: &str = "payload_conflict";
 
 /// How one record ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +155,7 @@ pub struct Process<St, Dl, Vi, H> {
     visibility: Vi,
     handler: H,
     settings: Settings,
+    metrics: Metrics,
 }
 
 /// The batch's clock: when it started and when the function must be done.
@@ -180,7 +185,18 @@ where
             visibility,
             handler,
             settings,
+            metrics: Metrics::Off,
         }
+    }
+
+    /// Where each batch's metric lines go; [`Metrics::Off`] unless set.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn store(&self) -> &St {
@@ -211,15 +227,17 @@ where
             .collect();
         let lanes = lanes(records, &parsed);
         let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
-        let results: Vec<Vec<(usize, RecordOutcome)>> = futures_util::stream::iter(lanes)
+        let mut forward_ms: Vec<Vec<f64>> = vec![Vec::new(); records.len()];
+        let results: Vec<Vec<Done>> = futures_util::stream::iter(lanes)
             .map(|lane| self.run_lane(lane, records, &parsed, clock))
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
-        for (index, outcome) in results.into_iter().flatten() {
-            outcomes[index] = Some(outcome);
+        for done in results.into_iter().flatten() {
+            outcomes[done.index] = Some(done.outcome);
+            forward_ms[done.index] = done.forward_ms;
         }
-        BatchOutcome {
+        let batch = BatchOutcome {
             outcomes: records
                 .iter()
                 .zip(outcomes)
@@ -230,7 +248,21 @@ where
                     (record.message_id.to_owned(), outcome)
                 })
                 .collect(),
+        };
+        if self.metrics.enabled() {
+            let per_record = records
+                .iter()
+                .zip(&parsed)
+                .zip(&batch.outcomes)
+                .zip(&forward_ms)
+                .map(|(((record, parsed), (_, outcome)), ms)| {
+                    (source_of(record, parsed), outcome, ms.as_slice())
+                });
+            for line in metrics::batch_metrics(per_record, clock.now_ms) {
+                self.metrics.emit(&line);
+            }
         }
+        batch
     }
 
     async fn run_lane(
@@ -239,19 +271,27 @@ where
         records: &[QueuedRecord<'_>],
         parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
         clock: Deadline,
-    ) -> Vec<(usize, RecordOutcome)> {
+    ) -> Vec<Done> {
         let mut done = Vec::with_capacity(lane.indices.len());
         let mut failed = false;
         for index in lane.indices {
             if failed && lane.ordered {
-                done.push((index, RecordOutcome::Skipped));
+                done.push(Done {
+                    index,
+                    outcome: RecordOutcome::Skipped,
+                    forward_ms: Vec::new(),
+                });
                 continue;
             }
-            let outcome = self
+            let (outcome, forward_ms) = self
                 .run_record(&records[index], &parsed[index], clock)
                 .await;
             failed |= outcome.is_failure();
-            done.push((index, outcome));
+            done.push(Done {
+                index,
+                outcome,
+                forward_ms,
+            });
         }
         done
     }
@@ -261,20 +301,17 @@ where
         record: &QueuedRecord<'_>,
         parsed: &Result<Envelope, crate::envelope::EnvelopeError>,
         clock: Deadline,
-    ) -> RecordOutcome {
-        let outcome = match parsed {
-            Ok(envelope) => self.run_event(record, envelope, clock).await,
+    ) -> (RecordOutcome, Vec<f64>) {
+        let (outcome, forward_ms) = match parsed {
+            Ok(envelope) => {
+                metrics::collect_forward_latencies(self.run_event(record, envelope, clock)).await
+            }
             Err(error) => {
                 tracing::warn!(message_id = record.message_id, %error, "unreadable envelope");
-                Attempt::Permanent("unparseable_envelope")
+                (Attempt::Permanent("unparseable_envelope"), Vec::new())
             }
         };
-        let source = parsed
-            .as_ref()
-            .map(|e| e.source.as_str())
-            .ok()
-            .or(record.source)
-            .unwrap_or("");
+        let source = source_of(record, parsed);
         let key = parsed.as_ref().map(|e| e.key.as_str()).unwrap_or("");
         let result = match outcome {
             Attempt::Processed => RecordOutcome::Processed,
@@ -289,13 +326,17 @@ where
             }
             Attempt::Permanent(reason) => self.dead_letter(record, source, reason, clock).await,
         };
+        // Absent from the line when no forward answered.
+        let forward_total = (!forward_ms.is_empty()).then(|| forward_ms.iter().sum::<f64>());
         match &result {
             RecordOutcome::Retry { reason } => {
-                tracing::warn!(key, source, receive_count = record.receive_count, reason = %reason, "will retry");
+                tracing::warn!(key, source, receive_count = record.receive_count, reason = %reason, forward_ms = forward_total, "will retry");
             }
-            other => tracing::info!(key, source, outcome = ?other, "record done"),
+            other => {
+                tracing::info!(key, source, outcome = ?other, forward_ms = forward_total, "record done")
+            }
         }
-        result
+        (result, forward_ms)
     }
 
     async fn run_event(
@@ -326,7 +367,7 @@ where
             Ok(ClaimOutcome::New) => {}
             Ok(ClaimOutcome::Duplicate) => return Attempt::Duplicate,
             Ok(ClaimOutcome::Busy) => return Attempt::Transient("in progress elsewhere".into()),
-            Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent("payload_conflict"),
+            Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent(PAYLOAD_CONFLICT),
             Err(error) => return Attempt::Transient(error.to_string()),
         }
         let handled = self
@@ -407,6 +448,26 @@ where
             },
         }
     }
+}
+
+/// The source a record counts under: its envelope's, else the one ingest set as an attribute.
+fn source_of<'a>(
+    record: &QueuedRecord<'a>,
+    parsed: &'a Result<Envelope, crate::envelope::EnvelopeError>,
+) -> &'a str {
+    parsed
+        .as_ref()
+        .map(|e| e.source.as_str())
+        .ok()
+        .or(record.source)
+        .unwrap_or("")
+}
+
+/// How one record of a lane ended.
+struct Done {
+    index: usize,
+    outcome: RecordOutcome,
+    forward_ms: Vec<f64>,
 }
 
 enum Attempt {

@@ -3,6 +3,7 @@
 use inlet::aws::{self, SecretsManager, SqsQueue};
 use inlet::config::Config;
 use inlet::ingest::Ingest;
+use inlet::metrics::Metrics;
 use inlet::secrets::{Env, KeyRing, SecretResolver};
 use inlet::{clock, lambda, telemetry};
 use lambda_http::{Error, Request, service_fn};
@@ -20,7 +21,9 @@ async fn main() -> Result<(), Error> {
     let keys = KeyRing::load(&config, resolver).await?;
     let fifo = queue.is_fifo();
     // Lives as long as the process; leaking it lets every invocation borrow it without a lock.
-    let ingest: &'static Ingest<_, _> = Box::leak(Box::new(Ingest::new(config, keys, queue, fifo)));
+    let ingest: &'static Ingest<_, _> = Box::leak(Box::new(
+        Ingest::new(config, keys, queue, fifo).with_metrics(Metrics::Stdout),
+    ));
 
     lambda_http::run(service_fn(move |request: Request| async move {
         // The replay window runs from when API Gateway received the request, which is also what

@@ -4,6 +4,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use inlet::aws::{self, DynamoStore, SecretsManager, SqsQueue};
 use inlet::config::Config;
 use inlet::forward::Forwarder;
+use inlet::metrics::Metrics;
 use inlet::process::{Deadline, Process};
 use inlet::routes::Router;
 use inlet::secrets::{Env, SecretResolver};
@@ -28,13 +29,9 @@ async fn main() -> Result<(), Error> {
     let router = Router::load(&config, &resolver, Forwarder::new()?).await?;
     let settings = config.process.clone();
     // Lives as long as the process; leaking it lets every invocation borrow it without a lock.
-    let process: &'static Process<_, _, _, _> = Box::leak(Box::new(Process::new(
-        store,
-        dead_letters,
-        queue,
-        router,
-        settings,
-    )));
+    let process: &'static Process<_, _, _, _> = Box::leak(Box::new(
+        Process::new(store, dead_letters, queue, router, settings).with_metrics(Metrics::Stdout),
+    ));
 
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let now_ms = clock::epoch_millis(SystemTime::now());
