@@ -4,6 +4,7 @@
 
 mod forward_target;
 
+use forward_target::Target;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use inlet::config::Config;
 use inlet::envelope::{self, Envelope};
@@ -19,7 +20,6 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use forward_target::Target;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 

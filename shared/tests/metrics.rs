@@ -4,6 +4,7 @@
 
 mod forward_target;
 
+use forward_target::Target;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use inlet::config::Config;
 use inlet::envelope::{self, Envelope};
@@ -17,7 +18,6 @@ use inlet::secrets::{Env, KeyRing, SecretResolver};
 use inlet::signature::{Delivery, Scheme};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use forward_target::Target;
 
 const NOW: i64 = 1_795_352_400;
 const NOW_MS: i64 = NOW * 1000 + 123;
