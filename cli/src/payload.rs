@@ -1,7 +1,9 @@
 //! Sample deliveries (`events/payloads/*.json`): what a provider sends, minus the signature.
 //!
 //! The format is described in events/README.md. A payload is rendered at a time, which fills in
-//! the `{{now…}}` placeholders, so the same file serves fixtures at a fixed epoch and live sends.
+//! the `{{now…}}` placeholders, and with an event id, which fills in `{{id}}` and `{{uuid}}`, so
+//! the same file serves fixtures (a fixed epoch, an id derived from it) and live sends (the
+//! current time, a new id each time: a new event, not a changed copy of an old one).
 
 use crate::error::CliError;
 use crate::json;
@@ -11,6 +13,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::SystemTime;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +52,54 @@ pub struct Payload {
 pub struct Rendered {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+/// The provider's id for one event, as `{{id}}` (32 hex digits) and `{{uuid}}` (the same digits
+/// grouped 8-4-4-4-12) fill it in. The signed copies of one event share it, so they dedupe;
+/// another event needs another id, or the pipeline sees one key with two bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventId(u128);
+
+impl EventId {
+    /// An id for a fixture: a function of the payload's name and the time it is rendered for, so
+    /// regenerating reproduces it, while fixtures for another time are other events.
+    pub fn derived(name: &str, now: i64) -> Self {
+        let digest = inlet::signature::sha256(format!("{name}\n{now}").as_bytes());
+        let mut high = [0u8; 16];
+        high.copy_from_slice(&digest[..16]);
+        Self(u128::from_be_bytes(high))
+    }
+
+    /// A new id for a live send: the current time in nanoseconds, the process id and a count of
+    /// the ids this process made, so no two are alike.
+    pub fn fresh() -> Self {
+        static MADE: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        let count = MADE.fetch_add(1, Ordering::Relaxed);
+        // 64 bits of nanoseconds last until the year 2554.
+        let nanos = nanos & u128::from(u64::MAX);
+        Self(nanos << 64 | u128::from(std::process::id()) << 32 | u128::from(count))
+    }
+
+    /// `{{id}}`: 32 lower-case hex digits.
+    pub fn hex(self) -> String {
+        format!("{:032x}", self.0)
+    }
+
+    /// `{{uuid}}`: the same digits in the shape of a UUID.
+    pub fn uuid(self) -> String {
+        let hex = self.hex();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    }
 }
 
 impl Payload {
@@ -88,40 +140,70 @@ impl Payload {
         })
     }
 
-    /// The delivery as sent at `now` (seconds since the epoch).
+    /// The delivery as sent at `now` (seconds since the epoch) as a new event, with a fresh id.
+    /// Render once and send the result to make redeliveries of one event.
     pub fn render(&self, now: i64) -> Result<Rendered, String> {
+        self.render_with(now, EventId::fresh())
+    }
+
+    /// The delivery as sent at `now` with the event id `id`.
+    pub fn render_with(&self, now: i64, id: EventId) -> Result<Rendered, String> {
+        let fill = Fill {
+            now,
+            id: id.hex(),
+            uuid: id.uuid(),
+        };
         let headers = self
             .headers
             .iter()
-            .map(|(name, value)| Ok((name.clone(), expand(value, now)?)))
+            .map(|(name, value)| Ok((name.clone(), fill.expand(value)?)))
             .collect::<Result<_, String>>()?;
         let body = match &self.body {
-            BodyTemplate::Text(text) => expand(text, now)?.into_bytes(),
+            BodyTemplate::Text(text) => fill.expand(text)?.into_bytes(),
             BodyTemplate::Bytes(bytes) => bytes.clone(),
         };
         Ok(Rendered { headers, body })
     }
 }
 
-/// Fills in the time placeholders: `"{{now}}"` and `"{{now_ms}}"`, quotes included, become JSON
-/// numbers (seconds, milliseconds); inside other text they and `{{now_iso}}` (RFC 3339) become
-/// text.
-fn expand(text: &str, now: i64) -> Result<String, String> {
-    if !text.contains("{{") {
-        return Ok(text.to_owned());
+/// What the placeholders stand for in one rendering.
+#[derive(Debug)]
+struct Fill {
+    now: i64,
+    id: String,
+    uuid: String,
+}
+
+impl Fill {
+    /// Fills in the placeholders: `"{{now}}"` and `"{{now_ms}}"`, quotes included, become JSON
+    /// numbers (seconds, milliseconds); inside other text they and `{{now_iso}}` (RFC 3339)
+    /// become text. `{{id}}` and `{{uuid}}` always become text.
+    fn expand(&self, text: &str) -> Result<String, String> {
+        if !text.contains("{{") {
+            return Ok(text.to_owned());
+        }
+        let secs = self.now.to_string();
+        let millis = self.now.saturating_mul(1000).to_string();
+        let expanded = text
+            .replace("\"{{now}}\"", &secs)
+            .replace("\"{{now_ms}}\"", &millis)
+            .replace("{{now}}", &secs)
+            .replace("{{now_ms}}", &millis)
+            .replace("{{now_iso}}", &inlet::clock::format_rfc3339_secs(self.now))
+            .replace("{{id}}", &self.id)
+            .replace("{{uuid}}", &self.uuid);
+        if ["{{now", "{{id", "{{uuid"]
+            .iter()
+            .any(|start| expanded.contains(start))
+        {
+            return Err(
+                "unknown placeholder: expected {{now}}, {{now_ms}}, {{now_iso}}, \
+                        {{id}} or {{uuid}}"
+                    .into(),
+            );
+        }
+        Ok(expanded)
     }
-    let secs = now.to_string();
-    let millis = now.saturating_mul(1000).to_string();
-    let expanded = text
-        .replace("\"{{now}}\"", &secs)
-        .replace("\"{{now_ms}}\"", &millis)
-        .replace("{{now}}", &secs)
-        .replace("{{now_ms}}", &millis)
-        .replace("{{now_iso}}", &inlet::clock::format_rfc3339_secs(now));
-    if expanded.contains("{{now") {
-        return Err("unknown placeholder: expected {{now}}, {{now_ms}} or {{now_iso}}".into());
-    }
-    Ok(expanded)
 }
 
 #[cfg(test)]
@@ -163,7 +245,65 @@ mod tests {
         ] {
             assert!(Payload::parse(text).is_err(), "{text}");
         }
-        let typo = Payload::parse(r#"{"source": "a", "body": {"t": "{{nowms}}"}}"#).unwrap();
-        assert!(typo.render(0).is_err());
+        for typo in ["{{nowms}}", "{{ids}}", "{{uuid4}}"] {
+            let payload =
+                Payload::parse(&format!(r#"{{"source": "a", "body": {{"t": "{typo}"}}}}"#))
+                    .unwrap();
+            assert!(payload.render(0).is_err(), "{typo}");
+        }
+    }
+
+    const WITH_IDS: &str = r#"{"source": "github", "headers": {"X-GitHub-Delivery": "{{uuid}}"},
+                               "body": {"id": "evt_{{id}}", "at": "{{now}}"}}"#;
+
+    /// The id `{{id}}` became, checking `{{uuid}}` became the same one.
+    fn id_of(rendered: &Rendered) -> String {
+        let body: serde_json::Value = serde_json::from_slice(&rendered.body).unwrap();
+        let id = body["id"].as_str().unwrap().strip_prefix("evt_").unwrap();
+        assert_eq!(id.len(), 32, "{id}");
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        let [(name, uuid)] = &rendered.headers[..] else {
+            panic!("{:?}", rendered.headers)
+        };
+        assert_eq!(name, "X-GitHub-Delivery");
+        assert_eq!(uuid.len(), 36, "{uuid}");
+        assert_eq!(uuid.replace('-', ""), id);
+        assert_eq!(
+            uuid.split('-').map(str::len).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        id.to_owned()
+    }
+
+    #[test]
+    fn every_send_is_a_new_event() {
+        // What `inlet send` does, twice in one second: two events, not one with two bodies.
+        let payload = Payload::parse(WITH_IDS).unwrap();
+        let first = payload.render(1_795_352_400).unwrap();
+        let second = payload.render(1_795_352_400).unwrap();
+        assert_ne!(id_of(&first), id_of(&second));
+        assert_ne!(EventId::fresh(), EventId::fresh());
+    }
+
+    #[test]
+    fn fixture_ids_are_reproducible() {
+        // What `inlet events` does: the same payload at the same time is the same event.
+        let payload = Payload::parse(WITH_IDS).unwrap();
+        let render = |name: &str, now: i64| {
+            payload
+                .render_with(now, EventId::derived(name, now))
+                .unwrap()
+        };
+        let first = render("github-push", 1_795_352_400);
+        let again = render("github-push", 1_795_352_400);
+        assert_eq!(first.body, again.body);
+        assert_eq!(first.headers, again.headers);
+        assert_eq!(id_of(&first), id_of(&again));
+        // Another payload, or another time, is another event.
+        assert_ne!(id_of(&first), id_of(&render("github-star", 1_795_352_400)));
+        assert_ne!(id_of(&first), id_of(&render("github-push", 1_795_352_401)));
     }
 }

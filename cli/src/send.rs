@@ -35,7 +35,8 @@ pub struct SendArgs {
     /// and id headers this way.
     #[arg(long = "header", short = 'H', value_name = "'NAME: VALUE'")]
     pub headers: Vec<String>,
-    /// Post the same signed delivery this many times, as a provider's redeliveries would.
+    /// Post the same signed delivery this many times, as a provider's redeliveries would. A
+    /// sample is one new event per run: its `{{id}}` is fresh, and shared by the copies.
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub times: u32,
@@ -235,6 +236,8 @@ pub async fn run(globals: &Globals, args: &SendArgs) -> Result<Report, CliError>
         None => {
             let (path, payload) =
                 choose_payload(&args.payloads, &args.source, args.event.as_deref())?;
+            // A new event id each run: the same id with a body rendered at another time would
+            // be a conflict, not a redelivery. The --times copies below share this rendering.
             let rendered = payload
                 .render(now)
                 .map_err(|why| CliError::fixture(&path, why))?;

@@ -80,6 +80,11 @@ fn now_moves_every_timestamp_and_signature() {
     assert!(signature.starts_with("t=1800000000,v1="), "{signature}");
     let committed = std::fs::read_to_string(from.join("ingest/stripe-invoice-paid.json")).unwrap();
     assert!(!committed.contains(signature));
+    // The event id ({{id}}) comes from the payload name and --now: at another time, another event.
+    let body: serde_json::Value = serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+    let id = body["id"].as_str().unwrap();
+    assert!(id.starts_with("evt_") && id.len() == 36, "{id}");
+    assert!(!committed.contains(id), "{id}");
 }
 
 #[test]

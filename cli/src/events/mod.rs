@@ -10,7 +10,7 @@ mod cases;
 use crate::Report;
 use crate::error::CliError;
 use crate::globals::{Globals, LazySecretsManager};
-use crate::payload::{Payload, Rendered};
+use crate::payload::{EventId, Payload, Rendered};
 use cases::Case;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use inlet::config::Config;
@@ -155,8 +155,11 @@ impl Generator<'_> {
         let (signer, mut delivery) = match (&case.payload, &case.source) {
             (Some(name), _) => {
                 let payload = self.payload(name)?;
+                // Every case made from a payload is the same event (a replay, a tampered copy, a
+                // rotation), whose id is the payload's at --now: regenerating reproduces it.
+                let id = EventId::derived(name, self.now);
                 let rendered = payload
-                    .render(signed_at)
+                    .render_with(signed_at, id)
                     .map_err(|why| Generate::Case(format!("payload {name}: {why}")))?;
                 (payload.source, rendered)
             }
