@@ -13,7 +13,9 @@ fi
 
 port=$("$root/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 mkdir -p "$root/target"
-"$moto" -H 127.0.0.1 -p "$port" >"$root/target/moto.log" 2>&1 &
+# Its own session: Ctrl-C reaches the command (which stops gracefully, still using the emulator),
+# and the emulator is stopped by the trap once the command has ended.
+setsid "$moto" -H 127.0.0.1 -p "$port" >"$root/target/moto.log" 2>&1 &
 moto_pid=$!
 stop() { kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true; }
 trap stop EXIT

@@ -4,7 +4,8 @@
 //! Each record is claimed in the idempotency store with one conditional write, handled, and
 //! marked completed. Records run concurrently (bounded), except that records of one FIFO group,
 //! or with the same key in a standard queue, run in order in one lane: the second of two copies
-//! then finds the first completed instead of racing it.
+//! then finds the first completed instead of racing it, and a lane stops at its first failure, so
+//! a failed action is neither repeated in the same batch nor overtaken.
 
 use crate::clock;
 use crate::envelope::Envelope;
@@ -80,7 +81,7 @@ pub enum RecordOutcome {
     DeadLettered {
         reason: &'static str,
     },
-    /// Not attempted: an earlier record of its FIFO group failed.
+    /// Not attempted: an earlier record of its FIFO group, or a copy with its key, failed.
     Skipped,
 }
 
@@ -275,7 +276,14 @@ where
         let mut done = Vec::with_capacity(lane.indices.len());
         let mut failed = false;
         for index in lane.indices {
-            if failed && lane.ordered {
+            if failed {
+                // Same key or same FIFO group: running it now would repeat the action that just
+                // failed, or overtake it. It waits as long as the failed record does.
+                let record = &records[index];
+                let delay = self.settings.backoff_secs(record.receive_count);
+                if let Err(error) = self.visibility.delay(record.receipt_handle, delay).await {
+                    tracing::warn!(message_id = record.message_id, %error, "could not delay the retry");
+                }
                 done.push(Done {
                     index,
                     outcome: RecordOutcome::Skipped,
@@ -478,10 +486,9 @@ enum Attempt {
     Permanent(&'static str),
 }
 
+/// Records that run one after another, stopping at the first failure.
 struct Lane {
     indices: Vec<usize>,
-    /// FIFO groups stop at the first failure; same-key lanes go on.
-    ordered: bool,
 }
 
 /// Groups a batch's records into lanes that run in order: one per FIFO group, one per key.
@@ -491,10 +498,10 @@ fn lanes(
 ) -> Vec<Lane> {
     let mut lanes: Vec<(String, Lane)> = Vec::new();
     for (index, record) in records.iter().enumerate() {
-        let (name, ordered) = match (record.group_id, &parsed[index]) {
-            (Some(group), _) => (format!("group:{group}"), true),
-            (None, Ok(envelope)) => (format!("key:{}", envelope.key), false),
-            (None, Err(_)) => (format!("message:{}", record.message_id), false),
+        let name = match (record.group_id, &parsed[index]) {
+            (Some(group), _) => format!("group:{group}"),
+            (None, Ok(envelope)) => format!("key:{}", envelope.key),
+            (None, Err(_)) => format!("message:{}", record.message_id),
         };
         match lanes.iter_mut().find(|(n, _)| *n == name) {
             Some((_, lane)) => lane.indices.push(index),
@@ -502,7 +509,6 @@ fn lanes(
                 name,
                 Lane {
                     indices: vec![index],
-                    ordered,
                 },
             )),
         }

@@ -436,6 +436,29 @@ async fn one_bad_record_never_fails_the_batch_and_copies_in_a_batch_run_once() {
 }
 
 #[tokio::test]
+async fn after_a_failure_the_copies_of_its_key_wait_instead_of_repeating_it() {
+    let handler = Scripted::default();
+    handler.answer("d1", vec![Err(ActionError::Transient("503".into()))]);
+    let process = pipeline(handler);
+    let batch = Batch::new()
+        .push("m1", envelope_json("github", "d1", "{}"))
+        .push("m2", envelope_json("github", "d1", "{}"));
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(result.failures(), vec!["m1", "m2"]);
+    assert_eq!(outcome(&result, "m2"), RecordOutcome::Skipped);
+    assert_eq!(
+        process.handler().ran().len(),
+        1,
+        "the action ran once in the batch"
+    );
+    assert_eq!(
+        process.visibility().changes(),
+        vec![("rh-m1".into(), 5), ("rh-m2".into(), 5)],
+        "the copy backs off with the original"
+    );
+}
+
+#[tokio::test]
 async fn fifo_groups_keep_their_order_and_stop_at_a_failure() {
     let handler = Scripted::default();
     handler.answer("a2", vec![Err(ActionError::Transient("timeout".into()))]);

@@ -575,7 +575,8 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         format!("dead letters {letters:#?}, expected {wanted_letters:#?}")
     })?;
 
-    // Retries are pushed back by the backoff; nothing else is touched.
+    // Retries are pushed back by the backoff, and so are the records that waited behind them;
+    // nothing else is touched.
     let mut delays = process.visibility().changes();
     delays.sort();
     let mut wanted_delays: Vec<(String, u32)> = scenario
@@ -584,6 +585,16 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         .enumerate()
         .filter_map(|(index, expect)| match expect {
             RetryAfter(secs) => Some((records[index].receipt_handle.clone().unwrap(), *secs)),
+            Skipped => {
+                let receives = file
+                    .attribute(index, "ApproximateReceiveCount")
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                Some((
+                    records[index].receipt_handle.clone().unwrap(),
+                    Settings::default().backoff_secs(receives),
+                ))
+            }
             _ => None,
         })
         .collect();
