@@ -6,18 +6,26 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
+# cfn-lint and the SAM CLI pin versions that moto's do not agree with: they get a venv of their own.
+LINT_VENV := .venv-lint
+# Lambda's arm64 (Graviton) target, for `make build`.
+LAMBDA_TARGET := aarch64-unknown-linux-gnu
+# `make coldstart`: processes started per binary, and invocations served to each.
+COLDSTART_RUNS ?= 5
+COLDSTART_INVOCATIONS ?= 200
 # Benchmarks sample for this long per case (seconds); raise for steadier figures.
 BENCH_TIME ?= 3
 # `make dev LISTEN=127.0.0.1:8080` serves elsewhere.
 LISTEN ?= 127.0.0.1:3000
 
-.PHONY: help venv dev test fmt-check lint tests bench build clean
+.PHONY: help venv dev test fmt-check lint tests bench build clean build-tools lint-tools template-lint coldstart
 
 help:
 	@echo "make dev     run the whole pipeline locally against an AWS emulator (Ctrl-C stops it)"
 	@echo "make test    format check, clippy (-D warnings) and every test tier"
 	@echo "make bench   criterion benchmarks, compared with openssl on this machine"
-	@echo "make build   release build of the functions and the CLI"
+	@echo "make build   the functions as Lambda arm64 zips (cargo lambda), and the CLI"
+	@echo "make coldstart  init time, CPU and memory of the release functions against a local Runtime API"
 
 # The emulator (moto server) lives in a project venv, pinned.
 $(VENV)/.installed: tools/requirements-emulator.txt tools/constraints-emulator.txt
@@ -32,13 +40,26 @@ dev: venv
 	$(CARGO) build --locked -p inlet-cli
 	scripts/with-emulator.sh ./target/debug/inlet --config inlet.toml --env-file local.env dev --listen $(LISTEN)
 
-test: fmt-check lint tests
+test: fmt-check lint template-lint tests
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
 lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# cfn-lint and the SAM CLI, pinned, for `template-lint`; no AWS account or network needed to run.
+$(LINT_VENV)/.installed: tools/requirements-lint.txt tools/constraints-lint.txt
+	$(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/pip install --quiet --disable-pip-version-check \
+		-r tools/requirements-lint.txt -c tools/constraints-lint.txt
+	touch $@
+
+lint-tools: $(LINT_VENV)/.installed
+
+template-lint: lint-tools
+	$(LINT_VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(LINT_VENV)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
 
 # Unit, adapter and events tiers need nothing; integration and end-to-end tests start their own
 # emulators from the venv (each on a free port, stopped when the test ends) and run the built CLI.
@@ -51,10 +72,31 @@ bench:
 		--warm-up-time 1 --measurement-time $(BENCH_TIME)
 	openssl speed -evp sha256 -mr -bytes 1048576 -seconds $(BENCH_TIME) 2>/dev/null \
 		| $(PYTHON) scripts/bench_report.py target/criterion
+	$(MAKE) --no-print-directory coldstart
 
-build:
-	$(CARGO) build --release --locked -p inlet-ingest -p inlet-process -p inlet-cli
+# The release functions (native x86-64) and an empty Rust Lambda, each started against a local
+# Lambda Runtime API with the AWS calls going to moto: init time, CPU per invocation, peak RSS.
+coldstart: venv
+	$(CARGO) build --release --locked -p inlet-ingest -p inlet-process --bins --example empty_lambda
+	$(CARGO) build --locked -p inlet-tests --bin coldstart
+	./target/debug/coldstart --runs $(COLDSTART_RUNS) --invocations $(COLDSTART_INVOCATIONS)
+
+# cargo-lambda and zig (its cross linker) live in the project venv, pinned.
+$(VENV)/.build-installed: tools/requirements-build.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements-build.txt
+	touch $@
+
+build-tools: $(VENV)/.build-installed
+
+# target/lambda/{ingest,process}/bootstrap and bootstrap.zip, for provided.al2023 on arm64.
+build: build-tools
+	rustup target list --installed | grep -x $(LAMBDA_TARGET) >/dev/null || rustup target add $(LAMBDA_TARGET)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 --locked \
+		-p inlet-ingest -p inlet-process
+	$(VENV)/bin/python scripts/lambda_zip.py ingest process
+	$(CARGO) build --release --locked -p inlet-cli
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(LINT_VENV)
