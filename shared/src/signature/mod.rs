@@ -362,6 +362,8 @@ pub(crate) fn optional_header<'a>(
 pub(crate) struct StampedHeader {
     pub header: &'static str,
     pub separator: char,
+    /// What joins the timestamp and the body in the signed bytes.
+    pub joiner: &'static [u8],
     pub timestamp: &'static str,
     pub signature: &'static str,
     pub malformed_item: &'static str,
@@ -409,6 +411,42 @@ impl StampedHeader {
             return Err(malformed(self.no_signature));
         }
         Ok((timestamp, seconds, signatures))
+    }
+
+    /// Checks the header's signatures over `timestamp + joiner + body`, after the window.
+    pub(crate) fn check(
+        &self,
+        delivery: &Delivery<'_>,
+        keys: &[Key],
+        window: Window,
+    ) -> Result<(), SignatureError> {
+        let (timestamp, seconds, signatures) =
+            self.parse(header(delivery.headers, self.header)?)?;
+        check_window(seconds, window)?;
+        crypto::any_match(
+            crypto::Algorithm::Sha256,
+            keys,
+            &[timestamp.as_bytes(), self.joiner, delivery.body],
+            &signatures,
+        )
+    }
+
+    /// The header that makes `delivery` verify at `now`.
+    pub(crate) fn sign(&self, delivery: &Delivery<'_>, key: &Key, now: i64) -> SignedHeader {
+        let timestamp = now.to_string();
+        let tag = crypto::hmac(
+            crypto::Algorithm::Sha256,
+            key.as_bytes(),
+            &[timestamp.as_bytes(), self.joiner, delivery.body],
+        );
+        let text = format!(
+            "{}={timestamp}{}{}={}",
+            self.timestamp,
+            self.separator,
+            self.signature,
+            crypto::Encoding::Hex.encode(tag.as_slice())
+        );
+        (HeaderName::from_static(self.header), value(text))
     }
 }
 
