@@ -6,25 +6,28 @@
 //! secrets are never logged.
 
 use tracing::Subscriber;
-use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Installs the JSON subscriber on stdout. The level comes from `RUST_LOG` (or Lambda's
-/// `AWS_LAMBDA_LOG_LEVEL`), `info` by default.
+/// `AWS_LAMBDA_LOG_LEVEL`), `info` by default: a level, or `target=level` pairs. `Targets`
+/// rather than `EnvFilter`, whose regex engine would cost every Lambda package a few hundred KB.
 pub fn init() {
     let level = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_lowercase()))
         .unwrap_or_else(|_| "info".to_owned());
-    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = level
+        .parse::<Targets>()
+        .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO));
     // A second init (tests, the CLI) keeps the first subscriber: nothing to report.
     let _ = subscriber(filter, std::io::stdout).try_init();
 }
 
 /// The subscriber [`init`] installs, writing to `writer`, so tests can capture exactly the lines
 /// that ship.
-pub fn subscriber<W>(filter: EnvFilter, writer: W) -> impl Subscriber + Send + Sync + 'static
+pub fn subscriber<W>(filter: Targets, writer: W) -> impl Subscriber + Send + Sync + 'static
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {

@@ -20,7 +20,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 
 const NOW: i64 = 1_795_352_400;
@@ -57,7 +57,8 @@ impl Capture {
     /// Routes this thread's logs here, at DEBUG, in the shipped format, until the guard drops.
     /// The tests run on a current-thread runtime, so every pipeline log line lands here.
     fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let subscriber = inlet::telemetry::subscriber(EnvFilter::new("debug"), self.clone());
+        let subscriber =
+            inlet::telemetry::subscriber("debug".parse::<Targets>().unwrap(), self.clone());
         tracing::subscriber::set_default(subscriber)
     }
 
@@ -355,7 +356,8 @@ async fn a_rejection_is_logged_without_what_the_sender_sent() {
 fn trace_stays_shut_whatever_the_filter_asks_for() {
     // lambda_runtime logs each raw invocation event at TRACE: bodies and signature headers.
     let capture = Capture::default();
-    let subscriber = inlet::telemetry::subscriber(EnvFilter::new("trace"), capture.clone());
+    let subscriber =
+        inlet::telemetry::subscriber("trace".parse::<Targets>().unwrap(), capture.clone());
     tracing::subscriber::with_default(subscriber, || {
         tracing::trace!(body = BODY_MARKER, "raw JSON event received from Lambda");
         tracing::debug!(key = "github#d-1", "debug still shows");
