@@ -183,12 +183,30 @@ fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-/// Whether a DynamoDB error code means "slow down or try again": everything but a refusal of the
-/// request itself is.
+/// Any DynamoDB failure other than a failed condition: throttling, outages and timeouts may pass
+/// on a later try, so they are all transient to the pipeline.
 fn store_unavailable<E: ProvideErrorMetadata + std::error::Error + 'static>(
     error: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> StoreError {
     StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+}
+
+/// The answer to a write conditioned on our claim token: a failed condition means the claim is no
+/// longer ours.
+fn owned_write<O, E: ProvideErrorMetadata + std::error::Error + 'static>(
+    result: Result<
+        O,
+        aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    >,
+    condition_failed: impl FnOnce(&E) -> bool,
+) -> Result<(), StoreError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if error.as_service_error().is_some_and(condition_failed) => {
+            Err(StoreError::ClaimLost)
+        }
+        Err(error) => Err(store_unavailable(&error)),
+    }
 }
 
 impl DynamoStore {
@@ -276,15 +294,10 @@ impl IdempotencyStore for DynamoStore {
             .expression_attribute_values(":token", s(token))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => match error.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => {
-                    Err(StoreError::ClaimLost)
-                }
-                _ => Err(store_unavailable(&error)),
-            },
-        }
+        owned_write(
+            result,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
     }
 
     async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
@@ -299,14 +312,9 @@ impl IdempotencyStore for DynamoStore {
             .expression_attribute_values(":token", s(token))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(error) => match error.as_service_error() {
-                Some(DeleteItemError::ConditionalCheckFailedException(_)) => {
-                    Err(StoreError::ClaimLost)
-                }
-                _ => Err(store_unavailable(&error)),
-            },
-        }
+        owned_write(
+            result,
+            DeleteItemError::is_conditional_check_failed_exception,
+        )
     }
 }
