@@ -18,7 +18,7 @@ BENCH_TIME ?= 3
 # `make dev LISTEN=127.0.0.1:8080` serves elsewhere.
 LISTEN ?= 127.0.0.1:3000
 
-.PHONY: help venv dev test fmt-check lint tests bench build clean build-tools lint-tools template-lint coldstart
+.PHONY: help venv dev test fmt-check lint tests bench build clean build-tools lint-tools template-lint coldstart soak fuzz
 
 help:
 	@echo "make dev     run the whole pipeline locally against an AWS emulator (Ctrl-C stops it)"
@@ -26,6 +26,8 @@ help:
 	@echo "make bench   criterion benchmarks, compared with openssl on this machine"
 	@echo "make build   the functions as Lambda arm64 zips (cargo lambda), and the CLI"
 	@echo "make coldstart  init time, CPU and memory of the release functions against a local Runtime API"
+	@echo "make soak    10,000+ signed deliveries through the local stack: nothing lost, nothing twice"
+	@echo "make fuzz    the header-parser property tests with many more cases than make test runs"
 
 # The emulator (moto server) lives in a project venv, pinned.
 $(VENV)/.installed: tools/requirements-emulator.txt tools/constraints-emulator.txt
@@ -80,6 +82,20 @@ coldstart: venv
 	$(CARGO) build --release --locked -p inlet-ingest -p inlet-process --bins --example empty_lambda
 	$(CARGO) build --locked -p inlet-tests --bin coldstart
 	./target/debug/coldstart --runs $(COLDSTART_RUNS) --invocations $(COLDSTART_INVOCATIONS)
+
+# The local stack (release `inlet dev` against moto) under load, with resends and forgeries;
+# bounded by SOAK_DELIVERIES and SOAK_SECONDS.
+SOAK_DELIVERIES ?= 10000
+SOAK_SECONDS ?= 900
+soak: venv
+	$(CARGO) build --release --locked -p inlet-cli -p inlet-tests --bin inlet --bin soak
+	./target/release/soak --deliveries $(SOAK_DELIVERIES) --max-seconds $(SOAK_SECONDS)
+
+# The parser properties `make test` runs with proptest's default case count, many times over.
+FUZZ_CASES ?= 50000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked -p inlet \
+		--test signature_props --test header_fuzz
 
 # cargo-lambda and zig (its cross linker) live in the project venv, pinned.
 $(VENV)/.build-installed: tools/requirements-build.txt
