@@ -10,10 +10,30 @@ use crate::ports::{
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_smithy_http_client::tls;
+use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider, SharedHttpClient};
 use std::time::Duration;
 
-/// Loads region and credentials the standard way, with timeouts short enough that a stuck call
-/// fails (and the provider retries) well before API Gateway's 30 s limit.
+/// Connect and per-attempt limits short enough that a stuck call fails (and the provider retries)
+/// well before API Gateway's 30 s limit.
+fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(12))
+        .build()
+}
+
+/// The HTTPS client behind every SDK client: rustls on ring, the same TLS stack the forward
+/// action's reqwest uses, so the packages carry one crypto library instead of two.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
+}
+
+/// Loads region and credentials the standard way (environment, profile files, IMDS and the
+/// rest of the default chains), for the CLI and for code that runs outside Lambda.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     sdk_loader().load().await
 }
@@ -21,12 +41,63 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// The loader behind [`sdk_config`], for callers that settle region or credentials themselves
 /// (the local stack, against an emulator) without the default chains' probing.
 pub fn sdk_loader() -> aws_config::ConfigLoader {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(5))
-        .operation_timeout(Duration::from_secs(12))
-        .build();
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts)
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http_client())
+        .timeout_config(timeouts())
+}
+
+/// Why the Lambda runtime's AWS settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum LambdaSdkError {
+    #[error("AWS_REGION is not set: the Lambda runtime always sets it")]
+    MissingRegion,
+    #[error(
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set: the Lambda runtime sets them \
+         from the function's role"
+    )]
+    MissingCredentials,
+}
+
+/// The SDK config inside Lambda, read from the environment the runtime sets: region, the
+/// execution role's credentials, and `AWS_ENDPOINT_URL` where an emulator stands in.
+///
+/// The default chains would end at the same environment variables, but only after probing
+/// profile files and carrying the code for IMDS, ECS, SSO and STS: start-up time and package
+/// size paid on every cold start for providers a Lambda never uses.
+pub fn lambda_sdk_config(
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<aws_config::SdkConfig, LambdaSdkError> {
+    let set = |name: &str| env(name).filter(|value| !value.is_empty());
+    let region = set("AWS_REGION")
+        .or_else(|| set("AWS_DEFAULT_REGION"))
+        .ok_or(LambdaSdkError::MissingRegion)?;
+    let (Some(access_key), Some(secret_key)) =
+        (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY"))
+    else {
+        return Err(LambdaSdkError::MissingCredentials);
+    };
+    // Lambda's role credentials are refreshed by restarting the execution environment, never
+    // under a running process, so reading them once is what the env provider would do too.
+    let credentials = Credentials::new(
+        access_key,
+        secret_key,
+        set("AWS_SESSION_TOKEN"),
+        None,
+        "LambdaEnvironment",
+    );
+    let mut builder = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .http_client(http_client())
+        .timeout_config(timeouts())
+        .retry_config(aws_config::retry::RetryConfig::standard());
+    if let Some(endpoint) = set("AWS_ENDPOINT_URL") {
+        builder = builder.endpoint_url(endpoint);
+    }
+    Ok(builder.build())
 }
 
 /// The SQS queue.

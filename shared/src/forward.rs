@@ -15,6 +15,10 @@ pub struct Forwarder {
 
 impl Forwarder {
     pub fn new() -> Result<Self, reqwest::Error> {
+        // reqwest is built without a crypto provider of its own: it takes the process default,
+        // ring, the one the SDK's client uses. Installing fails only when one is already set
+        // (by an earlier call, or user code that chose another), and that one is then used.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .user_agent(concat!("inlet/", env!("CARGO_PKG_VERSION")))
             // A redirect would resend a signed body somewhere not configured: treat it as an answer.

@@ -104,7 +104,7 @@ impl Drop for Emulator {
 pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
     let credentials =
         aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "inlet-tests");
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    inlet::aws::sdk_loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(credentials)

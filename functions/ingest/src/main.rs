@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     // Any problem here stops the function before it serves a request: fail closed.
     let config = Config::from_env()?;
     let queue_url = std::env::var("INLET_QUEUE_URL").map_err(|_| "INLET_QUEUE_URL is not set")?;
-    let sdk = aws::sdk_config().await;
+    let sdk = aws::lambda_sdk_config(|name| std::env::var(name).ok())?;
     let queue = SqsQueue::from_config(&sdk, queue_url);
     let resolver = SecretResolver::new(Env::Process, SecretsManager::from_config(&sdk));
     let keys = KeyRing::load(&config, resolver).await?;

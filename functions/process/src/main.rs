@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     // Any problem here stops the function before it takes a batch: fail closed.
     let config = Config::from_env()?;
-    let sdk = aws::sdk_config().await;
+    let sdk = aws::lambda_sdk_config(|name| std::env::var(name).ok())?;
     let store = DynamoStore::from_config(&sdk, required("INLET_TABLE")?);
     let dead_letters = SqsQueue::from_config(&sdk, required("INLET_DLQ_URL")?);
     let queue = SqsQueue::from_config(&sdk, required("INLET_QUEUE_URL")?);
