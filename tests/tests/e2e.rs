@@ -11,11 +11,9 @@ use hyper::body::Bytes;
 use inlet::envelope::Envelope;
 use inlet::local;
 use inlet::signature::{Delivery, Scheme, Window};
-use inlet_tests::{Emulator, free_port, repo_root, unique};
+use inlet_tests::{Dev, Emulator, Scratch, inlet_command, repo_root};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -251,183 +249,6 @@ fn assert_signed_forward(hit: &Hit, key: &str, body: &[u8]) {
 
 // ---- `inlet dev`, owned by the test ----
 
-fn inlet_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("INLET_BIN") {
-        return PathBuf::from(path);
-    }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("target"));
-    let binary = target.join("debug").join("inlet");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it first with `cargo build -p inlet-cli` (`make test` does)",
-        binary.display()
-    );
-    static WARNED: std::sync::Once = std::sync::Once::new();
-    WARNED.call_once(|| {
-        let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
-        let root = repo_root();
-        let newest = [root.join("cli/src"), root.join("shared/src")]
-            .iter()
-            .filter_map(|dir| newest_file(dir))
-            .max();
-        if let (Some(built), Some(newest)) = (built, newest)
-            && newest > built
-        {
-            eprintln!(
-                "warning: {} is older than its sources: these tests run the old one \
-                 (`cargo build -p inlet-cli` rebuilds it)",
-                binary.display()
-            );
-        }
-    });
-    binary
-}
-
-/// When the most recently changed file under `dir` was changed.
-fn newest_file(dir: &Path) -> Option<SystemTime> {
-    let mut newest = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        let time = if path.is_dir() {
-            newest_file(&path)
-        } else {
-            entry.metadata().and_then(|m| m.modified()).ok()
-        };
-        newest = newest.max(time);
-    }
-    newest
-}
-
-/// A directory for one test's files, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(unique("inlet-e2e"));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The environment every `inlet` the tests run gets: the emulator, and nothing of the
-/// developer's AWS setup or proxies that could send it elsewhere.
-fn inlet_command(emulator_endpoint: &str, scratch: &Path) -> Command {
-    let mut command = Command::new(inlet_binary());
-    for name in [
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_PROFILE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "INLET_QUEUE_URL",
-        "INLET_DLQ_URL",
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "RUST_LOG",
-    ]
-    .into_iter()
-    .chain(SECRET_VARIABLES)
-    {
-        command.env_remove(name);
-    }
-    command
-        .env("AWS_ENDPOINT_URL", emulator_endpoint)
-        .env("AWS_CONFIG_FILE", scratch.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            scratch.join("no-aws-credentials"),
-        )
-        .arg("--config")
-        .arg(scratch.join("inlet.toml"))
-        .arg("--env-file")
-        .arg(scratch.join("local.env"))
-        .stdin(Stdio::null());
-    command
-}
-
-/// A running `inlet dev`; killed when dropped, so nothing outlives a failing test. Its output
-/// is printed when the test fails.
-struct Dev {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Dev {
-    fn start(emulator: &Emulator, scratch: &Path) -> Self {
-        let port = free_port();
-        let log = scratch.join("dev.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = inlet_command(&emulator.endpoint(), scratch)
-            .args(["dev", "--no-samples", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .current_dir(scratch)
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        let mut dev = Self { child, port, log };
-        dev.wait_ready();
-        dev
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "inlet dev exited ({status}) before serving:\n{}",
-                    self.log()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "inlet dev did not listen on {} in time:\n{}",
-                self.port,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn url(&self, source: &str) -> String {
-        format!("http://127.0.0.1:{}/webhooks/{source}", self.port)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!("inlet dev exited ({status}):\n{}", self.log());
-        }
-    }
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("---- inlet dev output ----\n{}", self.log());
-        }
-    }
-}
-
 /// The emulator, the target, `inlet dev` and clients for all three.
 struct Rig {
     target: Target,
@@ -445,7 +266,7 @@ impl Rig {
         std::fs::write(scratch.0.join("inlet.toml"), config(target.addr)).unwrap();
         std::fs::write(scratch.0.join("local.env"), env_file()).unwrap();
         let emulator = Emulator::start();
-        let dev = Dev::start(&emulator, &scratch.0);
+        let dev = Dev::start(&emulator, &scratch.0, &SECRET_VARIABLES);
         let sqs = aws_sdk_sqs::Client::new(&emulator.sdk_config().await);
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -503,7 +324,11 @@ impl Rig {
 
     /// Runs `inlet <args>` against this rig's emulator and config.
     async fn inlet(&self, args: &[&str]) -> (i32, String) {
-        let mut command = inlet_command(&self.emulator.endpoint(), &self.scratch.0);
+        let mut command = inlet_command(
+            &self.emulator.endpoint(),
+            &self.scratch.0,
+            &SECRET_VARIABLES,
+        );
         command.args(args).current_dir(repo_root());
         let output = tokio::task::spawn_blocking(move || command.output())
             .await
