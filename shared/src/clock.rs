@@ -65,6 +65,15 @@ pub fn format_rfc3339_secs(seconds: i64) -> String {
     )
 }
 
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
 fn digits(text: &[u8]) -> Option<i64> {
     if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return None;
@@ -95,8 +104,10 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let hour = digits(&b[11..13])?;
     let minute = digits(&b[14..16])?;
     let second = digits(&b[17..19])?;
+    // A day the month does not have is refused, not rolled over into the next month: the text
+    // names no instant, so which one to check the window against would be a guess.
     if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
+        || !(1..=days_in_month(year, month)).contains(&day)
         || hour > 23
         || minute > 59
         || second > 60
@@ -163,8 +174,25 @@ mod tests {
             "2025-11-22T13:00:00",
             "2025-11-22T13:00:00.Z",
             "２０２５-11-22T13:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2025-02-30T12:00:00Z",
+            "2025-04-31T12:00:00Z",
+            "1900-02-29T00:00:00Z",
         ] {
             assert_eq!(parse_rfc3339(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn accepts_the_last_day_of_every_month_and_leap_days() {
+        for text in [
+            "2024-02-29T00:00:00Z",
+            "2000-02-29T00:00:00Z",
+            "2025-01-31T00:00:00Z",
+            "2025-04-30T00:00:00Z",
+            "2025-12-31T23:59:59Z",
+        ] {
+            assert!(parse_rfc3339(text).is_some(), "{text}");
         }
     }
 
