@@ -8,10 +8,10 @@ use crate::ports::{
     SecretStoreError, StoreError, Visibility,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider, SharedHttpClient};
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sqs::types::MessageAttributeValue;
 use aws_smithy_http_client::tls;
-use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider, SharedHttpClient};
 use std::time::Duration;
 
 /// Connect and per-attempt limits short enough that a stuck call fails (and the provider retries)
@@ -28,7 +28,9 @@ fn timeouts() -> aws_config::timeout::TimeoutConfig {
 /// action's reqwest uses, so the packages carry one crypto library instead of two.
 pub fn http_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
         .build_https()
 }
 
@@ -88,9 +90,7 @@ pub fn lambda_sdk_config(
     let mut builder = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region))
-        .credentials_provider(SharedCredentialsProvider::new(
-            credentials,
-        ))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(http_client())
         .timeout_config(timeouts())
         .retry_config(aws_config::retry::RetryConfig::standard());
@@ -387,5 +387,73 @@ impl IdempotencyStore for DynamoStore {
             result,
             DeleteItemError::is_conditional_check_failed_exception,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_sqs::config::ProvideCredentials as _;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const LAMBDA: [(&str, &str); 4] = [
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_SESSION_TOKEN", "token"),
+    ];
+
+    #[tokio::test]
+    async fn the_lambda_environment_gives_region_role_credentials_and_no_endpoint() {
+        let sdk = lambda_sdk_config(env(&LAMBDA)).unwrap();
+        assert_eq!(sdk.region().unwrap().as_ref(), "eu-west-1");
+        assert_eq!(sdk.endpoint_url(), None);
+        assert!(sdk.http_client().is_some());
+        let credentials = sdk
+            .credentials_provider()
+            .unwrap()
+            .provide_credentials()
+            .await
+            .unwrap();
+        assert_eq!(credentials.access_key_id(), "ASIAEXAMPLE");
+        assert_eq!(credentials.secret_access_key(), "secret");
+        assert_eq!(credentials.session_token(), Some("token"));
+    }
+
+    #[test]
+    fn an_emulator_endpoint_is_taken_from_aws_endpoint_url() {
+        let mut pairs = LAMBDA.to_vec();
+        pairs.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"));
+        let sdk = lambda_sdk_config(env(&pairs)).unwrap();
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:5000"));
+    }
+
+    #[test]
+    fn missing_region_or_credentials_fail_at_start_up() {
+        let without = |name: &str| -> Vec<(&str, &str)> {
+            LAMBDA.iter().copied().filter(|(k, _)| *k != name).collect()
+        };
+        assert!(matches!(
+            lambda_sdk_config(env(&without("AWS_REGION"))),
+            Err(LambdaSdkError::MissingRegion)
+        ));
+        assert!(matches!(
+            lambda_sdk_config(env(&without("AWS_SECRET_ACCESS_KEY"))),
+            Err(LambdaSdkError::MissingCredentials)
+        ));
+        let mut empty = LAMBDA.to_vec();
+        empty[1] = ("AWS_ACCESS_KEY_ID", "");
+        assert!(matches!(
+            lambda_sdk_config(env(&empty)),
+            Err(LambdaSdkError::MissingCredentials)
+        ));
     }
 }

@@ -1,77 +1,85 @@
-//! The Lambda edge: API Gateway requests (as `lambda_http` parses them) into the ingest
-//! pipeline and its replies back out; SQS events into the process pipeline and the batch answer
-//! back out.
+//! The Lambda edge: API Gateway HTTP API events into the ingest pipeline and its replies back
+//! out; SQS events into the process pipeline and the batch answer back out.
+//!
+//! The ingest event is read as the payload-2.0 struct itself rather than through `lambda_http`'s
+//! conversion to an `http::Request`: the pipeline needs only the method, path, query, headers and
+//! body bytes, and the conversion cost a URI rebuild per request, charset tables in the package,
+//! and a panic (an abort, with `panic = "abort"`) on a body marked base64 that is not.
 
 use crate::ingest::{Ingest, IngestRequest, Reply};
 use crate::ports::{IdempotencyStore, Queue, SecretStore, Visibility};
 use crate::process::{Deadline, Handler, Process, QueuedRecord};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::event::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
-use std::net::IpAddr;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use std::borrow::Cow;
 
 /// The path segment after `/webhooks/`, from API Gateway's path parameters or the raw path.
-fn source_of(request: &Request) -> Option<String> {
-    if let Some(source) = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("source"))
-    {
-        return Some(source.to_owned());
+fn source_of(event: &ApiGatewayV2httpRequest) -> Option<&str> {
+    if let Some(source) = event.path_parameters.get("source") {
+        return Some(source);
     }
-    let path = request.raw_http_path();
-    let path = if path.is_empty() {
-        request.uri().path()
-    } else {
-        path
-    };
+    let path = event
+        .raw_path
+        .as_deref()
+        .or(event.request_context.http.path.as_deref())?;
     let rest = path.strip_prefix("/webhooks/")?;
     let source = rest.strip_suffix('/').unwrap_or(rest);
-    (!source.is_empty() && !source.contains('/')).then(|| source.to_owned())
-}
-
-fn source_ip(request: &Request) -> Option<IpAddr> {
-    match request.request_context_ref()? {
-        RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref()?.parse().ok(),
-        _ => None,
-    }
+    (!source.is_empty() && !source.contains('/')).then_some(source)
 }
 
 /// When API Gateway received the request, in milliseconds since the epoch.
-pub fn received_at_ms(request: &Request) -> Option<i64> {
-    match request.request_context_ref()? {
-        RequestContext::ApiGatewayV2(context) => Some(context.time_epoch).filter(|t| *t > 0),
-        _ => None,
-    }
+pub fn received_at_ms(event: &ApiGatewayV2httpRequest) -> Option<i64> {
+    Some(event.request_context.time_epoch).filter(|t| *t > 0)
 }
 
-/// Runs one API Gateway request through the pipeline at `now_ms`.
+/// The body bytes the provider sent: API Gateway base64-encodes any body it does not take for
+/// text, and signatures cover the original bytes.
+pub fn body_bytes(event: &ApiGatewayV2httpRequest) -> Result<Cow<'_, [u8]>, Reply> {
+    let Some(text) = event.body.as_deref() else {
+        return Ok(Cow::Borrowed(&[]));
+    };
+    if !event.is_base64_encoded {
+        return Ok(Cow::Borrowed(text.as_bytes()));
+    }
+    STANDARD.decode(text).map(Cow::Owned).map_err(|_| {
+        Reply::error(
+            http::StatusCode::BAD_REQUEST,
+            "malformed_request",
+            "the body is marked base64-encoded but is not valid base64",
+        )
+    })
+}
+
+/// Runs one API Gateway (HTTP API, payload 2.0) event through the pipeline at `now_ms`.
 pub async fn handle<Q: Queue, S: SecretStore>(
     ingest: &Ingest<Q, S>,
-    request: &Request,
+    event: &ApiGatewayV2httpRequest,
     now_ms: i64,
-) -> Response<Body> {
-    let source = source_of(request);
-    let body: &[u8] = match request.body() {
-        Body::Empty => &[],
-        Body::Text(text) => text.as_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => &[],
+) -> ApiGatewayV2httpResponse {
+    let body = match body_bytes(event) {
+        Ok(body) => body,
+        Err(reply) => return to_response(reply),
     };
-    let ingest_request = IngestRequest {
-        method: request.method(),
-        source: source.as_deref(),
-        query: request.uri().query(),
-        headers: request.headers(),
-        body,
-        source_ip: source_ip(request),
+    let http = &event.request_context.http;
+    let request = IngestRequest {
+        method: &http.method,
+        source: source_of(event),
+        query: event.raw_query_string.as_deref().filter(|q| !q.is_empty()),
+        headers: &event.headers,
+        body: &body,
+        source_ip: http.source_ip.as_deref().and_then(|ip| ip.parse().ok()),
     };
-    to_response(ingest.handle(&ingest_request, now_ms).await)
+    to_response(ingest.handle(&request, now_ms).await)
 }
 
-pub fn to_response(reply: Reply) -> Response<Body> {
-    let mut response = Response::new(Body::Text(reply.body));
-    *response.status_mut() = reply.status;
-    let headers = response.headers_mut();
+pub fn to_response(reply: Reply) -> ApiGatewayV2httpResponse {
+    let mut response = ApiGatewayV2httpResponse::default();
+    response.status_code = i64::from(reply.status.as_u16());
+    response.body = Some(Body::Text(reply.body));
+    let headers = &mut response.headers;
     headers.insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(reply.content_type),

@@ -11,6 +11,7 @@ use crate::Report;
 use crate::error::CliError;
 use crate::globals::{Globals, LazySecretsManager};
 use crate::payload::{EventId, Payload, Rendered};
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use cases::Case;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use inlet::config::Config;
@@ -78,10 +79,13 @@ pub async fn run(globals: &Globals, args: &EventsArgs) -> Result<Report, CliErro
             .map_err(|e| CliError::fixture(&manifest, e.to_string()))?;
         text.push('\n');
         // The point of these files is that Lambda can read them: refuse to write one it cannot.
-        lambda_http::request::from_str(&text).map_err(|e| {
+        serde_json::from_str::<ApiGatewayV2httpRequest>(&text).map_err(|e| {
             CliError::fixture(
                 &manifest,
-                format!("case {:?}: lambda_http cannot read it: {e}", case.name),
+                format!(
+                    "case {:?}: not readable as an HTTP API event: {e}",
+                    case.name
+                ),
             )
         })?;
         let file_name = format!("{}.json", case.name);

@@ -1,12 +1,13 @@
 //! The ingest Lambda: wiring only. Everything it does lives in `inlet::ingest`.
 
+use aws_lambda_events::event::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use inlet::aws::{self, SecretsManager, SqsQueue};
 use inlet::config::Config;
 use inlet::ingest::Ingest;
 use inlet::metrics::Metrics;
 use inlet::secrets::{Env, KeyRing, SecretResolver};
 use inlet::{clock, lambda, telemetry};
-use lambda_http::{Error, Request, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::time::SystemTime;
 
 #[tokio::main(flavor = "current_thread")]
@@ -25,12 +26,16 @@ async fn main() -> Result<(), Error> {
         Ingest::new(config, keys, queue, fifo).with_metrics(Metrics::Stdout),
     ));
 
-    lambda_http::run(service_fn(move |request: Request| async move {
-        // The replay window runs from when API Gateway received the request, which is also what
-        // lets `sam local invoke` replay the committed fixtures; the own clock is the fallback.
-        let now_ms = lambda::received_at_ms(&request)
-            .unwrap_or_else(|| clock::epoch_millis(SystemTime::now()));
-        Ok::<_, Error>(lambda::handle(ingest, &request, now_ms).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            // The replay window runs from when API Gateway received the request, which is also what
+            // lets `sam local invoke` replay the committed fixtures; the own clock is the fallback.
+            let now_ms = lambda::received_at_ms(&event.payload)
+                .unwrap_or_else(|| clock::epoch_millis(SystemTime::now()));
+            let response: ApiGatewayV2httpResponse =
+                lambda::handle(ingest, &event.payload, now_ms).await;
+            Ok::<_, Error>(response)
+        },
+    ))
     .await
 }

@@ -1,11 +1,13 @@
-//! Tier 3 (DESIGN §9): every file in events/ingest/ goes through lambda_http's own parsing of
-//! API Gateway events into the ingest handler — the sample config, the local.env secrets, an
+//! Tier 3 (DESIGN §9): every file in events/ingest/ is read as the Lambda runtime reads it (serde
+//! into the HTTP API payload 2.0 struct), goes through the ingest handler, and its answer is
+//! checked as the JSON API Gateway receives — the sample config, the local.env secrets, an
 //! in-memory queue — and must get the answer events/ingest.toml states for it.
 //!
 //! The clock is each event's requestContext.timeEpoch, as in Lambda, so the fixtures never rot.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use inlet::config::Config;
@@ -14,8 +16,6 @@ use inlet::ingest::Ingest;
 use inlet::lambda;
 use inlet::ports::memory::{MemoryQueue, MemorySecrets};
 use inlet::secrets::{Env, KeyRing, SecretResolver};
-use lambda_http::request::LambdaRequest;
-use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -134,14 +134,36 @@ async fn ingest() -> (TestIngest, Config) {
     )
 }
 
-/// The event through lambda_http, exactly as the runtime turns an invocation into a request.
-fn parse(text: &str) -> Result<Request, String> {
-    let event: LambdaRequest =
-        serde_json::from_str(text).map_err(|e| format!("lambda_http cannot read it: {e}"))?;
-    Ok(Request::from(event))
+/// The event as the runtime reads an invocation's payload.
+fn parse(text: &str) -> Result<ApiGatewayV2httpRequest, String> {
+    serde_json::from_slice(text.as_bytes())
+        .map_err(|e| format!("not readable as an HTTP API event: {e}"))
 }
 
-/// The body bytes the provider sent, decoded here independently of lambda_http.
+/// What API Gateway receives back: the response as the runtime serialises it.
+struct Answered(Value);
+
+impl Answered {
+    async fn of(ingest: &TestIngest, event: &ApiGatewayV2httpRequest, now_ms: i64) -> Self {
+        let response = lambda::handle(ingest, event, now_ms).await;
+        Self(serde_json::to_value(&response).unwrap())
+    }
+
+    fn status(&self) -> u16 {
+        u16::try_from(self.0["statusCode"].as_u64().unwrap()).unwrap()
+    }
+
+    fn text(&self) -> String {
+        assert_ne!(self.0["isBase64Encoded"], json!(true), "a text answer");
+        self.0["body"].as_str().unwrap_or_default().to_owned()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.0["headers"][name].as_str()
+    }
+}
+
+/// The body bytes the provider sent, decoded here independently of the handler.
 fn sent_body(event: &Value) -> Result<Vec<u8>, String> {
     let Some(body) = event.get("body").and_then(Value::as_str) else {
         return Ok(Vec::new());
@@ -153,18 +175,6 @@ fn sent_body(event: &Value) -> Result<Vec<u8>, String> {
     } else {
         Ok(body.as_bytes().to_vec())
     }
-}
-
-fn reply_text(response: &Response<Body>) -> String {
-    match response.body() {
-        Body::Text(text) => text.clone(),
-        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        _ => String::new(),
-    }
-}
-
-fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
-    response.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
@@ -185,17 +195,17 @@ async fn check(ingest: &TestIngest, case: &Case) -> Result<(), String> {
     let body = sent_body(&event)?;
 
     ingest.queue().clear();
-    let response = lambda::handle(ingest, &request, now_ms).await;
-    let status = response.status().as_u16();
-    let reply = reply_text(&response);
+    let response = Answered::of(ingest, &request, now_ms).await;
+    let status = response.status();
+    let reply = response.text();
     ensure(status == case.expect.status, || {
         format!("status {status}, expected {}: {reply}", case.expect.status)
     })?;
     let messages = ingest.queue().messages();
     let json_reply = || -> Result<Value, String> {
         ensure(
-            header(&response, "content-type") == Some("application/json"),
-            || format!("content-type {:?}", header(&response, "content-type")),
+            response.header("content-type") == Some("application/json"),
+            || format!("content-type {:?}", response.header("content-type")),
         )?;
         serde_json::from_str(&reply).map_err(|e| format!("reply {reply:?} is not JSON: {e}"))
     };
@@ -216,14 +226,14 @@ async fn check(ingest: &TestIngest, case: &Case) -> Result<(), String> {
                 || format!("no message in {reply}"),
             )?;
             if status == 405 {
-                ensure(header(&response, "allow") == Some("POST"), || {
+                ensure(response.header("allow") == Some("POST"), || {
                     "a 405 without `Allow: POST`".into()
                 })?;
             }
         }
         Answer::Handshake(challenge) => {
             // Slack wants JSON back, Twitch the bare challenge.
-            if header(&response, "content-type") == Some("text/plain") {
+            if response.header("content-type") == Some("text/plain") {
                 ensure(reply == challenge, || format!("answered {reply:?}"))?;
             } else {
                 let reply = json_reply()?;
@@ -356,11 +366,11 @@ fn every_event_is_an_http_api_payload_2_0_event() {
         let text = std::fs::read_to_string(&path).unwrap();
         let event: Value =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: not JSON: {e}"));
-        let parsed: LambdaRequest = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{file}: lambda_http cannot read it: {e}"));
-        assert!(
-            matches!(parsed, LambdaRequest::ApiGatewayV2(_)),
-            "{file}: not read as an HTTP API event"
+        let parsed = parse(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(
+            parsed.request_context.http.method.as_str(),
+            event["requestContext"]["http"]["method"].as_str().unwrap(),
+            "{file}: requestContext.http.method"
         );
         assert_eq!(event["version"], "2.0", "{file}");
         assert_eq!(event["requestContext"]["stage"], "$default", "{file}");
@@ -385,12 +395,37 @@ fn every_event_is_an_http_api_payload_2_0_event() {
                 "{file}: content-length"
             );
         }
-        let request = parse(&text).unwrap();
-        let seen: &[u8] = match request.body() {
-            Body::Text(text) => text.as_bytes(),
-            Body::Binary(bytes) => bytes,
-            _ => &[],
-        };
-        assert_eq!(seen, body, "{file}: lambda_http decodes a different body");
+        let seen = lambda::body_bytes(&parsed).unwrap();
+        assert_eq!(*seen, body, "{file}: the handler decodes a different body");
     }
+}
+
+/// API Gateway only ever sends valid base64, but the handler must not trust that: a body marked
+/// base64 that is not is refused before any verification, and nothing is queued.
+#[tokio::test]
+async fn a_body_marked_base64_that_is_not_is_refused_and_nothing_is_queued() {
+    let (ingest, _) = ingest().await;
+    let text = std::fs::read_to_string(events_dir().join("github-push.json")).unwrap();
+    for bad in ["%%% not base64 %%%", "YWJj=ZGVm", "a"] {
+        let mut event: Value = serde_json::from_str(&text).unwrap();
+        event["isBase64Encoded"] = json!(true);
+        event["body"] = json!(bad);
+        let event = parse(&event.to_string()).unwrap();
+        let now_ms = lambda::received_at_ms(&event).unwrap();
+        let response = Answered::of(&ingest, &event, now_ms).await;
+        assert_eq!(response.status(), 400, "{bad:?}");
+        let reply: Value = serde_json::from_str(&response.text()).unwrap();
+        assert_eq!(reply["error"], "malformed_request", "{bad:?}");
+        assert!(ingest.queue().messages().is_empty(), "{bad:?}");
+    }
+    // The same delivery, correctly encoded, still goes through.
+    let mut event: Value = serde_json::from_str(&text).unwrap();
+    let body = sent_body(&event).unwrap();
+    event["isBase64Encoded"] = json!(true);
+    event["body"] = json!(STANDARD.encode(&body));
+    let event = parse(&event.to_string()).unwrap();
+    let now_ms = lambda::received_at_ms(&event).unwrap();
+    let response = Answered::of(&ingest, &event, now_ms).await;
+    assert_eq!(response.status(), 202, "{}", response.text());
+    assert_eq!(ingest.queue().messages().len(), 1);
 }
