@@ -5,16 +5,16 @@
 //! since Cargo gives tests only the binaries of their own package.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{Hit, Script, Target, header};
 use http::{HeaderMap, HeaderName, HeaderValue};
-use http_body_util::{BodyExt as _, Full};
-use hyper::body::Bytes;
 use inlet::envelope::Envelope;
 use inlet::local;
 use inlet::signature::{Delivery, Scheme, Window};
 use inlet_tests::{Dev, Emulator, Scratch, inlet_command, repo_root};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 // ---- secrets and config ----
@@ -86,144 +86,7 @@ fn config(target: SocketAddr) -> String {
     text
 }
 
-// ---- the forward target ----
-
-#[derive(Debug, Clone, Copy)]
-enum Script {
-    Ok,
-    /// 500 for the first n requests, then 200.
-    FailFirst(usize),
-    Always(u16),
-}
-
-#[derive(Debug, Clone)]
-struct Hit {
-    path: String,
-    headers: HeaderMap,
-    body: Vec<u8>,
-    status: u16,
-}
-
-#[derive(Debug, Default)]
-struct TargetState {
-    hits: Vec<Hit>,
-    scripts: HashMap<String, Script>,
-}
-
-/// An HTTP server that records every request and answers as scripted per path.
-struct Target {
-    addr: SocketAddr,
-    state: Arc<Mutex<TargetState>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Target {
-    async fn start(scripts: &[(&str, Script)]) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(TargetState {
-            hits: Vec::new(),
-            scripts: scripts
-                .iter()
-                .map(|(path, script)| (format!("/{path}"), *script))
-                .collect(),
-        }));
-        let shared = Arc::clone(&state);
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let state = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let state = Arc::clone(&state);
-                        async move { Ok::<_, std::convert::Infallible>(record(&state, request).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { addr, state, task }
-    }
-
-    fn script(&self, path: &str, script: Script) {
-        self.state
-            .lock()
-            .unwrap()
-            .scripts
-            .insert(format!("/{path}"), script);
-    }
-
-    /// The requests whose `webhook-id` (the event key) is `key`.
-    fn hits_for(&self, key: &str) -> Vec<Hit> {
-        self.state
-            .lock()
-            .unwrap()
-            .hits
-            .iter()
-            .filter(|hit| header(&hit.headers, "webhook-id") == Some(key))
-            .cloned()
-            .collect()
-    }
-
-    fn succeeded(&self, key: &str) -> bool {
-        self.hits_for(key)
-            .iter()
-            .any(|hit| (200..300).contains(&hit.status))
-    }
-
-    fn all_hits(&self) -> Vec<Hit> {
-        self.state.lock().unwrap().hits.clone()
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn record(
-    state: &Mutex<TargetState>,
-    request: hyper::Request<hyper::body::Incoming>,
-) -> hyper::Response<Full<Bytes>> {
-    let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let path = parts.uri.path().to_owned();
-    let mut state = state.lock().unwrap();
-    let earlier = state.hits.iter().filter(|hit| hit.path == path).count();
-    let status = match state
-        .scripts
-        .get(&path)
-        .copied()
-        .unwrap_or(Script::Always(404))
-    {
-        Script::Ok => 200,
-        Script::FailFirst(n) if earlier < n => 500,
-        Script::FailFirst(_) => 200,
-        Script::Always(status) => status,
-    };
-    state.hits.push(Hit {
-        path,
-        headers: parts.headers,
-        body: body.to_vec(),
-        status,
-    });
-    let mut response = hyper::Response::new(Full::new(Bytes::new()));
-    *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
-    response
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name)?.to_str().ok()
-}
+// ---- the forward target (tests/tests/common) ----
 
 /// Checks a forwarded request the way a receiver would: the Standard Webhooks signature with
 /// the route's secret, over the original body, with the event key as its id.
