@@ -93,8 +93,13 @@ fn requires_json_object(scheme: &Scheme) -> bool {
 }
 
 fn is_json_object(body: &[u8]) -> bool {
-    body.trim_ascii_start().first() == Some(&b'{')
-        && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+    // JSON is UTF-8 (RFC 8259), but skipping a value with `IgnoredAny` over bytes does not check
+    // the strings it skips: validate the text first, or invalid UTF-8 would pass as JSON.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return false;
+    };
+    text.trim_start().starts_with('{')
+        && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 
 /// Event ids become table keys (at most 2 KiB in DynamoDB) and log fields: a provider id that is

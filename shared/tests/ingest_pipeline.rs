@@ -345,7 +345,14 @@ async fn routing_method_size_and_address_checks() {
 #[tokio::test]
 async fn a_body_that_is_not_what_the_provider_sends_is_malformed() {
     let ingest = pipeline(false).await;
-    for body in [&b"not json"[..], b"[1,2]", b"{\"id\":"] {
+    // Invalid UTF-8 inside a string: JSON must be UTF-8, however leniently the rest is read.
+    for body in [
+        &b"not json"[..],
+        b"[1,2]",
+        b"{\"id\":",
+        b"{\"id\":\"\xff\xfe\"}",
+        b"{\"data\":{\"note\":\"caf\xe9\"}}",
+    ] {
         let reply = Post::new("stripe", body)
             .signed(&Scheme::Stripe, "whsec_stripe", NOW)
             .send(&ingest)
