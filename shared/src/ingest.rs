@@ -10,7 +10,7 @@ use crate::envelope::{self, Envelope};
 use crate::metrics::{self, Metrics};
 use crate::ports::{FifoIds, OutgoingMessage, Queue, QueueError, SecretStore};
 use crate::secrets::KeyRing;
-use crate::signature::{Delivery, Handshake, Scheme, Window};
+use crate::signature::{Delivery, Handshake, Scheme, SignatureError, Window};
 use http::{HeaderMap, Method, StatusCode};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -258,7 +258,13 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
         let verified = match source.scheme.verify(&delivery, &keys, window) {
             Ok(verified) => verified,
             Err(error) => {
-                return Reply::error(StatusCode::UNAUTHORIZED, error.code(), error.to_string());
+                // A body the scheme cannot read is a malformed request, not a doubtful signature:
+                // a 401 would send the provider looking for a secret that is fine.
+                let status = match error {
+                    SignatureError::Body(_) => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::UNAUTHORIZED,
+                };
+                return Reply::error(status, error.code(), error.to_string());
             }
         };
         match verified.handshake {

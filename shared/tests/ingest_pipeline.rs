@@ -462,6 +462,19 @@ async fn handshakes_are_answered_after_verification_and_queue_nothing() {
     assert_eq!(twitch.status, StatusCode::OK);
     assert_eq!(twitch.content_type, "text/plain");
     assert_eq!(twitch.body, "pogchamp-kappa-360noscope");
+
+    // Signed, but a challenge message without its challenge: the body is what is wrong, so the
+    // answer says so rather than blaming the signature.
+    let empty = Post::new("twitch", br#"{"subscription":{}}"#)
+        .header(
+            "twitch-eventsub-message-type",
+            "webhook_callback_verification",
+        )
+        .header("twitch-eventsub-message-id", "challenge-without-one")
+        .signed(&Scheme::Twitch, "twitch-secret", NOW)
+        .send(&ingest)
+        .await;
+    assert_refused(&empty, StatusCode::BAD_REQUEST, "malformed_body");
     assert!(ingest.queue().is_empty());
 }
 

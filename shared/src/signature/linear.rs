@@ -17,10 +17,9 @@ pub(super) fn verify(
     window: Window,
 ) -> Result<Verified, SignatureError> {
     let signature = Encoding::Hex.decode(SIGNATURE, header(delivery.headers, SIGNATURE)?)?;
-    let fields = BodyFields::parse(delivery.body).ok_or(SignatureError::Malformed {
-        field: "body",
-        why: "not a JSON object, so it has no webhookTimestamp",
-    })?;
+    let fields = BodyFields::parse(delivery.body).ok_or(SignatureError::Body(
+        "not a JSON object, so it has no webhookTimestamp",
+    ))?;
     let millis = fields
         .webhook_timestamp
         .as_str()

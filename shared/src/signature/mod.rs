@@ -104,6 +104,10 @@ pub enum SignatureError {
     },
     #[error("this scheme signs the public URL, and none is configured for the source")]
     UrlRequired,
+    /// The scheme reads the body (Linear's timestamp, Twitch's challenge) and it is not what the
+    /// provider sends: the request is malformed, whoever signed it.
+    #[error("the body is malformed: {0}")]
+    Body(&'static str),
 }
 
 impl SignatureError {
@@ -115,6 +119,7 @@ impl SignatureError {
             Self::Mismatch => "signature_mismatch",
             Self::Stale { .. } | Self::Future { .. } => "timestamp_out_of_tolerance",
             Self::UrlRequired => "url_not_configured",
+            Self::Body(_) => "malformed_body",
         }
     }
 }

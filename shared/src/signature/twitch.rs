@@ -44,10 +44,9 @@ pub(super) fn verify(
     let handshake =
         if optional_header(headers, MESSAGE_TYPE)? == Some("webhook_callback_verification") {
             let mut fields = BodyFields::parse(delivery.body).unwrap_or_default();
-            let challenge = fields.challenge.take().ok_or(SignatureError::Malformed {
-                field: "body",
-                why: "a verification message without a challenge",
-            })?;
+            let challenge = fields.challenge.take().ok_or(SignatureError::Body(
+                "a verification message without a challenge",
+            ))?;
             Some(Handshake::Twitch { challenge })
         } else {
             None
