@@ -64,6 +64,11 @@ pub trait Handler: Send + Sync {
     -> impl Future<Output = Result<Handled, ActionError>> + Send;
 }
 
+/// Completion writes per event, and the pause before the second (doubling after), on top of the
+/// SDK's own retries.
+const COMPLETE_ATTEMPTS: u32 = 4;
+const COMPLETE_RETRY_PAUSE_MS: i64 = 200;
+
 /// The dead-letter reason of a key seen again with a different payload.
 pub(crate) const PAYLOAD_CONFLICT: &str = "payload_conflict";
 
@@ -390,19 +395,18 @@ where
                 let completed_at = clock::epoch_millis(std::time::SystemTime::now())
                     .div_euclid(1000)
                     .max(now);
-                match self
-                    .store
-                    .complete(&claim.key, &claim.token, completed_at, claim.expires_at)
-                    .await
-                {
+                match self.mark_completed(&claim, completed_at, clock).await {
                     Ok(()) => {}
                     Err(StoreError::ClaimLost) => {
                         // Our lease ran out and another claimer took the key: it will finish the
                         // job, so retrying here would only run the action once more.
                         tracing::warn!(key = %claim.key, "completed after the claim was lost");
                     }
-                    Err(error) => {
-                        return Attempt::Transient(format!("could not mark completed: {error}"));
+                    Err(StoreError::Unavailable(error)) => {
+                        // The action has run. Sent round again, the record would find our claim,
+                        // wait out its lease and run the action a second time; acknowledged, only
+                        // a copy of the event arriving after the lease could.
+                        tracing::error!(key = %claim.key, %error, "the action ran but could not be marked completed: acknowledged, not run again");
                     }
                 }
                 match handled {
@@ -422,6 +426,40 @@ where
                         Attempt::Permanent("action_failed")
                     }
                 }
+            }
+        }
+    }
+
+    /// Marks the claim completed, trying again over a short store outage or throttling (while
+    /// the deadline allows): the action has already run, and an unmarked key is what lets it run
+    /// twice.
+    async fn mark_completed(
+        &self,
+        claim: &Claim,
+        completed_at: i64,
+        clock: Deadline,
+    ) -> Result<(), StoreError> {
+        let mut pause_ms = COMPLETE_RETRY_PAUSE_MS;
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .store
+                .complete(&claim.key, &claim.token, completed_at, claim.expires_at)
+                .await;
+            let now_ms = clock::epoch_millis(std::time::SystemTime::now());
+            match result {
+                Err(StoreError::Unavailable(error))
+                    if attempt < COMPLETE_ATTEMPTS && now_ms + pause_ms < clock.deadline_ms =>
+                {
+                    tracing::warn!(key = %claim.key, %error, attempt, "could not mark completed; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        u64::try_from(pause_ms).unwrap_or(0),
+                    ))
+                    .await;
+                    pause_ms *= 2;
+                    attempt += 1;
+                }
+                other => return other,
             }
         }
     }

@@ -168,6 +168,51 @@ async fn a_new_event_is_claimed_handled_and_completed_in_two_store_calls() {
     );
 }
 
+/// The batch's clock from the real one, with `left_ms` until the deadline: the pipeline's own
+/// retries of a completion watch the real clock against it.
+fn live_clock(left_ms: i64) -> Deadline {
+    let now_ms = inlet::clock::epoch_millis(std::time::SystemTime::now());
+    Deadline {
+        now_ms,
+        deadline_ms: now_ms + left_ms,
+    }
+}
+
+/// The action has run when its completion fails: reported for a retry, the record would come
+/// back, wait out its own claim's lease and run the action a second time. The write is tried
+/// again instead, and whatever its fate the record is acknowledged.
+#[tokio::test]
+async fn a_failed_completion_is_tried_again_and_never_runs_the_action_twice() {
+    let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
+
+    let process = pipeline(Scripted::default());
+    process.store().fail_completes(1);
+    let result = process
+        .handle_batch(&batch.records(), live_clock(30_000))
+        .await;
+    assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
+    assert_eq!(
+        process.store().calls(),
+        3,
+        "claim, failed completion, completion"
+    );
+    let record = process.store().record("github#d1").unwrap();
+    assert_eq!(record.status, RecordStatus::Completed);
+
+    // Still failing, with no time left before the deadline to try again: acknowledged all the
+    // same, the claim left to expire.
+    let process = pipeline(Scripted::default());
+    process.store().fail_completes(usize::MAX);
+    let result = process.handle_batch(&batch.records(), live_clock(0)).await;
+    assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
+    assert!(result.failures().is_empty());
+    assert_eq!(process.handler().ran(), vec!["github#d1"]);
+    assert_eq!(process.store().calls(), 2);
+    let record = process.store().record("github#d1").unwrap();
+    assert_eq!(record.status, RecordStatus::InProgress);
+    assert!(process.visibility().changes().is_empty());
+}
+
 #[tokio::test]
 async fn a_completed_event_is_a_duplicate_in_one_store_call() {
     let process = pipeline(Scripted::default());

@@ -808,6 +808,9 @@ impl ThrottlingProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(Throttle::default()));
+        // reqwest is built without a TLS crypto provider of its own; the forwarder installs the
+        // process-wide one the product uses.
+        Forwarder::new().unwrap();
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
         let shared = Arc::clone(&state);
         let task = tokio::spawn(async move {
@@ -961,4 +964,72 @@ async fn throttled_claims_are_retried_not_dead_lettered_and_complete_later() {
     assert_eq!(rig.status(key).await.as_deref(), Some("COMPLETED"));
     assert_eq!(rig.depth().await, (0, 0));
     assert!(rig.dead_letter_keys().await.is_empty());
+}
+
+/// A store that throttles the completion write after the action has run. Reporting the record
+/// failed would bring it back and, once the claim's lease ran out, forward it a second time; the
+/// completion is retried instead, and the event is forwarded once and marked completed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_completion_does_not_run_the_action_again() {
+    let rig = Rig::start(Knobs {
+        visibility_timeout_secs: 30,
+        max_receive_count: 5,
+        // A short lease, so that a second run (the fault) would come quickly, but time enough
+        // within the deadline for the pipeline's own retries of the completion.
+        process_timeout_secs: 3,
+        ..Knobs::default()
+    })
+    .await;
+    let proxy = ThrottlingProxy::start(rig.emulator.endpoint()).await;
+    let throttled_store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk_config_for(&format!("http://{}", proxy.addr)).await),
+        &rig.stack.table_name,
+    );
+    let settings = Settings {
+        lease_margin_secs: 0,
+        ..retry_settings(1, 1)
+    };
+    let process = rig.process_with_store(throttled_store, rig.router().await, settings);
+    let ingest = rig.ingest().await;
+
+    // One failed UpdateItem call: the SDK tries twice (the tests' retry config), both throttled.
+    let key = "github#complete-throttled-1";
+    proxy.throttle("UpdateItem", "ThrottlingException", 2);
+    deliver_queued(&ingest, "complete-throttled-1").await;
+    let (receive_count, outcome) = rig.poll_for(&process, key).await;
+    assert_eq!((receive_count, outcome), (1, RecordOutcome::Processed));
+    assert_eq!(proxy.throttled("UpdateItem"), 2);
+    assert_eq!(rig.status(key).await.as_deref(), Some("COMPLETED"));
+
+    // The store stays throttled for longer than the pipeline retries: the action has run, so the
+    // record is acknowledged, not sent round to run again.
+    let key = "github#complete-throttled-2";
+    proxy.throttle("UpdateItem", "ThrottlingException", usize::MAX);
+    deliver_queued(&ingest, "complete-throttled-2").await;
+    let (receive_count, outcome) = rig.poll_for(&process, key).await;
+    assert_eq!((receive_count, outcome), (1, RecordOutcome::Processed));
+    proxy.throttle("UpdateItem", "ThrottlingException", 0);
+    assert_eq!(rig.depth().await, (0, 0));
+    assert_eq!(rig.status(key).await.as_deref(), Some("IN_PROGRESS"));
+
+    // Past both leases, nothing comes back to run again.
+    let lease_over = Wait::new("both claims' leases ran out", 10);
+    while now_ms() < (lease_until(&rig, key).await + 1) * 1000 {
+        lease_over.tick().await;
+    }
+    let poll = rig.poll(&process, Duration::from_secs(2)).await;
+    assert!(outcomes(&poll).is_empty(), "{:?}", outcomes(&poll));
+    for key in ["github#complete-throttled-1", "github#complete-throttled-2"] {
+        assert_eq!(rig.forwards(key), (1, 1), "{key} forwarded once");
+    }
+    assert!(rig.dead_letter_keys().await.is_empty());
+}
+
+/// When the claim on `key` stops keeping others out (epoch seconds).
+async fn lease_until(rig: &Rig, key: &str) -> i64 {
+    rig.item(key).await.unwrap()["lease_until"]
+        .as_n()
+        .unwrap()
+        .parse()
+        .unwrap()
 }

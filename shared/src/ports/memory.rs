@@ -110,6 +110,8 @@ pub struct MemoryStore {
     records: Mutex<HashMap<String, Record>>,
     calls: AtomicUsize,
     down: AtomicBool,
+    /// How many of the next `complete` calls fail as unavailable.
+    failing_completes: AtomicUsize,
     latency: Option<std::time::Duration>,
 }
 
@@ -146,6 +148,12 @@ impl MemoryStore {
 
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// The next `times` completions fail as an unreachable store's would, after the claim and
+    /// the action went through.
+    pub fn fail_completes(&self, times: usize) {
+        self.failing_completes.store(times, Ordering::SeqCst);
     }
 
     pub fn calls(&self) -> usize {
@@ -217,6 +225,14 @@ impl IdempotencyStore for MemoryStore {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         self.call().await?;
+        let failing =
+            self.failing_completes
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failing.is_ok() {
+            return Err(StoreError::Unavailable(
+                "the in-memory store failed the completion".into(),
+            ));
+        }
         match lock(&self.records).get_mut(key) {
             Some(record) if record.token == token => {
                 record.status = RecordStatus::Completed;
