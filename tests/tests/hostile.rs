@@ -1718,6 +1718,9 @@ fn protocol_cases(srcs: &[Src], now: i64) -> Vec<Case> {
 
 // ---- the test ----
 
+/// Builds one category of the corpus from the sources, signed at a given instant.
+type Category = fn(&[Src], i64) -> Vec<Case>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_requests_get_their_exact_refusal_and_nothing_is_queued() {
     let scratch = Scratch::new();
@@ -1733,7 +1736,7 @@ async fn hostile_requests_get_their_exact_refusal_and_nothing_is_queued() {
 
     // Built per category just before it is sent, so signatures made "now" are still in the
     // window (Linear's is one minute) when they arrive.
-    let categories: [(&str, fn(&[Src], i64) -> Vec<Case>); 8] = [
+    let categories: [(&str, Category); 8] = [
         ("signatures", signature_cases),
         ("scheme specifics", scheme_specific_cases),
         ("timestamps", timestamp_cases),
