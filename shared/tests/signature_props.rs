@@ -77,6 +77,16 @@ fn verify_at(signed: &Signed, seed: &str, now: i64) -> Result<Verified, Signatur
     signed.verify_keys(&[key_from(&signed.scheme, seed.as_bytes())], now)
 }
 
+/// `default` cases, unless `PROPTEST_CASES` asks for another number: `with_cases` alone would
+/// ignore it, and `make fuzz` would run these 64 times like `make test` does.
+fn cases(default: u32) -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = default;
+    }
+    config
+}
+
 /// Any byte a header value may hold: visible ASCII, space, tab and obs-text (0x80–0xff).
 fn header_byte() -> impl Strategy<Value = u8> {
     any::<u8>().prop_map(|b| match b {
@@ -114,7 +124,7 @@ fn instant() -> impl Strategy<Value = i64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(cases(64))]
 
     #[test]
     fn signed_deliveries_verify_anywhere_in_the_window(
