@@ -126,6 +126,18 @@ pub fn usable_event_id(id: Option<String>, body: &[u8]) -> String {
     }
 }
 
+/// Source names are at most 64 characters: a longer path segment names no source, and is cut in
+/// logs so that a sender cannot make every refusal write kilobytes of text of its choosing.
+const MAX_LOGGED_SOURCE: usize = 64;
+
+fn logged_source(source: Option<&str>) -> &str {
+    let name = source.unwrap_or("");
+    match name.char_indices().nth(MAX_LOGGED_SOURCE) {
+        Some((at, _)) => &name[..at],
+        None => name,
+    }
+}
+
 /// The ingest pipeline over a queue and a key ring.
 #[derive(Debug)]
 pub struct Ingest<Q, S> {
@@ -169,7 +181,7 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
     /// Handles one delivery received at `now_ms` (milliseconds since the epoch).
     pub async fn handle(&self, request: &IngestRequest<'_>, now_ms: i64) -> Reply {
         let reply = self.answer(request, now_ms).await;
-        let source = request.source.unwrap_or("");
+        let source = logged_source(request.source);
         match &reply.outcome {
             Outcome::Queued { key } => {
                 tracing::info!(source, key = %key, status = reply.status.as_u16(), "queued")

@@ -352,6 +352,27 @@ async fn a_rejection_is_logged_without_what_the_sender_sent() {
     capture.assert_secret_free(&[BODY_MARKER, "deadbeefdeadbeef", GITHUB_SECRET]);
 }
 
+#[tokio::test]
+async fn an_unknown_source_is_logged_no_longer_than_a_source_name_can_be() {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let ingest = ingest().await;
+    let name = "\u{e9}".repeat(8192);
+    let request = IngestRequest {
+        method: &Method::POST,
+        source: Some(&name),
+        query: None,
+        headers: &HeaderMap::new(),
+        body: b"",
+        source_ip: None,
+    };
+    let reply = ingest.handle(&request, NOW_MS).await;
+    assert_eq!(reply.code(), Some("unknown_source"));
+    let text = capture.text();
+    assert!(text.contains(&"\u{e9}".repeat(64)), "{text}");
+    assert!(!text.contains(&"\u{e9}".repeat(65)), "{text}");
+}
+
 #[test]
 fn trace_stays_shut_whatever_the_filter_asks_for() {
     // lambda_runtime logs each raw invocation event at TRACE: bodies and signature headers.
