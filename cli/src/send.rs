@@ -95,7 +95,7 @@ pub fn now_secs() -> i64 {
 
 /// An HTTP client for posting deliveries.
 pub fn client(local_only: bool) -> Result<reqwest::Client, CliError> {
-    let mut builder = reqwest::Client::builder()
+    let mut builder = inlet::forward::http_client_builder()
         .user_agent(concat!("inlet-send/", env!("CARGO_PKG_VERSION")))
         // Longer than API Gateway's 30 s integration limit, so its own answer comes through.
         .timeout(Duration::from_secs(35))

@@ -7,6 +7,15 @@ use crate::process::{ActionError, Event};
 use crate::signature::{Key, sign_outbound};
 use std::time::{Duration, Instant, SystemTime};
 
+/// Where every reqwest client Inlet builds starts. reqwest is compiled without a crypto provider
+/// of its own and takes the process default, which this sets to ring, the one the SDK's client
+/// uses. Installing fails only when a default is already set (by an earlier call, or user code
+/// that chose another), and that one is then used.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// One HTTP client for the life of the function: connections are reused across events.
 #[derive(Debug, Clone)]
 pub struct Forwarder {
@@ -15,11 +24,7 @@ pub struct Forwarder {
 
 impl Forwarder {
     pub fn new() -> Result<Self, reqwest::Error> {
-        // reqwest is built without a crypto provider of its own: it takes the process default,
-        // ring, the one the SDK's client uses. Installing fails only when one is already set
-        // (by an earlier call, or user code that chose another), and that one is then used.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let client = http_client_builder()
             .user_agent(concat!("inlet/", env!("CARGO_PKG_VERSION")))
             // A redirect would resend a signed body somewhere not configured: treat it as an answer.
             .redirect(reqwest::redirect::Policy::none())

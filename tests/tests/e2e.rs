@@ -131,10 +131,7 @@ impl Rig {
         let emulator = Emulator::start();
         let dev = Dev::start(&emulator, &scratch.0, &SECRET_VARIABLES);
         let sqs = aws_sdk_sqs::Client::new(&emulator.sdk_config().await);
-        // reqwest is built without a TLS crypto provider of its own; the forwarder installs the
-        // process-wide one the product uses.
-        inlet::forward::Forwarder::new().unwrap();
-        let http = reqwest::Client::builder()
+        let http = inlet::forward::http_client_builder()
             .no_proxy()
             .timeout(Duration::from_secs(60))
             .build()

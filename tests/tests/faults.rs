@@ -820,7 +820,10 @@ impl ThrottlingProxy {
         // reqwest is built without a TLS crypto provider of its own; the forwarder installs the
         // process-wide one the product uses.
         Forwarder::new().unwrap();
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let client = inlet::forward::http_client_builder()
+            .no_proxy()
+            .build()
+            .unwrap();
         let shared = Arc::clone(&state);
         let task = tokio::spawn(async move {
             loop {
