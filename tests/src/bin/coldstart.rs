@@ -25,7 +25,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const USAGE: &str = "usage: coldstart [--runs N] [--invocations N] [--release-dir DIR]";
+const USAGE: &str =
+    "usage: coldstart [--runs N] [--invocations N] [--release-dir DIR] [--aws keep-alive|direct]";
 /// How long one process may take for its init and all its invocations.
 const RUN_LIMIT: Duration = Duration::from_secs(300);
 
@@ -36,19 +37,23 @@ const RUN_LIMIT: Duration = Duration::from_secs(300);
 struct Request {
     method: String,
     path: String,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let path = parts.next()?.to_owned();
-    let mut length = 0usize;
-    let mut chunked = false;
+/// Header lines up to the blank one, and how the body that follows is framed.
+struct Head {
+    headers: Vec<(String, String)>,
+    length: Option<usize>,
+    chunked: bool,
+}
+
+fn read_head(reader: &mut BufReader<TcpStream>) -> Option<Head> {
+    let mut head = Head {
+        headers: Vec::new(),
+        length: None,
+        chunked: false,
+    };
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).ok()? == 0 {
@@ -56,18 +61,23 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         }
         let header = header.trim_end();
         if header.is_empty() {
-            break;
+            return Some(head);
         }
         let (name, value) = header.split_once(':')?;
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
-            length = value.parse().ok()?;
+            head.length = Some(value.parse().ok()?);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            chunked = value.eq_ignore_ascii_case("chunked");
+            head.chunked = value.eq_ignore_ascii_case("chunked");
         }
+        head.headers.push((name.to_owned(), value.to_owned()));
     }
+}
+
+/// The body after `head`; without a length or chunking it runs to the end of the connection.
+fn read_body(reader: &mut BufReader<TcpStream>, head: &Head) -> Option<Vec<u8>> {
     let mut body = Vec::new();
-    if chunked {
+    if head.chunked {
         loop {
             let mut size = String::new();
             reader.read_line(&mut size).ok()?;
@@ -79,11 +89,85 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
             }
             body.extend_from_slice(&chunk[..size]);
         }
-    } else {
+    } else if let Some(length) = head.length {
         body.resize(length, 0);
         reader.read_exact(&mut body).ok()?;
+    } else {
+        reader.read_to_end(&mut body).ok()?;
     }
-    Some(Request { method, path, body })
+    Some(body)
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let mut head = read_head(reader)?;
+    // A request without a length has no body (it cannot run to the end: the client waits).
+    head.length = head.length.or(Some(0));
+    let body = read_body(reader, &head)?;
+    Some(Request {
+        method,
+        path,
+        headers: head.headers,
+        body,
+    })
+}
+
+/// Headers that describe one hop's connection and framing, not the message.
+fn hop_by_hop(name: &str) -> bool {
+    [
+        "connection",
+        "keep-alive",
+        "content-length",
+        "transfer-encoding",
+    ]
+    .iter()
+    .any(|hop| name.eq_ignore_ascii_case(hop))
+}
+
+/// A keep-alive front for moto, which closes its connection after every answer. In Lambda the
+/// SDK's connections to AWS stay open across invocations; here the functions keep theirs open to
+/// this proxy, and the new connection to moto per call is paid in this program, which is not
+/// measured. Requests and answers pass through unchanged apart from their framing.
+fn keep_alive_proxy(upstream: u16) -> u16 {
+    serve(move |request, stream| {
+        let mut upstream = TcpStream::connect(("127.0.0.1", upstream))?;
+        let _ = upstream.set_nodelay(true);
+        let mut message = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
+        for (name, value) in request.headers.iter().filter(|(n, _)| !hop_by_hop(n)) {
+            message.push_str(&format!("{name}: {value}\r\n"));
+        }
+        message.push_str(&format!(
+            "content-length: {}\r\nconnection: close\r\n\r\n",
+            request.body.len()
+        ));
+        let mut message = message.into_bytes();
+        message.extend_from_slice(&request.body);
+        upstream.write_all(&message)?;
+        let mut reader = BufReader::new(upstream);
+        let broken = || std::io::Error::from(std::io::ErrorKind::InvalidData);
+        let mut status_line = String::new();
+        reader.read_line(&mut status_line)?;
+        let status = status_line
+            .trim_end()
+            .split_once(' ')
+            .map(|(_, status)| status.to_owned())
+            .ok_or_else(broken)?;
+        let head = read_head(&mut reader).ok_or_else(broken)?;
+        let body = read_body(&mut reader, &head).ok_or_else(broken)?;
+        let headers: Vec<(&str, String)> = head
+            .headers
+            .iter()
+            .filter(|(name, _)| !hop_by_hop(name))
+            .map(|(name, value)| (name.as_str(), value.clone()))
+            .collect();
+        write_response(stream, &status, &headers, &body)
+    })
 }
 
 fn write_response(
@@ -525,6 +609,9 @@ struct Args {
     runs: usize,
     invocations: usize,
     release_dir: PathBuf,
+    /// Whether the functions reach moto through the keep-alive proxy (as in Lambda, where the
+    /// SDK's connections stay open) or directly (a new connection per call).
+    keep_alive: bool,
 }
 
 fn args() -> Args {
@@ -532,6 +619,7 @@ fn args() -> Args {
         runs: 5,
         invocations: 200,
         release_dir: repo_root().join("target/release"),
+        keep_alive: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -540,6 +628,13 @@ fn args() -> Args {
             "--runs" => parsed.runs = value.parse().expect(USAGE),
             "--invocations" => parsed.invocations = value.parse().expect(USAGE),
             "--release-dir" => parsed.release_dir = PathBuf::from(value),
+            "--aws" => {
+                parsed.keep_alive = match value.as_str() {
+                    "keep-alive" => true,
+                    "direct" => false,
+                    _ => panic!("{USAGE}"),
+                }
+            }
             _ => panic!("{USAGE}"),
         }
     }
@@ -575,6 +670,11 @@ fn main() {
     let (calls_tx, calls) = mpsc::channel();
     let api_port = runtime_api(calls_tx);
     let forward_port = forward_target();
+    let aws_endpoint = if args.keep_alive {
+        format!("http://127.0.0.1:{}", keep_alive_proxy(emulator.port))
+    } else {
+        emulator.endpoint()
+    };
     let config = String::from_utf8(read("inlet.toml")).unwrap().replace(
         "http://127.0.0.1:8900/hooks",
         &format!("http://127.0.0.1:{forward_port}/hooks"),
@@ -584,10 +684,15 @@ fn main() {
 
     println!(
         "coldstart: {} processes per binary, {} invocations each; Runtime API on 127.0.0.1:{api_port}, \
-         moto on {}",
+         moto on {}, the functions' AWS endpoint {aws_endpoint} ({})",
         args.runs,
         args.invocations,
-        emulator.endpoint()
+        emulator.endpoint(),
+        if args.keep_alive {
+            "keep-alive proxy"
+        } else {
+            "direct"
+        }
     );
     let mut results: BTreeMap<&str, Medians> = BTreeMap::new();
     let mut failure = None;
@@ -611,7 +716,7 @@ fn main() {
                 .unwrap();
             let mut env = local_env();
             env.extend([
-                ("AWS_ENDPOINT_URL".to_owned(), emulator.endpoint()),
+                ("AWS_ENDPOINT_URL".to_owned(), aws_endpoint.clone()),
                 ("INLET_CONFIG".to_owned(), config.clone()),
                 ("INLET_QUEUE_URL".to_owned(), stack.queue_url.clone()),
                 (
