@@ -164,6 +164,10 @@ pub struct Process<St, Dl, Vi, H> {
     metrics: Metrics,
 }
 
+/// How long before the function's deadline an unfinished action is cut off: time for releasing
+/// its claim, delaying its retry and answering the batch.
+pub const ACTION_DEADLINE_MARGIN_MS: i64 = 2_000;
+
 /// The batch's clock: when it started and when the function must be done.
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline {
@@ -232,10 +236,14 @@ where
             .map(|r| Envelope::from_json(r.body))
             .collect();
         let lanes = lanes(records, &parsed);
+        // Measured from now on the batch's own clock, so a fake clock in tests stays consistent.
+        let budget_ms = (clock.deadline_ms - clock.now_ms - ACTION_DEADLINE_MARGIN_MS).max(0);
+        let actions_end = tokio::time::Instant::now()
+            + std::time::Duration::from_millis(u64::try_from(budget_ms).unwrap_or(0));
         let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
         let mut forward_ms: Vec<Vec<f64>> = vec![Vec::new(); records.len()];
         let results: Vec<Vec<Done>> = futures_util::stream::iter(lanes)
-            .map(|lane| self.run_lane(lane, records, &parsed, clock))
+            .map(|lane| self.run_lane(lane, records, &parsed, clock, actions_end))
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
@@ -277,6 +285,7 @@ where
         records: &[QueuedRecord<'_>],
         parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
         clock: Deadline,
+        actions_end: tokio::time::Instant,
     ) -> Vec<Done> {
         let mut done = Vec::with_capacity(lane.indices.len());
         let mut failed = false;
@@ -297,7 +306,7 @@ where
                 continue;
             }
             let (outcome, forward_ms) = self
-                .run_record(&records[index], &parsed[index], clock)
+                .run_record(&records[index], &parsed[index], clock, actions_end)
                 .await;
             failed |= outcome.is_failure();
             done.push(Done {
@@ -314,10 +323,17 @@ where
         record: &QueuedRecord<'_>,
         parsed: &Result<Envelope, crate::envelope::EnvelopeError>,
         clock: Deadline,
+        actions_end: tokio::time::Instant,
     ) -> (RecordOutcome, Vec<f64>) {
         let (outcome, forward_ms) = match parsed {
             Ok(envelope) => {
-                metrics::collect_forward_latencies(self.run_event(record, envelope, clock)).await
+                metrics::collect_forward_latencies(self.run_event(
+                    record,
+                    envelope,
+                    clock,
+                    actions_end,
+                ))
+                .await
             }
             Err(error) => {
                 tracing::warn!(message_id = record.message_id, %error, "unreadable envelope");
@@ -357,6 +373,7 @@ where
         record: &QueuedRecord<'_>,
         envelope: &Envelope,
         clock: Deadline,
+        actions_end: tokio::time::Instant,
     ) -> Attempt {
         let body = match envelope.body_bytes() {
             Ok(body) => body,
@@ -383,13 +400,20 @@ where
             Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent(PAYLOAD_CONFLICT),
             Err(error) => return Attempt::Transient(error.to_string()),
         }
-        let handled = self
-            .handler
-            .handle(Event {
-                envelope,
-                body: &body,
-            })
-            .await;
+        let action = self.handler.handle(Event {
+            envelope,
+            body: &body,
+        });
+        // An action still running when Lambda's deadline hits would be killed with the whole
+        // batch, every record's answer lost with it: it is cut off in time to release its claim
+        // and report it for a retry like any other timeout.
+        let handled = tokio::time::timeout_at(actions_end, action)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ActionError::Transient(
+                    "the action did not finish before the function's deadline".into(),
+                ))
+            });
         match handled {
             Ok(handled) => {
                 let completed_at = clock::epoch_millis(std::time::SystemTime::now())

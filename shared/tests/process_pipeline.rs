@@ -558,3 +558,43 @@ async fn records_run_concurrently_within_the_bound() {
     assert!(most > 1, "records ran one at a time");
     assert!(most <= 4, "{most} in flight over a bound of 4");
 }
+
+/// A route's timeout may be longer than what is left of the function's run: an action still going
+/// at the deadline is cut off before it, its claim released and the record retried, instead of
+/// Lambda killing the whole batch and losing every record's answer.
+#[tokio::test]
+async fn an_action_still_running_at_the_deadline_is_cut_off_and_retried() {
+    let batch = Batch::new()
+        .push("m1", envelope_json("github", "slow", "{}"))
+        .push("m2", envelope_json("github", "slow-too", "{}"));
+    let process = pipeline(Scripted {
+        pause: Some(Duration::from_secs(3600)),
+        ..Scripted::default()
+    });
+    let left_ms = inlet::process::ACTION_DEADLINE_MARGIN_MS + 300;
+    let clock = Deadline {
+        now_ms: NOW_MS,
+        deadline_ms: NOW_MS + left_ms,
+    };
+    let started = std::time::Instant::now();
+    let result = process.handle_batch(&batch.records(), clock).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(u64::try_from(left_ms).unwrap()),
+        "answered before the deadline, after {:?}",
+        started.elapsed()
+    );
+    for id in ["m1", "m2"] {
+        match outcome(&result, id) {
+            RecordOutcome::Retry { reason } => assert!(reason.contains("deadline"), "{reason}"),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    assert!(
+        process.handler().ran().is_empty(),
+        "neither action finished"
+    );
+    // Released: the next try claims at once instead of waiting out a lease.
+    assert!(process.store().record("github#slow").is_none());
+    assert!(process.store().record("github#slow-too").is_none());
+    assert_eq!(process.visibility().changes().len(), 2);
+}
