@@ -39,7 +39,7 @@ impl Handler for Billing {
 async fn main() -> Result<(), Error> {
     inlet::telemetry::init();
     let config = Config::from_env()?;
-    let sdk = aws::sdk_config().await;
+    let sdk = aws::lambda_sdk_config(|name| std::env::var(name).ok())?;
     let env = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
     let resolver = SecretResolver::new(Env::Process, SecretsManager::from_config(&sdk));
     let routes = Router::load(&config, &resolver, Forwarder::new()?).await?;
