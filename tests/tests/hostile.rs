@@ -1649,6 +1649,8 @@ fn protocol_cases(srcs: &[Src], now: i64) -> Vec<Case> {
             &b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n"[..],
             Expect::Transport(400),
         ),
+        // Valid HTTP, but past hyper's limits (100 headers, 64 KiB of path): refused before any
+        // of Inlet runs, as API Gateway refuses heads over its own, lower, limit.
         raw(
             "more than 100 headers",
             with_head(
