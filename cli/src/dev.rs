@@ -313,7 +313,11 @@ async fn connection(
         let ingest = Arc::clone(&ingest);
         async move { Ok::<_, Infallible>(answer(&ingest, request, peer).await) }
     });
-    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    // HTTP/1.1 lets a client half-close once its request is sent; it must still get its answer,
+    // where hyper's default drops the connection as soon as it reads the end of the stream.
+    let conn = http1::Builder::new()
+        .half_close(true)
+        .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
         // A client that goes away mid-request has no one left to tell.
