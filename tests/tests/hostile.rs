@@ -1675,6 +1675,37 @@ fn protocol_cases(srcs: &[Src], now: i64) -> Vec<Case> {
             Expect::Closed,
         ),
     ];
+    // Complete requests whose client then half-closes (HTTP/1.1 allows it): still answered.
+    let stranger = sign_with(github, &stranger_key(github), good.clone(), now);
+    for (what, request, status, code) in [
+        ("a forged delivery", stranger, 401, "signature_mismatch"),
+        (
+            "an unsigned delivery",
+            good.clone().with(|r| {
+                r.remove("x-hub-signature-256");
+            }),
+            401,
+            "signature_missing",
+        ),
+        (
+            "a delivery to an unknown source",
+            good.clone().with(|r| r.path = "/webhooks/nobody".into()),
+            404,
+            "unknown_source",
+        ),
+        (
+            "a GET",
+            good.clone().with(|r| r.method = "GET".into()),
+            405,
+            "method_not_allowed",
+        ),
+    ] {
+        cases.push(cut_short(
+            format!("{what}, then the client half-closes"),
+            request.bytes(),
+            Expect::Refused(status, code),
+        ));
+    }
     // Text where the service reads text: refused with the reason, never guessed at.
     for (what, header) in [
         ("Latin-1 in X-GitHub-Event", "x-github-event"),
