@@ -8,7 +8,9 @@ use crate::ports::{
     SecretStoreError, StoreError, Visibility,
 };
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider, SharedHttpClient};
+use aws_sdk_sqs::config::{
+    Credentials, SharedCredentialsProvider, SharedHttpClient, StalledStreamProtectionConfig,
+};
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sqs::types::MessageAttributeValue;
 use aws_smithy_http_client::tls;
@@ -93,6 +95,10 @@ pub fn lambda_sdk_config(
         .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(http_client())
         .timeout_config(timeouts())
+        // Stalled-stream protection watches the throughput of large streamed bodies, polling a
+        // clock on every read; the Lambdas' bodies are a few KB, and the attempt and operation
+        // timeouts above already bound every call.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .retry_config(aws_config::retry::RetryConfig::standard());
     if let Some(endpoint) = set("AWS_ENDPOINT_URL") {
         builder = builder.endpoint_url(endpoint);
