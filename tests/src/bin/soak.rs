@@ -948,7 +948,8 @@ fn args() -> Args {
             "--concurrency" => parsed.concurrency = value.parse().expect(USAGE),
             "--backlog" => parsed.backlog = value.parse().expect(USAGE),
             "--seed" => parsed.seed = value.parse().expect(USAGE),
-            "--inlet" => parsed.inlet = PathBuf::from(value),
+            // Absolute: `inlet dev` runs in the scratch directory.
+            "--inlet" => parsed.inlet = std::path::absolute(value).expect(USAGE),
             _ => panic!("{USAGE}"),
         }
     }
