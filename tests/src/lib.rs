@@ -76,6 +76,11 @@ impl Emulator {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The moto server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Stops the emulator (a fault); `restart` brings it back on the same port, empty.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -214,7 +219,22 @@ pub fn inlet_command(
     scratch: &Path,
     secret_variables: &[&str],
 ) -> Command {
-    let mut command = Command::new(inlet_binary());
+    inlet_command_for(
+        &inlet_binary(),
+        emulator_endpoint,
+        scratch,
+        secret_variables,
+    )
+}
+
+/// [`inlet_command`] for a given build of `inlet` (the soak runs the release one).
+pub fn inlet_command_for(
+    binary: &Path,
+    emulator_endpoint: &str,
+    scratch: &Path,
+    secret_variables: &[&str],
+) -> Command {
+    let mut command = Command::new(binary);
     for name in [
         "AWS_REGION",
         "AWS_DEFAULT_REGION",

@@ -23,7 +23,7 @@ use hyper_util::rt::TokioIo;
 use inlet::envelope::Envelope;
 use inlet::local;
 use inlet::signature::{Delivery, Scheme, Window};
-use inlet_tests::{Emulator, free_port, repo_root};
+use inlet_tests::{Emulator, free_port, inlet_command_for, repo_root};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -777,47 +777,17 @@ impl Dev {
         let port = free_port();
         let log = scratch.join("dev.log");
         let out = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new(binary);
         // Nothing of the developer's AWS setup or proxies may send it elsewhere; the secrets
         // come from the env file alone.
-        for name in [
-            "AWS_REGION",
-            "AWS_DEFAULT_REGION",
-            "AWS_PROFILE",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-            "INLET_QUEUE_URL",
-            "INLET_DLQ_URL",
-            "HTTP_PROXY",
-            "http_proxy",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "ALL_PROXY",
-            "all_proxy",
-            "RUST_LOG",
-            "SOAK_AGENT",
-        ]
-        .into_iter()
-        .chain(SOURCES.iter().map(|s| s.variable))
-        {
-            command.env_remove(name);
-        }
-        let child = command
-            .env("AWS_ENDPOINT_URL", emulator.endpoint())
-            .env("AWS_CONFIG_FILE", scratch.join("no-aws-config"))
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                scratch.join("no-aws-credentials"),
-            )
-            .arg("--config")
-            .arg(scratch.join("inlet.toml"))
-            .arg("--env-file")
-            .arg(scratch.join("local.env"))
+        let secret_variables: Vec<&str> = SOURCES
+            .iter()
+            .map(|s| s.variable)
+            .chain(["SOAK_AGENT"])
+            .collect();
+        let child = inlet_command_for(binary, &emulator.endpoint(), scratch, &secret_variables)
             .args(["dev", "--no-samples", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .current_dir(scratch)
-            .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
@@ -858,32 +828,6 @@ impl Drop for Dev {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The moto server's pid, found by its command line: the fixture keeps its child to itself.
-fn moto_pid(port: u16) -> Option<u32> {
-    let wanted = port.to_string();
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        let is_moto = args.iter().any(|a| a.ends_with(b"moto_server"));
-        let on_port = args
-            .windows(2)
-            .any(|w| w[0] == b"-p" && w[1] == wanted.as_bytes());
-        if is_moto && on_port {
-            return Some(pid);
-        }
-    }
-    None
 }
 
 /// Peak resident set (`VmHWM`) in MiB.
@@ -985,7 +929,7 @@ fn main() {
     );
 
     let emulator = Emulator::start();
-    let moto = moto_pid(emulator.port);
+    let moto = emulator.pid();
     if let Some(pid) = moto {
         own(pid);
     }
