@@ -70,7 +70,7 @@ tests: venv
 	$(CARGO) test --workspace --all-targets --locked
 
 bench:
-	$(CARGO) bench --locked -p inlet --bench verify --bench ingest --bench process -- \
+	$(CARGO) bench --locked -p inlet-signature -p inlet-aws --bench verify --bench ingest --bench process -- \
 		--warm-up-time 1 --measurement-time $(BENCH_TIME)
 	openssl speed -evp sha256 -mr -bytes 1048576 -seconds $(BENCH_TIME) 2>/dev/null \
 		| $(PYTHON) scripts/bench_report.py target/criterion
@@ -94,8 +94,8 @@ soak: venv
 # The parser properties `make test` runs with proptest's default case count, many times over.
 FUZZ_CASES ?= 50000
 fuzz:
-	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked -p inlet \
-		--test signature_props --test header_fuzz
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked -p inlet-signature -p inlet-core \
+		--test signature --test core -- props:: header_fuzz::
 
 # cargo-lambda and zig (its cross linker) live in the project venv, pinned.
 $(VENV)/.build-installed: tools/requirements-build.txt

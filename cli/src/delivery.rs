@@ -4,7 +4,7 @@ use crate::error::CliError;
 use crate::globals::Globals;
 use clap::ArgGroup;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use inlet::signature::{Delivery, Key, Scheme};
+use inlet_signature::{Delivery, Key, Scheme};
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -66,7 +66,7 @@ impl DeliveryArgs {
         let body = self.read_body()?;
         let now = match self.now {
             Some(now) => now,
-            None => inlet::clock::epoch_millis(SystemTime::now()).div_euclid(1000),
+            None => inlet_signature::clock::epoch_millis(SystemTime::now()).div_euclid(1000),
         };
         let (scheme, keys, configured_url, tolerance_secs) = match (&self.source, &self.scheme) {
             (Some(name), _) => {
@@ -139,7 +139,7 @@ fn named_scheme(name: &str) -> Result<Scheme, CliError> {
         _ => Scheme::named(name).ok_or_else(|| {
             CliError::Usage(format!(
                 "--scheme {name}: unknown scheme; expected one of {}",
-                inlet::signature::NAMED_SCHEMES.join(", ")
+                inlet_signature::NAMED_SCHEMES.join(", ")
             ))
         }),
     }

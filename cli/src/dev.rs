@@ -16,14 +16,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use inlet::aws::{self, DynamoStore, SecretsManager, SqsQueue};
-use inlet::config::Config;
-use inlet::forward::Forwarder;
-use inlet::ingest::{Ingest, IngestRequest, Outcome, Reply};
-use inlet::local::{self, Poll, Stack, StackSettings};
-use inlet::process::{Process, RecordOutcome};
-use inlet::routes::Router;
-use inlet::secrets::KeyRing;
+use inlet_aws::{self as aws, DynamoStore, SecretsManager, SqsQueue};
+use inlet_core::actions::forward::Forwarder;
+use inlet_core::actions::router::Router;
+use inlet_core::config::Config;
+use inlet_core::ingest::{Ingest, IngestRequest, Outcome, Reply};
+use inlet_core::process::{Process, RecordOutcome};
+use inlet_core::secrets::KeyRing;
+use inlet_local::{self as local, Poll, Stack, StackSettings};
 use std::convert::Infallible;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -117,7 +117,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 /// Prints one line, prefixed with the UTC time, as things happen.
 fn say(line: impl AsRef<str>) {
-    let now = inlet::clock::format_rfc3339_secs(send::now_secs());
+    let now = inlet_signature::clock::format_rfc3339_secs(send::now_secs());
     let time = now.get(11..19).unwrap_or(&now);
     // A closed stdout (`inlet dev | head`) must not take the server down with a panic.
     let _ = writeln!(std::io::stdout().lock(), "{time}  {}", line.as_ref());
@@ -246,8 +246,8 @@ fn banner(config: &Config, stack: &Stack, endpoint: &str, base_url: &str) {
     ));
     for route in &config.routes {
         let action = match &route.action {
-            inlet::config::Action::Forward { url, .. } => format!("forward to {url}"),
-            inlet::config::Action::Log => "log".to_owned(),
+            inlet_core::config::Action::Forward { url, .. } => format!("forward to {url}"),
+            inlet_core::config::Action::Log => "log".to_owned(),
         };
         say(format!("route: {} → {action}", route.source));
     }
@@ -385,7 +385,7 @@ async fn answer(
         body: &body,
         source_ip: Some(peer.ip().to_canonical()),
     };
-    let now_ms = inlet::clock::epoch_millis(SystemTime::now());
+    let now_ms = inlet_signature::clock::epoch_millis(SystemTime::now());
     let reply = ingest.handle(&request, now_ms).await;
     say(ingest_line(&label, &reply));
     to_response(reply)
@@ -536,7 +536,7 @@ fn print_poll(poll: &Poll, max_receive_count: u32) {
 async fn send_samples(
     dir: &Path,
     config: &Config,
-    keys: &[(String, Option<inlet::signature::Key>)],
+    keys: &[(String, Option<inlet_signature::Key>)],
     base_url: &str,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -576,7 +576,7 @@ async fn send_sample(
     client: &reqwest::Client,
     path: &Path,
     config: &Config,
-    keys: &[(String, Option<inlet::signature::Key>)],
+    keys: &[(String, Option<inlet_signature::Key>)],
     base_url: &str,
 ) -> Result<(), String> {
     let payload = Payload::load(path).map_err(|e| e.to_string())?;

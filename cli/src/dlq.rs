@@ -7,8 +7,8 @@
 use crate::Report;
 use crate::dev;
 use crate::error::CliError;
-use inlet::envelope::Envelope;
-use inlet::local::{self, DeadLetter, StackSettings};
+use inlet_core::envelope::Envelope;
+use inlet_local::{self as local, DeadLetter, StackSettings};
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 

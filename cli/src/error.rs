@@ -1,9 +1,9 @@
 //! Everything that stops a command before it reaches a verdict. All of these exit with 2; a
 //! delivery that fails verification is a verdict, not an error.
 
-use inlet::config::ConfigError;
-use inlet::secrets::SecretError;
-use inlet::signature::{KeyError, SignError};
+use inlet_core::config::ConfigError;
+use inlet_core::secrets::SecretError;
+use inlet_signature::{KeyError, SignError};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +32,7 @@ pub enum CliError {
     #[error("{0}")]
     Failed(String),
     #[error(transparent)]
-    Stack(#[from] inlet::local::StackError),
+    Stack(#[from] inlet_local::StackError),
     /// A payload or case file that cannot be turned into a fixture.
     #[error("{path}: {why}")]
     Fixture { path: PathBuf, why: String },

@@ -1,10 +1,10 @@
 //! Options every command shares: where the config is, and where `env:` secrets come from.
 
 use crate::error::CliError;
-use inlet::aws::{self, SecretsManager};
-use inlet::config::{Config, Source};
-use inlet::ports::{SecretStore, SecretStoreError};
-use inlet::secrets::{Env, SecretResolver};
+use inlet_aws::{self as aws, SecretsManager};
+use inlet_core::config::{Config, Source};
+use inlet_core::ports::{SecretStore, SecretStoreError};
+use inlet_core::secrets::{Env, SecretResolver};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use tokio::sync::OnceCell;

@@ -64,7 +64,7 @@ impl EventId {
     /// An id for a fixture: a function of the payload's name and the time it is rendered for, so
     /// regenerating reproduces it, while fixtures for another time are other events.
     pub fn derived(name: &str, now: i64) -> Self {
-        let digest = inlet::signature::sha256(format!("{name}\n{now}").as_bytes());
+        let digest = inlet_signature::sha256(format!("{name}\n{now}").as_bytes());
         let mut high = [0u8; 16];
         high.copy_from_slice(&digest[..16]);
         Self(u128::from_be_bytes(high))
@@ -189,7 +189,10 @@ impl Fill {
             .replace("\"{{now_ms}}\"", &millis)
             .replace("{{now}}", &secs)
             .replace("{{now_ms}}", &millis)
-            .replace("{{now_iso}}", &inlet::clock::format_rfc3339_secs(self.now))
+            .replace(
+                "{{now_iso}}",
+                &inlet_signature::clock::format_rfc3339_secs(self.now),
+            )
             .replace("{{id}}", &self.id)
             .replace("{{uuid}}", &self.uuid);
         if ["{{now", "{{id", "{{uuid"]

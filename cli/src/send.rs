@@ -9,8 +9,8 @@ use crate::globals::Globals;
 use crate::payload::Payload;
 use clap::ArgGroup;
 use http::{HeaderMap, HeaderName, HeaderValue};
-use inlet::config::Source;
-use inlet::signature::{Delivery, Key};
+use inlet_core::config::Source;
+use inlet_signature::{Delivery, Key};
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -90,12 +90,12 @@ pub fn sign(
 
 /// Seconds since the epoch, now.
 pub fn now_secs() -> i64 {
-    inlet::clock::epoch_millis(SystemTime::now()).div_euclid(1000)
+    inlet_signature::clock::epoch_millis(SystemTime::now()).div_euclid(1000)
 }
 
 /// An HTTP client for posting deliveries.
 pub fn client(local_only: bool) -> Result<reqwest::Client, CliError> {
-    let mut builder = inlet::forward::http_client_builder()
+    let mut builder = inlet_core::actions::forward::http_client_builder()
         .user_agent(concat!("inlet-send/", env!("CARGO_PKG_VERSION")))
         // Longer than API Gateway's 30 s integration limit, so its own answer comes through.
         .timeout(Duration::from_secs(35))

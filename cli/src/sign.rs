@@ -4,7 +4,7 @@ use crate::Report;
 use crate::delivery::DeliveryArgs;
 use crate::error::CliError;
 use crate::globals::Globals;
-use inlet::signature::{SignError, SignedHeader};
+use inlet_signature::{SignError, SignedHeader};
 use std::fmt::Write as _;
 
 #[derive(Debug, clap::Args)]

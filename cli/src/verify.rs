@@ -4,8 +4,8 @@ use crate::Report;
 use crate::delivery::DeliveryArgs;
 use crate::error::CliError;
 use crate::globals::Globals;
-use inlet::config::Defaults;
-use inlet::signature::{Handshake, Window};
+use inlet_core::config::Defaults;
+use inlet_signature::{Handshake, Window};
 use std::fmt::Write as _;
 
 #[derive(Debug, clap::Args)]
@@ -36,7 +36,7 @@ pub async fn run(globals: &Globals, args: &VerifyArgs) -> Result<Report, CliErro
             let none = "(none)";
             let _ = writeln!(text, "valid");
             // The id ingest would key the event by: the provider's, else the body's hash.
-            let event_id = inlet::ingest::usable_event_id(verified.event_id, &prepared.body);
+            let event_id = inlet_core::ingest::usable_event_id(verified.event_id, &prepared.body);
             let _ = writeln!(text, "event_id: {event_id}");
             let _ = writeln!(
                 text,

@@ -105,7 +105,7 @@ fn clf_time(epoch: i64) -> String {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     // `YYYY-MM-DDTHH:MM:SSZ`
-    let iso = inlet::clock::format_rfc3339_secs(epoch);
+    let iso = inlet_signature::clock::format_rfc3339_secs(epoch);
     let month = iso
         .get(5..7)
         .and_then(|m| m.parse::<usize>().ok())
@@ -122,7 +122,7 @@ fn clf_time(epoch: i64) -> String {
 
 impl Request<'_> {
     pub fn event(&self) -> HttpApiEvent {
-        let digest = inlet::signature::sha256(self.id_seed.as_bytes());
+        let digest = inlet_signature::sha256(self.id_seed.as_bytes());
         let request_id = format!("{}=", URL_SAFE_NO_PAD.encode(&digest[..11]));
         let mut trace = format!("Root=1-{:08x}-", self.received_at);
         for byte in &digest[11..23] {

@@ -10,12 +10,12 @@
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use inlet::config::Config;
-use inlet::envelope::Envelope;
-use inlet::ingest::Ingest;
-use inlet::lambda;
-use inlet::ports::memory::{MemoryQueue, MemorySecrets};
-use inlet::secrets::{Env, KeyRing, SecretResolver};
+use inlet_aws::lambda;
+use inlet_core::config::Config;
+use inlet_core::envelope::Envelope;
+use inlet_core::ingest::Ingest;
+use inlet_core::ports::memory::{MemoryQueue, MemorySecrets};
+use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -272,7 +272,7 @@ async fn check(ingest: &TestIngest, case: &Case) -> Result<(), String> {
                 format!("event_type {:?}", envelope.event_type)
             })?;
             ensure(
-                envelope.received_at == inlet::clock::format_rfc3339_millis(now_ms),
+                envelope.received_at == inlet_signature::clock::format_rfc3339_millis(now_ms),
                 || format!("received_at {}", envelope.received_at),
             )?;
             let queued = envelope.body_bytes().map_err(|e| e.to_string())?;

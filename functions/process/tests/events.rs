@@ -1,5 +1,5 @@
 //! Tier 3 (DESIGN §9): every file in events/process/ goes through the real Lambda SQS event type
-//! into `inlet::lambda::handle_sqs`, over in-memory ports and a handler scripted per key, and
+//! into `inlet_aws::lambda::handle_sqs`, over in-memory ports and a handler scripted per key, and
 //! must end as its scenarios below state: the batch item failures SQS gets back, which actions
 //! ran (once per key), what was dead-lettered, which retries were delayed, and what the
 //! idempotency store holds afterwards.
@@ -10,12 +10,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use inlet::clock;
-use inlet::envelope::{Envelope, idempotency_key};
-use inlet::lambda::handle_sqs;
-use inlet::ports::FifoIds;
-use inlet::ports::memory::{MemoryQueue, MemoryStore, MemoryVisibility, RecordStatus};
-use inlet::process::{ActionError, Deadline, Event, Handled, Handler, Process, Settings};
+use inlet_aws::lambda::handle_sqs;
+use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::config::ProcessSettings;
+use inlet_core::envelope::{Envelope, idempotency_key};
+use inlet_core::ports::FifoIds;
+use inlet_core::ports::memory::{MemoryQueue, MemoryStore, MemoryVisibility, RecordStatus};
+use inlet_core::process::{Deadline, Process};
+use inlet_signature::clock;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -220,7 +222,7 @@ impl Handler for ScriptedHandler {
 }
 
 fn sha_hex(bytes: &[u8]) -> String {
-    hex(&inlet::signature::sha256(bytes))
+    hex(&inlet_signature::sha256(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -446,7 +448,7 @@ fn process_for(file: &File, scenario: &Scenario) -> Result<TestProcess, String> 
         MemoryQueue::new(),
         MemoryVisibility::default(),
         handler,
-        Settings::default(),
+        ProcessSettings::default(),
     ))
 }
 
@@ -592,7 +594,7 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
                     .unwrap_or(1);
                 Some((
                     records[index].receipt_handle.clone().unwrap(),
-                    Settings::default().backoff_secs(receives),
+                    ProcessSettings::default().backoff_secs(receives),
                 ))
             }
             _ => None,
@@ -644,7 +646,7 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
                     format!("{key}: no completed_at")
                 })?;
                 ensure(
-                    record.expires_at == now_secs + Settings::default().record_ttl_secs,
+                    record.expires_at == now_secs + ProcessSettings::default().record_ttl_secs,
                     || format!("{key}: expires_at {}", record.expires_at),
                 )?;
             }
@@ -694,7 +696,7 @@ async fn a_second_batch_of_the_same_file_runs_nothing_again() {
             MemoryQueue::new(),
             MemoryVisibility::default(),
             ScriptedHandler::default(),
-            Settings::default(),
+            ProcessSettings::default(),
         );
         let clock = file.clock();
         let first = handle_sqs(&process, &file.event, clock).await;

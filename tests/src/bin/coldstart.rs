@@ -14,8 +14,8 @@
 //! network is needed: every address is on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use inlet::local::{self, StackSettings};
-use inlet_tests::{Emulator, repo_root, unique};
+use inlet_local::{self as local, StackSettings};
+use inlet_testkit::{Emulator, repo_root, unique};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -20,10 +20,10 @@ use http::{HeaderMap, HeaderValue};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
-use inlet::envelope::Envelope;
-use inlet::local;
-use inlet::signature::{Delivery, Scheme, Window};
-use inlet_tests::{Emulator, free_port, inlet_command_for, repo_root};
+use inlet_core::envelope::Envelope;
+use inlet_local as local;
+use inlet_signature::{Delivery, Scheme, Window};
+use inlet_testkit::{Emulator, free_port, inlet_command_for, repo_root};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -670,7 +670,7 @@ impl Target {
 async fn receive(
     state: &Mutex<TargetState>,
     bodies: &HashMap<String, Bytes>,
-    agent: &inlet::signature::Key,
+    agent: &inlet_signature::Key,
     request: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();

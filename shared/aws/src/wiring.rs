@@ -1,0 +1,186 @@
+//! The one wiring: how the pipelines are put together on AWS, used by both functions, by custom
+//! process functions, and by `inlet dev` (which takes the resources from its local stack instead
+//! of the environment). Nothing else assembles a pipeline, so no copy can drift from the
+//! functions — a custom function gets the same metrics, secrets and deadline handling.
+
+use crate::lambda;
+use crate::{DynamoStore, LambdaSdkError, SecretsManager, SqsQueue};
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
+use aws_lambda_events::event::sqs::SqsEvent;
+use inlet_core::actions::Handler;
+use inlet_core::actions::forward::Forwarder;
+use inlet_core::actions::router::Router;
+use inlet_core::config::{Config, ConfigError};
+use inlet_core::ingest::Ingest;
+use inlet_core::metrics::Metrics;
+use inlet_core::ports::SecretStore;
+use inlet_core::process::{Deadline, Process};
+use inlet_core::secrets::{Env, KeyRing, SecretError, SecretResolver};
+use inlet_core::telemetry;
+use inlet_signature::clock;
+use lambda_runtime::{LambdaEvent, service_fn};
+use std::time::SystemTime;
+
+/// The ingest pipeline as deployed.
+pub type IngestPipeline = Ingest<SqsQueue, SecretsManager>;
+/// The process pipeline as deployed, around the user's handler.
+pub type ProcessPipeline<H> = Process<DynamoStore, SqsQueue, SqsQueue, H>;
+
+/// Why a function could not start. Each names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Sdk(#[from] LambdaSdkError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("{0} is not set")]
+    MissingVariable(&'static str),
+    #[error("cannot build the forward client: {0}")]
+    Forwarder(String),
+}
+
+/// Where the pipelines' AWS resources are: `INLET_QUEUE_URL`, `INLET_DLQ_URL` and `INLET_TABLE`
+/// in Lambda (template.yaml sets them), the provisioned stack in `inlet dev`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub table_name: String,
+}
+
+/// One SDK client per service, built once from one SDK config and shared by the pipelines.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub secrets: SecretsManager,
+}
+
+impl Clients {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            secrets: SecretsManager::from_config(sdk),
+        }
+    }
+}
+
+/// The ingest pipeline over the queue at `queue_url`, with every source's keys in `keys`.
+pub fn ingest_pipeline(
+    config: Config,
+    keys: KeyRing<SecretsManager>,
+    clients: &Clients,
+    queue_url: &str,
+    metrics: Metrics,
+) -> IngestPipeline {
+    let queue = SqsQueue::new(clients.sqs.clone(), queue_url);
+    let fifo = queue.is_fifo();
+    Ingest::new(config, keys, queue, fifo).with_metrics(metrics)
+}
+
+/// The config's `[[routes]]`, every forward secret resolved now: a missing one stops start-up.
+pub async fn config_router<S: SecretStore>(
+    config: &Config,
+    resolver: &SecretResolver<S>,
+) -> Result<Router, WiringError> {
+    let forwarder = Forwarder::new().map_err(|e| WiringError::Forwarder(e.to_string()))?;
+    Ok(Router::load(config, resolver, forwarder).await?)
+}
+
+/// The process pipeline around `handler`, over the stack's table and queues.
+pub fn process_pipeline<H: Handler>(
+    config: &Config,
+    clients: &Clients,
+    resources: &Resources,
+    handler: H,
+    metrics: Metrics,
+) -> ProcessPipeline<H> {
+    Process::new(
+        DynamoStore::new(clients.dynamodb.clone(), &resources.table_name),
+        SqsQueue::new(clients.sqs.clone(), &resources.dead_letter_queue_url),
+        SqsQueue::new(clients.sqs.clone(), &resources.queue_url),
+        handler,
+        config.process.clone(),
+    )
+    .with_metrics(metrics)
+}
+
+fn required(name: &'static str) -> Result<String, WiringError> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.is_empty())
+        .ok_or(WiringError::MissingVariable(name))
+}
+
+/// What both functions read at start-up: the config, the SDK config and the secret resolver.
+/// Any problem stops the function before it serves anything: fail closed.
+fn start() -> Result<(Config, Clients, SecretResolver<SecretsManager>), WiringError> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let sdk = crate::lambda_sdk_config(|name| std::env::var(name).ok())?;
+    let clients = Clients::new(&sdk);
+    let resolver = SecretResolver::new(Env::Process, clients.secrets.clone());
+    Ok((config, clients, resolver))
+}
+
+/// The ingest Lambda: builds the pipeline from the environment and serves API Gateway's
+/// HTTP API events until the runtime stops the process.
+pub async fn run_ingest() -> Result<(), lambda_runtime::Error> {
+    let (config, clients, resolver) = start()?;
+    let queue_url = required("INLET_QUEUE_URL")?;
+    let keys = KeyRing::load(&config, resolver).await?;
+    // Lives as long as the process; leaking it lets every invocation borrow it without a lock.
+    let ingest: &'static IngestPipeline = Box::leak(Box::new(ingest_pipeline(
+        config,
+        keys,
+        &clients,
+        &queue_url,
+        Metrics::Stdout,
+    )));
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+            // The replay window runs from when API Gateway received the request, which is also
+            // what lets `sam local invoke` replay the committed fixtures; our clock is the
+            // fallback.
+            let now_ms = lambda::received_at_ms(&event.payload)
+                .unwrap_or_else(|| clock::epoch_millis(SystemTime::now()));
+            Ok::<_, lambda_runtime::Error>(lambda::handle(ingest, &event.payload, now_ms).await)
+        },
+    ))
+    .await
+}
+
+/// The process Lambda around the handler `handler_for` makes from the config's routes: pass
+/// `|routes| routes` for the routes alone, or wrap them to run your own code for some events.
+pub async fn run_process<H, F>(handler_for: F) -> Result<(), lambda_runtime::Error>
+where
+    H: Handler + 'static,
+    F: FnOnce(Router) -> H,
+{
+    let (config, clients, resolver) = start()?;
+    let resources = Resources {
+        queue_url: required("INLET_QUEUE_URL")?,
+        dead_letter_queue_url: required("INLET_DLQ_URL")?,
+        table_name: required("INLET_TABLE")?,
+    };
+    let routes = config_router(&config, &resolver).await?;
+    // Lives as long as the process; leaking it lets every invocation borrow it without a lock.
+    let process: &'static ProcessPipeline<H> = Box::leak(Box::new(process_pipeline(
+        &config,
+        &clients,
+        &resources,
+        handler_for(routes),
+        Metrics::Stdout,
+    )));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let deadline = Deadline {
+            now_ms: clock::epoch_millis(SystemTime::now()),
+            deadline_ms: i64::try_from(event.context.deadline).unwrap_or(i64::MAX),
+        };
+        Ok::<_, lambda_runtime::Error>(lambda::handle_sqs(process, &event.payload, deadline).await)
+    }))
+    .await
+}

@@ -1,0 +1,111 @@
+//! The forward action: POST the original body to the agent's URL, signed the Standard Webhooks
+//! way with the event key as `webhook-id`, so the receiver can verify and deduplicate too.
+
+use crate::actions::{ActionError, Event};
+use crate::metrics;
+use inlet_signature::clock;
+use inlet_signature::{Key, sign_outbound};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Where every reqwest client Inlet builds starts. reqwest is compiled without a crypto provider
+/// of its own and takes the process default, which this sets to ring, the one the SDK's client
+/// uses. Installing fails only when a default is already set (by an earlier call, or user code
+/// that chose another), and that one is then used.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
+/// One HTTP client for the life of the function: connections are reused across events.
+#[derive(Debug, Clone)]
+pub struct Forwarder {
+    client: reqwest::Client,
+}
+
+impl Forwarder {
+    pub fn new() -> Result<Self, reqwest::Error> {
+        let client = http_client_builder()
+            .user_agent(concat!("inlet/", env!("CARGO_PKG_VERSION")))
+            // A redirect would resend a signed body somewhere not configured: treat it as an answer.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(3))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build()?;
+        Ok(Self { client })
+    }
+
+    pub async fn forward(
+        &self,
+        url: &str,
+        key: &Key,
+        timeout: Duration,
+        event: &Event<'_>,
+    ) -> Result<(), ActionError> {
+        let envelope = event.envelope;
+        let now = clock::epoch_millis(SystemTime::now()).div_euclid(1000);
+        let mut request = self
+            .client
+            .post(url)
+            .timeout(timeout)
+            .body(event.body.to_vec());
+        for (name, value) in sign_outbound(key, &envelope.key, now, event.body) {
+            request = request.header(name, value);
+        }
+        let content_type = envelope
+            .headers
+            .get("content-type")
+            .map_or("application/octet-stream", String::as_str);
+        request = request
+            .header("content-type", content_type)
+            .header("inlet-source", envelope.source.as_str());
+        if let Some(event_type) = &envelope.event_type {
+            request = request.header("inlet-event-type", event_type.as_str());
+        }
+        let started = Instant::now();
+        let response = request.send().await.map_err(|error| {
+            // Connection failures and timeouts may pass on a later try.
+            ActionError::Transient(format!(
+                "forward to the target failed: {}",
+                without_url(&error)
+            ))
+        })?;
+        // Only answers are timed, whatever their status: a refused connection would drag the
+        // figure toward zero and a timeout only repeats the configured limit; both are counted
+        // as failed_transient instead.
+        metrics::observe_forward_latency(started.elapsed());
+        classify(response.status())
+    }
+}
+
+/// A URL may carry credentials in its query: keep it out of errors that get logged.
+fn without_url(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request error"
+    };
+    let mut text = kind.to_owned();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+/// 2xx is done; 408, 429 and 5xx may pass later; any other answer will not.
+pub fn classify(status: reqwest::StatusCode) -> Result<(), ActionError> {
+    let code = status.as_u16();
+    match code {
+        200..=299 => Ok(()),
+        408 | 429 | 500..=599 => Err(ActionError::Transient(format!(
+            "the target answered {code}"
+        ))),
+        _ => Err(ActionError::Permanent(format!(
+            "the target answered {code}"
+        ))),
+    }
+}

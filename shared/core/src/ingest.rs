@@ -1,0 +1,412 @@
+//! The ingest pipeline: one HTTP delivery in, one queued envelope (or a clear refusal) out.
+//!
+//! It is a plain async function over the queue port and the key ring, so the Lambda, the local
+//! stack and the tests all run this same code. Nothing is acknowledged with a 2xx unless the
+//! queue has stored it.
+
+use crate::config::{Config, QUEUE_MESSAGE_LIMIT, Source};
+use crate::envelope::{self, Envelope};
+use crate::metrics::{self, Metrics};
+use crate::ports::{FifoIds, OutgoingMessage, Queue, QueueError, SecretStore};
+use crate::secrets::KeyRing;
+use http::{HeaderMap, Method, StatusCode};
+use inlet_signature::clock;
+use inlet_signature::{Delivery, Handshake, Scheme, SignatureError, Window};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// What the pipeline needs of an HTTP request.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestRequest<'a> {
+    pub method: &'a Method,
+    /// The `{source}` path segment; `None` when the path is not `/webhooks/{source}`.
+    pub source: Option<&'a str>,
+    /// The raw query string, without `?`.
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    /// The original body bytes (already base64-decoded where the transport encoded them).
+    pub body: &'a [u8],
+    pub source_ip: Option<IpAddr>,
+}
+
+/// How a request ended, for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Queued { key: String },
+    Ignored,
+    Handshake,
+    Rejected { code: &'static str },
+    Failed { code: &'static str },
+}
+
+impl Outcome {
+    /// The outcome as the metrics count it.
+    pub fn metric(&self) -> metrics::IngestCount<'_> {
+        match self {
+            Self::Queued { key } => metrics::IngestCount::Queued { key },
+            Self::Ignored => metrics::IngestCount::Ignored,
+            Self::Handshake => metrics::IngestCount::Handshake,
+            Self::Rejected { code } => metrics::IngestCount::Rejected { reason: code },
+            Self::Failed { code } => metrics::IngestCount::Failed { reason: code },
+        }
+    }
+}
+
+/// The HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: &'static str,
+    pub body: String,
+    /// Extra response headers (`Allow` on a 405).
+    pub headers: Vec<(&'static str, &'static str)>,
+    pub outcome: Outcome,
+}
+
+impl Reply {
+    fn json(status: StatusCode, body: &serde_json::Value, outcome: Outcome) -> Self {
+        Self {
+            status,
+            content_type: "application/json",
+            body: body.to_string(),
+            headers: Vec::new(),
+            outcome,
+        }
+    }
+
+    /// A refusal: `{"error": code, "message": …}`.
+    pub fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        let outcome = if status.is_server_error() {
+            Outcome::Failed { code }
+        } else {
+            Outcome::Rejected { code }
+        };
+        Self::json(
+            status,
+            &serde_json::json!({ "error": code, "message": message.into() }),
+            outcome,
+        )
+    }
+
+    /// The error code, for refusals.
+    pub fn code(&self) -> Option<&'static str> {
+        match self.outcome {
+            Outcome::Rejected { code } | Outcome::Failed { code } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+fn is_json_object(body: &[u8]) -> bool {
+    // JSON is UTF-8 (RFC 8259), but skipping a value with `IgnoredAny` over bytes does not check
+    // the strings it skips: validate the text first, or invalid UTF-8 would pass as JSON.
+    let Ok(text) = std::str::from_utf8(body) else {
+        return false;
+    };
+    text.trim_start().starts_with('{')
+        && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// Event ids become table keys (at most 2 KiB in DynamoDB) and log fields: a provider id that is
+/// very long or holds control characters is replaced by its hash, which stays unique.
+const MAX_EVENT_ID_LEN: usize = 256;
+
+/// The event id a delivery is keyed by: the provider's, or a hash where it gives none (or one
+/// unfit for a key).
+pub fn usable_event_id(id: Option<String>, body: &[u8]) -> String {
+    match id {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= MAX_EVENT_ID_LEN
+                && !id.chars().any(char::is_control)
+                && envelope::queue_safe(&id) =>
+        {
+            id
+        }
+        Some(id) => format!(
+            "sha256:{}",
+            hex::encode(inlet_signature::sha256(id.as_bytes()))
+        ),
+        None => format!("sha256:{}", hex::encode(inlet_signature::sha256(body))),
+    }
+}
+
+/// Source names are at most 64 characters: a longer path segment names no source, and is cut in
+/// logs so that a sender cannot make every refusal write kilobytes of text of its choosing.
+const MAX_LOGGED_SOURCE: usize = 64;
+
+fn logged_source(source: Option<&str>) -> &str {
+    let name = source.unwrap_or("");
+    match name.char_indices().nth(MAX_LOGGED_SOURCE) {
+        Some((at, _)) => &name[..at],
+        None => name,
+    }
+}
+
+/// The ingest pipeline over a queue and a key ring.
+#[derive(Debug)]
+pub struct Ingest<Q, S> {
+    config: Config,
+    keys: KeyRing<S>,
+    queue: Q,
+    fifo: bool,
+    metrics: Metrics,
+}
+
+impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
+    /// `fifo` when the queue is a FIFO queue, so messages carry a group and deduplication id.
+    pub fn new(config: Config, keys: KeyRing<S>, queue: Q, fifo: bool) -> Self {
+        Self {
+            config,
+            keys,
+            queue,
+            fifo,
+            metrics: Metrics::Off,
+        }
+    }
+
+    /// Where each request's metric line goes; [`Metrics::Off`] unless set.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// Handles one delivery received at `now_ms` (milliseconds since the epoch).
+    pub async fn handle(&self, request: &IngestRequest<'_>, now_ms: i64) -> Reply {
+        let reply = self.answer(request, now_ms).await;
+        let source = logged_source(request.source);
+        match &reply.outcome {
+            Outcome::Queued { key } => {
+                tracing::info!(source, key = %key, status = reply.status.as_u16(), "queued")
+            }
+            Outcome::Failed { code } => {
+                tracing::error!(source, code, status = reply.status.as_u16(), "not queued")
+            }
+            Outcome::Rejected { code } => {
+                tracing::warn!(source, code, status = reply.status.as_u16(), "rejected")
+            }
+            Outcome::Ignored => tracing::info!(source, status = reply.status.as_u16(), "ignored"),
+            Outcome::Handshake => {
+                tracing::info!(source, status = reply.status.as_u16(), "handshake answered")
+            }
+        }
+        if self.metrics.enabled() {
+            let source = request
+                .source
+                .and_then(|name| self.config.source(name))
+                .map_or(metrics::UNKNOWN_SOURCE, |source| source.name.as_str());
+            self.metrics.emit(&metrics::ingest_metrics(
+                source,
+                reply.outcome.metric(),
+                now_ms,
+            ));
+        }
+        reply
+    }
+
+    async fn answer(&self, request: &IngestRequest<'_>, now_ms: i64) -> Reply {
+        let Some(name) = request.source else {
+            return Reply::error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "deliveries go to POST /webhooks/{source}",
+            );
+        };
+        let Some(source) = self.config.source(name) else {
+            return Reply::error(
+                StatusCode::NOT_FOUND,
+                "unknown_source",
+                "no source of that name is configured",
+            );
+        };
+        if request.method != Method::POST {
+            let mut reply = Reply::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "deliveries must be POSTed",
+            );
+            reply.headers.push(("allow", "POST"));
+            return reply;
+        }
+        if request.body.len() > source.max_body_bytes {
+            return Reply::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "the body is over this source's limit of {} bytes",
+                    source.max_body_bytes
+                ),
+            );
+        }
+        if !source.ip_allowed(request.source_ip) {
+            return Reply::error(
+                StatusCode::FORBIDDEN,
+                "ip_not_allowed",
+                "this address may not post to this source",
+            );
+        }
+        self.verified(source, request, now_ms).await
+    }
+
+    async fn verified(&self, source: &Source, request: &IngestRequest<'_>, now_ms: i64) -> Reply {
+        let url = source.url.as_ref().map(|base| match request.query {
+            Some(query) if !query.is_empty() => format!("{base}?{query}"),
+            _ => base.clone(),
+        });
+        let delivery = Delivery {
+            headers: request.headers,
+            body: request.body,
+            url: url.as_deref(),
+        };
+        let window = Window {
+            now: now_ms.div_euclid(1000),
+            tolerance_secs: source.tolerance_secs,
+        };
+        let keys = self.keys.keys(source).await;
+        let verified = match source.scheme.verify(&delivery, &keys, window) {
+            Ok(verified) => verified,
+            Err(error) => {
+                // A body the scheme cannot read is a malformed request, not a doubtful signature:
+                // a 401 would send the provider looking for a secret that is fine.
+                let status = match error {
+                    SignatureError::Body(_) => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::UNAUTHORIZED,
+                };
+                return Reply::error(status, error.code(), error.to_string());
+            }
+        };
+        match verified.handshake {
+            Some(Handshake::Slack { challenge }) => {
+                return Reply::json(
+                    StatusCode::OK,
+                    &serde_json::json!({ "challenge": challenge }),
+                    Outcome::Handshake,
+                );
+            }
+            Some(Handshake::Twitch { challenge }) => {
+                return Reply {
+                    status: StatusCode::OK,
+                    content_type: "text/plain",
+                    body: challenge,
+                    headers: Vec::new(),
+                    outcome: Outcome::Handshake,
+                };
+            }
+            None => {}
+        }
+        if Scheme::posts_json_object(&source.scheme) && !is_json_object(request.body) {
+            return Reply::error(
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+                "this provider's deliveries are JSON objects",
+            );
+        }
+        // The type becomes a message attribute and a filter key: one SQS would refuse is dropped.
+        let event_type = verified
+            .event_type
+            .filter(|t| t.len() <= MAX_EVENT_ID_LEN && envelope::queue_safe(t));
+        if let Some(filter) = &source.events
+            && !filter.allows(event_type.as_deref())
+        {
+            return Reply::json(
+                StatusCode::OK,
+                &serde_json::json!({ "status": "ignored", "event_type": event_type }),
+                Outcome::Ignored,
+            );
+        }
+        let event_id = usable_event_id(verified.event_id, request.body);
+        let key = envelope::idempotency_key(&source.name, &event_id);
+        let mut envelope = Envelope {
+            v: envelope::VERSION,
+            key: key.clone(),
+            source: source.name.clone(),
+            scheme: source.scheme.name().to_owned(),
+            event_type,
+            event_id,
+            received_at: clock::format_rfc3339_millis(now_ms),
+            headers: kept_headers(&source.scheme, request.headers),
+            body: None,
+            body_b64: None,
+        };
+        envelope.set_body(request.body);
+        self.enqueue(source, envelope, key).await
+    }
+
+    async fn enqueue(&self, source: &Source, envelope: Envelope, key: String) -> Reply {
+        let body = envelope.to_json();
+        let mut attributes = vec![("source", source.name.clone())];
+        if let Some(event_type) = &envelope.event_type {
+            attributes.push(("event_type", event_type.clone()));
+        }
+        // SQS counts attribute names, types and values against the same limit as the body.
+        let attribute_bytes: usize = attributes
+            .iter()
+            .map(|(k, v)| k.len() + "String".len() + v.len())
+            .sum();
+        if body.len() + attribute_bytes > QUEUE_MESSAGE_LIMIT {
+            return Reply::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "the envelope would be over the queue's {QUEUE_MESSAGE_LIMIT}-byte message limit"
+                ),
+            );
+        }
+        let fifo = self.fifo.then(|| FifoIds {
+            group_id: source.name.clone(),
+            // Deduplication ids are at most 128 characters: the key's hash always fits.
+            deduplication_id: hex::encode(inlet_signature::sha256(key.as_bytes())),
+        });
+        let message = OutgoingMessage {
+            body,
+            attributes,
+            fifo,
+        };
+        match self.queue.send(message).await {
+            Ok(_) => Reply::json(
+                StatusCode::ACCEPTED,
+                &serde_json::json!({ "status": "queued", "id": key }),
+                Outcome::Queued { key },
+            ),
+            Err(error) => {
+                tracing::error!(source = %source.name, key = %key, %error, "send to the queue failed");
+                // Either way a 5xx, so the provider keeps the delivery and retries.
+                match error {
+                    QueueError::Unavailable(_) => Reply::error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "queue_unavailable",
+                        "the delivery could not be queued; retry later",
+                    ),
+                    QueueError::Rejected(_) => Reply::error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "queue_rejected",
+                        "the queue refused the delivery",
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// `content-type` and the scheme's informative headers; never anything that authenticates.
+fn kept_headers(scheme: &Scheme, headers: &HeaderMap) -> BTreeMap<String, String> {
+    std::iter::once("content-type")
+        .chain(scheme.informative_headers().iter().copied())
+        .filter_map(|name| {
+            let value = headers.get(name)?.to_str().ok()?;
+            Some((name.to_owned(), value.to_owned()))
+        })
+        .collect()
+}

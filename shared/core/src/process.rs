@@ -1,0 +1,523 @@
+//! The process pipeline: a batch of queued envelopes in, the ids of the records SQS should retry
+//! out (DESIGN §1 a–d, §5, §6).
+//!
+//! Each record is claimed in the idempotency store with one conditional write, handled, and
+//! marked completed. Records run concurrently (bounded), except that records of one FIFO group,
+//! or with the same key in a standard queue, run in order in one lane: the second of two copies
+//! then finds the first completed instead of racing it, and a lane stops at its first failure, so
+//! a failed action is neither repeated in the same batch nor overtaken.
+
+use crate::actions::{ActionError, Event, Handled, Handler};
+use crate::config::ProcessSettings;
+use crate::envelope::Envelope;
+use crate::metrics::{self, Metrics};
+use crate::ports::{
+    Claim, ClaimOutcome, IdempotencyStore, OutgoingMessage, Queue, StoreError, Visibility,
+};
+use futures_util::StreamExt as _;
+use inlet_signature::clock;
+
+/// One SQS record, as the pipeline needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct QueuedRecord<'a> {
+    pub message_id: &'a str,
+    pub receipt_handle: &'a str,
+    pub body: &'a str,
+    /// `ApproximateReceiveCount`: 1 on the first delivery.
+    pub receive_count: u32,
+    /// FIFO queues: `MessageGroupId`.
+    pub group_id: Option<&'a str>,
+    /// The `source` message attribute ingest set, so that even a record whose envelope cannot be
+    /// read is dead-lettered with its source.
+    pub source: Option<&'a str>,
+}
+
+/// Completion writes per event, and the pause before the second (doubling after), on top of the
+/// SDK's own retries.
+const COMPLETE_ATTEMPTS: u32 = 4;
+const COMPLETE_RETRY_PAUSE_MS: i64 = 200;
+
+/// The dead-letter reason of a key seen again with a different payload.
+pub const PAYLOAD_CONFLICT: &str = "payload_conflict";
+
+/// How one record ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Processed,
+    Unrouted,
+    Duplicate,
+    /// Reported to SQS as a batch item failure, to be retried.
+    Retry {
+        reason: String,
+    },
+    /// Sent to the dead-letter queue and acknowledged.
+    DeadLettered {
+        reason: &'static str,
+    },
+    /// Not attempted: an earlier record of its FIFO group, or a copy with its key, failed.
+    Skipped,
+}
+
+impl RecordOutcome {
+    /// The outcome as the metrics count it.
+    pub fn metric(&self) -> metrics::RecordCount {
+        match self {
+            Self::Processed => metrics::RecordCount::Processed,
+            Self::Unrouted => metrics::RecordCount::Unrouted,
+            Self::Duplicate => metrics::RecordCount::Duplicate,
+            Self::Retry { .. } => metrics::RecordCount::FailedTransient,
+            Self::DeadLettered { reason } => metrics::RecordCount::DeadLettered {
+                conflict: *reason == PAYLOAD_CONFLICT,
+            },
+            Self::Skipped => metrics::RecordCount::Skipped,
+        }
+    }
+
+    /// Whether SQS should deliver the record again.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Self::Retry { .. } | Self::Skipped)
+    }
+}
+
+/// What a batch came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Per record, in the batch's order.
+    pub outcomes: Vec<(String, RecordOutcome)>,
+}
+
+impl BatchOutcome {
+    /// The message ids for `SqsBatchResponse.batchItemFailures`.
+    pub fn failures(&self) -> Vec<String> {
+        self.outcomes
+            .iter()
+            .filter(|(_, outcome)| outcome.is_failure())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+/// The process pipeline over its ports.
+#[derive(Debug)]
+pub struct Process<St, Dl, Vi, H> {
+    store: St,
+    dead_letters: Dl,
+    visibility: Vi,
+    handler: H,
+    settings: ProcessSettings,
+    metrics: Metrics,
+}
+
+/// How long before the function's deadline an unfinished action is cut off: time for releasing
+/// its claim, delaying its retry and answering the batch.
+pub const ACTION_DEADLINE_MARGIN_MS: i64 = 2_000;
+
+/// The batch's clock: when it started and when the function must be done.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline {
+    pub now_ms: i64,
+    pub deadline_ms: i64,
+}
+
+impl<St, Dl, Vi, H> Process<St, Dl, Vi, H>
+where
+    St: IdempotencyStore,
+    Dl: Queue,
+    Vi: Visibility,
+    H: Handler,
+{
+    pub fn new(
+        store: St,
+        dead_letters: Dl,
+        visibility: Vi,
+        handler: H,
+        settings: ProcessSettings,
+    ) -> Self {
+        Self {
+            store,
+            dead_letters,
+            visibility,
+            handler,
+            settings,
+            metrics: Metrics::Off,
+        }
+    }
+
+    /// Where each batch's metric lines go; [`Metrics::Off`] unless set.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn store(&self) -> &St {
+        &self.store
+    }
+
+    pub fn dead_letters(&self) -> &Dl {
+        &self.dead_letters
+    }
+
+    pub fn visibility(&self) -> &Vi {
+        &self.visibility
+    }
+
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// Processes a batch; records run concurrently up to `settings.concurrency` lanes.
+    pub async fn handle_batch(
+        &self,
+        records: &[QueuedRecord<'_>],
+        clock: Deadline,
+    ) -> BatchOutcome {
+        let parsed: Vec<_> = records
+            .iter()
+            .map(|r| Envelope::from_json(r.body))
+            .collect();
+        let lanes = lanes(records, &parsed);
+        // Measured from now on the batch's own clock, so a fake clock in tests stays consistent.
+        let budget_ms = (clock.deadline_ms - clock.now_ms - ACTION_DEADLINE_MARGIN_MS).max(0);
+        let actions_end = tokio::time::Instant::now()
+            + std::time::Duration::from_millis(u64::try_from(budget_ms).unwrap_or(0));
+        let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
+        let mut forward_ms: Vec<Vec<f64>> = vec![Vec::new(); records.len()];
+        let results: Vec<Vec<Done>> = futures_util::stream::iter(lanes)
+            .map(|lane| self.run_lane(lane, records, &parsed, clock, actions_end))
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        for done in results.into_iter().flatten() {
+            outcomes[done.index] = Some(done.outcome);
+            forward_ms[done.index] = done.forward_ms;
+        }
+        let batch = BatchOutcome {
+            outcomes: records
+                .iter()
+                .zip(outcomes)
+                .map(|(record, outcome)| {
+                    let outcome = outcome.unwrap_or(RecordOutcome::Retry {
+                        reason: "not reached".into(),
+                    });
+                    (record.message_id.to_owned(), outcome)
+                })
+                .collect(),
+        };
+        if self.metrics.enabled() {
+            let per_record = records
+                .iter()
+                .zip(&parsed)
+                .zip(&batch.outcomes)
+                .zip(&forward_ms)
+                .map(|(((record, parsed), (_, outcome)), ms)| {
+                    (source_of(record, parsed), outcome.metric(), ms.as_slice())
+                });
+            for line in metrics::batch_metrics(per_record, clock.now_ms) {
+                self.metrics.emit(&line);
+            }
+        }
+        batch
+    }
+
+    async fn run_lane(
+        &self,
+        lane: Lane,
+        records: &[QueuedRecord<'_>],
+        parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
+        clock: Deadline,
+        actions_end: tokio::time::Instant,
+    ) -> Vec<Done> {
+        let mut done = Vec::with_capacity(lane.indices.len());
+        let mut failed = false;
+        for index in lane.indices {
+            if failed {
+                // Same key or same FIFO group: running it now would repeat the action that just
+                // failed, or overtake it. It waits as long as the failed record does.
+                let record = &records[index];
+                let delay = self.settings.backoff_secs(record.receive_count);
+                if let Err(error) = self.visibility.delay(record.receipt_handle, delay).await {
+                    tracing::warn!(message_id = record.message_id, %error, "could not delay the retry");
+                }
+                done.push(Done {
+                    index,
+                    outcome: RecordOutcome::Skipped,
+                    forward_ms: Vec::new(),
+                });
+                continue;
+            }
+            let (outcome, forward_ms) = self
+                .run_record(&records[index], &parsed[index], clock, actions_end)
+                .await;
+            failed |= outcome.is_failure();
+            done.push(Done {
+                index,
+                outcome,
+                forward_ms,
+            });
+        }
+        done
+    }
+
+    async fn run_record(
+        &self,
+        record: &QueuedRecord<'_>,
+        parsed: &Result<Envelope, crate::envelope::EnvelopeError>,
+        clock: Deadline,
+        actions_end: tokio::time::Instant,
+    ) -> (RecordOutcome, Vec<f64>) {
+        let (outcome, forward_ms) = match parsed {
+            Ok(envelope) => {
+                metrics::collect_forward_latencies(self.run_event(
+                    record,
+                    envelope,
+                    clock,
+                    actions_end,
+                ))
+                .await
+            }
+            Err(error) => {
+                tracing::warn!(message_id = record.message_id, %error, "unreadable envelope");
+                (Attempt::Permanent("unparseable_envelope"), Vec::new())
+            }
+        };
+        let source = source_of(record, parsed);
+        let key = parsed.as_ref().map(|e| e.key.as_str()).unwrap_or("");
+        let result = match outcome {
+            Attempt::Processed => RecordOutcome::Processed,
+            Attempt::Unrouted => RecordOutcome::Unrouted,
+            Attempt::Duplicate => RecordOutcome::Duplicate,
+            Attempt::Transient(reason) => {
+                let delay = self.settings.backoff_secs(record.receive_count);
+                if let Err(error) = self.visibility.delay(record.receipt_handle, delay).await {
+                    tracing::warn!(key, %error, "could not delay the retry; SQS will use the visibility timeout");
+                }
+                RecordOutcome::Retry { reason }
+            }
+            Attempt::Permanent(reason) => self.dead_letter(record, source, reason, clock).await,
+        };
+        // Absent from the line when no forward answered.
+        let forward_total = (!forward_ms.is_empty()).then(|| forward_ms.iter().sum::<f64>());
+        match &result {
+            RecordOutcome::Retry { reason } => {
+                tracing::warn!(key, source, receive_count = record.receive_count, reason = %reason, forward_ms = forward_total, "will retry");
+            }
+            other => {
+                tracing::info!(key, source, outcome = ?other, forward_ms = forward_total, "record done")
+            }
+        }
+        (result, forward_ms)
+    }
+
+    async fn run_event(
+        &self,
+        record: &QueuedRecord<'_>,
+        envelope: &Envelope,
+        clock: Deadline,
+        actions_end: tokio::time::Instant,
+    ) -> Attempt {
+        let body = match envelope.body_bytes() {
+            Ok(body) => body,
+            Err(_) => return Attempt::Permanent("unparseable_envelope"),
+        };
+        let now = clock.now_ms.div_euclid(1000);
+        let claim = Claim {
+            key: envelope.key.clone(),
+            token: format!(
+                "{}/{}/{}",
+                record.message_id, record.receive_count, clock.now_ms
+            ),
+            payload_sha256: hex::encode(inlet_signature::sha256(&body)),
+            now,
+            lease_until: clock.deadline_ms.div_euclid(1000) + self.settings.lease_margin_secs,
+            expires_at: now + self.settings.record_ttl_secs,
+            attempts: record.receive_count,
+            first_seen: envelope.received_at.clone(),
+        };
+        match self.store.claim(&claim).await {
+            Ok(ClaimOutcome::New) => {}
+            Ok(ClaimOutcome::Duplicate) => return Attempt::Duplicate,
+            Ok(ClaimOutcome::Busy) => return Attempt::Transient("in progress elsewhere".into()),
+            Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent(PAYLOAD_CONFLICT),
+            Err(error) => return Attempt::Transient(error.to_string()),
+        }
+        let action = self.handler.handle(Event {
+            envelope,
+            body: &body,
+        });
+        // An action still running when Lambda's deadline hits would be killed with the whole
+        // batch, every record's answer lost with it: it is cut off in time to release its claim
+        // and report it for a retry like any other timeout.
+        let handled = tokio::time::timeout_at(actions_end, action)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ActionError::Transient(
+                    "the action did not finish before the function's deadline".into(),
+                ))
+            });
+        match handled {
+            Ok(handled) => {
+                let completed_at = clock::epoch_millis(std::time::SystemTime::now())
+                    .div_euclid(1000)
+                    .max(now);
+                match self.mark_completed(&claim, completed_at, clock).await {
+                    Ok(()) => {}
+                    Err(StoreError::ClaimLost) => {
+                        // Our lease ran out and another claimer took the key: it will finish the
+                        // job, so retrying here would only run the action once more.
+                        tracing::warn!(key = %claim.key, "completed after the claim was lost");
+                    }
+                    Err(StoreError::Unavailable(error)) => {
+                        // The action has run. Sent round again, the record would find our claim,
+                        // wait out its lease and run the action a second time; acknowledged, only
+                        // a copy of the event arriving after the lease could.
+                        tracing::error!(key = %claim.key, %error, "the action ran but could not be marked completed: acknowledged, not run again");
+                    }
+                }
+                match handled {
+                    Handled::Done => Attempt::Processed,
+                    Handled::Unrouted => Attempt::Unrouted,
+                }
+            }
+            Err(error) => {
+                // Let the next try claim at once instead of waiting out the lease.
+                if let Err(release) = self.store.release(&claim.key, &claim.token).await {
+                    tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
+                }
+                match error {
+                    ActionError::Transient(reason) => Attempt::Transient(reason),
+                    ActionError::Permanent(reason) => {
+                        tracing::warn!(key = %claim.key, reason = %reason, "action failed permanently");
+                        Attempt::Permanent("action_failed")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Marks the claim completed, trying again over a short store outage or throttling (while
+    /// the deadline allows): the action has already run, and an unmarked key is what lets it run
+    /// twice.
+    async fn mark_completed(
+        &self,
+        claim: &Claim,
+        completed_at: i64,
+        clock: Deadline,
+    ) -> Result<(), StoreError> {
+        let mut pause_ms = COMPLETE_RETRY_PAUSE_MS;
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .store
+                .complete(&claim.key, &claim.token, completed_at, claim.expires_at)
+                .await;
+            let now_ms = clock::epoch_millis(std::time::SystemTime::now());
+            match result {
+                Err(StoreError::Unavailable(error))
+                    if attempt < COMPLETE_ATTEMPTS && now_ms + pause_ms < clock.deadline_ms =>
+                {
+                    tracing::warn!(key = %claim.key, %error, attempt, "could not mark completed; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        u64::try_from(pause_ms).unwrap_or(0),
+                    ))
+                    .await;
+                    pause_ms *= 2;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        record: &QueuedRecord<'_>,
+        source: &str,
+        reason: &'static str,
+        clock: Deadline,
+    ) -> RecordOutcome {
+        let mut attributes = vec![
+            ("reason", reason.to_owned()),
+            ("failed_at", clock::format_rfc3339_millis(clock.now_ms)),
+        ];
+        if !source.is_empty() {
+            attributes.push(("source", source.to_owned()));
+        }
+        let message = OutgoingMessage {
+            body: record.body.to_owned(),
+            attributes,
+            fifo: record.group_id.map(|group| crate::ports::FifoIds {
+                group_id: group.to_owned(),
+                deduplication_id: record.message_id.to_owned(),
+            }),
+        };
+        match self.dead_letters.send(message).await {
+            Ok(_) => RecordOutcome::DeadLettered { reason },
+            // Not in the dead-letter queue, so it must not be acknowledged either.
+            Err(error) => RecordOutcome::Retry {
+                reason: format!("{reason}, and the dead-letter queue failed: {error}"),
+            },
+        }
+    }
+}
+
+/// The source a record counts under: its envelope's, else the one ingest set as an attribute.
+fn source_of<'a>(
+    record: &QueuedRecord<'a>,
+    parsed: &'a Result<Envelope, crate::envelope::EnvelopeError>,
+) -> &'a str {
+    parsed
+        .as_ref()
+        .map(|e| e.source.as_str())
+        .ok()
+        .or(record.source)
+        .unwrap_or("")
+}
+
+/// How one record of a lane ended.
+struct Done {
+    index: usize,
+    outcome: RecordOutcome,
+    forward_ms: Vec<f64>,
+}
+
+enum Attempt {
+    Processed,
+    Unrouted,
+    Duplicate,
+    Transient(String),
+    Permanent(&'static str),
+}
+
+/// Records that run one after another, stopping at the first failure.
+struct Lane {
+    indices: Vec<usize>,
+}
+
+/// Groups a batch's records into lanes that run in order: one per FIFO group, one per key.
+fn lanes(
+    records: &[QueuedRecord<'_>],
+    parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
+) -> Vec<Lane> {
+    let mut lanes: Vec<(String, Lane)> = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        let name = match (record.group_id, &parsed[index]) {
+            (Some(group), _) => format!("group:{group}"),
+            (None, Ok(envelope)) => format!("key:{}", envelope.key),
+            (None, Err(_)) => format!("message:{}", record.message_id),
+        };
+        match lanes.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, lane)) => lane.indices.push(index),
+            None => lanes.push((
+                name,
+                Lane {
+                    indices: vec![index],
+                },
+            )),
+        }
+    }
+    lanes.into_iter().map(|(_, lane)| lane).collect()
+}

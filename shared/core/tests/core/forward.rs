@@ -1,0 +1,645 @@
+//! The forward action and the router against a real HTTP target on loopback: what goes over the
+//! wire (body byte for byte, content type, a Standard Webhooks signature any receiver can check),
+//! and how every kind of answer — or no answer — becomes done, retry or dead letter.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, KeyInit, Mac};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use inlet_core::actions::forward::{Forwarder, classify};
+use inlet_core::actions::router::Router;
+use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::config::Config;
+use inlet_core::envelope::{Envelope, VERSION, idempotency_key};
+use inlet_core::ports::memory::MemorySecrets;
+use inlet_core::secrets::{Env, SecretError, SecretResolver};
+use inlet_signature::clock;
+use inlet_signature::{Delivery, Key, Scheme, Window};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+/// The example secret from the Standard Webhooks specification.
+const AGENT_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const OTHER_SECRET: &str = "whsec_c2Vjb25kIGFnZW50J3Mgc2lnbmluZyBrZXk=";
+/// Bytes that are not UTF-8 and hold a blank line, so neither a text round trip nor a naive
+/// header parser could pass them through unchanged.
+const RAW_BODY: &[u8] = b"\xffid=42\r\n\r\nname=J\xe9r\xf4me&x=\x00\x01";
+const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=ISO-8859-1";
+
+// ---- a tiny HTTP/1.1 target ----
+
+#[derive(Debug, Clone)]
+struct Received {
+    method: String,
+    target: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Reply {
+    Status(u16),
+    /// A 3xx pointing at another path of the same server.
+    Redirect(u16),
+    /// Reads the request and never answers.
+    Hang,
+}
+
+struct Target {
+    addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        // Dropping the accept loop drops its JoinSet, which ends every connection too.
+        self.task.abort();
+    }
+}
+
+impl Target {
+    /// Answers in the order given, then 200 to anything more.
+    async fn start(script: &[Reply]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<_>>()));
+        let r = Arc::clone(&received);
+        let task = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                connections.spawn(serve(stream, Arc::clone(&r), Arc::clone(&script)));
+            }
+        });
+        Self {
+            addr,
+            received,
+            task,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    fn only_request(&self) -> Received {
+        let received = self.received();
+        assert_eq!(received.len(), 1, "expected one request, got {received:#?}");
+        received[0].clone()
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Serves requests on one connection (the client keeps connections alive between events).
+async fn serve(
+    mut stream: TcpStream,
+    received: Arc<Mutex<Vec<Received>>>,
+    script: Arc<Mutex<VecDeque<Reply>>>,
+) {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let head_end = loop {
+            if let Some(at) = find(&buffer, b"\r\n\r\n") {
+                break at + 4;
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = std::str::from_utf8(&buffer[..head_end - 4])
+            .unwrap()
+            .to_owned();
+        let mut lines = head.split("\r\n");
+        let mut request_line = lines.next().unwrap().split(' ');
+        let method = request_line.next().unwrap().to_owned();
+        let target = request_line.next().unwrap().to_owned();
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            let (name, value) = line.split_once(':').unwrap();
+            headers.append(
+                HeaderName::try_from(name.trim()).unwrap(),
+                HeaderValue::try_from(value.trim()).unwrap(),
+            );
+        }
+        assert!(
+            headers.get("transfer-encoding").is_none(),
+            "the forwarder should send a content-length"
+        );
+        let length: usize = headers
+            .get("content-length")
+            .map_or(0, |v| v.to_str().unwrap().parse().unwrap());
+        while buffer.len() < head_end + length {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let body = buffer[head_end..head_end + length].to_vec();
+        buffer.drain(..head_end + length);
+        received.lock().unwrap().push(Received {
+            method,
+            target,
+            headers,
+            body,
+        });
+        let reply = script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Reply::Status(200));
+        let answer = match reply {
+            Reply::Hang => {
+                std::future::pending::<()>().await;
+                return;
+            }
+            Reply::Status(code) => format!("HTTP/1.1 {code} Scripted\r\ncontent-length: 0\r\n\r\n"),
+            Reply::Redirect(code) => format!(
+                "HTTP/1.1 {code} Scripted\r\nlocation: /elsewhere\r\ncontent-length: 0\r\n\r\n"
+            ),
+        };
+        if stream.write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+// ---- events ----
+
+fn envelope(source: &str, event_id: &str, event_type: Option<&str>, body: &[u8]) -> Envelope {
+    let mut envelope = Envelope {
+        v: VERSION,
+        key: idempotency_key(source, event_id),
+        source: source.into(),
+        scheme: "github".into(),
+        event_type: event_type.map(str::to_owned),
+        event_id: event_id.into(),
+        received_at: "2026-11-22T13:00:00.123Z".into(),
+        headers: BTreeMap::from([("content-type".to_owned(), CONTENT_TYPE.to_owned())]),
+        body: None,
+        body_b64: None,
+    };
+    envelope.set_body(body);
+    envelope
+}
+
+fn key(secret: &str) -> Key {
+    Scheme::StandardWebhooks.key(secret).unwrap()
+}
+
+fn now() -> i64 {
+    clock::epoch_millis(SystemTime::now()).div_euclid(1000)
+}
+
+/// Checks the signature twice: with the crate's Standard Webhooks verifier, and by recomputing
+/// the HMAC from the specification with nothing of the crate's signing code.
+fn assert_signed(request: &Received, secret: &str, id: &str) {
+    assert_eq!(request.header("webhook-id"), Some(id));
+    let delivery = Delivery {
+        headers: &request.headers,
+        body: &request.body,
+        url: None,
+    };
+    let window = Window {
+        now: now(),
+        tolerance_secs: 300,
+    };
+    let verified = Scheme::StandardWebhooks
+        .verify(&delivery, &[key(secret)], window)
+        .unwrap_or_else(|e| panic!("the signature does not verify: {e}"));
+    assert_eq!(verified.event_id.as_deref(), Some(id));
+
+    let timestamp = request.header("webhook-timestamp").unwrap();
+    let raw_key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&raw_key).unwrap();
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(&request.body);
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    let signatures: Vec<_> = request
+        .header("webhook-signature")
+        .unwrap()
+        .split(' ')
+        .collect();
+    assert_eq!(signatures, [expected.as_str()]);
+}
+
+async fn forward(
+    url: &str,
+    secret: &str,
+    timeout: Duration,
+    envelope: &Envelope,
+) -> Result<(), ActionError> {
+    let body = envelope.body_bytes().unwrap();
+    let event = Event {
+        envelope,
+        body: &body,
+    };
+    let forwarder = Forwarder::new().unwrap();
+    let key = key(secret);
+    // A guard against a hung test, not a timing assertion.
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        forwarder.forward(url, &key, timeout, &event),
+    )
+    .await
+    .expect("the forward never returned")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Ok,
+    Transient,
+    Permanent,
+}
+
+fn class<T>(result: &Result<T, ActionError>) -> Class {
+    match result {
+        Ok(_) => Class::Ok,
+        Err(ActionError::Transient(_)) => Class::Transient,
+        Err(ActionError::Permanent(_)) => Class::Permanent,
+    }
+}
+
+// ---- the forward action ----
+
+#[tokio::test]
+async fn the_original_bytes_go_out_signed_with_the_event_key_as_webhook_id() {
+    let target = Target::start(&[]).await;
+    let envelope = envelope("crm", "evt_crm_7f3b9c21", Some("contact.created"), RAW_BODY);
+    assert!(
+        envelope.body_b64.is_some(),
+        "the body should need base64 in the envelope"
+    );
+
+    let result = forward(
+        &target.url("/hooks?tenant=7"),
+        AGENT_SECRET,
+        Duration::from_secs(5),
+        &envelope,
+    )
+    .await;
+
+    assert_eq!(result, Ok(()));
+    let request = target.only_request();
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.target, "/hooks?tenant=7");
+    assert_eq!(request.body, RAW_BODY);
+    assert_eq!(request.header("content-type"), Some(CONTENT_TYPE));
+    assert_eq!(request.header("inlet-source"), Some("crm"));
+    assert_eq!(request.header("inlet-event-type"), Some("contact.created"));
+    assert_signed(&request, AGENT_SECRET, "crm#evt_crm_7f3b9c21");
+}
+
+#[tokio::test]
+async fn an_envelope_without_content_type_or_event_type_goes_out_as_octets() {
+    let target = Target::start(&[]).await;
+    let mut envelope = envelope(
+        "github",
+        "d-1",
+        None,
+        b"{\"zen\":\"Keep it logically awesome.\"}",
+    );
+    envelope.headers.clear();
+
+    let result = forward(
+        &target.url("/"),
+        AGENT_SECRET,
+        Duration::from_secs(5),
+        &envelope,
+    )
+    .await;
+
+    assert_eq!(result, Ok(()));
+    let request = target.only_request();
+    assert_eq!(
+        request.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert_eq!(request.header("inlet-event-type"), None);
+    assert_eq!(request.body, b"{\"zen\":\"Keep it logically awesome.\"}");
+    assert_signed(&request, AGENT_SECRET, "github#d-1");
+}
+
+#[tokio::test]
+async fn every_answer_is_done_retried_or_dead_lettered_by_its_status() {
+    let expectations = [
+        (200, Class::Ok),
+        (201, Class::Ok),
+        (202, Class::Ok),
+        (204, Class::Ok),
+        (408, Class::Transient),
+        (429, Class::Transient),
+        (500, Class::Transient),
+        (502, Class::Transient),
+        (503, Class::Transient),
+        (504, Class::Transient),
+        (400, Class::Permanent),
+        (401, Class::Permanent),
+        (403, Class::Permanent),
+        (404, Class::Permanent),
+        (409, Class::Permanent),
+        (410, Class::Permanent),
+        (422, Class::Permanent),
+    ];
+    let script: Vec<_> = expectations
+        .iter()
+        .map(|(code, _)| Reply::Status(*code))
+        .collect();
+    let target = Target::start(&script).await;
+    let envelope = envelope("github", "d-2", Some("push"), b"{}");
+    for (code, expected) in expectations {
+        let result = forward(
+            &target.url("/hooks"),
+            AGENT_SECRET,
+            Duration::from_secs(5),
+            &envelope,
+        )
+        .await;
+        assert_eq!(class(&result), expected, "status {code}: {result:?}");
+        if let Err(ActionError::Transient(reason) | ActionError::Permanent(reason)) = &result {
+            assert!(reason.contains(&code.to_string()), "{reason}");
+        }
+    }
+    // Every retry of the same event carries the same id, so the receiver can deduplicate.
+    let received = target.received();
+    assert_eq!(received.len(), expectations.len());
+    assert!(
+        received
+            .iter()
+            .all(|r| r.header("webhook-id") == Some("github#d-2"))
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_is_an_answer_and_never_followed() {
+    let codes = [301, 302, 303, 307, 308];
+    let script: Vec<_> = codes.iter().map(|code| Reply::Redirect(*code)).collect();
+    let target = Target::start(&script).await;
+    let envelope = envelope("github", "d-3", Some("push"), b"{}");
+    for code in codes {
+        let result = forward(
+            &target.url("/hooks"),
+            AGENT_SECRET,
+            Duration::from_secs(5),
+            &envelope,
+        )
+        .await;
+        assert_eq!(
+            class(&result),
+            Class::Permanent,
+            "status {code}: {result:?}"
+        );
+    }
+    let received = target.received();
+    assert_eq!(
+        received.len(),
+        codes.len(),
+        "a redirect was followed: {received:#?}"
+    );
+    assert!(received.iter().all(|r| r.target == "/hooks"));
+}
+
+#[tokio::test]
+async fn a_target_that_never_answers_is_transient() {
+    let target = Target::start(&[Reply::Hang]).await;
+    let envelope = envelope("github", "d-4", Some("push"), b"{}");
+    let result = forward(
+        &target.url("/slow"),
+        AGENT_SECRET,
+        Duration::from_millis(300),
+        &envelope,
+    )
+    .await;
+    match result {
+        Err(ActionError::Transient(reason)) => assert!(reason.contains("timed out"), "{reason}"),
+        other => panic!("expected a transient timeout, got {other:?}"),
+    }
+    assert_eq!(target.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_closed_port_is_transient_and_the_url_stays_out_of_the_error() {
+    let addr = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap()
+    };
+    let envelope = envelope("github", "d-5", Some("push"), b"{}");
+    let url = format!("http://{addr}/hooks?token=s3cr3t-in-the-query");
+    let result = forward(&url, AGENT_SECRET, Duration::from_secs(5), &envelope).await;
+    match result {
+        Err(ActionError::Transient(reason)) => {
+            assert!(!reason.contains("s3cr3t"), "the URL leaked into {reason}");
+            assert!(
+                !reason.contains(&addr.port().to_string()),
+                "the URL leaked into {reason}"
+            );
+        }
+        other => panic!("expected a transient error, got {other:?}"),
+    }
+}
+
+#[test]
+fn classify_covers_every_final_status() {
+    for code in 200..=599u16 {
+        let status = reqwest::StatusCode::from_u16(code).unwrap();
+        let expected = match code {
+            200..=299 => Class::Ok,
+            408 | 429 | 500..=599 => Class::Transient,
+            _ => Class::Permanent,
+        };
+        assert_eq!(class(&classify(status)), expected, "status {code}");
+    }
+}
+
+// ---- the router ----
+
+fn router_config(first: &str, second: &str) -> Config {
+    Config::parse(&format!(
+        r#"
+[sources.github]
+scheme = "github"
+secrets = ["env:GITHUB_SECRET"]
+
+[sources.billing]
+scheme = "stripe"
+secrets = ["env:STRIPE_SECRET"]
+
+[sources.crm]
+scheme = "hmac"
+header = "X-Signature"
+secrets = ["env:CRM_SECRET"]
+
+[[routes]]
+source = "github"
+events = ["push"]
+action = {{ type = "forward", url = "{first}", secret = "env:AGENT_SECRET", timeout_ms = 5000 }}
+
+# Also matches pushes, but comes second: the first matching route wins.
+[[routes]]
+source = "github"
+action = {{ type = "forward", url = "{second}", secret = "env:OTHER_SECRET" }}
+
+[[routes]]
+source = "billing"
+events = ["invoice.*"]
+action = {{ type = "log" }}
+"#
+    ))
+    .unwrap()
+}
+
+fn resolver(pairs: &[(&str, &str)]) -> SecretResolver<MemorySecrets> {
+    let env: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    SecretResolver::new(Env::Map(env), MemorySecrets::default())
+}
+
+async fn route(router: &Router, envelope: &Envelope) -> Result<Handled, ActionError> {
+    let body = envelope.body_bytes().unwrap();
+    router
+        .handle(Event {
+            envelope,
+            body: &body,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn the_first_matching_route_runs_and_unrouted_events_complete() {
+    let target = Target::start(&[]).await;
+    let config = router_config(&target.url("/first"), &target.url("/second"));
+    let secrets = resolver(&[
+        ("AGENT_SECRET", AGENT_SECRET),
+        ("OTHER_SECRET", OTHER_SECRET),
+    ]);
+    let router = Router::load(&config, &secrets, Forwarder::new().unwrap())
+        .await
+        .unwrap();
+
+    let cases = [
+        (
+            envelope("github", "push-1", Some("push"), b"{\"ref\":\"main\"}"),
+            Handled::Done,
+        ),
+        (
+            envelope(
+                "github",
+                "issue-1",
+                Some("issues"),
+                b"{\"action\":\"opened\"}",
+            ),
+            Handled::Done,
+        ),
+        // No type passes only a filter-less route.
+        (envelope("github", "untyped-1", None, b"{}"), Handled::Done),
+        (
+            envelope("billing", "evt_1", Some("invoice.paid"), b"{}"),
+            Handled::Done,
+        ),
+        (
+            envelope("billing", "evt_2", Some("customer.created"), b"{}"),
+            Handled::Unrouted,
+        ),
+        (envelope("billing", "evt_3", None, b"{}"), Handled::Unrouted),
+        (
+            envelope("crm", "evt_crm_1", Some("contact.created"), b"{}"),
+            Handled::Unrouted,
+        ),
+    ];
+    for (envelope, expected) in &cases {
+        assert_eq!(
+            route(&router, envelope).await,
+            Ok(*expected),
+            "{}",
+            envelope.key
+        );
+    }
+
+    let received = target.received();
+    let seen: Vec<_> = received
+        .iter()
+        .map(|r| (r.target.as_str(), r.header("webhook-id").unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("/first", "github#push-1"),
+            ("/second", "github#issue-1"),
+            ("/second", "github#untyped-1"),
+        ]
+    );
+    // Each route signs with its own secret.
+    assert_signed(&received[0], AGENT_SECRET, "github#push-1");
+    assert_signed(&received[1], OTHER_SECRET, "github#issue-1");
+    assert_eq!(received[0].body, b"{\"ref\":\"main\"}");
+}
+
+#[tokio::test]
+async fn a_failed_forward_reaches_the_pipeline_as_the_same_error() {
+    let target = Target::start(&[Reply::Status(503), Reply::Status(410)]).await;
+    let config = router_config(&target.url("/first"), &target.url("/second"));
+    let secrets = resolver(&[
+        ("AGENT_SECRET", AGENT_SECRET),
+        ("OTHER_SECRET", OTHER_SECRET),
+    ]);
+    let router = Router::load(&config, &secrets, Forwarder::new().unwrap())
+        .await
+        .unwrap();
+    let push = envelope("github", "push-2", Some("push"), b"{}");
+    assert_eq!(class(&route(&router, &push).await), Class::Transient);
+    assert_eq!(class(&route(&router, &push).await), Class::Permanent);
+    assert_eq!(route(&router, &push).await, Ok(Handled::Done));
+}
+
+#[tokio::test]
+async fn a_forward_secret_that_is_missing_or_not_a_key_stops_start_up() {
+    let config = router_config("http://127.0.0.1:9/first", "http://127.0.0.1:9/second");
+    let missing = resolver(&[("AGENT_SECRET", AGENT_SECRET)]);
+    let error = Router::load(&config, &missing, Forwarder::new().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, SecretError::EnvMissing(name) if name == "OTHER_SECRET"),
+        "{error:?}"
+    );
+
+    let not_base64 = resolver(&[
+        ("AGENT_SECRET", "whsec_not base64!"),
+        ("OTHER_SECRET", OTHER_SECRET),
+    ]);
+    let error = Router::load(&config, &not_base64, Forwarder::new().unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, SecretError::Key { source_name, .. } if source_name == "routes[0]"),
+        "{error:?}"
+    );
+}

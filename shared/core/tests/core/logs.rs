@@ -1,0 +1,389 @@
+//! What the pipelines log, captured through the subscriber the functions install: JSON lines
+//! that carry the event key, and never a body, a signature or a secret.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use inlet_core::actions::forward::Forwarder;
+use inlet_core::actions::router::Router;
+use inlet_core::config::Config;
+use inlet_core::config::ProcessSettings;
+use inlet_core::envelope::{self, Envelope};
+use inlet_core::ingest::{Ingest, IngestRequest, Outcome};
+use inlet_core::metrics::Metrics;
+use inlet_core::ports::memory::{MemoryQueue, MemorySecrets, MemoryStore, MemoryVisibility};
+use inlet_core::process::{Deadline, Process, QueuedRecord, RecordOutcome};
+use inlet_core::secrets::{Env, KeyRing, SecretResolver};
+use inlet_signature::{Delivery, Scheme};
+use inlet_testkit::target::Target;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::MakeWriter;
+
+const NOW: i64 = 1_795_352_400;
+const NOW_MS: i64 = NOW * 1000;
+const GITHUB_SECRET: &str = "gh-secret-5c1f0e9a";
+const AGENT_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// Appears in every body, and so must appear in no log line.
+const BODY_MARKER: &str = "card-4242-body-marker";
+
+/// Log output, kept in memory.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Self;
+
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}
+
+impl Capture {
+    /// Routes this thread's logs here, at DEBUG, in the shipped format, until the guard drops.
+    /// The tests run on a current-thread runtime, so every pipeline log line lands here.
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let subscriber =
+            inlet_core::telemetry::subscriber("debug".parse::<Targets>().unwrap(), self.clone());
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    fn lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+            })
+            .collect()
+    }
+
+    fn assert_secret_free(&self, secrets: &[&str]) {
+        let text = self.text();
+        for secret in secrets {
+            assert!(!secret.is_empty());
+            assert!(!text.contains(secret), "`{secret}` was logged:\n{text}");
+        }
+    }
+}
+
+// ---- ingest ----
+
+async fn ingest() -> Ingest<MemoryQueue, MemorySecrets> {
+    let config = Config::parse(
+        "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\nevents = [\"push\"]\n",
+    )
+    .unwrap();
+    let env = Env::Map(HashMap::from([("GH".to_owned(), GITHUB_SECRET.to_owned())]));
+    let keys = KeyRing::load(&config, SecretResolver::new(env, MemorySecrets::default()))
+        .await
+        .unwrap();
+    Ingest::new(config, keys, MemoryQueue::new(), false)
+}
+
+/// A GitHub delivery signed with `secret`; returns the headers and the signature header value.
+fn github(delivery: &str, body: &[u8], secret: &str) -> (HeaderMap, String) {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        HeaderName::from_static("x-github-event"),
+        HeaderValue::from_static("push"),
+    );
+    headers.insert(
+        HeaderName::from_static("x-github-delivery"),
+        HeaderValue::from_str(delivery).unwrap(),
+    );
+    let key = Scheme::Github.key(secret).unwrap();
+    let delivery = Delivery {
+        headers: &headers,
+        body,
+        url: None,
+    };
+    for (name, value) in Scheme::Github.sign(&delivery, &key, NOW).unwrap() {
+        headers.insert(name, value);
+    }
+    let signature = headers["x-hub-signature-256"].to_str().unwrap().to_owned();
+    (headers, signature)
+}
+
+async fn post(ingest: &Ingest<MemoryQueue, MemorySecrets>, headers: &HeaderMap, body: &[u8]) {
+    let request = IngestRequest {
+        method: &Method::POST,
+        source: Some("github"),
+        query: None,
+        headers,
+        body,
+        source_ip: None,
+    };
+    ingest.handle(&request, NOW_MS).await;
+}
+
+#[tokio::test]
+async fn ingest_logs_the_key_and_never_the_body_signature_or_secret() {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let (sink, metric_lines) = Metrics::memory();
+    let ingest = ingest().await.with_metrics(sink);
+    let body = format!(r#"{{"ref":"refs/heads/main","note":"{BODY_MARKER}"}}"#);
+
+    let (queued, good_signature) = github("d-queued", body.as_bytes(), GITHUB_SECRET);
+    post(&ingest, &queued, body.as_bytes()).await;
+    let (forged, bad_signature) = github("d-forged", body.as_bytes(), "not-the-secret");
+    post(&ingest, &forged, body.as_bytes()).await;
+    ingest.queue().set_down(true);
+    let (unqueued, retry_signature) = github("d-down", body.as_bytes(), GITHUB_SECRET);
+    post(&ingest, &unqueued, body.as_bytes()).await;
+
+    let lines = capture.lines();
+    let queued_line = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "queued")
+        .unwrap_or_else(|| panic!("no queued line: {lines:#?}"));
+    assert_eq!(queued_line["fields"]["key"], "github#d-queued");
+    assert_eq!(queued_line["level"], "INFO");
+    let rejected = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "rejected")
+        .unwrap();
+    assert_eq!(rejected["fields"]["code"], "signature_mismatch");
+    // Once the event has a key, every line about it carries the key.
+    for message in ["send to the queue failed", "not queued"] {
+        let line = lines
+            .iter()
+            .find(|l| l["fields"]["message"] == message)
+            .unwrap_or_else(|| panic!("no `{message}` line: {lines:#?}"));
+        if message == "send to the queue failed" {
+            assert_eq!(line["fields"]["key"], "github#d-down");
+        }
+    }
+
+    let secrets = [
+        BODY_MARKER,
+        GITHUB_SECRET,
+        good_signature.as_str(),
+        bad_signature.as_str(),
+        retry_signature.as_str(),
+    ];
+    capture.assert_secret_free(&secrets);
+
+    // The metric lines are log lines too.
+    let metric_text = metric_lines.lines().join("\n");
+    assert!(metric_text.contains("github#d-queued"));
+    for secret in secrets {
+        assert!(!metric_text.contains(secret), "`{secret}` in {metric_text}");
+    }
+}
+
+// ---- process ----
+
+fn envelope_json(source: &str, event_id: &str) -> String {
+    let mut envelope = Envelope {
+        v: envelope::VERSION,
+        key: envelope::idempotency_key(source, event_id),
+        source: source.into(),
+        scheme: "github".into(),
+        event_type: Some("push".into()),
+        event_id: event_id.into(),
+        received_at: "2026-11-22T13:00:00.000Z".into(),
+        headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),
+        body: None,
+        body_b64: None,
+    };
+    envelope.set_body(format!(r#"{{"note":"{BODY_MARKER}"}}"#).as_bytes());
+    envelope.to_json()
+}
+
+#[tokio::test]
+async fn process_logs_the_key_on_every_event_line_and_never_the_body_or_secrets() {
+    let target = Target::answering(200).await;
+    // A port with no listener, and a credential in the URL's query that must not reach a log.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let url_token = "url-token-77ab01";
+    let config = Config::parse(&format!(
+        r#"
+[sources.github]
+scheme = "github"
+secrets = ["env:GH"]
+
+[sources.crm]
+scheme = "hmac"
+header = "X-Signature"
+secrets = ["env:CRM"]
+
+[sources.billing]
+scheme = "stripe"
+secrets = ["env:STRIPE"]
+
+[[routes]]
+source = "github"
+action = {{ type = "forward", url = "{}", secret = "env:AGENT" }}
+
+[[routes]]
+source = "crm"
+action = {{ type = "forward", url = "http://{closed}/hook?token={url_token}", secret = "env:AGENT" }}
+
+[[routes]]
+source = "billing"
+action = {{ type = "log" }}
+"#,
+        target.url("/hook")
+    ))
+    .unwrap();
+    let env = Env::Map(HashMap::from([(
+        "AGENT".to_owned(),
+        AGENT_SECRET.to_owned(),
+    )]));
+    let resolver = SecretResolver::new(env, MemorySecrets::default());
+    let router = Router::load(&config, &resolver, Forwarder::new().unwrap())
+        .await
+        .unwrap();
+    let process = Process::new(
+        MemoryStore::new(),
+        MemoryQueue::new(),
+        MemoryVisibility::default(),
+        router,
+        ProcessSettings::default(),
+    );
+
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let bodies = [
+        envelope_json("github", "g1"),
+        envelope_json("crm", "c1"),
+        envelope_json("billing", "b1"),
+        envelope_json("unrouted", "u1"),
+    ];
+    let records: Vec<_> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| QueuedRecord {
+            message_id: ["m1", "m2", "m3", "m4"][i],
+            receipt_handle: "rh",
+            body,
+            receive_count: 1,
+            group_id: None,
+            source: None,
+        })
+        .collect();
+    let clock = Deadline {
+        now_ms: NOW_MS,
+        deadline_ms: NOW_MS + 30_000,
+    };
+    let result = process.handle_batch(&records, clock).await;
+    assert_eq!(result.outcomes[0].1, RecordOutcome::Processed);
+    assert!(matches!(result.outcomes[1].1, RecordOutcome::Retry { .. }));
+
+    let lines = capture.lines();
+    for (key, message) in [
+        ("github#g1", "record done"),
+        ("crm#c1", "will retry"),
+        ("billing#b1", "event"),
+        ("billing#b1", "record done"),
+        ("unrouted#u1", "no route: completed"),
+        ("unrouted#u1", "record done"),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["fields"]["message"] == message && l["fields"]["key"] == key),
+            "no `{message}` line for {key}: {lines:#?}"
+        );
+    }
+    let forwarded = lines
+        .iter()
+        .find(|l| l["fields"]["key"] == "github#g1" && l["fields"]["message"] == "record done")
+        .unwrap();
+    assert!(forwarded["fields"]["forward_ms"].is_number());
+
+    let sent = target.received();
+    assert_eq!(sent.len(), 1);
+    let outbound_signature = sent[0]["webhook-signature"].to_str().unwrap().to_owned();
+    capture.assert_secret_free(&[
+        BODY_MARKER,
+        AGENT_SECRET,
+        // The key's base64 without the prefix, as a Debug of the key might print it.
+        AGENT_SECRET.trim_start_matches("whsec_"),
+        url_token,
+        outbound_signature.as_str(),
+    ]);
+}
+
+#[tokio::test]
+async fn a_rejection_is_logged_without_what_the_sender_sent() {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let ingest = ingest().await;
+    let body = format!(r#"{{"secret_thing":"{BODY_MARKER}"}}"#);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        HeaderName::from_static("x-hub-signature-256"),
+        HeaderValue::from_static("sha256=deadbeefdeadbeefdeadbeefdeadbeef"),
+    );
+    let request = IngestRequest {
+        method: &Method::POST,
+        source: Some("github"),
+        query: None,
+        headers: &headers,
+        body: body.as_bytes(),
+        source_ip: None,
+    };
+    let reply = ingest.handle(&request, NOW_MS).await;
+    assert!(matches!(reply.outcome, Outcome::Rejected { .. }));
+    assert!(!capture.lines().is_empty());
+    capture.assert_secret_free(&[BODY_MARKER, "deadbeefdeadbeef", GITHUB_SECRET]);
+}
+
+#[tokio::test]
+async fn an_unknown_source_is_logged_no_longer_than_a_source_name_can_be() {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let ingest = ingest().await;
+    let name = "\u{e9}".repeat(8192);
+    let request = IngestRequest {
+        method: &Method::POST,
+        source: Some(&name),
+        query: None,
+        headers: &HeaderMap::new(),
+        body: b"",
+        source_ip: None,
+    };
+    let reply = ingest.handle(&request, NOW_MS).await;
+    assert_eq!(reply.code(), Some("unknown_source"));
+    let text = capture.text();
+    assert!(text.contains(&"\u{e9}".repeat(64)), "{text}");
+    assert!(!text.contains(&"\u{e9}".repeat(65)), "{text}");
+}
+
+#[test]
+fn trace_stays_shut_whatever_the_filter_asks_for() {
+    // lambda_runtime logs each raw invocation event at TRACE: bodies and signature headers.
+    let capture = Capture::default();
+    let subscriber =
+        inlet_core::telemetry::subscriber("trace".parse::<Targets>().unwrap(), capture.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::trace!(body = BODY_MARKER, "raw JSON event received from Lambda");
+        tracing::debug!(key = "github#d-1", "debug still shows");
+    });
+    let lines = capture.lines();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert_eq!(lines[0]["fields"]["key"], "github#d-1");
+    capture.assert_secret_free(&[BODY_MARKER]);
+}

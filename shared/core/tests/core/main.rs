@@ -1,0 +1,9 @@
+//! The core's pipelines, actions, logs and metrics over the in-memory ports, and the parsers of
+//! untrusted input under generated input. One test binary for the crate: each module is a suite.
+
+mod forward;
+mod header_fuzz;
+mod ingest_pipeline;
+mod logs;
+mod metrics;
+mod process_pipeline;

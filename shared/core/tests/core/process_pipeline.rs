@@ -1,0 +1,600 @@
+//! The process pipeline over in-memory fakes: every claim branch, failure class and ordering rule.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::config::ProcessSettings;
+use inlet_core::envelope::{self, Envelope};
+use inlet_core::ports::memory::{MemoryQueue, MemoryStore, MemoryVisibility, Record, RecordStatus};
+use inlet_core::process::{Deadline, Process, QueuedRecord, RecordOutcome};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const NOW_MS: i64 = 1_795_352_400_000;
+const CLOCK: Deadline = Deadline {
+    now_ms: NOW_MS,
+    deadline_ms: NOW_MS + 30_000,
+};
+
+/// A handler that records what it ran and answers as scripted per event id.
+#[derive(Default)]
+struct Scripted {
+    ran: Mutex<Vec<String>>,
+    answers: Mutex<HashMap<String, Vec<Result<Handled, ActionError>>>>,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+    pause: Option<Duration>,
+}
+
+impl Scripted {
+    fn answer(&self, event_id: &str, answers: Vec<Result<Handled, ActionError>>) {
+        self.answers
+            .lock()
+            .unwrap()
+            .insert(event_id.to_owned(), answers);
+    }
+
+    fn ran(&self) -> Vec<String> {
+        self.ran.lock().unwrap().clone()
+    }
+}
+
+impl Handler for Scripted {
+    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        if let Some(pause) = self.pause {
+            tokio::time::sleep(pause).await;
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.ran.lock().unwrap().push(event.envelope.key.clone());
+        let mut answers = self.answers.lock().unwrap();
+        match answers.get_mut(&event.envelope.event_id) {
+            Some(list) if !list.is_empty() => list.remove(0),
+            _ => Ok(Handled::Done),
+        }
+    }
+}
+
+type Pipeline = Process<MemoryStore, MemoryQueue, MemoryVisibility, Scripted>;
+
+fn pipeline(handler: Scripted) -> Pipeline {
+    Process::new(
+        MemoryStore::new(),
+        MemoryQueue::new(),
+        MemoryVisibility::default(),
+        handler,
+        ProcessSettings::default(),
+    )
+}
+
+fn envelope_json(source: &str, event_id: &str, body: &str) -> String {
+    let mut envelope = Envelope {
+        v: envelope::VERSION,
+        key: envelope::idempotency_key(source, event_id),
+        source: source.into(),
+        scheme: "github".into(),
+        event_type: Some("push".into()),
+        event_id: event_id.into(),
+        received_at: "2026-11-22T13:00:00.000Z".into(),
+        headers: BTreeMap::new(),
+        body: None,
+        body_b64: None,
+    };
+    envelope.set_body(body.as_bytes());
+    envelope.to_json()
+}
+
+/// Owns the strings a batch of `QueuedRecord`s borrows.
+struct Batch {
+    records: Vec<(String, String, String, u32, Option<String>)>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Self {
+            records: Vec::new(),
+        }
+    }
+
+    fn push(mut self, message_id: &str, body: String) -> Self {
+        self.records
+            .push((message_id.into(), format!("rh-{message_id}"), body, 1, None));
+        self
+    }
+
+    fn fifo(mut self, message_id: &str, group: &str, body: String) -> Self {
+        self.records.push((
+            message_id.into(),
+            format!("rh-{message_id}"),
+            body,
+            1,
+            Some(group.into()),
+        ));
+        self
+    }
+
+    fn received(mut self, count: u32) -> Self {
+        if let Some(last) = self.records.last_mut() {
+            last.3 = count;
+        }
+        self
+    }
+
+    fn records(&self) -> Vec<QueuedRecord<'_>> {
+        self.records
+            .iter()
+            .map(|(id, handle, body, count, group)| QueuedRecord {
+                message_id: id,
+                receipt_handle: handle,
+                body,
+                receive_count: *count,
+                group_id: group.as_deref(),
+                source: None,
+            })
+            .collect()
+    }
+}
+
+fn outcome(batch: &inlet_core::process::BatchOutcome, id: &str) -> RecordOutcome {
+    batch
+        .outcomes
+        .iter()
+        .find(|(m, _)| m == id)
+        .unwrap()
+        .1
+        .clone()
+}
+
+#[tokio::test]
+async fn a_new_event_is_claimed_handled_and_completed_in_two_store_calls() {
+    let process = pipeline(Scripted::default());
+    let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(
+        result.outcomes,
+        vec![("m1".into(), RecordOutcome::Processed)]
+    );
+    assert!(result.failures().is_empty());
+    assert_eq!(process.handler().ran(), vec!["github#d1"]);
+    assert_eq!(process.store().calls(), 2);
+    let record = process.store().record("github#d1").unwrap();
+    assert_eq!(record.status, RecordStatus::Completed);
+    assert_eq!(record.expires_at, NOW_MS / 1000 + 7 * 24 * 3600);
+    assert_eq!(
+        record.payload_sha256,
+        hex::encode(inlet_signature::sha256(b"{}"))
+    );
+}
+
+/// The batch's clock from the real one, with `left_ms` until the deadline: the pipeline's own
+/// retries of a completion watch the real clock against it.
+fn live_clock(left_ms: i64) -> Deadline {
+    let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
+    Deadline {
+        now_ms,
+        deadline_ms: now_ms + left_ms,
+    }
+}
+
+/// The action has run when its completion fails: reported for a retry, the record would come
+/// back, wait out its own claim's lease and run the action a second time. The write is tried
+/// again instead, and whatever its fate the record is acknowledged.
+#[tokio::test]
+async fn a_failed_completion_is_tried_again_and_never_runs_the_action_twice() {
+    let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
+
+    let process = pipeline(Scripted::default());
+    process.store().fail_completes(1);
+    let result = process
+        .handle_batch(&batch.records(), live_clock(30_000))
+        .await;
+    assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
+    assert_eq!(
+        process.store().calls(),
+        3,
+        "claim, failed completion, completion"
+    );
+    let record = process.store().record("github#d1").unwrap();
+    assert_eq!(record.status, RecordStatus::Completed);
+
+    // Still failing, with no time left before the deadline to try again: acknowledged all the
+    // same, the claim left to expire.
+    let process = pipeline(Scripted::default());
+    process.store().fail_completes(usize::MAX);
+    let result = process.handle_batch(&batch.records(), live_clock(0)).await;
+    assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
+    assert!(result.failures().is_empty());
+    assert_eq!(process.handler().ran(), vec!["github#d1"]);
+    assert_eq!(process.store().calls(), 2);
+    let record = process.store().record("github#d1").unwrap();
+    assert_eq!(record.status, RecordStatus::InProgress);
+    assert!(process.visibility().changes().is_empty());
+}
+
+#[tokio::test]
+async fn a_completed_event_is_a_duplicate_in_one_store_call() {
+    let process = pipeline(Scripted::default());
+    let first = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
+    process.handle_batch(&first.records(), CLOCK).await;
+    let calls = process.store().calls();
+    let again = Batch::new().push("m2", envelope_json("github", "d1", "{}"));
+    let result = process.handle_batch(&again.records(), CLOCK).await;
+    assert_eq!(outcome(&result, "m2"), RecordOutcome::Duplicate);
+    assert_eq!(process.store().calls() - calls, 1);
+    assert_eq!(process.handler().ran().len(), 1);
+}
+
+#[tokio::test]
+async fn a_live_claim_elsewhere_is_busy_and_retried_later() {
+    let process = pipeline(Scripted::default());
+    let payload = hex::encode(inlet_signature::sha256(b"{}"));
+    process.store().insert(
+        "github#d1",
+        Record {
+            status: RecordStatus::InProgress,
+            token: "someone-else".into(),
+            lease_until: NOW_MS / 1000 + 60,
+            payload_sha256: payload,
+            attempts: 1,
+            completed_at: None,
+            expires_at: NOW_MS / 1000 + 3600,
+        },
+    );
+    let batch = Batch::new()
+        .push("m1", envelope_json("github", "d1", "{}"))
+        .received(3);
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert!(matches!(
+        outcome(&result, "m1"),
+        RecordOutcome::Retry { .. }
+    ));
+    assert_eq!(result.failures(), vec!["m1"]);
+    assert!(process.handler().ran().is_empty());
+    // Third receipt: base 5 s doubled twice.
+    assert_eq!(process.visibility().changes(), vec![("rh-m1".into(), 20)]);
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_taken_over_and_the_event_processed_once() {
+    let process = pipeline(Scripted::default());
+    process.store().insert(
+        "github#d1",
+        Record {
+            status: RecordStatus::InProgress,
+            token: "crashed-claimer".into(),
+            lease_until: NOW_MS / 1000 - 1,
+            payload_sha256: hex::encode(inlet_signature::sha256(b"{}")),
+            attempts: 1,
+            completed_at: None,
+            expires_at: NOW_MS / 1000 + 3600,
+        },
+    );
+    let batch = Batch::new()
+        .push("m1", envelope_json("github", "d1", "{}"))
+        .received(2);
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
+    let record = process.store().record("github#d1").unwrap();
+    assert_eq!(record.status, RecordStatus::Completed);
+    assert_ne!(record.token, "crashed-claimer");
+    assert_eq!(record.attempts, 2);
+}
+
+#[tokio::test]
+async fn the_lease_follows_the_functions_deadline() {
+    let process = pipeline(Scripted::default());
+    let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
+    let clock = Deadline {
+        now_ms: NOW_MS,
+        deadline_ms: NOW_MS + 120_000,
+    };
+    process.handle_batch(&batch.records(), clock).await;
+    let record = process.store().record("github#d1").unwrap();
+    assert_eq!(
+        record.lease_until,
+        NOW_MS / 1000 + 120 + ProcessSettings::default().lease_margin_secs
+    );
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_payload_is_a_conflict_and_dead_lettered() {
+    let process = pipeline(Scripted::default());
+    let first = Batch::new().push("m1", envelope_json("github", "d1", "{\"a\":1}"));
+    process.handle_batch(&first.records(), CLOCK).await;
+    let forged = Batch::new().push("m2", envelope_json("github", "d1", "{\"a\":2}"));
+    let result = process.handle_batch(&forged.records(), CLOCK).await;
+    assert_eq!(
+        outcome(&result, "m2"),
+        RecordOutcome::DeadLettered {
+            reason: "payload_conflict"
+        }
+    );
+    assert!(
+        result.failures().is_empty(),
+        "dead-lettered records are acknowledged"
+    );
+    let dead = process.dead_letters().messages();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, forged.records()[0].body);
+    let attributes: HashMap<_, _> = dead[0].attributes.iter().cloned().collect();
+    assert_eq!(attributes["reason"], "payload_conflict");
+    assert_eq!(attributes["source"], "github");
+    assert_eq!(attributes["failed_at"], "2026-11-22T13:00:00.000Z");
+    assert_eq!(process.handler().ran().len(), 1);
+}
+
+#[tokio::test]
+async fn transient_failures_release_the_claim_back_off_and_retry() {
+    let handler = Scripted::default();
+    handler.answer("d1", vec![Err(ActionError::Transient("503".into()))]);
+    let process = pipeline(handler);
+    let batch = Batch::new()
+        .push("m1", envelope_json("github", "d1", "{}"))
+        .received(1);
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(result.failures(), vec!["m1"]);
+    assert_eq!(process.visibility().changes(), vec![("rh-m1".into(), 5)]);
+    assert!(process.store().record("github#d1").is_none());
+    // The retry claims again and succeeds.
+    let retry = Batch::new()
+        .push("m1", envelope_json("github", "d1", "{}"))
+        .received(2);
+    let result = process.handle_batch(&retry.records(), CLOCK).await;
+    assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
+    assert_eq!(process.handler().ran().len(), 2);
+}
+
+#[tokio::test]
+async fn backoff_doubles_up_to_the_cap() {
+    let settings = ProcessSettings {
+        retry_base_secs: 5,
+        retry_max_secs: 60,
+        ..ProcessSettings::default()
+    };
+    let delays: Vec<u32> = (1..=7).map(|count| settings.backoff_secs(count)).collect();
+    assert_eq!(delays, vec![5, 10, 20, 40, 60, 60, 60]);
+    assert_eq!(settings.backoff_secs(u32::MAX), 60);
+}
+
+#[tokio::test]
+async fn permanent_failures_go_to_the_dead_letter_queue_at_once() {
+    let handler = Scripted::default();
+    handler.answer(
+        "d1",
+        vec![Err(ActionError::Permanent(
+            "the target answered 404".into(),
+        ))],
+    );
+    let process = pipeline(handler);
+    let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(
+        outcome(&result, "m1"),
+        RecordOutcome::DeadLettered {
+            reason: "action_failed"
+        }
+    );
+    assert!(result.failures().is_empty());
+    assert_eq!(process.dead_letters().len(), 1);
+    // Released, so a redrive from the dead-letter queue can process it.
+    assert!(process.store().record("github#d1").is_none());
+}
+
+#[tokio::test]
+async fn unreadable_envelopes_are_dead_lettered_without_a_claim() {
+    let process = pipeline(Scripted::default());
+    let batch = Batch::new()
+        .push("bad", "not an envelope".into())
+        .push("ok", envelope_json("github", "d1", "{}"));
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(
+        outcome(&result, "bad"),
+        RecordOutcome::DeadLettered {
+            reason: "unparseable_envelope"
+        }
+    );
+    assert_eq!(outcome(&result, "ok"), RecordOutcome::Processed);
+    let dead = process.dead_letters().messages();
+    assert_eq!(dead[0].body, "not an envelope");
+    assert!(!dead[0].attributes.iter().any(|(k, _)| *k == "source"));
+    assert_eq!(
+        process.store().calls(),
+        2,
+        "only the good record touched the store"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_envelope_keeps_the_source_ingest_put_on_the_message() {
+    let process = pipeline(Scripted::default());
+    let record = QueuedRecord {
+        message_id: "bad",
+        receipt_handle: "rh",
+        body: "{\"v\":9}",
+        receive_count: 1,
+        group_id: None,
+        source: Some("stripe"),
+    };
+    process.handle_batch(&[record], CLOCK).await;
+    let dead = process.dead_letters().messages();
+    assert!(
+        dead[0]
+            .attributes
+            .contains(&("source", "stripe".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn when_the_dead_letter_queue_is_down_the_record_is_retried_not_dropped() {
+    let process = pipeline(Scripted::default());
+    process.dead_letters().set_down(true);
+    let batch = Batch::new().push("bad", "{".into());
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(result.failures(), vec!["bad"]);
+}
+
+#[tokio::test]
+async fn a_store_outage_is_transient() {
+    let process = pipeline(Scripted::default());
+    process.store().set_down(true);
+    let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(result.failures(), vec!["m1"]);
+    assert!(process.handler().ran().is_empty());
+}
+
+#[tokio::test]
+async fn unrouted_events_are_completed_not_failed() {
+    let handler = Scripted::default();
+    handler.answer("d1", vec![Ok(Handled::Unrouted)]);
+    let process = pipeline(handler);
+    let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(outcome(&result, "m1"), RecordOutcome::Unrouted);
+    assert_eq!(
+        process.store().record("github#d1").unwrap().status,
+        RecordStatus::Completed
+    );
+}
+
+#[tokio::test]
+async fn one_bad_record_never_fails_the_batch_and_copies_in_a_batch_run_once() {
+    let handler = Scripted::default();
+    handler.answer("d3", vec![Err(ActionError::Transient("timeout".into()))]);
+    let process = pipeline(handler);
+    let batch = Batch::new()
+        .push("m1", envelope_json("github", "d1", "{}"))
+        .push("m2", envelope_json("github", "d1", "{}"))
+        .push("m3", envelope_json("stripe", "d3", "{}"))
+        .push("m4", "garbage".into())
+        .push("m5", envelope_json("stripe", "d5", "{}"));
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(result.failures(), vec!["m3"]);
+    assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
+    assert_eq!(outcome(&result, "m2"), RecordOutcome::Duplicate);
+    assert_eq!(outcome(&result, "m5"), RecordOutcome::Processed);
+    let mut ran = process.handler().ran();
+    ran.sort();
+    assert_eq!(ran, vec!["github#d1", "stripe#d3", "stripe#d5"]);
+}
+
+#[tokio::test]
+async fn after_a_failure_the_copies_of_its_key_wait_instead_of_repeating_it() {
+    let handler = Scripted::default();
+    handler.answer("d1", vec![Err(ActionError::Transient("503".into()))]);
+    let process = pipeline(handler);
+    let batch = Batch::new()
+        .push("m1", envelope_json("github", "d1", "{}"))
+        .push("m2", envelope_json("github", "d1", "{}"));
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(result.failures(), vec!["m1", "m2"]);
+    assert_eq!(outcome(&result, "m2"), RecordOutcome::Skipped);
+    assert_eq!(
+        process.handler().ran().len(),
+        1,
+        "the action ran once in the batch"
+    );
+    assert_eq!(
+        process.visibility().changes(),
+        vec![("rh-m1".into(), 5), ("rh-m2".into(), 5)],
+        "the copy backs off with the original"
+    );
+}
+
+#[tokio::test]
+async fn fifo_groups_keep_their_order_and_stop_at_a_failure() {
+    let handler = Scripted::default();
+    handler.answer("a2", vec![Err(ActionError::Transient("timeout".into()))]);
+    let process = pipeline(handler);
+    let batch = Batch::new()
+        .fifo("a1", "A", envelope_json("github", "a1", "{}"))
+        .fifo("b1", "B", envelope_json("github", "b1", "{}"))
+        .fifo("a2", "A", envelope_json("github", "a2", "{}"))
+        .fifo("b2", "B", envelope_json("github", "b2", "{}"))
+        .fifo("a3", "A", envelope_json("github", "a3", "{}"));
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(result.failures(), vec!["a2", "a3"]);
+    assert_eq!(outcome(&result, "a3"), RecordOutcome::Skipped);
+    let ran = process.handler().ran();
+    let position = |key: &str| ran.iter().position(|k| k == key);
+    assert!(position("github#a1") < position("github#a2"));
+    assert!(position("github#b1") < position("github#b2"));
+    assert_eq!(
+        position("github#a3"),
+        None,
+        "nothing after a failure in its group runs"
+    );
+}
+
+#[tokio::test]
+async fn records_run_concurrently_within_the_bound() {
+    let handler = Scripted {
+        pause: Some(Duration::from_millis(20)),
+        ..Scripted::default()
+    };
+    let settings = ProcessSettings {
+        concurrency: 4,
+        ..ProcessSettings::default()
+    };
+    let process = Process::new(
+        MemoryStore::new(),
+        MemoryQueue::new(),
+        MemoryVisibility::default(),
+        handler,
+        settings,
+    );
+    let mut batch = Batch::new();
+    for i in 0..10 {
+        batch = batch.push(
+            &format!("m{i}"),
+            envelope_json("github", &format!("d{i}"), "{}"),
+        );
+    }
+    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    assert!(result.failures().is_empty());
+    let most = process.handler().most_in_flight.load(Ordering::SeqCst);
+    assert!(most > 1, "records ran one at a time");
+    assert!(most <= 4, "{most} in flight over a bound of 4");
+}
+
+/// A route's timeout may be longer than what is left of the function's run: an action still going
+/// at the deadline is cut off before it, its claim released and the record retried, instead of
+/// Lambda killing the whole batch and losing every record's answer.
+#[tokio::test]
+async fn an_action_still_running_at_the_deadline_is_cut_off_and_retried() {
+    let batch = Batch::new()
+        .push("m1", envelope_json("github", "slow", "{}"))
+        .push("m2", envelope_json("github", "slow-too", "{}"));
+    let process = pipeline(Scripted {
+        pause: Some(Duration::from_secs(3600)),
+        ..Scripted::default()
+    });
+    let left_ms = inlet_core::process::ACTION_DEADLINE_MARGIN_MS + 300;
+    let clock = Deadline {
+        now_ms: NOW_MS,
+        deadline_ms: NOW_MS + left_ms,
+    };
+    let started = std::time::Instant::now();
+    let result = process.handle_batch(&batch.records(), clock).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(u64::try_from(left_ms).unwrap()),
+        "answered before the deadline, after {:?}",
+        started.elapsed()
+    );
+    for id in ["m1", "m2"] {
+        match outcome(&result, id) {
+            RecordOutcome::Retry { reason } => assert!(reason.contains("deadline"), "{reason}"),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    assert!(
+        process.handler().ran().is_empty(),
+        "neither action finished"
+    );
+    // Released: the next try claims at once instead of waiting out a lease.
+    assert!(process.store().record("github#slow").is_none());
+    assert!(process.store().record("github#slow-too").is_none());
+    assert_eq!(process.visibility().changes().len(), 2);
+}

@@ -1,0 +1,51 @@
+//! Signature verification throughput: the HMAC over the body dominates, so this is compared
+//! with `openssl speed -evp sha256` on the same machine (see `make bench`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use http::HeaderMap;
+use inlet_signature::{Delivery, Scheme, Window};
+use std::hint::black_box;
+
+fn verify_throughput(c: &mut Criterion) {
+    let mut group = c.benchmark_group("verify");
+    for (label, size) in [("1KiB", 1024), ("64KiB", 64 * 1024), ("1MiB", 1024 * 1024)] {
+        let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        group.throughput(Throughput::Bytes(size as u64));
+        for scheme in [Scheme::Github, Scheme::Stripe, Scheme::StandardWebhooks] {
+            let key = scheme
+                .key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+                .unwrap();
+            let now = 1_795_352_400;
+            let mut headers = HeaderMap::new();
+            let unsigned = Delivery {
+                headers: &headers,
+                body: &body,
+                url: None,
+            };
+            for (name, value) in scheme.sign(&unsigned, &key, now).unwrap() {
+                headers.insert(name, value);
+            }
+            let delivery = Delivery {
+                headers: &headers,
+                body: &body,
+                url: None,
+            };
+            let window = Window {
+                now,
+                tolerance_secs: 300,
+            };
+            let keys = [key];
+            assert!(scheme.verify(&delivery, &keys, window).is_ok());
+            group.bench_with_input(
+                BenchmarkId::new(scheme.name(), label),
+                &delivery,
+                |b, delivery| b.iter(|| scheme.verify(black_box(delivery), &keys, window).is_ok()),
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, verify_throughput);
+criterion_main!(benches);

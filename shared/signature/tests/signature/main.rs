@@ -1,0 +1,6 @@
+//! The signature schemes against published vectors, hostile headers and generated deliveries.
+//! One test binary for the crate: each module is a suite.
+
+mod adversarial;
+mod props;
+mod vectors;

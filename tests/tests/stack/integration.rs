@@ -1,0 +1,428 @@
+//! Tier 4: the pipelines against the emulator over real SDK calls — queue, redrive, conditional
+//! writes, leases, dead letters.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use inlet_aws::{DynamoStore, SqsQueue};
+use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::config::Config;
+use inlet_core::config::ProcessSettings;
+use inlet_core::envelope::Envelope;
+use inlet_core::ingest::{Ingest, IngestRequest};
+use inlet_core::ports::memory::MemorySecrets;
+use inlet_core::ports::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
+use inlet_core::process::{Process, RecordOutcome};
+use inlet_core::secrets::{Env, KeyRing, SecretResolver};
+use inlet_local::{self as local, StackSettings};
+use inlet_signature::{Delivery, Scheme};
+use inlet_testkit::{Emulator, unique};
+use std::sync::Mutex;
+use std::time::Duration;
+
+struct Stack {
+    _emulator: Emulator,
+    sqs: aws_sdk_sqs::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    stack: local::Stack,
+    settings: StackSettings,
+}
+
+async fn stack(max_receive_count: u32) -> Stack {
+    let emulator = Emulator::start();
+    let sdk = emulator.sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let settings = StackSettings {
+        queue_name: unique("events"),
+        dead_letter_queue_name: unique("dlq"),
+        table_name: unique("claims"),
+        // Short, so redrive tests do not wait minutes for a record to come back.
+        visibility_timeout_secs: 1,
+        max_receive_count,
+        ..StackSettings::default()
+    };
+    let stack = local::provision(&sqs, &dynamodb, &settings).await.unwrap();
+    Stack {
+        _emulator: emulator,
+        sqs,
+        dynamodb,
+        stack,
+        settings,
+    }
+}
+
+/// Records every key it runs; fails as scripted.
+#[derive(Default)]
+struct Recorder {
+    ran: Mutex<Vec<String>>,
+    fail: Option<ActionError>,
+}
+
+impl Handler for Recorder {
+    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+        self.ran.lock().unwrap().push(event.envelope.key.clone());
+        match &self.fail {
+            Some(error) => Err(error.clone()),
+            None => Ok(Handled::Done),
+        }
+    }
+}
+
+const GITHUB: &str = "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n";
+
+async fn ingest(stack: &Stack) -> Ingest<SqsQueue, MemorySecrets> {
+    let config = Config::parse(GITHUB).unwrap();
+    let env = Env::Map([("GH".to_owned(), "s3cret".to_owned())].into());
+    let keys = KeyRing::load(&config, SecretResolver::new(env, MemorySecrets::default()))
+        .await
+        .unwrap();
+    Ingest::new(
+        config,
+        keys,
+        SqsQueue::new(stack.sqs.clone(), &stack.stack.queue_url),
+        false,
+    )
+}
+
+async fn deliver(ingest: &Ingest<SqsQueue, MemorySecrets>, delivery_id: &str, body: &[u8]) -> u16 {
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-github-event", "push".parse().unwrap());
+    headers.insert("x-github-delivery", delivery_id.parse().unwrap());
+    headers.insert("content-type", "application/json".parse().unwrap());
+    let key = Scheme::Github.key("s3cret").unwrap();
+    for (name, value) in Scheme::Github
+        .sign(
+            &Delivery {
+                headers: &headers,
+                body,
+                url: None,
+            },
+            &key,
+            0,
+        )
+        .unwrap()
+    {
+        headers.insert(name, value);
+    }
+    let request = IngestRequest {
+        method: &http::Method::POST,
+        source: Some("github"),
+        query: None,
+        headers: &headers,
+        body,
+        source_ip: None,
+    };
+    let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
+    ingest.handle(&request, now_ms).await.status.as_u16()
+}
+
+fn process<H: Handler>(stack: &Stack, handler: H) -> Process<DynamoStore, SqsQueue, SqsQueue, H> {
+    let settings = ProcessSettings {
+        retry_base_secs: 1,
+        retry_max_secs: 1,
+        ..ProcessSettings::default()
+    };
+    Process::new(
+        DynamoStore::new(stack.dynamodb.clone(), &stack.stack.table_name),
+        SqsQueue::new(stack.sqs.clone(), &stack.stack.dead_letter_queue_url),
+        SqsQueue::new(stack.sqs.clone(), &stack.stack.queue_url),
+        handler,
+        settings,
+    )
+}
+
+/// Polls until the queue is drained or `rounds` polls have passed.
+async fn drain<H: Handler>(
+    stack: &Stack,
+    process: &Process<DynamoStore, SqsQueue, SqsQueue, H>,
+    rounds: usize,
+) {
+    for _ in 0..rounds {
+        local::poll_once(
+            &stack.sqs,
+            &stack.stack.queue_url,
+            process,
+            &stack.settings,
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        if local::depth(&stack.sqs, &stack.stack.queue_url)
+            .await
+            .unwrap()
+            == (0, 0)
+        {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_ingested_delivery_is_queued_as_an_envelope_with_attributes() {
+    let stack = stack(5).await;
+    let ingest = ingest(&stack).await;
+    assert_eq!(deliver(&ingest, "d-1", br#"{"ref":"main"}"#).await, 202);
+    let received = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.stack.queue_url)
+        .message_attribute_names("All")
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    let message = &received.messages.unwrap()[0];
+    let envelope = Envelope::from_json(message.body.as_deref().unwrap()).unwrap();
+    assert_eq!(envelope.key, "github#d-1");
+    assert_eq!(envelope.body_bytes().unwrap(), br#"{"ref":"main"}"#);
+    let attributes = message.message_attributes.as_ref().unwrap();
+    assert_eq!(attributes["source"].string_value(), Some("github"));
+    assert_eq!(attributes["event_type"].string_value(), Some("push"));
+}
+
+#[tokio::test]
+async fn every_conditional_write_branch_against_the_emulator() {
+    let stack = stack(5).await;
+    let store = DynamoStore::new(stack.dynamodb.clone(), &stack.stack.table_name);
+    let claim = |token: &str, sha: &str, now: i64| Claim {
+        key: "github#k".into(),
+        token: token.into(),
+        payload_sha256: sha.into(),
+        now,
+        lease_until: now + 30,
+        expires_at: now + 3600,
+        attempts: 1,
+        first_seen: "2026-11-22T13:00:00.000Z".into(),
+    };
+    assert_eq!(
+        store.claim(&claim("a", "h1", 1000)).await,
+        Ok(ClaimOutcome::New)
+    );
+    assert_eq!(
+        store.claim(&claim("b", "h1", 1001)).await,
+        Ok(ClaimOutcome::Busy)
+    );
+    assert_eq!(
+        store.claim(&claim("b", "h2", 1001)).await,
+        Ok(ClaimOutcome::Conflict {
+            recorded_sha256: "h1".into()
+        })
+    );
+    // The lease ran out (the claimer crashed): another claimer takes over, and the first has lost it.
+    assert_eq!(
+        store.claim(&claim("c", "h1", 1031)).await,
+        Ok(ClaimOutcome::New)
+    );
+    assert_eq!(
+        store.complete("github#k", "a", 1032, 5000).await,
+        Err(StoreError::ClaimLost)
+    );
+    assert_eq!(store.complete("github#k", "c", 1032, 5000).await, Ok(()));
+    assert_eq!(
+        store.claim(&claim("d", "h1", 9999)).await,
+        Ok(ClaimOutcome::Duplicate)
+    );
+    assert_eq!(
+        store.release("github#k", "d").await,
+        Err(StoreError::ClaimLost)
+    );
+
+    let item = stack
+        .dynamodb
+        .get_item()
+        .table_name(&stack.stack.table_name)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("github#k".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["status"].as_s().unwrap(), "COMPLETED");
+    assert_eq!(item["expires_at"].as_n().unwrap(), "5000");
+    assert!(!item.contains_key("lease_until"));
+
+    assert_eq!(
+        store
+            .claim(&Claim {
+                key: "github#r".into(),
+                ..claim("e", "h1", 1000)
+            })
+            .await,
+        Ok(ClaimOutcome::New)
+    );
+    assert_eq!(store.release("github#r", "e").await, Ok(()));
+    assert_eq!(
+        store
+            .claim(&Claim {
+                key: "github#r".into(),
+                ..claim("f", "h1", 1000)
+            })
+            .await,
+        Ok(ClaimOutcome::New)
+    );
+}
+
+#[tokio::test]
+async fn queued_deliveries_are_processed_once_even_when_sent_twice() {
+    let stack = stack(5).await;
+    let ingest = ingest(&stack).await;
+    for _ in 0..3 {
+        assert_eq!(deliver(&ingest, "d-twice", b"{}").await, 202);
+    }
+    let process = process(&stack, Recorder::default());
+    drain(&stack, &process, 10).await;
+    assert_eq!(
+        *process.handler().ran.lock().unwrap(),
+        vec!["github#d-twice"]
+    );
+}
+
+#[tokio::test]
+async fn a_record_that_keeps_failing_is_redriven_to_the_dead_letter_queue() {
+    let stack = stack(2).await;
+    let ingest = ingest(&stack).await;
+    assert_eq!(deliver(&ingest, "d-fails", b"{}").await, 202);
+    let process = process(
+        &stack,
+        Recorder {
+            fail: Some(ActionError::Transient("down".into())),
+            ..Recorder::default()
+        },
+    );
+    for _ in 0..20 {
+        local::poll_once(
+            &stack.sqs,
+            &stack.stack.queue_url,
+            &process,
+            &stack.settings,
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        if local::depth(&stack.sqs, &stack.stack.dead_letter_queue_url)
+            .await
+            .unwrap()
+            .0
+            == 1
+        {
+            break;
+        }
+    }
+    assert_eq!(
+        local::depth(&stack.sqs, &stack.stack.dead_letter_queue_url)
+            .await
+            .unwrap()
+            .0,
+        1
+    );
+    assert_eq!(
+        process.handler().ran.lock().unwrap().len(),
+        2,
+        "tried maxReceiveCount times"
+    );
+}
+
+#[tokio::test]
+async fn permanent_failures_are_dead_lettered_at_once_and_redrive_brings_them_back_once() {
+    let stack = stack(5).await;
+    let ingest = ingest(&stack).await;
+    assert_eq!(deliver(&ingest, "d-perm", b"{}").await, 202);
+    stack
+        .sqs
+        .send_message()
+        .queue_url(&stack.stack.queue_url)
+        .message_body("not an envelope")
+        .send()
+        .await
+        .unwrap();
+    let failing = process(
+        &stack,
+        Recorder {
+            fail: Some(ActionError::Permanent("404".into())),
+            ..Recorder::default()
+        },
+    );
+    let poll = local::poll_once(
+        &stack.sqs,
+        &stack.stack.queue_url,
+        &failing,
+        &stack.settings,
+        Duration::from_secs(1),
+    )
+    .await
+    .unwrap();
+    let outcomes: Vec<_> = poll
+        .outcome
+        .unwrap()
+        .outcomes
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect();
+    assert!(outcomes.contains(&RecordOutcome::DeadLettered {
+        reason: "action_failed"
+    }));
+    assert!(outcomes.contains(&RecordOutcome::DeadLettered {
+        reason: "unparseable_envelope"
+    }));
+    assert_eq!(
+        local::depth(&stack.sqs, &stack.stack.queue_url)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+
+    let letters = local::peek(&stack.sqs, &stack.stack.dead_letter_queue_url, 10)
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 2);
+    let github = letters
+        .iter()
+        .find(|l| l.source().as_deref() == Some("github"))
+        .unwrap();
+    assert_eq!(github.attributes["reason"], "action_failed");
+    assert!(github.attributes.contains_key("failed_at"));
+
+    let would = local::redrive(
+        &stack.sqs,
+        &stack.stack.dead_letter_queue_url,
+        &stack.stack.queue_url,
+        Some("github"),
+        true,
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(would, 1);
+    assert_eq!(
+        local::depth(&stack.sqs, &stack.stack.queue_url)
+            .await
+            .unwrap(),
+        (0, 0),
+        "a dry run moves nothing"
+    );
+
+    let moved = local::redrive(
+        &stack.sqs,
+        &stack.stack.dead_letter_queue_url,
+        &stack.stack.queue_url,
+        Some("github"),
+        false,
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved, 1);
+    let fixed = process(&stack, Recorder::default());
+    drain(&stack, &fixed, 5).await;
+    assert_eq!(*fixed.handler().ran.lock().unwrap(), vec!["github#d-perm"]);
+    // The unreadable one is still there: it was not the chosen source.
+    assert_eq!(
+        local::peek(&stack.sqs, &stack.stack.dead_letter_queue_url, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -1,0 +1,9 @@
+//! The tiers that need the AWS emulator or the built `inlet`: integration against moto, the
+//! whole pipeline end to end through `inlet dev`, faults, hostile input over raw TCP, and the
+//! template's invariants. One test binary for the crate: each module is a suite.
+
+mod e2e;
+mod faults;
+mod hostile;
+mod integration;
+mod template;
