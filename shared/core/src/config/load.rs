@@ -1,0 +1,255 @@
+//! Where the config text comes from: given text, a file, or the functions' environment. Each
+//! path records its origin, and every refusal starts with it, so `inlet --config other.toml`
+//! names `other.toml` and a function configured through `INLET_CONFIG` names the variable.
+
+use super::Config;
+use super::error::{ConfigError, Origin, Problem};
+use super::raw::RawConfig;
+use std::path::{Path, PathBuf};
+
+/// The variable holding the whole TOML text (how `template.yaml` configures the functions).
+const TEXT_VARIABLE: &str = "INLET_CONFIG";
+/// The variable naming a config file instead.
+const FILE_VARIABLE: &str = "INLET_CONFIG_FILE";
+/// The file the functions read beside their executable when neither variable is set.
+const DEFAULT_FILE: &str = "inlet.toml";
+
+impl Config {
+    /// Parses and validates config text that has no name; refusals start with `config:`.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        parse_from(text, Origin::Unnamed)
+    }
+
+    /// Reads and validates the file at `path`; refusals start with the path as given.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let origin = Origin::File(path.to_owned());
+        match std::fs::read_to_string(path) {
+            Ok(text) => parse_from(&text, origin),
+            Err(error) => Err(ConfigError::new(origin, Problem::Read(error.to_string()))),
+        }
+    }
+
+    /// Reads the config as the functions do: `INLET_CONFIG` (the TOML text), else the file
+    /// `INLET_CONFIG_FILE` names, else `inlet.toml` beside the executable.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        from_sources(
+            |name| std::env::var(name).ok(),
+            || {
+                let exe = std::env::current_exe().ok()?;
+                exe.parent().map(Path::to_path_buf)
+            },
+        )
+    }
+}
+
+fn parse_from(text: &str, origin: Origin) -> Result<Config, ConfigError> {
+    toml::from_str::<RawConfig>(text)
+        // The parser's message spans lines (it quotes the line at fault); its trailing newline
+        // would leave a blank line under every refusal.
+        .map_err(|e| Problem::Syntax(e.to_string().trim().to_owned()))
+        .and_then(RawConfig::validate)
+        .map_err(|problem| ConfigError::new(origin, problem))
+}
+
+/// [`Config::from_env`] over any variables and executable directory, so the tests need not
+/// change the process's environment, which every test thread shares.
+fn from_sources(
+    var: impl Fn(&str) -> Option<String>,
+    exe_dir: impl FnOnce() -> Option<PathBuf>,
+) -> Result<Config, ConfigError> {
+    if let Some(text) = var(TEXT_VARIABLE) {
+        return parse_from(&text, Origin::Variable(TEXT_VARIABLE));
+    }
+    let path = match var(FILE_VARIABLE) {
+        Some(path) => PathBuf::from(path),
+        None => match exe_dir() {
+            Some(dir) => dir.join(DEFAULT_FILE),
+            None => return Err(ConfigError::new(Origin::Unnamed, Problem::Nowhere)),
+        },
+    };
+    Config::load(&path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inlet_signature::Scheme;
+
+    const GITHUB: &str = "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n";
+    const BAD_SCHEME: &str = "[sources.x]\nscheme = \"gitlab\"\nsecrets = [\"env:X\"]\n";
+    const BAD_SYNTAX: &str = "[sources.x\nscheme = \"github\"\n";
+
+    /// A directory of its own under the system's temporary directory, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir()
+                .join(format!("inlet-core-config-{}-{name}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+
+        fn file(&self, name: &str, text: &str) -> PathBuf {
+            let path = self.0.join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn refusal(result: Result<Config, ConfigError>) -> ConfigError {
+        match result {
+            Ok(_) => panic!("accepted"),
+            Err(error) => error,
+        }
+    }
+
+    #[test]
+    fn a_load_names_the_file_it_read_for_an_invalid_key() {
+        let scratch = Scratch::new("invalid");
+        let path = scratch.file("other.toml", BAD_SCHEME);
+        let error = refusal(Config::load(&path));
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!("{}: `sources.x.scheme`: ", path.display())),
+            "{message}"
+        );
+        assert!(!message.contains("inlet.toml"), "{message}");
+        let (origin, problem) = error.parts();
+        assert_eq!(origin, &Origin::File(path.clone()));
+        assert!(
+            matches!(problem, Problem::Invalid { key, .. } if key == "sources.x.scheme"),
+            "{problem:?}"
+        );
+    }
+
+    #[test]
+    fn a_load_names_the_file_it_read_for_a_syntax_error() {
+        let scratch = Scratch::new("syntax");
+        let path = scratch.file("other.toml", BAD_SYNTAX);
+        let error = refusal(Config::load(&path));
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!("{}: TOML parse error", path.display())),
+            "{message}"
+        );
+        assert!(!message.contains("inlet.toml"), "{message}");
+        assert!(matches!(error.parts().1, Problem::Syntax(_)));
+    }
+
+    #[test]
+    fn a_load_names_the_file_it_read_for_an_unknown_key() {
+        let scratch = Scratch::new("unknown-key");
+        let path = scratch.file("other.toml", &format!("{GITHUB}colour = \"red\"\n"));
+        let message = refusal(Config::load(&path)).to_string();
+        assert!(
+            message.starts_with(&format!("{}: ", path.display())),
+            "{message}"
+        );
+        assert!(message.contains("`colour`"), "{message}");
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let scratch = Scratch::new("missing");
+        let path = scratch.0.join("absent.toml");
+        let error = refusal(Config::load(&path));
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("{}: cannot read it: ", path.display())),
+            "{error}"
+        );
+        assert!(matches!(error.parts().1, Problem::Read(_)));
+    }
+
+    #[test]
+    fn text_without_an_origin_is_called_config() {
+        let message = refusal(Config::parse(BAD_SCHEME)).to_string();
+        assert!(
+            message.starts_with("config: `sources.x.scheme`: unknown scheme `gitlab`"),
+            "{message}"
+        );
+        let message = refusal(Config::parse(BAD_SYNTAX)).to_string();
+        assert!(message.starts_with("config: TOML parse error"), "{message}");
+        assert!(!message.ends_with('\n'), "{message:?}");
+    }
+
+    #[test]
+    fn the_text_variable_wins_and_is_named() {
+        let vars = |name: &str| match name {
+            "INLET_CONFIG" => Some(BAD_SCHEME.to_owned()),
+            "INLET_CONFIG_FILE" => Some("/nonexistent/elsewhere.toml".to_owned()),
+            _ => None,
+        };
+        let message = refusal(from_sources(vars, || None)).to_string();
+        assert!(
+            message.starts_with("INLET_CONFIG: `sources.x.scheme`: "),
+            "{message}"
+        );
+        let good = |name: &str| (name == "INLET_CONFIG").then(|| GITHUB.to_owned());
+        let config = from_sources(good, || None).unwrap();
+        assert_eq!(config.source("github").unwrap().scheme, Scheme::Github);
+    }
+
+    #[test]
+    fn the_file_variable_names_its_path() {
+        let scratch = Scratch::new("file-variable");
+        let path = scratch.file("deployed.toml", BAD_SCHEME);
+        let vars = |name: &str| (name == "INLET_CONFIG_FILE").then(|| path.display().to_string());
+        let message = refusal(from_sources(vars, || None)).to_string();
+        assert!(
+            message.starts_with(&format!("{}: `sources.x.scheme`: ", path.display())),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_default_file_is_beside_the_executable_and_named() {
+        let scratch = Scratch::new("beside-exe");
+        let path = scratch.file("inlet.toml", BAD_SCHEME);
+        let message = refusal(from_sources(|_| None, || Some(scratch.0.clone()))).to_string();
+        assert!(
+            message.starts_with(&format!("{}: `sources.x.scheme`: ", path.display())),
+            "{message}"
+        );
+        scratch.file("inlet.toml", GITHUB);
+        assert!(from_sources(|_| None, || Some(scratch.0.clone())).is_ok());
+    }
+
+    #[test]
+    fn with_nowhere_to_look_the_refusal_says_what_to_set() {
+        let message = refusal(from_sources(|_| None, || None)).to_string();
+        assert_eq!(
+            message,
+            "config: nowhere to read it from: set INLET_CONFIG or INLET_CONFIG_FILE"
+        );
+    }
+
+    #[test]
+    fn the_sample_config_at_the_repo_root_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../inlet.toml");
+        let config = Config::load(&path).unwrap();
+        for scheme in inlet_signature::NAMED_SCHEMES
+            .iter()
+            .filter(|s| **s != "svix")
+        {
+            assert!(
+                config.sources.values().any(|s| s.scheme.name() == *scheme),
+                "the sample config has no {scheme} source"
+            );
+        }
+        assert!(
+            config
+                .sources
+                .values()
+                .any(|s| matches!(s.scheme, Scheme::Hmac(_)))
+        );
+    }
+}

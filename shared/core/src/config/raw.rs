@@ -1,0 +1,104 @@
+//! The TOML as written: serde shapes that refuse unknown keys at every level, so a misspelt key
+//! is an error instead of a setting silently not applied. Validation turns them into the typed
+//! config; nothing else reads them.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    #[serde(default)]
+    pub(super) defaults: RawDefaults,
+    #[serde(default)]
+    pub(super) sources: BTreeMap<String, RawSource>,
+    #[serde(default)]
+    pub(super) routes: Vec<RawRoute>,
+    #[serde(default)]
+    pub(super) process: RawProcess,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDefaults {
+    pub(super) tolerance_secs: Option<u64>,
+    pub(super) max_body_bytes: Option<usize>,
+    pub(super) secret_refresh_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSource {
+    pub(super) scheme: String,
+    #[serde(default)]
+    pub(super) secrets: Vec<String>,
+    pub(super) events: Option<Vec<String>>,
+    pub(super) tolerance_secs: Option<u64>,
+    pub(super) max_body_bytes: Option<usize>,
+    #[serde(default)]
+    pub(super) allow_ips: Vec<String>,
+    #[serde(default)]
+    pub(super) allow_unsigned: bool,
+    pub(super) url: Option<String>,
+    // `hmac` only; every other scheme refuses them by name.
+    pub(super) header: Option<String>,
+    pub(super) algorithm: Option<String>,
+    pub(super) encoding: Option<String>,
+    pub(super) prefix: Option<String>,
+    pub(super) timestamp_header: Option<String>,
+    pub(super) timestamp_separator: Option<String>,
+    pub(super) id_header: Option<String>,
+    pub(super) id_pointer: Option<String>,
+    pub(super) type_header: Option<String>,
+    pub(super) type_pointer: Option<String>,
+}
+
+impl RawSource {
+    /// The `hmac`-only keys this source sets, by name, so another scheme can refuse them clearly.
+    pub(super) fn hmac_keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [
+            ("header", self.header.is_some()),
+            ("algorithm", self.algorithm.is_some()),
+            ("encoding", self.encoding.is_some()),
+            ("prefix", self.prefix.is_some()),
+            ("timestamp_header", self.timestamp_header.is_some()),
+            ("timestamp_separator", self.timestamp_separator.is_some()),
+            ("id_header", self.id_header.is_some()),
+            ("id_pointer", self.id_pointer.is_some()),
+            ("type_header", self.type_header.is_some()),
+            ("type_pointer", self.type_pointer.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRoute {
+    pub(super) source: String,
+    pub(super) events: Option<Vec<String>>,
+    pub(super) action: RawAction,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
+pub(super) enum RawAction {
+    Forward {
+        url: String,
+        secret: String,
+        timeout_ms: Option<u64>,
+    },
+    // A struct variant, not a unit one: serde lets a unit variant of an internally tagged enum
+    // take any other keys, so `{ type = "log", url = "…" }` would pass without a word.
+    Log {},
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProcess {
+    pub(super) concurrency: Option<usize>,
+    pub(super) record_ttl_secs: Option<i64>,
+    pub(super) retry_base_secs: Option<u32>,
+    pub(super) retry_max_secs: Option<u32>,
+}

@@ -1,0 +1,322 @@
+//! From the raw TOML to the typed config: every refusal names the key at fault, as a dotted path
+//! (`routes[1].action.timeout_ms`), so the message says what to change. Sources, the largest
+//! part, are in `validate_source`.
+
+use super::error::{Problem, invalid};
+use super::event_filter::EventFilter;
+use super::process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
+use super::raw::{RawAction, RawConfig, RawDefaults, RawProcess, RawRoute};
+use super::route::{Action, Route};
+use super::secret_ref::SecretRef;
+use super::{Config, Defaults, QUEUE_MESSAGE_LIMIT, Source};
+use std::collections::BTreeMap;
+
+/// A replay window of more than a day would make one captured delivery good for too long.
+const MAX_TOLERANCE_SECS: u64 = 24 * 3600;
+/// A forward must end well within the process function's 30 s timeout; a minute is the ceiling
+/// anyone has a reason to ask for.
+const MAX_TIMEOUT_MS: u64 = 60_000;
+const DEFAULT_TIMEOUT_MS: u64 = 5000;
+
+impl RawConfig {
+    pub(super) fn validate(self) -> Result<Config, Problem> {
+        let defaults = self.defaults.validate()?;
+        if self.sources.is_empty() {
+            return Err(invalid("sources", "at least one source is needed"));
+        }
+        let mut sources = BTreeMap::new();
+        for (name, raw) in self.sources {
+            let source = raw.validate(&name, &defaults)?;
+            sources.insert(name, source);
+        }
+        let routes = self
+            .routes
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| raw.validate(&format!("routes[{i}]"), &sources))
+            .collect::<Result<_, _>>()?;
+        Ok(Config {
+            defaults,
+            sources,
+            routes,
+            process: self.process.validate()?,
+        })
+    }
+}
+
+impl RawDefaults {
+    fn validate(self) -> Result<Defaults, Problem> {
+        let base = Defaults::default();
+        let defaults = Defaults {
+            tolerance_secs: self.tolerance_secs.unwrap_or(base.tolerance_secs),
+            max_body_bytes: self.max_body_bytes.unwrap_or(base.max_body_bytes),
+            secret_refresh_secs: self.secret_refresh_secs.unwrap_or(base.secret_refresh_secs),
+        };
+        check_tolerance("defaults.tolerance_secs", defaults.tolerance_secs)?;
+        check_body_limit("defaults.max_body_bytes", defaults.max_body_bytes)?;
+        if defaults.secret_refresh_secs == 0 {
+            return Err(invalid(
+                "defaults.secret_refresh_secs",
+                "must be at least 1",
+            ));
+        }
+        Ok(defaults)
+    }
+}
+
+impl RawRoute {
+    /// `key` is the route's place in the list, `routes[i]`.
+    fn validate(self, key: &str, sources: &BTreeMap<String, Source>) -> Result<Route, Problem> {
+        if !sources.contains_key(&self.source) {
+            return Err(invalid(
+                format!("{key}.source"),
+                format!("no source named `{}`", self.source),
+            ));
+        }
+        let events = self
+            .events
+            .map(|e| EventFilter::parse(&format!("{key}.events"), e))
+            .transpose()?;
+        let action = match self.action {
+            RawAction::Forward {
+                url,
+                secret,
+                timeout_ms,
+            } => {
+                validate_url(&format!("{key}.action.url"), &url)?;
+                let secret = SecretRef::parse(&secret)
+                    .map_err(|why| invalid(format!("{key}.action.secret"), why))?;
+                let timeout_ms = timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
+                if timeout_ms == 0 || timeout_ms > MAX_TIMEOUT_MS {
+                    return Err(invalid(
+                        format!("{key}.action.timeout_ms"),
+                        format!("must be between 1 and {MAX_TIMEOUT_MS}"),
+                    ));
+                }
+                Action::Forward {
+                    url,
+                    secret,
+                    timeout_ms,
+                }
+            }
+            RawAction::Log {} => Action::Log,
+        };
+        Ok(Route {
+            source: self.source,
+            events,
+            action,
+        })
+    }
+}
+
+impl RawProcess {
+    fn validate(self) -> Result<ProcessSettings, Problem> {
+        let base = ProcessSettings::default();
+        let settings = ProcessSettings {
+            concurrency: self.concurrency.unwrap_or(base.concurrency),
+            record_ttl_secs: self.record_ttl_secs.unwrap_or(base.record_ttl_secs),
+            retry_base_secs: self.retry_base_secs.unwrap_or(base.retry_base_secs),
+            retry_max_secs: self.retry_max_secs.unwrap_or(base.retry_max_secs),
+            lease_margin_secs: base.lease_margin_secs,
+        };
+        if !(1..=100).contains(&settings.concurrency) {
+            return Err(invalid("process.concurrency", "must be between 1 and 100"));
+        }
+        if settings.record_ttl_secs < 3600 {
+            return Err(invalid(
+                "process.record_ttl_secs",
+                "must be at least 3600: keys must outlive every provider's retries",
+            ));
+        }
+        if settings.retry_base_secs == 0 {
+            return Err(invalid("process.retry_base_secs", "must be at least 1"));
+        }
+        if settings.retry_max_secs > MAX_VISIBILITY_SECS {
+            return Err(invalid(
+                "process.retry_max_secs",
+                format!("must be at most {MAX_VISIBILITY_SECS} (SQS's longest visibility timeout)"),
+            ));
+        }
+        if settings.retry_max_secs < settings.retry_base_secs {
+            return Err(invalid(
+                "process.retry_max_secs",
+                "must be at least retry_base_secs",
+            ));
+        }
+        Ok(settings)
+    }
+}
+
+pub(super) fn check_tolerance(key: &str, secs: u64) -> Result<(), Problem> {
+    if secs == 0 || secs > MAX_TOLERANCE_SECS {
+        return Err(invalid(
+            key,
+            format!("must be between 1 and {MAX_TOLERANCE_SECS} seconds"),
+        ));
+    }
+    Ok(())
+}
+
+/// A body over the queue's message limit could be verified but never queued.
+pub(super) fn check_body_limit(key: &str, bytes: usize) -> Result<(), Problem> {
+    if bytes == 0 || bytes > QUEUE_MESSAGE_LIMIT {
+        return Err(invalid(
+            key,
+            format!("must be between 1 and {QUEUE_MESSAGE_LIMIT} (the queue's message limit)"),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn validate_url(key: &str, text: &str) -> Result<(), Problem> {
+    let url = url::Url::parse(text).map_err(|e| invalid(key, format!("not a URL: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(invalid(key, "must be an http(s) URL with a host"));
+    }
+    Ok(())
+}
+
+/// Parses and validates `text` without an origin, for the tests of each part of validation.
+#[cfg(test)]
+pub(super) fn validated(text: &str) -> Result<Config, Problem> {
+    toml::from_str::<RawConfig>(text)
+        .map_err(|e| Problem::Syntax(e.to_string()))?
+        .validate()
+}
+
+/// Asserts that `text` is refused, naming `key`: exactly, for a refused value; within the
+/// parser's message, for an unknown key.
+#[cfg(test)]
+pub(super) fn assert_refused(text: &str, key: &str) {
+    match validated(text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(Problem::Invalid { key: named, why }) => {
+            assert_eq!(named, key, "{why}\nfor:\n{text}");
+        }
+        Err(Problem::Syntax(message)) => {
+            assert!(
+                message.contains(&format!("`{key}`")),
+                "`{key}` not named in: {message}\nfor:\n{text}"
+            );
+        }
+        Err(other) => panic!("{other} for:\n{text}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GITHUB: &str = "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n";
+
+    #[test]
+    fn a_minimal_config_takes_the_defaults() {
+        let config = validated(GITHUB).unwrap();
+        assert_eq!(config.defaults, Defaults::default());
+        assert_eq!(config.process, ProcessSettings::default());
+        assert!(config.routes.is_empty());
+        let source = config.source("github").unwrap();
+        assert_eq!(source.tolerance_secs, 300);
+        assert_eq!(source.max_body_bytes, QUEUE_MESSAGE_LIMIT);
+    }
+
+    #[test]
+    fn routes_are_typed() {
+        let config = validated(&format!(
+            "{GITHUB}
+[[routes]]
+source = \"github\"
+events = [\"push\"]
+action = {{ type = \"forward\", url = \"https://agent.example.com/hooks\", secret = \"env:AGENT\", timeout_ms = 2500 }}
+
+[[routes]]
+source = \"github\"
+action = {{ type = \"log\" }}
+"
+        ))
+        .unwrap();
+        assert_eq!(
+            config.routes[0].action,
+            Action::Forward {
+                url: "https://agent.example.com/hooks".into(),
+                secret: SecretRef::Env("AGENT".into()),
+                timeout_ms: 2500
+            }
+        );
+        assert!(
+            config.routes[0]
+                .events
+                .as_ref()
+                .unwrap()
+                .allows(Some("push"))
+        );
+        assert_eq!(config.routes[1].action, Action::Log);
+        assert!(config.routes[1].events.is_none());
+    }
+
+    #[test]
+    fn every_refusal_outside_sources_names_the_offending_key() {
+        let defaults = |line: &str| format!("[defaults]\n{line}\n{GITHUB}");
+        let route = |lines: &str| format!("{GITHUB}[[routes]]\nsource = \"github\"\n{lines}\n");
+        let action = |fields: &str| route(&format!("action = {{ {fields} }}"));
+        let forward = |fields: &str| {
+            action(&format!(
+                "type = \"forward\", url = \"https://x.example\", secret = \"env:S\"{fields}"
+            ))
+        };
+        let process = |lines: &str| format!("{GITHUB}[process]\n{lines}\n");
+        let cases = [
+            (format!("{GITHUB}colour = \"red\"\n"), "colour"),
+            (defaults("tolerance = 5"), "tolerance"),
+            (
+                defaults("tolerance_secs = 86401"),
+                "defaults.tolerance_secs",
+            ),
+            (defaults("max_body_bytes = 0"), "defaults.max_body_bytes"),
+            (
+                defaults("secret_refresh_secs = 0"),
+                "defaults.secret_refresh_secs",
+            ),
+            (String::new(), "sources"),
+            (
+                format!("{GITHUB}[[routes]]\nsource = \"gitlab\"\naction = {{ type = \"log\" }}\n"),
+                "routes[0].source",
+            ),
+            (
+                route("events = []\naction = { type = \"log\" }"),
+                "routes[0].events",
+            ),
+            (route("action = { type = \"log\" }\nretries = 3"), "retries"),
+            (
+                action("type = \"forward\", url = \"ftp://x\", secret = \"env:S\""),
+                "routes[0].action.url",
+            ),
+            (
+                action("type = \"forward\", url = \"https://x.example\", secret = \"s3cret\""),
+                "routes[0].action.secret",
+            ),
+            (forward(", timeout_ms = 0"), "routes[0].action.timeout_ms"),
+            (
+                forward(", timeout_ms = 60001"),
+                "routes[0].action.timeout_ms",
+            ),
+            (forward(", retries = 3"), "retries"),
+            (action("type = \"log\", url = \"https://x.example\""), "url"),
+            (action("type = \"mail\""), "mail"),
+            (action("url = \"https://x.example\""), "type"),
+            (process("concurrency = 0"), "process.concurrency"),
+            (process("concurrency = 101"), "process.concurrency"),
+            (process("retry_base_secs = 0"), "process.retry_base_secs"),
+            (process("retry_max_secs = 43201"), "process.retry_max_secs"),
+            (
+                process("retry_base_secs = 60\nretry_max_secs = 5"),
+                "process.retry_max_secs",
+            ),
+            (process("record_ttl_secs = 60"), "process.record_ttl_secs"),
+            (process("batch = 1"), "batch"),
+        ];
+        for (text, key) in cases {
+            assert_refused(&text, key);
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! Validation of one `[sources.<name>]`: its name, its scheme (with the `hmac` scheme's own
+//! keys), secrets, URL, limits, allowed addresses and event filter.
+
+use super::error::{Problem, invalid};
+use super::event_filter::EventFilter;
+use super::raw::RawSource;
+use super::secret_ref::SecretRef;
+use super::validate::{check_body_limit, check_tolerance, validate_url};
+use super::{Defaults, Source};
+use http::HeaderName;
+use inlet_signature::{Algorithm, CustomScheme, Encoding, Scheme};
+use ipnet::IpNet;
+use std::net::IpAddr;
+
+/// The name is the URL path segment: short, and nothing that needs escaping or differs by case.
+fn valid_source_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn header_name(key: &str, text: &str) -> Result<HeaderName, Problem> {
+    HeaderName::try_from(text.to_ascii_lowercase())
+        .map_err(|_| invalid(key, "not a valid header name"))
+}
+
+impl RawSource {
+    pub(super) fn validate(self, name: &str, defaults: &Defaults) -> Result<Source, Problem> {
+        let key = format!("sources.{name}");
+        if !valid_source_name(name) {
+            return Err(invalid(
+                &key,
+                "a source name is 1 to 64 of a-z, 0-9, `-` and `_` (it is the URL path segment)",
+            ));
+        }
+        let scheme = self.scheme(&key)?;
+        self.check_signing(&key, &scheme)?;
+        let mut secrets = Vec::with_capacity(self.secrets.len());
+        for (i, text) in self.secrets.iter().enumerate() {
+            secrets.push(
+                SecretRef::parse(text)
+                    .map_err(|why| invalid(format!("{key}.secrets[{i}]"), why))?,
+            );
+        }
+        self.check_url(&key, &scheme)?;
+
+        let tolerance_secs = self.tolerance_secs.unwrap_or(defaults.tolerance_secs);
+        check_tolerance(&format!("{key}.tolerance_secs"), tolerance_secs)?;
+        let max_body_bytes = self.max_body_bytes.unwrap_or(defaults.max_body_bytes);
+        check_body_limit(&format!("{key}.max_body_bytes"), max_body_bytes)?;
+
+        let mut allow_ips = Vec::with_capacity(self.allow_ips.len());
+        for (i, text) in self.allow_ips.iter().enumerate() {
+            // A bare address is a network of one.
+            let net = text
+                .parse::<IpNet>()
+                .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    invalid(
+                        format!("{key}.allow_ips[{i}]"),
+                        "expected an IP address or CIDR block",
+                    )
+                })?;
+            allow_ips.push(net);
+        }
+        let events = self
+            .events
+            .map(|e| EventFilter::parse(&format!("{key}.events"), e))
+            .transpose()?;
+        Ok(Source {
+            name: name.to_owned(),
+            scheme,
+            secrets,
+            events,
+            tolerance_secs,
+            max_body_bytes,
+            allow_ips,
+            url: self.url,
+        })
+    }
+
+    /// The named scheme, or the `hmac` scheme built from this source's keys. Those keys are
+    /// refused with any other scheme: they would be silently ignored.
+    fn scheme(&self, key: &str) -> Result<Scheme, Problem> {
+        if self.scheme == "hmac" {
+            return Ok(Scheme::Hmac(Box::new(self.custom_scheme(key)?)));
+        }
+        let scheme = Scheme::named(&self.scheme).ok_or_else(|| {
+            invalid(
+                format!("{key}.scheme"),
+                format!(
+                    "unknown scheme `{}`; expected one of {}, hmac, none",
+                    self.scheme,
+                    inlet_signature::NAMED_SCHEMES.join(", ")
+                ),
+            )
+        })?;
+        if let Some(stray) = self.hmac_keys().next() {
+            return Err(invalid(
+                format!("{key}.{stray}"),
+                format!("applies only to scheme \"hmac\", not \"{}\"", self.scheme),
+            ));
+        }
+        Ok(scheme)
+    }
+
+    /// Unsigned sources must say so, and signed ones need a secret to check against.
+    fn check_signing(&self, key: &str, scheme: &Scheme) -> Result<(), Problem> {
+        if *scheme == Scheme::None {
+            if !self.allow_unsigned {
+                return Err(invalid(
+                    format!("{key}.allow_unsigned"),
+                    "scheme \"none\" accepts anyone's deliveries: set allow_unsigned = true to mean it",
+                ));
+            }
+            if !self.secrets.is_empty() {
+                return Err(invalid(
+                    format!("{key}.secrets"),
+                    "an unsigned source has no secrets",
+                ));
+            }
+        } else {
+            if self.allow_unsigned {
+                return Err(invalid(
+                    format!("{key}.allow_unsigned"),
+                    "applies only to scheme \"none\"",
+                ));
+            }
+            if self.secrets.is_empty() {
+                return Err(invalid(
+                    format!("{key}.secrets"),
+                    "a signed source needs at least one secret reference",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Schemes that sign the public URL need it exactly as the provider has it; others must not
+    /// have one, since it would do nothing.
+    fn check_url(&self, key: &str, scheme: &Scheme) -> Result<(), Problem> {
+        match (&self.url, scheme.signs_url()) {
+            (None, true) => Err(invalid(
+                format!("{key}.url"),
+                format!(
+                    "scheme \"{}\" signs the public URL: set it to the URL the provider posts to",
+                    self.scheme
+                ),
+            )),
+            (Some(url), true) => validate_url(&format!("{key}.url"), url),
+            (Some(_), false) => Err(invalid(
+                format!("{key}.url"),
+                format!("scheme \"{}\" does not sign the URL", self.scheme),
+            )),
+            (None, false) => Ok(()),
+        }
+    }
+
+    fn custom_scheme(&self, key: &str) -> Result<CustomScheme, Problem> {
+        let header = self.header.as_deref().ok_or_else(|| {
+            invalid(
+                format!("{key}.header"),
+                "the hmac scheme needs the signature header",
+            )
+        })?;
+        let algorithm = match self.algorithm.as_deref() {
+            None => Algorithm::Sha256,
+            Some(name) => Algorithm::parse(name).ok_or_else(|| {
+                invalid(
+                    format!("{key}.algorithm"),
+                    "expected sha1, sha256 or sha512",
+                )
+            })?,
+        };
+        let encoding = match self.encoding.as_deref() {
+            None => Encoding::Hex,
+            Some(name) => Encoding::parse(name)
+                .ok_or_else(|| invalid(format!("{key}.encoding"), "expected hex or base64"))?,
+        };
+        let optional_header = |field: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|v| header_name(&format!("{key}.{field}"), v))
+                .transpose()
+        };
+        let pointer = |field: &str, value: &Option<String>| -> Result<Option<String>, Problem> {
+            match value {
+                Some(p) if !p.starts_with('/') => Err(invalid(
+                    format!("{key}.{field}"),
+                    "a JSON pointer starts with `/`, as in `/data/id`",
+                )),
+                other => Ok(other.clone()),
+            }
+        };
+        let mut custom = CustomScheme::new(
+            header_name(&format!("{key}.header"), header)?,
+            algorithm,
+            encoding,
+        );
+        custom.prefix = self.prefix.clone().unwrap_or_default();
+        custom.timestamp_header = optional_header("timestamp_header", &self.timestamp_header)?;
+        if let Some(separator) = &self.timestamp_separator {
+            if custom.timestamp_header.is_none() {
+                return Err(invalid(
+                    format!("{key}.timestamp_separator"),
+                    "applies only with timestamp_header",
+                ));
+            }
+            custom.timestamp_separator.clone_from(separator);
+        }
+        custom.id_header = optional_header("id_header", &self.id_header)?;
+        custom.id_pointer = pointer("id_pointer", &self.id_pointer)?;
+        custom.type_header = optional_header("type_header", &self.type_header)?;
+        custom.type_pointer = pointer("type_pointer", &self.type_pointer)?;
+        Ok(custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::validate::{assert_refused, validated};
+    use super::*;
+    use crate::config::QUEUE_MESSAGE_LIMIT;
+
+    #[test]
+    fn a_minimal_source_takes_the_defaults() {
+        let config =
+            validated("[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n").unwrap();
+        let source = config.source("github").unwrap();
+        assert_eq!(source.name, "github");
+        assert_eq!(source.scheme, Scheme::Github);
+        assert_eq!(source.tolerance_secs, 300);
+        assert_eq!(source.max_body_bytes, QUEUE_MESSAGE_LIMIT);
+        assert_eq!(source.secrets, vec![SecretRef::Env("GH".into())]);
+        assert!(source.events.is_none());
+        assert!(source.allow_ips.is_empty());
+        assert!(source.url.is_none());
+    }
+
+    #[test]
+    fn sources_take_the_defaults_section_unless_they_override_it() {
+        let config = validated(
+            "[defaults]\ntolerance_secs = 60\nmax_body_bytes = 4096\n\
+             [sources.a]\nscheme = \"github\"\nsecrets = [\"env:A\"]\n\
+             [sources.b]\nscheme = \"slack\"\nsecrets = [\"env:B\"]\ntolerance_secs = 30\n",
+        )
+        .unwrap();
+        let (a, b) = (config.source("a").unwrap(), config.source("b").unwrap());
+        assert_eq!((a.tolerance_secs, a.max_body_bytes), (60, 4096));
+        assert_eq!((b.tolerance_secs, b.max_body_bytes), (30, 4096));
+    }
+
+    #[test]
+    fn hmac_sources_are_typed() {
+        let text = r#"
+[sources.crm]
+scheme = "hmac"
+header = "X-Signature"
+algorithm = "sha512"
+encoding = "base64"
+prefix = "sha512="
+timestamp_header = "X-Timestamp"
+timestamp_separator = ":"
+id_pointer = "/data/id"
+type_header = "X-Event"
+secrets = ["env:CRM_SECRET", "secretsmanager:inlet/crm#next"]
+allow_ips = ["203.0.113.0/24", "2001:db8::1"]
+events = ["contact.*"]
+"#;
+        let config = validated(text).unwrap();
+        let crm = config.source("crm").unwrap();
+        let Scheme::Hmac(custom) = &crm.scheme else {
+            panic!("not hmac")
+        };
+        assert_eq!(custom.algorithm, Algorithm::Sha512);
+        assert_eq!(custom.encoding, Encoding::Base64);
+        assert_eq!(custom.header.as_str(), "x-signature");
+        assert_eq!(custom.prefix, "sha512=");
+        assert_eq!(
+            custom.timestamp_header.as_ref().map(HeaderName::as_str),
+            Some("x-timestamp")
+        );
+        assert_eq!(custom.timestamp_separator, ":");
+        assert_eq!(custom.id_pointer.as_deref(), Some("/data/id"));
+        assert_eq!(
+            custom.type_header.as_ref().map(HeaderName::as_str),
+            Some("x-event")
+        );
+        assert_eq!(crm.secrets.len(), 2);
+        assert_eq!(crm.allow_ips.len(), 2);
+        assert!(crm.ip_allowed(Some("2001:db8::1".parse().unwrap())));
+        assert!(crm.events.as_ref().unwrap().allows(Some("contact.created")));
+    }
+
+    #[test]
+    fn url_signing_schemes_keep_their_url() {
+        let config = validated(
+            "[sources.sms]\nscheme = \"twilio\"\nsecrets = [\"env:T\"]\n\
+             url = \"https://hooks.example.com/webhooks/sms\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.source("sms").unwrap().url.as_deref(),
+            Some("https://hooks.example.com/webhooks/sms")
+        );
+    }
+
+    #[test]
+    fn an_unsigned_source_must_mean_it() {
+        let config =
+            validated("[sources.open]\nscheme = \"none\"\nallow_unsigned = true\n").unwrap();
+        let open = config.source("open").unwrap();
+        assert_eq!(open.scheme, Scheme::None);
+        assert!(open.secrets.is_empty());
+    }
+
+    #[test]
+    fn every_refusal_in_a_source_names_the_offending_key() {
+        let source = |lines: &str| format!("[sources.a]\n{lines}\n");
+        let github = |lines: &str| {
+            source(&format!(
+                "scheme = \"github\"\nsecrets = [\"env:A\"]\n{lines}"
+            ))
+        };
+        let hmac = |lines: &str| {
+            source(&format!(
+                "scheme = \"hmac\"\nsecrets = [\"env:A\"]\nheader = \"X-Sig\"\n{lines}"
+            ))
+        };
+        let cases = [
+            (github("colour = \"red\""), "colour"),
+            (
+                source("scheme = \"gitlab\"\nsecrets = [\"env:A\"]"),
+                "sources.a.scheme",
+            ),
+            (source("scheme = \"github\""), "sources.a.secrets"),
+            (
+                source("scheme = \"github\"\nsecrets = [\"\"]"),
+                "sources.a.secrets[0]",
+            ),
+            (
+                source("scheme = \"github\"\nsecrets = [\"hunter2\"]"),
+                "sources.a.secrets[0]",
+            ),
+            (
+                source("scheme = \"github\"\nsecrets = [\"env:A\", \"env:\"]"),
+                "sources.a.secrets[1]",
+            ),
+            (source("scheme = \"none\""), "sources.a.allow_unsigned"),
+            (
+                source("scheme = \"none\"\nallow_unsigned = true\nsecrets = [\"env:A\"]"),
+                "sources.a.secrets",
+            ),
+            (github("allow_unsigned = true"), "sources.a.allow_unsigned"),
+            (github("header = \"X-Sig\""), "sources.a.header"),
+            (github("type_pointer = \"/type\""), "sources.a.type_pointer"),
+            (
+                source("scheme = \"hmac\"\nsecrets = [\"env:A\"]"),
+                "sources.a.header",
+            ),
+            (
+                source("scheme = \"hmac\"\nsecrets = [\"env:A\"]\nheader = \"X Sig\""),
+                "sources.a.header",
+            ),
+            (hmac("algorithm = \"md5\""), "sources.a.algorithm"),
+            (hmac("encoding = \"base32\""), "sources.a.encoding"),
+            (
+                hmac("timestamp_separator = \":\""),
+                "sources.a.timestamp_separator",
+            ),
+            (
+                hmac("timestamp_header = \"\""),
+                "sources.a.timestamp_header",
+            ),
+            (hmac("id_pointer = \"data.id\""), "sources.a.id_pointer"),
+            (hmac("type_pointer = \"type\""), "sources.a.type_pointer"),
+            (
+                source("scheme = \"twilio\"\nsecrets = [\"env:A\"]"),
+                "sources.a.url",
+            ),
+            (
+                source("scheme = \"square\"\nsecrets = [\"env:A\"]\nurl = \"hooks.example.com\""),
+                "sources.a.url",
+            ),
+            (
+                github("url = \"https://hooks.example.com\""),
+                "sources.a.url",
+            ),
+            (
+                github("allow_ips = [\"10.0.0.0/33\"]"),
+                "sources.a.allow_ips[0]",
+            ),
+            (github("tolerance_secs = 0"), "sources.a.tolerance_secs"),
+            (
+                github("max_body_bytes = 2000000"),
+                "sources.a.max_body_bytes",
+            ),
+            (github("events = []"), "sources.a.events"),
+            (github("events = [\"push\", \"\"]"), "sources.a.events[1]"),
+            (
+                "[sources.A]\nscheme = \"github\"\nsecrets = [\"env:A\"]\n".to_owned(),
+                "sources.A",
+            ),
+            (
+                "[sources.\"a/b\"]\nscheme = \"github\"\nsecrets = [\"env:A\"]\n".to_owned(),
+                "sources.a/b",
+            ),
+        ];
+        for (text, key) in cases {
+            assert_refused(&text, key);
+        }
+        let long = "a".repeat(65);
+        assert_refused(
+            &format!("[sources.{long}]\nscheme = \"github\"\nsecrets = [\"env:A\"]\n"),
+            &format!("sources.{long}"),
+        );
+    }
+}
