@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Zips each target/lambda/<function>/bootstrap as Lambda takes it (bootstrap.zip beside it, the
 file executable at the archive's root) and prints the zipped sizes against the 3.5 MB budget.
+Exits 1 when any package is over the budget, so the build that made it fails.
 
 Usage: lambda_zip.py FUNCTION... (run from the repository root)."""
 import os
@@ -36,4 +37,10 @@ def main(functions):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["ingest", "process"])
+    over = main(sys.argv[1:] or ["ingest", "process"])
+    if over:
+        print(
+            f"lambda_zip.py: {', '.join(over)} over the {BUDGET / 1e6:g} MB budget",
+            file=sys.stderr,
+        )
+        sys.exit(1)
