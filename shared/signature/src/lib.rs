@@ -279,6 +279,102 @@ impl Scheme {
         )
     }
 
+    /// The header the signature is read from; `None` for unsigned deliveries. Standard Webhooks
+    /// also accepts the same three headers under Svix's `svix-*` names.
+    pub fn signature_header(&self) -> Option<HeaderName> {
+        Some(HeaderName::from_static(match self {
+            Self::Github => "x-hub-signature-256",
+            Self::Stripe => "stripe-signature",
+            Self::StandardWebhooks => "webhook-signature",
+            Self::Shopify => "x-shopify-hmac-sha256",
+            Self::Slack => "x-slack-signature",
+            Self::Twilio => "x-twilio-signature",
+            Self::Paddle => "paddle-signature",
+            Self::Zendesk => "x-zendesk-webhook-signature",
+            Self::Square => "x-square-hmacsha256-signature",
+            Self::Linear => "linear-signature",
+            Self::Twitch => "twitch-eventsub-message-signature",
+            Self::Hmac(custom) => return Some(custom.header.clone()),
+            Self::None => return None,
+        }))
+    }
+
+    /// How the signature is written: hex or base64. `None` for unsigned deliveries.
+    pub fn signature_encoding(&self) -> Option<Encoding> {
+        match self {
+            Self::StandardWebhooks
+            | Self::Shopify
+            | Self::Twilio
+            | Self::Zendesk
+            | Self::Square => Some(Encoding::Base64),
+            Self::Github
+            | Self::Stripe
+            | Self::Slack
+            | Self::Paddle
+            | Self::Linear
+            | Self::Twitch => Some(Encoding::Hex),
+            Self::Hmac(custom) => Some(custom.encoding),
+            Self::None => None,
+        }
+    }
+
+    /// The header the timestamp is read from, for schemes that give it a header of its own:
+    /// Stripe and Paddle carry theirs inside the signature header, Linear in the body.
+    pub fn timestamp_header(&self) -> Option<HeaderName> {
+        Some(HeaderName::from_static(match self {
+            Self::StandardWebhooks => "webhook-timestamp",
+            Self::Slack => "x-slack-request-timestamp",
+            Self::Zendesk => "x-zendesk-webhook-signature-timestamp",
+            Self::Twitch => "twitch-eventsub-message-timestamp",
+            Self::Hmac(custom) => return custom.timestamp_header.clone(),
+            _ => return None,
+        }))
+    }
+
+    /// The header the event id is read from, for schemes that take it from a header. Shopify
+    /// falls back to `x-shopify-event-id`; Zendesk reads its header only when the body has no
+    /// `id`. The others without one name the event from the body.
+    pub fn id_header(&self) -> Option<HeaderName> {
+        Some(HeaderName::from_static(match self {
+            Self::Github => "x-github-delivery",
+            Self::StandardWebhooks => "webhook-id",
+            Self::Shopify => "x-shopify-webhook-id",
+            Self::Twilio => "i-twilio-idempotency-token",
+            Self::Zendesk => "x-zendesk-webhook-invocation-id",
+            Self::Linear => "linear-delivery",
+            Self::Twitch => "twitch-eventsub-message-id",
+            Self::Hmac(custom) => return custom.id_header.clone(),
+            _ => return None,
+        }))
+    }
+
+    /// The header the event type is read from, for schemes that take it from a header.
+    pub fn type_header(&self) -> Option<HeaderName> {
+        Some(HeaderName::from_static(match self {
+            Self::Github => "x-github-event",
+            Self::Shopify => "x-shopify-topic",
+            Self::Linear => "linear-event",
+            Self::Twitch => "twitch-eventsub-subscription-type",
+            Self::Hmac(custom) => return custom.type_header.clone(),
+            _ => return None,
+        }))
+    }
+
+    /// Every header the signature depends on: the signature's own, the timestamp's, and the id's
+    /// where the id is signed (Standard Webhooks, Twitch). Changing any of them fails
+    /// verification; appearing twice, any of them is malformed.
+    pub fn authenticating_headers(&self) -> Vec<HeaderName> {
+        let signed_id = match self {
+            Self::StandardWebhooks | Self::Twitch => self.id_header(),
+            _ => None,
+        };
+        self.signature_header()
+            .into_iter()
+            .chain(self.timestamp_header())
+            .chain(signed_id)
+            .collect()
+    }
+
     /// Turns a configured secret into the key this scheme's HMAC uses.
     pub fn key(&self, secret: &str) -> Result<Key, KeyError> {
         if secret.is_empty() {

@@ -204,23 +204,11 @@ fn a_timestamp_or_signature_field_given_twice_in_the_header_is_malformed() {
     }
 }
 
-/// Every header a scheme authenticates with, for the "sent twice" and "non-ASCII" cases.
-fn authenticating_headers(scheme: &Scheme) -> Vec<HeaderName> {
-    let mut names = vec![signature_header(scheme)];
-    names.extend(providers::timestamp_header(scheme));
-    match scheme {
-        Scheme::StandardWebhooks => names.push(HeaderName::from_static("webhook-id")),
-        Scheme::Twitch => names.push(HeaderName::from_static("twitch-eventsub-message-id")),
-        _ => {}
-    }
-    names
-}
-
 #[test]
 fn a_header_sent_twice_is_malformed_even_with_identical_copies() {
     // Two copies leave it to whichever proxy or parser reads which; refuse rather than pick.
     for scheme in schemes() {
-        for name in authenticating_headers(&scheme) {
+        for name in scheme.authenticating_headers() {
             let mut signed = signed(&scheme);
             let value = signed.headers.get(&name).unwrap().clone();
             signed.headers.append(name.clone(), value);
@@ -232,7 +220,7 @@ fn a_header_sent_twice_is_malformed_even_with_identical_copies() {
 #[test]
 fn non_ascii_bytes_in_an_authenticating_header_are_malformed() {
     for scheme in schemes() {
-        for name in authenticating_headers(&scheme) {
+        for name in scheme.authenticating_headers() {
             for high in [0x80u8, 0xe9, 0xff] {
                 let mut signed = signed(&scheme);
                 let mut bytes = signed.headers[&name].as_bytes().to_vec();

@@ -2,5 +2,6 @@
 //! One test binary for the crate: each module is a suite.
 
 mod adversarial;
+mod facts;
 mod props;
 mod vectors;

@@ -2,12 +2,10 @@
 //! `sign` produces verifies, and any single change to what is signed makes it fail.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use http::{HeaderName, HeaderValue};
+use http::HeaderValue;
 use inlet_signature::{Scheme, SignatureError, Verified, Window};
 use inlet_testkit::providers;
-use inlet_testkit::providers::{
-    Signed, TOLERANCE, code, encoded_range, key_from, label, signature_header,
-};
+use inlet_testkit::providers::{Signed, TOLERANCE, code, encoded_range, key_from, label};
 use proptest::prelude::*;
 
 /// A scheme and the shape of body it is tested with. Twilio appears twice: form bodies are signed
@@ -260,15 +258,7 @@ proptest! {
         let value = HeaderValue::from_bytes(&bytes).unwrap();
         for subject in subjects() {
             let original = signed(&subject, &payload, &seed, at);
-            let mut names: Vec<HeaderName> = vec![signature_header(&subject.scheme)];
-            names.extend(providers::timestamp_header(&subject.scheme));
-            names.extend(
-                ["webhook-id", "twitch-eventsub-message-id"]
-                    .into_iter()
-                    .map(HeaderName::from_static)
-                    .filter(|name| original.headers.contains_key(name)),
-            );
-            for name in names {
+            for name in subject.scheme.authenticating_headers() {
                 let before = original.headers[&name].as_bytes().trim_ascii();
                 prop_assume!(bytes.trim_ascii() != before);
                 let mut signed = original.clone();
