@@ -1,9 +1,8 @@
 //! Helpers shared by the signature suites: the schemes under test, keys and bodies that suit each,
 //! signing a delivery into a header map, and knowing where each scheme keeps its signature and
-//! timestamp so that tests can damage exactly one of them.
-
-// Each test crate includes this module and uses a different part of it.
-#![allow(dead_code)]
+//! timestamp so that tests can damage exactly one of them. Header names and encodings come from
+//! `Scheme` itself (`signature_header`, `timestamp_header`, `signature_encoding`), never from a
+//! table here.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -257,35 +256,21 @@ pub fn signed(scheme: &Scheme) -> Signed {
     signed_at(scheme, NOW)
 }
 
+/// The header the scheme reads its signature from; panics for the unsigned scheme.
 pub fn signature_header(scheme: &Scheme) -> HeaderName {
-    let name = match scheme {
-        Scheme::Github => "x-hub-signature-256",
-        Scheme::Stripe => "stripe-signature",
-        Scheme::StandardWebhooks => "webhook-signature",
-        Scheme::Shopify => "x-shopify-hmac-sha256",
-        Scheme::Slack => "x-slack-signature",
-        Scheme::Twilio => "x-twilio-signature",
-        Scheme::Paddle => "paddle-signature",
-        Scheme::Zendesk => "x-zendesk-webhook-signature",
-        Scheme::Square => "x-square-hmacsha256-signature",
-        Scheme::Linear => "linear-signature",
-        Scheme::Twitch => "twitch-eventsub-message-signature",
-        Scheme::Hmac(custom) => return custom.header.clone(),
-        Scheme::None => panic!("an unsigned scheme has no signature header"),
-    };
-    HeaderName::from_static(name)
+    scheme.signature_header().unwrap_or_else(|| {
+        panic!(
+            "{}: an unsigned scheme has no signature header",
+            label(scheme)
+        )
+    })
 }
 
+/// How the scheme writes its signature; panics for the unsigned scheme.
 pub fn encoding(scheme: &Scheme) -> Encoding {
-    match scheme {
-        Scheme::StandardWebhooks
-        | Scheme::Shopify
-        | Scheme::Twilio
-        | Scheme::Zendesk
-        | Scheme::Square => Encoding::Base64,
-        Scheme::Hmac(custom) => custom.encoding,
-        _ => Encoding::Hex,
-    }
+    scheme
+        .signature_encoding()
+        .unwrap_or_else(|| panic!("{}: an unsigned scheme has no signature", label(scheme)))
 }
 
 pub fn alphabet(scheme: &Scheme) -> &'static [u8] {
@@ -324,10 +309,21 @@ pub fn replace_range(text: &str, range: Range<usize>, with: &str) -> String {
 /// How a scheme writes its timestamp for the instant `at` (seconds).
 pub fn timestamp_text(scheme: &Scheme, at: i64) -> String {
     match scheme {
-        Scheme::Zendesk | Scheme::Twitch => clock::format_rfc3339_secs(at),
         Scheme::Linear => (at * 1000).to_string(),
+        _ if writes_rfc3339(scheme) => clock::format_rfc3339_secs(at),
         _ => at.to_string(),
     }
+}
+
+/// Whether the scheme's timestamp header holds an RFC 3339 date-time rather than epoch seconds:
+/// read from what `sign` writes there, not listed.
+pub fn writes_rfc3339(scheme: &Scheme) -> bool {
+    let Some(name) = scheme.timestamp_header() else {
+        return false;
+    };
+    let fresh = signed(scheme);
+    let text = fresh.headers.get(&name).and_then(|v| v.to_str().ok());
+    text.is_some_and(|text| !text.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Writes `text` where the scheme keeps its timestamp, leaving the signature as it was. Returns
@@ -374,15 +370,7 @@ pub fn set_timestamp(signed: &mut Signed, text: &str) -> bool {
 
 /// The header carrying the timestamp, for schemes that give it a header of its own.
 pub fn timestamp_header(scheme: &Scheme) -> Option<HeaderName> {
-    let name = match scheme {
-        Scheme::StandardWebhooks => "webhook-timestamp",
-        Scheme::Slack => "x-slack-request-timestamp",
-        Scheme::Zendesk => "x-zendesk-webhook-signature-timestamp",
-        Scheme::Twitch => "twitch-eventsub-message-timestamp",
-        Scheme::Hmac(custom) => return custom.timestamp_header.clone(),
-        _ => return None,
-    };
-    Some(HeaderName::from_static(name))
+    scheme.timestamp_header()
 }
 
 /// "ok" or the reason code, so assertions print one comparable word.
