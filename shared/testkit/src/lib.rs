@@ -3,11 +3,13 @@
 //!
 //! - [`stack`]: an emulator (moto server) on a free loopback port, SDK clients pointed at it,
 //!   unique resource names, scratch directories, the built `inlet` command and `inlet dev`.
+//! - [`proc`]: a running process's peak memory and CPU time, from `/proc`.
 //! - [`target`]: a loopback forward target that records every request and answers as scripted.
 //! - [`providers`]: the schemes under test, keys, signed deliveries, and where each scheme keeps
 //!   its signature and timestamp — read from `inlet-signature`, not copied.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod proc;
 pub mod providers;
 pub mod stack;
 pub mod target;

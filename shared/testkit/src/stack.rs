@@ -1,9 +1,12 @@
-//! Test harness for the tiers that need AWS: an emulator (moto server) on a free loopback port,
-//! SDK clients pointed at it, and resources with names unique to each test.
+//! Test harness for the tiers that need AWS or the built `inlet`: an emulator (moto server) on a
+//! free loopback port, SDK clients pointed at it, resources with names unique to each test,
+//! scratch directories, the `inlet` command, and a running `inlet dev`.
 
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -15,6 +18,39 @@ pub fn repo_root() -> PathBuf {
         .nth(2)
         .unwrap()
         .to_path_buf()
+}
+
+// ---- the processes this crate starts ----
+
+/// Emulators and `inlet dev`s started and not yet stopped, for [`kill_started`].
+static STARTED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn started(pid: u32) {
+    if let Ok(mut pids) = STARTED.lock() {
+        pids.push(pid);
+    }
+}
+
+fn stopped(pid: u32) {
+    if let Ok(mut pids) = STARTED.lock() {
+        pids.retain(|p| *p != pid);
+    }
+}
+
+/// Kills every emulator and `inlet dev` this crate started that is still running. Dropping them
+/// does that; this is for programs whose panics abort (the release profile), where no `Drop`
+/// runs: call it from a panic hook.
+pub fn kill_started() {
+    let pids: Vec<u32> = STARTED
+        .lock()
+        .map(|mut pids| std::mem::take(&mut *pids))
+        .unwrap_or_default();
+    for pid in pids {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 /// A free loopback port: bound, read, released.
@@ -53,6 +89,7 @@ impl Emulator {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        started(child.id());
         let emulator = Self {
             child: Some(child),
             port,
@@ -87,6 +124,7 @@ impl Emulator {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+            stopped(child.id());
         }
     }
 
@@ -154,10 +192,17 @@ pub fn inlet_binary() -> PathBuf {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
         let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
+        // The CLI's sources and the library crates' (not the test kit's: `inlet` does not use it).
         let root = repo_root();
-        let newest = [root.join("cli/src"), root.join("shared/src")]
-            .iter()
-            .filter_map(|dir| newest_file(dir))
+        let libraries = std::fs::read_dir(root.join("shared"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| entry.file_name() != "testkit")
+            .map(|entry| entry.path().join("src"));
+        let newest = std::iter::once(root.join("cli/src"))
+            .chain(libraries)
+            .filter_map(|dir| newest_file(&dir))
             .max();
         if let (Some(built), Some(newest)) = (built, newest)
             && newest > built
@@ -187,15 +232,31 @@ fn newest_file(dir: &Path) -> Option<SystemTime> {
     newest
 }
 
-/// A directory for one test's files, removed when dropped.
+/// A directory for one test's files, under the system's temporary directory; removed when
+/// dropped unless [`Scratch::keep`] says otherwise.
 #[derive(Debug)]
 pub struct Scratch(pub PathBuf);
 
 impl Scratch {
     pub fn new() -> Self {
-        let dir = std::env::temp_dir().join(unique("inlet-e2e"));
+        Self::with_prefix("inlet-test")
+    }
+
+    /// A new directory whose name starts with `prefix`, to tell whose it is.
+    pub fn with_prefix(prefix: &str) -> Self {
+        let dir = std::env::temp_dir().join(unique(prefix));
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Leaves the directory in place, for a person to look at after a failed run; its path.
+    pub fn keep(self) -> PathBuf {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        std::mem::take(&mut this.0)
     }
 }
 
@@ -208,6 +269,38 @@ impl Default for Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How a command that ran to its end exited, and what it printed.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `command` to its end with `stdin` as its input, capturing what it prints.
+pub fn run(command: &mut Command, stdin: &[u8]) -> Run {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let mut input = child.stdin.take().unwrap();
+    let output = std::thread::scope(|scope| {
+        // Written while the output is read, so that neither side waits on a full pipe; a
+        // command that exits without reading it all just closes the pipe.
+        scope.spawn(move || {
+            let _ = input.write_all(stdin);
+        });
+        child.wait_with_output().unwrap()
+    });
+    Run {
+        code: output.status.code().expect("killed by a signal"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
     }
 }
 
@@ -284,18 +377,31 @@ pub struct Dev {
 }
 
 impl Dev {
+    /// The built `inlet` ([`inlet_binary`]) as `inlet dev`, with the config and env file in
+    /// `scratch` (see [`inlet_command`]).
     pub fn start(emulator: &Emulator, scratch: &Path, secret_variables: &[&str]) -> Self {
+        Self::start_binary(&inlet_binary(), emulator, scratch, secret_variables)
+    }
+
+    /// [`Dev::start`] with a given build of `inlet` (the soak runs the release one).
+    pub fn start_binary(
+        binary: &Path,
+        emulator: &Emulator,
+        scratch: &Path,
+        secret_variables: &[&str],
+    ) -> Self {
         let port = free_port();
         let stdout = scratch.join("dev.out");
         let stderr = scratch.join("dev.err");
-        let child = inlet_command(&emulator.endpoint(), scratch, secret_variables)
+        let child = inlet_command_for(binary, &emulator.endpoint(), scratch, secret_variables)
             .args(["dev", "--no-samples", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .current_dir(scratch)
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        started(child.id());
         let mut dev = Self {
             child,
             port,
@@ -309,7 +415,7 @@ impl Dev {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.exited() {
                 panic!(
                     "inlet dev exited ({status}) before serving:\n{}",
                     self.log()
@@ -329,6 +435,15 @@ impl Dev {
         format!("http://127.0.0.1:{}/webhooks/{source}", self.port)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How it exited, once it has.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
     /// What it printed: its lines on stdout, then anything on stderr (panics among them).
     pub fn log(&self) -> String {
         let stdout = std::fs::read_to_string(&self.stdout).unwrap_or_default();
@@ -340,12 +455,19 @@ impl Dev {
         }
     }
 
+    /// The last `lines` lines of [`Dev::log`].
+    pub fn tail(&self, lines: usize) -> String {
+        let log = self.log();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
     pub fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
+        if let Some(status) = self.exited() {
             panic!("inlet dev exited ({status}):\n{}", self.log());
         }
     }
@@ -355,6 +477,7 @@ impl Drop for Dev {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        stopped(self.child.id());
         if std::thread::panicking() {
             eprintln!("---- inlet dev output ----\n{}", self.log());
         }

@@ -84,7 +84,7 @@ fn config(target: SocketAddr) -> String {
     text
 }
 
-// ---- the forward target (tests/tests/common) ----
+// ---- checking what the forward target (inlet_testkit::target) received ----
 
 /// Checks a forwarded request the way a receiver would: the Standard Webhooks signature with
 /// the route's secret, over the original body, with the event key as its id.
