@@ -15,7 +15,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use inlet_local::{self as local, StackSettings};
-use inlet_testkit::{Emulator, repo_root, unique};
+use inlet_testkit::{Emulator, proc, repo_root, unique};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -309,28 +309,10 @@ struct Snapshot {
 }
 
 fn snapshot(pid: u32) -> Snapshot {
-    let at = Instant::now();
-    let mut cpu_ns = 0;
-    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for task in tasks.flatten() {
-            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-            cpu_ns += stat
-                .split_whitespace()
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm_kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
     Snapshot {
-        at,
-        cpu_ns,
-        hwm_kib,
+        at: Instant::now(),
+        cpu_ns: proc::threads_cpu_ns(pid),
+        hwm_kib: proc::peak_rss_kib(pid).unwrap_or(0),
     }
 }
 

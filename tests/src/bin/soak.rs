@@ -18,19 +18,19 @@
 
 use http::{HeaderMap, HeaderValue};
 use http_body_util::{BodyExt as _, Full};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use inlet_core::envelope::Envelope;
 use inlet_local as local;
 use inlet_signature::{Delivery, Scheme, Window};
-use inlet_testkit::{Emulator, free_port, inlet_command_for, repo_root};
+use inlet_testkit::target::{Hit, Script, Target};
+use inlet_testkit::{Dev, Emulator, Scratch, kill_started, proc, repo_root};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "usage: soak [--deliveries N] [--max-seconds S] [--concurrency N] \
@@ -59,6 +59,8 @@ struct Source {
     secret: &'static str,
     /// The target's path its route forwards to, which decides the answer.
     path: &'static str,
+    /// How the target answers there.
+    script: Script,
     /// Share of the originals, in percent.
     weight: u32,
     fate: Fate,
@@ -71,6 +73,7 @@ const SOURCES: [Source; 7] = [
         variable: "SOAK_GITHUB",
         secret: "soak-github-secret",
         path: "ok",
+        script: Script::Ok,
         weight: 24,
         fate: Fate::Forwarded,
     },
@@ -80,6 +83,7 @@ const SOURCES: [Source; 7] = [
         variable: "SOAK_STRIPE",
         secret: "whsec_soak_stripe_secret",
         path: "ok",
+        script: Script::Ok,
         weight: 22,
         fate: Fate::Forwarded,
     },
@@ -89,6 +93,7 @@ const SOURCES: [Source; 7] = [
         variable: "SOAK_SVIX",
         secret: "whsec_c29hay1zdGFuZGFyZC13ZWJob29rcy1zZWNyZXQ=",
         path: "ok",
+        script: Script::Ok,
         weight: 22,
         fate: Fate::Forwarded,
     },
@@ -98,6 +103,7 @@ const SOURCES: [Source; 7] = [
         variable: "SOAK_SHOPIFY",
         secret: "soak-shopify-secret",
         path: "ok",
+        script: Script::Ok,
         weight: 22,
         fate: Fate::Forwarded,
     },
@@ -108,6 +114,7 @@ const SOURCES: [Source; 7] = [
         variable: "SOAK_GITHUB",
         secret: "soak-github-secret",
         path: "flaky",
+        script: Script::FailFirstEach(1),
         weight: 5,
         fate: Fate::Forwarded,
     },
@@ -118,6 +125,7 @@ const SOURCES: [Source; 7] = [
         variable: "SOAK_SVIX",
         secret: "whsec_c29hay1zdGFuZGFyZC13ZWJob29rcy1zZWNyZXQ=",
         path: "gone",
+        script: Script::Always(410),
         weight: 3,
         fate: Fate::DeadLettered("action_failed"),
     },
@@ -128,6 +136,7 @@ const SOURCES: [Source; 7] = [
         variable: "SOAK_SHOPIFY",
         secret: "soak-shopify-secret",
         path: "broken",
+        script: Script::Always(500),
         weight: 2,
         fate: Fate::DeadLettered(RETRIES_EXHAUSTED),
     },
@@ -593,6 +602,18 @@ impl Backpressure {
 
 // ---- the forward target ----
 
+/// The forward target: each source's route has a path of its own, answered as the source says.
+async fn forward_target() -> Target {
+    let mut scripts: Vec<(&str, Script)> = Vec::new();
+    for source in &SOURCES {
+        if !scripts.iter().any(|(path, _)| *path == source.path) {
+            scripts.push((source.path, source.script));
+        }
+    }
+    Target::start(&scripts).await
+}
+
+/// What the target saw of one event.
 #[derive(Debug, Default, Clone, Copy)]
 struct KeyHits {
     attempts: u32,
@@ -600,8 +621,11 @@ struct KeyHits {
     succeeded: u32,
 }
 
+/// The target's record, checked: every forward must verify as the Standard Webhooks signature of
+/// the route's secret at the time it arrived, name the event it carries, and carry its original
+/// body.
 #[derive(Debug, Default)]
-struct TargetState {
+struct Forwards {
     hits: HashMap<String, KeyHits>,
     requests: u64,
     succeeded: u64,
@@ -614,246 +638,44 @@ struct TargetState {
     by_status: BTreeMap<u16, u64>,
 }
 
-struct Target {
-    addr: SocketAddr,
-    state: Arc<Mutex<TargetState>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Target {
-    async fn start(bodies: Arc<HashMap<String, Bytes>>) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let state = Arc::new(Mutex::new(TargetState::default()));
-        let shared = Arc::clone(&state);
-        let agent = Scheme::StandardWebhooks.key(AGENT_SECRET).unwrap();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                let state = Arc::clone(&shared);
-                let bodies = Arc::clone(&bodies);
-                let agent = agent.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| {
-                        let state = Arc::clone(&state);
-                        let bodies = Arc::clone(&bodies);
-                        let agent = agent.clone();
-                        async move {
-                            Ok::<_, std::convert::Infallible>(
-                                receive(&state, &bodies, &agent, request).await,
-                            )
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self { addr, state, task }
-    }
-
-    fn snapshot<T>(&self, read: impl FnOnce(&TargetState) -> T) -> T {
-        read(&self.state.lock().unwrap())
-    }
-}
-
-async fn receive(
-    state: &Mutex<TargetState>,
-    bodies: &HashMap<String, Bytes>,
-    agent: &inlet_signature::Key,
-    request: hyper::Request<Incoming>,
-) -> hyper::Response<Full<Bytes>> {
-    let (parts, body) = request.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let id = parts
-        .headers
-        .get("webhook-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let verified = Scheme::StandardWebhooks.verify(
-        &Delivery {
-            headers: &parts.headers,
-            body: &body,
-            url: None,
-        },
-        std::slice::from_ref(agent),
-        Window {
-            now: now_secs(),
-            tolerance_secs: 600,
-        },
-    );
-    let genuine = matches!(&verified, Ok(v) if v.event_id.as_deref() == Some(id.as_str()));
-    let expected = bodies.get(&id);
-    let mut state = state.lock().unwrap();
-    state.requests += 1;
-    if !genuine {
-        state.unverified += 1;
-    }
-    match expected {
-        None => state.unknown += 1,
-        Some(original) if *original != body => state.wrong_body += 1,
-        Some(_) => {}
-    }
-    let hits = state.hits.entry(id).or_default();
-    let status = match parts.uri.path() {
-        "/ok" => 200,
-        "/flaky" if hits.attempts == 0 => 500,
-        "/flaky" => 200,
-        "/gone" => 410,
-        "/broken" => 500,
-        _ => 404,
-    };
-    hits.attempts += 1;
-    if (200..300).contains(&status) {
-        hits.succeeded += 1;
-        state.succeeded += 1;
-    }
-    *state.by_status.entry(status).or_default() += 1;
-    let mut response = hyper::Response::new(Full::new(Bytes::new()));
-    *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
-    response
-}
-
-// ---- the processes this run owns ----
-
-/// Pids to kill if the soak panics: the release profile aborts on panic, so no `Drop` runs.
-static OWNED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
-
-fn own(pid: u32) {
-    OWNED.lock().unwrap().push(pid);
-}
-
-fn kill_owned() {
-    let pids: Vec<u32> = OWNED
-        .lock()
-        .map(|mut p| std::mem::take(&mut *p))
-        .unwrap_or_default();
-    for pid in pids {
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-/// A directory for the run's config and `inlet dev`'s output; kept when the run fails.
-struct Scratch {
-    dir: PathBuf,
-    keep: bool,
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.dir);
+fn forwards(hits: &[Hit], bodies: &HashMap<String, Bytes>) -> Forwards {
+    let agent = Scheme::StandardWebhooks.key(AGENT_SECRET).unwrap();
+    let mut seen = Forwards::default();
+    for hit in hits {
+        let id = hit.key().unwrap_or("").to_owned();
+        let at = hit
+            .at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let verified = Scheme::StandardWebhooks.verify(
+            &Delivery {
+                headers: &hit.headers,
+                body: &hit.body,
+                url: None,
+            },
+            std::slice::from_ref(&agent),
+            Window {
+                now: at,
+                tolerance_secs: 600,
+            },
+        );
+        let genuine = matches!(&verified, Ok(v) if v.event_id.as_deref() == Some(id.as_str()));
+        seen.requests += 1;
+        seen.unverified += u64::from(!genuine);
+        match bodies.get(&id) {
+            None => seen.unknown += 1,
+            Some(original) if original[..] != hit.body[..] => seen.wrong_body += 1,
+            Some(_) => {}
         }
-    }
-}
-
-/// The release `inlet dev`, killed when dropped.
-struct Dev {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Dev {
-    fn start(binary: &Path, emulator: &Emulator, scratch: &Path) -> Self {
-        let port = free_port();
-        let log = scratch.join("dev.log");
-        let out = std::fs::File::create(&log).unwrap();
-        // Nothing of the developer's AWS setup or proxies may send it elsewhere; the secrets
-        // come from the env file alone.
-        let secret_variables: Vec<&str> = SOURCES
-            .iter()
-            .map(|s| s.variable)
-            .chain(["SOAK_AGENT"])
-            .collect();
-        let child = inlet_command_for(binary, &emulator.endpoint(), scratch, &secret_variables)
-            .args(["dev", "--no-samples", "--listen"])
-            .arg(format!("127.0.0.1:{port}"))
-            .current_dir(scratch)
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        own(child.id());
-        let mut dev = Self { child, port, log };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = dev.exited() {
-                panic!(
-                    "inlet dev exited ({status}) before serving:\n{}",
-                    dev.tail(40)
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "inlet dev did not listen in time:\n{}",
-                dev.tail(40)
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        let key = seen.hits.entry(id).or_default();
+        key.attempts += 1;
+        if hit.succeeded() {
+            key.succeeded += 1;
+            seen.succeeded += 1;
         }
-        dev
+        *seen.by_status.entry(hit.status).or_default() += 1;
     }
-
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-
-    fn tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Peak resident set (`VmHWM`) in MiB.
-fn peak_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
-}
-
-/// CPU seconds (user + system) of the whole process, exited threads included.
-fn cpu_secs(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which may itself hold spaces and parentheses.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    // USER_HZ is 100 on every Linux ABI.
-    Some((utime + stime) / 100.0)
+    seen
 }
 
 // ---- the run ----
@@ -912,9 +734,10 @@ fn args() -> Args {
 fn main() {
     let started = Instant::now();
     let args = args();
+    // The release profile aborts on panic, so no `Drop` stops inlet dev or moto: this does.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        kill_owned();
+        kill_started();
         default_hook(info);
     }));
 
@@ -930,28 +753,28 @@ fn main() {
 
     let emulator = Emulator::start();
     let moto = emulator.pid();
-    if let Some(pid) = moto {
-        own(pid);
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let mut scratch = Scratch {
-        dir: std::env::temp_dir().join(format!("inlet-soak-{}-{run}", std::process::id())),
-        keep: false,
-    };
-    std::fs::create_dir_all(&scratch.dir).unwrap();
-    let target = runtime.block_on(Target::start(Arc::clone(&bodies)));
-    std::fs::write(scratch.dir.join("inlet.toml"), config(target.addr)).unwrap();
-    std::fs::write(scratch.dir.join("local.env"), env_file()).unwrap();
-    let mut dev = Dev::start(&args.inlet, &emulator, &scratch.dir);
+    let scratch = Scratch::with_prefix(&format!("inlet-soak-{run}"));
+    let target = runtime.block_on(forward_target());
+    std::fs::write(scratch.path().join("inlet.toml"), config(target.addr)).unwrap();
+    std::fs::write(scratch.path().join("local.env"), env_file()).unwrap();
+    // Nothing of the developer's AWS setup or proxies may send it elsewhere; the secrets come
+    // from the env file alone.
+    let secret_variables: Vec<&str> = SOURCES
+        .iter()
+        .map(|s| s.variable)
+        .chain(["SOAK_AGENT"])
+        .collect();
+    let mut dev = Dev::start_binary(&args.inlet, &emulator, scratch.path(), &secret_variables);
 
     println!(
         "soak: {} ({}), moto on {}, target on {}, {} client connections, seed {}",
         args.inlet.display(),
-        format_args!("pid {}, 127.0.0.1:{}", dev.child.id(), dev.port),
+        format_args!("pid {}, 127.0.0.1:{}", dev.pid(), dev.port),
         emulator.endpoint(),
         target.addr,
         args.concurrency,
@@ -960,21 +783,13 @@ fn main() {
     let deadline = started + Duration::from_secs(args.max_seconds);
     let outcome = runtime.block_on(async {
         tokio::select! {
-            outcome = soak(&args, &plan, &target, &emulator, &mut dev, moto, deadline, started) => Some(outcome),
+            outcome = soak(&args, &plan, &bodies, &target, &emulator, &mut dev, moto, deadline, started) => Some(outcome),
             () = interrupted() => None,
         }
     });
     let code = match outcome {
-        Some(passed) => {
-            if !passed {
-                scratch.keep = true;
-                println!(
-                    "the run's config and inlet dev's output are kept in {}",
-                    scratch.dir.display()
-                );
-            }
-            i32::from(!passed)
-        }
+        Some(true) => 0,
+        Some(false) => 1,
         None => {
             println!("soak: interrupted; stopping inlet dev and moto");
             130
@@ -984,7 +799,14 @@ fn main() {
     drop(runtime);
     drop(dev);
     drop(emulator);
-    drop(scratch);
+    if code == 1 {
+        println!(
+            "the run's config and inlet dev's output are kept in {}",
+            scratch.keep().display()
+        );
+    } else {
+        drop(scratch);
+    }
     std::process::exit(code);
 }
 
@@ -1009,6 +831,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 async fn soak(
     args: &Args,
     plan: &Arc<Plan>,
+    bodies: &HashMap<String, Bytes>,
     target: &Target,
     emulator: &Emulator,
     dev: &mut Dev,
@@ -1080,7 +903,7 @@ async fn soak(
                         "  sending: {sent}/{total} in {secs:.0} s ({:.0}/s), queue {}, forwarded {}",
                         sent as f64 / secs,
                         window.backlog.load(Ordering::Relaxed),
-                        target.snapshot(|s| s.succeeded)
+                        target.count(Hit::succeeded)
                     );
                 }
             }
@@ -1128,7 +951,7 @@ async fn soak(
                 "  settling: queue {} waiting / {} in flight, forwarded {}, dead letters {}",
                 queue.0,
                 queue.1,
-                target.snapshot(|s| s.succeeded),
+                target.count(Hit::succeeded),
                 dead.0
             );
         }
@@ -1136,11 +959,12 @@ async fn soak(
     }
     let settle_end = settled_at.unwrap_or_else(Instant::now);
     let end_to_end_secs = settle_end.duration_since(send_started).as_secs_f64();
-    let dev_peak = peak_mib(dev.child.id());
-    let dev_cpu = cpu_secs(dev.child.id());
-    let moto_peak = moto.and_then(peak_mib);
-    let moto_cpu = moto.and_then(cpu_secs);
-    let own_cpu = cpu_secs(std::process::id());
+    let seconds = |time: Option<Duration>| time.map(|t| t.as_secs_f64());
+    let dev_peak = proc::peak_rss_mib(dev.pid());
+    let dev_cpu = seconds(proc::cpu_time(dev.pid()));
+    let moto_peak = moto.and_then(proc::peak_rss_mib);
+    let moto_cpu = seconds(moto.and_then(proc::cpu_time));
+    let own_cpu = seconds(proc::cpu_time(std::process::id()));
 
     // ---- the dead-letter queue ----
     let letters = local::peek(&sqs, &dlq_url, 1_000_000)
@@ -1250,21 +1074,15 @@ async fn soak(
     latencies.sort_unstable();
 
     // ---- fates ----
-    let (hits, target_totals) = target.snapshot(|s| {
-        (
-            s.hits.clone(),
-            (
-                s.requests,
-                s.succeeded,
-                s.unverified,
-                s.wrong_body,
-                s.unknown,
-                s.by_status.clone(),
-            ),
-        )
-    });
-    let (forward_requests, forward_ok, unverified, wrong_body, unknown, forward_statuses) =
-        target_totals;
+    let Forwards {
+        hits,
+        requests: forward_requests,
+        succeeded: forward_ok,
+        unverified,
+        wrong_body,
+        unknown,
+        by_status: forward_statuses,
+    } = forwards(&target.all_hits(), bodies);
     let key_source: HashMap<&str, usize> = plan
         .events
         .iter()
@@ -1435,11 +1253,12 @@ async fn soak(
         "source", "scheme", "target answers", "accepted", "forwarded", "dead"
     );
     for (source, counts) in SOURCES.iter().zip(&per_source) {
-        let answers = match source.path {
-            "ok" => "200",
-            "flaky" => "500 first, then 200",
-            "gone" => "410",
-            _ => "500 always",
+        let answers = match source.script {
+            Script::Ok => "200".to_owned(),
+            Script::FailFirstEach(1) => "500 first, then 200".to_owned(),
+            Script::Always(500) => "500 always".to_owned(),
+            Script::Always(status) => status.to_string(),
+            other => format!("{other:?}"),
         };
         let _ = writeln!(
             text,
