@@ -3,7 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::common::{inlet, root, scratch};
+use crate::common::inlet;
+use inlet_testkit::{Scratch, repo_root};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -22,12 +23,13 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn regenerating_reproduces_the_committed_fixtures() {
-    let out = scratch("regenerating_reproduces_the_committed_fixtures");
+    let scratch = Scratch::with_prefix("regenerating_reproduces_the_committed_fixtures");
+    let out = scratch.path();
     // A leftover from a case that no longer exists must go.
     std::fs::create_dir_all(out.join("ingest")).unwrap();
     std::fs::write(out.join("ingest/retired-case.json"), "{}").unwrap();
 
-    let from = root().join("events");
+    let from = repo_root().join("events");
     let run = inlet(&[
         "events",
         "--from",
@@ -57,8 +59,9 @@ fn regenerating_reproduces_the_committed_fixtures() {
 
 #[test]
 fn now_moves_every_timestamp_and_signature() {
-    let from = root().join("events");
-    let out = scratch("now_moves_every_timestamp_and_signature");
+    let from = repo_root().join("events");
+    let scratch = Scratch::with_prefix("now_moves_every_timestamp_and_signature");
+    let out = scratch.path();
     let run = inlet(&[
         "events",
         "--from",
@@ -87,7 +90,8 @@ fn now_moves_every_timestamp_and_signature() {
 
 #[test]
 fn the_generator_needs_the_secrets_and_names_the_missing_one() {
-    let dir = scratch("the_generator_needs_the_secrets_and_names_the_missing_one");
+    let scratch = Scratch::with_prefix("the_generator_needs_the_secrets_and_names_the_missing_one");
+    let dir = scratch.path();
     let config = dir.join("inlet.toml");
     std::fs::write(
         &config,

@@ -2,7 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::common::{Run, bare, inlet, inlet_with_stdin, scratch};
+use crate::common::{bare, inlet, inlet_with_stdin};
+use inlet_testkit::{Run, Scratch};
 use std::path::Path;
 
 const NOW: i64 = 1_795_352_400;
@@ -202,7 +203,7 @@ fn source_samples() -> Vec<(Sample<'static>, &'static str, &'static str)> {
 #[test]
 fn every_configured_source_round_trips() {
     let config =
-        inlet_core::config::Config::load(&crate::common::root().join("inlet.toml")).unwrap();
+        inlet_core::config::Config::load(&inlet_testkit::repo_root().join("inlet.toml")).unwrap();
     let samples = source_samples();
     for name in config.sources.keys() {
         assert!(
@@ -210,9 +211,10 @@ fn every_configured_source_round_trips() {
             "no round trip for source {name}"
         );
     }
-    let dir = scratch("every_configured_source_round_trips");
+    let scratch = Scratch::with_prefix("every_configured_source_round_trips");
+    let dir = scratch.path();
     for (sample, event_id, event_type) in &samples {
-        let body = write_body(&dir, &sample.body);
+        let body = write_body(dir, &sample.body);
         let signed = sign(sample, &body, &NOW.to_string());
         let run = verify(sample, &signed, &body, &["--now", &NOW.to_string()]);
         assert_valid(&run, event_id, event_type);
@@ -221,7 +223,8 @@ fn every_configured_source_round_trips() {
 
 #[test]
 fn a_scheme_and_secret_round_trip_without_a_config() {
-    let dir = scratch("a_scheme_and_secret_round_trip_without_a_config");
+    let scratch = Scratch::with_prefix("a_scheme_and_secret_round_trip_without_a_config");
+    let dir = scratch.path();
     let url = "https://hooks.example.com/webhooks/x";
     let cases: Vec<(Vec<&str>, Vec<&str>, &str, &str)> = vec![
         (
@@ -285,7 +288,7 @@ fn a_scheme_and_secret_round_trip_without_a_config() {
             headers,
             body: body.to_owned(),
         };
-        let body = write_body(&dir, &sample.body);
+        let body = write_body(dir, &sample.body);
         let signed = sign(&sample, &body, &NOW.to_string());
         let run = verify(&sample, &signed, &body, &["--now", &NOW.to_string()]);
         assert_eq!(run.code, 0, "{:?}: {run:?}", sample.key);
@@ -298,11 +301,12 @@ fn a_scheme_and_secret_round_trip_without_a_config() {
 
 #[test]
 fn a_tampered_body_is_invalid_and_says_why() {
-    let dir = scratch("a_tampered_body_is_invalid_and_says_why");
+    let scratch = Scratch::with_prefix("a_tampered_body_is_invalid_and_says_why");
+    let dir = scratch.path();
     let sample = source("stripe", &[], r#"{"id":"evt_1","amount":4900}"#);
-    let body = write_body(&dir, &sample.body);
+    let body = write_body(dir, &sample.body);
     let signed = sign(&sample, &body, &NOW.to_string());
-    let tampered = write_body(&dir, r#"{"id":"evt_1","amount":49}"#);
+    let tampered = write_body(dir, r#"{"id":"evt_1","amount":49}"#);
     let run = verify(&sample, &signed, &tampered, &["--now", &NOW.to_string()]);
     assert_invalid(&run, "signature_mismatch");
 }
@@ -310,20 +314,22 @@ fn a_tampered_body_is_invalid_and_says_why() {
 #[test]
 fn a_missing_signature_is_invalid() {
     let sample = source("github", &["X-GitHub-Event: push"], "{}");
-    let dir = scratch("a_missing_signature_is_invalid");
-    let body = write_body(&dir, &sample.body);
+    let scratch = Scratch::with_prefix("a_missing_signature_is_invalid");
+    let dir = scratch.path();
+    let body = write_body(dir, &sample.body);
     assert_invalid(&verify(&sample, &[], &body, &[]), "signature_missing");
 }
 
 #[test]
 fn a_stale_delivery_is_out_of_tolerance_unless_the_window_allows_it() {
-    let dir = scratch("a_stale_delivery_is_out_of_tolerance");
+    let scratch = Scratch::with_prefix("a_stale_delivery_is_out_of_tolerance");
+    let dir = scratch.path();
     let sample = source(
         "slack",
         &[],
         r#"{"type":"event_callback","event_id":"Ev1"}"#,
     );
-    let body = write_body(&dir, &sample.body);
+    let body = write_body(dir, &sample.body);
     let signed = sign(&sample, &body, &NOW.to_string());
     let later = (NOW + 301).to_string();
     let run = verify(&sample, &signed, &body, &["--now", &later]);
@@ -343,9 +349,10 @@ fn a_stale_delivery_is_out_of_tolerance_unless_the_window_allows_it() {
 
 #[test]
 fn verify_with_a_source_tries_every_secret() {
-    let dir = scratch("verify_with_a_source_tries_every_secret");
+    let scratch = Scratch::with_prefix("verify_with_a_source_tries_every_secret");
+    let dir = scratch.path();
     let body_text = r#"{"zen":"Rotation."}"#;
-    let body = write_body(&dir, body_text);
+    let body = write_body(dir, body_text);
     let headers = vec!["X-GitHub-Delivery: d-2", "X-GitHub-Event: push"];
     for (secret, valid) in [
         ("local-github-secret-previous", true),
@@ -369,13 +376,14 @@ fn verify_with_a_source_tries_every_secret() {
 
 #[test]
 fn a_source_signs_its_configured_url() {
-    let dir = scratch("a_source_signs_its_configured_url");
+    let scratch = Scratch::with_prefix("a_source_signs_its_configured_url");
+    let dir = scratch.path();
     let sample = source(
         "square",
         &[],
         r#"{"event_id":"sq-2","type":"payment.updated"}"#,
     );
-    let body = write_body(&dir, &sample.body);
+    let body = write_body(dir, &sample.body);
     let signed = sign(&sample, &body, &NOW.to_string());
     let configured = "http://127.0.0.1:3000/webhooks/square";
     for (url, valid) in [
@@ -440,13 +448,14 @@ fn the_body_can_come_from_stdin() {
 
 #[test]
 fn handshakes_are_reported() {
-    let dir = scratch("handshakes_are_reported");
+    let scratch = Scratch::with_prefix("handshakes_are_reported");
+    let dir = scratch.path();
     let sample = source(
         "slack",
         &[],
         r#"{"token":"t","challenge":"ch4ll3nge","type":"url_verification"}"#,
     );
-    let body = write_body(&dir, &sample.body);
+    let body = write_body(dir, &sample.body);
     let signed = sign(&sample, &body, &NOW.to_string());
     let run = verify(&sample, &signed, &body, &["--now", &NOW.to_string()]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -459,7 +468,8 @@ fn handshakes_are_reported() {
 
 #[test]
 fn a_bad_config_exits_2_naming_the_key() {
-    let dir = scratch("a_bad_config_exits_2_naming_the_key");
+    let scratch = Scratch::with_prefix("a_bad_config_exits_2_naming_the_key");
+    let dir = scratch.path();
     let cases = [
         (
             "[sources.github]\nscheme = \"gitlab\"\nsecrets = [\"env:A\"]\n",
