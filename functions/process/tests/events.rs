@@ -24,8 +24,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// `events/process` at the repository root: this crate lives in functions/process.
 fn events_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/process")
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .nth(2)
+        .unwrap_or(here)
+        .join("events/process")
 }
 
 /// How one record of a file must end.
