@@ -1,0 +1,172 @@
+//! The queues from the outside: depths, and the dead-letter queue's peek and redrive.
+
+use crate::{StackError, failed};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+/// A message in the dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub message_id: String,
+    pub body: String,
+    /// `reason`, `source`, `failed_at` where process set them; empty for records SQS redrove.
+    pub attributes: std::collections::BTreeMap<String, String>,
+    receipt_handle: String,
+}
+
+impl DeadLetter {
+    /// The source: the attribute process set, else the envelope's.
+    pub fn source(&self) -> Option<String> {
+        self.attributes.get("source").cloned().or_else(|| {
+            inlet_core::envelope::Envelope::from_json(&self.body)
+                .ok()
+                .map(|e| e.source)
+        })
+    }
+}
+
+/// Queue depths: (visible, in flight).
+pub async fn depth(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<(u64, u64), StackError> {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .map_err(failed("read the queue's depth"))?
+        .attributes
+        .unwrap_or_default();
+    let read = |name: QueueAttributeName| {
+        attributes
+            .get(&name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok((
+        read(QueueAttributeName::ApproximateNumberOfMessages),
+        read(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    ))
+}
+
+/// Takes every message it can from `queue_url`, hidden for long enough to finish with them.
+async fn take_all(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    limit: usize,
+) -> Result<Vec<DeadLetter>, StackError> {
+    let mut taken = Vec::new();
+    while taken.len() < limit {
+        let batch = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .visibility_timeout(60)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(failed("receive from the dead-letter queue"))?
+            .messages
+            .unwrap_or_default();
+        if batch.is_empty() {
+            break;
+        }
+        for message in batch {
+            let attributes = message
+                .message_attributes
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|(name, value)| Some((name, value.string_value?)))
+                .collect();
+            taken.push(DeadLetter {
+                message_id: message.message_id.unwrap_or_default(),
+                body: message.body.unwrap_or_default(),
+                attributes,
+                receipt_handle: message.receipt_handle.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(taken)
+}
+
+/// Makes messages visible again at once: what was only looked at goes back as it was.
+async fn put_back(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    letters: &[DeadLetter],
+) -> Result<(), StackError> {
+    for letter in letters {
+        sqs.change_message_visibility()
+            .queue_url(queue_url)
+            .receipt_handle(&letter.receipt_handle)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(failed("put a message back"))?;
+    }
+    Ok(())
+}
+
+/// Up to `n` dead letters, left in the queue.
+pub async fn peek(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    n: usize,
+) -> Result<Vec<DeadLetter>, StackError> {
+    let mut letters = take_all(sqs, queue_url, n).await?;
+    put_back(sqs, queue_url, &letters).await?;
+    letters.truncate(n);
+    Ok(letters)
+}
+
+/// Moves dead letters (of one source, or all) back to the queue: receive → send → delete, which
+/// works on every emulator, unlike `StartMessageMoveTask`. `progress` is called after each one.
+/// With `dry_run`, nothing moves and the count says what would.
+pub async fn redrive(
+    sqs: &aws_sdk_sqs::Client,
+    dead_letter_queue_url: &str,
+    queue_url: &str,
+    source: Option<&str>,
+    dry_run: bool,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<usize, StackError> {
+    let letters = take_all(sqs, dead_letter_queue_url, usize::MAX).await?;
+    let (chosen, others): (Vec<_>, Vec<_>) = letters
+        .into_iter()
+        .partition(|letter| source.is_none_or(|s| letter.source().as_deref() == Some(s)));
+    put_back(sqs, dead_letter_queue_url, &others).await?;
+    if dry_run {
+        put_back(sqs, dead_letter_queue_url, &chosen).await?;
+        return Ok(chosen.len());
+    }
+    for (done, letter) in chosen.iter().enumerate() {
+        let mut send = sqs
+            .send_message()
+            .queue_url(queue_url)
+            .message_body(&letter.body);
+        // The failure's own attributes stay behind: a redriven event starts afresh.
+        for (name, value) in letter
+            .attributes
+            .iter()
+            .filter(|(n, _)| !matches!(n.as_str(), "reason" | "failed_at"))
+        {
+            let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(failed("copy an attribute"))?;
+            send = send.message_attributes(name, attribute);
+        }
+        send.send()
+            .await
+            .map_err(failed("send back to the queue"))?;
+        sqs.delete_message()
+            .queue_url(dead_letter_queue_url)
+            .receipt_handle(&letter.receipt_handle)
+            .send()
+            .await
+            .map_err(failed("delete from the dead-letter queue"))?;
+        progress(done + 1, chosen.len());
+    }
+    Ok(chosen.len())
+}
