@@ -6,7 +6,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
-use http::{HeaderMap, HeaderName, HeaderValue};
 use inlet_core::actions::forward::{Forwarder, classify};
 use inlet_core::actions::router::Router;
 use inlet_core::actions::{ActionError, Event, Handled, Handler};
@@ -16,13 +15,10 @@ use inlet_core::ports::memory::MemorySecrets;
 use inlet_core::secrets::{Env, SecretError, SecretResolver};
 use inlet_signature::clock;
 use inlet_signature::{Delivery, Key, Scheme, Window};
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use inlet_testkit::target::{Hit, Script, Target};
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use tokio::net::TcpListener;
 
 /// The example secret from the Standard Webhooks specification.
 const AGENT_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -32,160 +28,24 @@ const OTHER_SECRET: &str = "whsec_c2Vjb25kIGFnZW50J3Mgc2lnbmluZyBrZXk=";
 const RAW_BODY: &[u8] = b"\xffid=42\r\n\r\nname=J\xe9r\xf4me&x=\x00\x01";
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=ISO-8859-1";
 
-// ---- a tiny HTTP/1.1 target ----
+// ---- the target (inlet_testkit::target), answering in the order requests arrive ----
 
-#[derive(Debug, Clone)]
-struct Received {
-    method: String,
-    target: String,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Reply {
-    Status(u16),
-    /// A 3xx pointing at another path of the same server.
-    Redirect(u16),
-    /// Reads the request and never answers.
-    Hang,
-}
-
-struct Target {
-    addr: SocketAddr,
-    received: Arc<Mutex<Vec<Received>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        // Dropping the accept loop drops its JoinSet, which ends every connection too.
-        self.task.abort();
-    }
-}
-
-impl Target {
-    /// Answers in the order given, then 200 to anything more.
-    async fn start(script: &[Reply]) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<_>>()));
-        let r = Arc::clone(&received);
-        let task = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                connections.spawn(serve(stream, Arc::clone(&r), Arc::clone(&script)));
-            }
-        });
-        Self {
-            addr,
-            received,
-            task,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-
-    fn only_request(&self) -> Received {
-        let received = self.received();
-        assert_eq!(received.len(), 1, "expected one request, got {received:#?}");
-        received[0].clone()
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Serves requests on one connection (the client keeps connections alive between events).
-async fn serve(
-    mut stream: TcpStream,
-    received: Arc<Mutex<Vec<Received>>>,
-    script: Arc<Mutex<VecDeque<Reply>>>,
-) {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let head_end = loop {
-            if let Some(at) = find(&buffer, b"\r\n\r\n") {
-                break at + 4;
-            }
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = std::str::from_utf8(&buffer[..head_end - 4])
-            .unwrap()
-            .to_owned();
-        let mut lines = head.split("\r\n");
-        let mut request_line = lines.next().unwrap().split(' ');
-        let method = request_line.next().unwrap().to_owned();
-        let target = request_line.next().unwrap().to_owned();
-        let mut headers = HeaderMap::new();
-        for line in lines {
-            let (name, value) = line.split_once(':').unwrap();
-            headers.append(
-                HeaderName::try_from(name.trim()).unwrap(),
-                HeaderValue::try_from(value.trim()).unwrap(),
-            );
-        }
+/// Every request the target got, each checked to have come with a content-length.
+fn received(target: &Target) -> Vec<Hit> {
+    let hits = target.all_hits();
+    for hit in &hits {
         assert!(
-            headers.get("transfer-encoding").is_none(),
+            hit.headers.get("transfer-encoding").is_none(),
             "the forwarder should send a content-length"
         );
-        let length: usize = headers
-            .get("content-length")
-            .map_or(0, |v| v.to_str().unwrap().parse().unwrap());
-        while buffer.len() < head_end + length {
-            match stream.read(&mut chunk).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
-            }
-        }
-        let body = buffer[head_end..head_end + length].to_vec();
-        buffer.drain(..head_end + length);
-        received.lock().unwrap().push(Received {
-            method,
-            target,
-            headers,
-            body,
-        });
-        let reply = script
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or(Reply::Status(200));
-        let answer = match reply {
-            Reply::Hang => {
-                std::future::pending::<()>().await;
-                return;
-            }
-            Reply::Status(code) => format!("HTTP/1.1 {code} Scripted\r\ncontent-length: 0\r\n\r\n"),
-            Reply::Redirect(code) => format!(
-                "HTTP/1.1 {code} Scripted\r\nlocation: /elsewhere\r\ncontent-length: 0\r\n\r\n"
-            ),
-        };
-        if stream.write_all(answer.as_bytes()).await.is_err() {
-            return;
-        }
     }
+    hits
+}
+
+fn only_request(target: &Target) -> Hit {
+    let hits = received(target);
+    assert_eq!(hits.len(), 1, "expected one request, got {hits:#?}");
+    hits[0].clone()
 }
 
 // ---- events ----
@@ -217,7 +77,7 @@ fn now() -> i64 {
 
 /// Checks the signature twice: with the crate's Standard Webhooks verifier, and by recomputing
 /// the HMAC from the specification with nothing of the crate's signing code.
-fn assert_signed(request: &Received, secret: &str, id: &str) {
+fn assert_signed(request: &Hit, secret: &str, id: &str) {
     assert_eq!(request.header("webhook-id"), Some(id));
     let delivery = Delivery {
         headers: &request.headers,
@@ -290,7 +150,7 @@ fn class<T>(result: &Result<T, ActionError>) -> Class {
 
 #[tokio::test]
 async fn the_original_bytes_go_out_signed_with_the_event_key_as_webhook_id() {
-    let target = Target::start(&[]).await;
+    let target = Target::in_order(&[]).await;
     let envelope = envelope("crm", "evt_crm_7f3b9c21", Some("contact.created"), RAW_BODY);
     assert!(
         envelope.body_b64.is_some(),
@@ -306,7 +166,7 @@ async fn the_original_bytes_go_out_signed_with_the_event_key_as_webhook_id() {
     .await;
 
     assert_eq!(result, Ok(()));
-    let request = target.only_request();
+    let request = only_request(&target);
     assert_eq!(request.method, "POST");
     assert_eq!(request.target, "/hooks?tenant=7");
     assert_eq!(request.body, RAW_BODY);
@@ -318,7 +178,7 @@ async fn the_original_bytes_go_out_signed_with_the_event_key_as_webhook_id() {
 
 #[tokio::test]
 async fn an_envelope_without_content_type_or_event_type_goes_out_as_octets() {
-    let target = Target::start(&[]).await;
+    let target = Target::in_order(&[]).await;
     let mut envelope = envelope(
         "github",
         "d-1",
@@ -336,7 +196,7 @@ async fn an_envelope_without_content_type_or_event_type_goes_out_as_octets() {
     .await;
 
     assert_eq!(result, Ok(()));
-    let request = target.only_request();
+    let request = only_request(&target);
     assert_eq!(
         request.header("content-type"),
         Some("application/octet-stream")
@@ -369,9 +229,9 @@ async fn every_answer_is_done_retried_or_dead_lettered_by_its_status() {
     ];
     let script: Vec<_> = expectations
         .iter()
-        .map(|(code, _)| Reply::Status(*code))
+        .map(|(code, _)| Script::Always(*code))
         .collect();
-    let target = Target::start(&script).await;
+    let target = Target::in_order(&script).await;
     let envelope = envelope("github", "d-2", Some("push"), b"{}");
     for (code, expected) in expectations {
         let result = forward(
@@ -387,7 +247,7 @@ async fn every_answer_is_done_retried_or_dead_lettered_by_its_status() {
         }
     }
     // Every retry of the same event carries the same id, so the receiver can deduplicate.
-    let received = target.received();
+    let received = received(&target);
     assert_eq!(received.len(), expectations.len());
     assert!(
         received
@@ -399,8 +259,8 @@ async fn every_answer_is_done_retried_or_dead_lettered_by_its_status() {
 #[tokio::test]
 async fn a_redirect_is_an_answer_and_never_followed() {
     let codes = [301, 302, 303, 307, 308];
-    let script: Vec<_> = codes.iter().map(|code| Reply::Redirect(*code)).collect();
-    let target = Target::start(&script).await;
+    let script: Vec<_> = codes.iter().map(|code| Script::Redirect(*code)).collect();
+    let target = Target::in_order(&script).await;
     let envelope = envelope("github", "d-3", Some("push"), b"{}");
     for code in codes {
         let result = forward(
@@ -416,7 +276,7 @@ async fn a_redirect_is_an_answer_and_never_followed() {
             "status {code}: {result:?}"
         );
     }
-    let received = target.received();
+    let received = received(&target);
     assert_eq!(
         received.len(),
         codes.len(),
@@ -427,7 +287,7 @@ async fn a_redirect_is_an_answer_and_never_followed() {
 
 #[tokio::test]
 async fn a_target_that_never_answers_is_transient() {
-    let target = Target::start(&[Reply::Hang]).await;
+    let target = Target::in_order(&[Script::Hang]).await;
     let envelope = envelope("github", "d-4", Some("push"), b"{}");
     let result = forward(
         &target.url("/slow"),
@@ -440,7 +300,7 @@ async fn a_target_that_never_answers_is_transient() {
         Err(ActionError::Transient(reason)) => assert!(reason.contains("timed out"), "{reason}"),
         other => panic!("expected a transient timeout, got {other:?}"),
     }
-    assert_eq!(target.received().len(), 1);
+    assert_eq!(received(&target).len(), 1);
 }
 
 #[tokio::test]
@@ -534,7 +394,7 @@ async fn route(router: &Router, envelope: &Envelope) -> Result<Handled, ActionEr
 
 #[tokio::test]
 async fn the_first_matching_route_runs_and_unrouted_events_complete() {
-    let target = Target::start(&[]).await;
+    let target = Target::in_order(&[]).await;
     let config = router_config(&target.url("/first"), &target.url("/second"));
     let secrets = resolver(&[
         ("AGENT_SECRET", AGENT_SECRET),
@@ -583,7 +443,7 @@ async fn the_first_matching_route_runs_and_unrouted_events_complete() {
         );
     }
 
-    let received = target.received();
+    let received = received(&target);
     let seen: Vec<_> = received
         .iter()
         .map(|r| (r.target.as_str(), r.header("webhook-id").unwrap()))
@@ -604,7 +464,7 @@ async fn the_first_matching_route_runs_and_unrouted_events_complete() {
 
 #[tokio::test]
 async fn a_failed_forward_reaches_the_pipeline_as_the_same_error() {
-    let target = Target::start(&[Reply::Status(503), Reply::Status(410)]).await;
+    let target = Target::in_order(&[Script::Always(503), Script::Always(410)]).await;
     let config = router_config(&target.url("/first"), &target.url("/second"));
     let secrets = resolver(&[
         ("AGENT_SECRET", AGENT_SECRET),
