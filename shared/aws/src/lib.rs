@@ -72,7 +72,7 @@ pub enum LambdaSdkError {
 /// The default chains would end at the same environment variables, but only after probing
 /// profile files and carrying the code for IMDS, ECS, SSO and STS: start-up time and package
 /// size paid on every cold start for providers a Lambda never uses.
-pub fn lambda_sdk_config(
+pub(crate) fn lambda_sdk_config(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<aws_config::SdkConfig, LambdaSdkError> {
     let set = |name: &str| env(name).filter(|value| !value.is_empty());
@@ -118,10 +118,6 @@ pub struct SqsQueue {
 }
 
 impl SqsQueue {
-    pub fn from_config(sdk: &aws_config::SdkConfig, url: impl Into<String>) -> Self {
-        Self::new(aws_sdk_sqs::Client::new(sdk), url)
-    }
-
     pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
         Self {
             client,
@@ -129,12 +125,8 @@ impl SqsQueue {
         }
     }
 
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
     /// FIFO queue URLs end in `.fifo`.
-    pub fn is_fifo(&self) -> bool {
+    pub(crate) fn is_fifo(&self) -> bool {
         self.url.ends_with(".fifo")
     }
 }
@@ -251,10 +243,10 @@ pub struct DynamoStore {
 const IN_PROGRESS: &str = "IN_PROGRESS";
 const COMPLETED: &str = "COMPLETED";
 /// New, or an abandoned claim of the same payload whose lease has run out.
-pub const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (#status = :in_progress AND lease_until < :now AND payload_sha256 = :sha)";
-pub const COMPLETE_UPDATE: &str =
+const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (#status = :in_progress AND lease_until < :now AND payload_sha256 = :sha)";
+const COMPLETE_UPDATE: &str =
     "SET #status = :completed, completed_at = :now, expires_at = :expires REMOVE lease_until";
-pub const OWNED_CONDITION: &str = "#token = :token";
+const OWNED_CONDITION: &str = "#token = :token";
 
 fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
@@ -291,10 +283,6 @@ fn owned_write<O, E: ProvideErrorMetadata + std::error::Error + 'static>(
 }
 
 impl DynamoStore {
-    pub fn from_config(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
-        Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
-    }
-
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -444,6 +432,18 @@ mod tests {
         pairs.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"));
         let sdk = lambda_sdk_config(env(&pairs)).unwrap();
         assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:5000"));
+    }
+
+    #[test]
+    fn queue_urls_ending_in_fifo_are_fifo_queues() {
+        let client = aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::Config::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .build(),
+        );
+        let url = "https://sqs.eu-west-1.amazonaws.com/123456789012/inlet-events";
+        assert!(!SqsQueue::new(client.clone(), url).is_fifo());
+        assert!(SqsQueue::new(client, format!("{url}.fifo")).is_fifo());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use aws_sdk_sqs::operation::change_message_visibility::{
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
-use inlet_aws::{CLAIM_CONDITION, COMPLETE_UPDATE, DynamoStore, OWNED_CONDITION, SqsQueue};
+use inlet_aws::{DynamoStore, SqsQueue};
 use inlet_core::ports::{
     Claim, ClaimOutcome, IdempotencyStore, QueueError, StoreError, Visibility,
 };
@@ -32,6 +32,11 @@ const TOKEN: &str = "msg-1/1/1763816400123";
 const SHA: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 const OTHER_SHA: &str = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
 const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/inlet-events";
+/// The expressions the adapter must send, as the architecture documents them.
+const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (#status = :in_progress AND lease_until < :now AND payload_sha256 = :sha)";
+const COMPLETE_UPDATE: &str =
+    "SET #status = :completed, completed_at = :now, expires_at = :expires REMOVE lease_until";
+const OWNED_CONDITION: &str = "#token = :token";
 
 fn claim() -> Claim {
     Claim {
