@@ -47,3 +47,29 @@ pub fn threads_cpu_ns(pid: u32) -> u64 {
         .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_has_a_peak_and_has_used_cpu() {
+        let pid = std::process::id();
+        // Some work, so that there is CPU time to see.
+        let sum: u64 = (0..2_000_000u64).map(|n| n.wrapping_mul(n) % 7).sum();
+        assert!(sum > 0);
+        assert!(peak_rss_kib(pid).is_some_and(|kib| kib > 0));
+        assert!(peak_rss_mib(pid).is_some_and(|mib| mib > 0.0));
+        assert!(cpu_time(pid).is_some());
+        assert!(threads_cpu_ns(pid) > 0);
+    }
+
+    #[test]
+    fn a_process_that_is_not_there_has_no_figures() {
+        // Above the largest pid Linux hands out (2^22).
+        let pid = 1 << 23;
+        assert_eq!(peak_rss_kib(pid), None);
+        assert_eq!(cpu_time(pid), None);
+        assert_eq!(threads_cpu_ns(pid), 0);
+    }
+}
