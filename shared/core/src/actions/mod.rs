@@ -8,6 +8,7 @@ pub mod router;
 
 use crate::envelope::Envelope;
 use std::future::Future;
+use std::sync::Arc;
 
 /// A verified event, handed to the action.
 #[derive(Debug, Clone, Copy)]
@@ -40,4 +41,15 @@ pub enum Handled {
 pub trait Handler: Send + Sync {
     fn handle(&self, event: Event<'_>)
     -> impl Future<Output = Result<Handled, ActionError>> + Send;
+}
+
+/// A shared handler handles alike, so its owner can keep a handle: to share one handler between
+/// pipelines, or for a test to read what its handler saw.
+impl<H: Handler> Handler for Arc<H> {
+    fn handle(
+        &self,
+        event: Event<'_>,
+    ) -> impl Future<Output = Result<Handled, ActionError>> + Send {
+        H::handle(self, event)
+    }
 }

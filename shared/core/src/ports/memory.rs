@@ -1,4 +1,8 @@
 //! In-memory fakes of the ports, with switches to make them fail.
+//!
+//! Each fake is a handle: its clones share one state. A test gives a pipeline one clone and keeps
+//! another to look at what the pipeline did, or to make the fake fail, without the pipeline
+//! having to hand its ports back.
 
 use super::{
     Claim, ClaimOutcome, IdempotencyStore, OutgoingMessage, Queue, QueueError, SecretStore,
@@ -6,15 +10,18 @@ use super::{
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A queue that keeps what it was sent.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryQueue(Arc<QueueState>);
+
 #[derive(Debug, Default)]
-pub struct MemoryQueue {
+struct QueueState {
     sent: Mutex<Vec<OutgoingMessage>>,
     down: AtomicBool,
 }
@@ -26,15 +33,15 @@ impl MemoryQueue {
 
     /// While down, every send fails as an unreachable queue does.
     pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
+        self.0.down.store(down, Ordering::SeqCst);
     }
 
     pub fn messages(&self) -> Vec<OutgoingMessage> {
-        lock(&self.sent).clone()
+        lock(&self.0.sent).clone()
     }
 
     pub fn len(&self) -> usize {
-        lock(&self.sent).len()
+        lock(&self.0.sent).len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -42,26 +49,29 @@ impl MemoryQueue {
     }
 
     pub fn clear(&self) {
-        lock(&self.sent).clear();
+        lock(&self.0.sent).clear();
     }
 }
 
 impl Queue for MemoryQueue {
     async fn send(&self, message: OutgoingMessage) -> Result<String, QueueError> {
-        if self.down.load(Ordering::SeqCst) {
+        if self.0.down.load(Ordering::SeqCst) {
             return Err(QueueError::Unavailable(
                 "the in-memory queue is down".into(),
             ));
         }
-        let mut sent = lock(&self.sent);
+        let mut sent = lock(&self.0.sent);
         sent.push(message);
         Ok(format!("memory-{}", sent.len()))
     }
 }
 
 /// A secret store over a map, counting reads.
+#[derive(Debug, Default, Clone)]
+pub struct MemorySecrets(Arc<SecretsState>);
+
 #[derive(Debug, Default)]
-pub struct MemorySecrets {
+struct SecretsState {
     values: Mutex<HashMap<String, String>>,
     reads: AtomicUsize,
     down: AtomicBool,
@@ -69,34 +79,34 @@ pub struct MemorySecrets {
 
 impl MemorySecrets {
     pub fn new<I: IntoIterator<Item = (String, String)>>(values: I) -> Self {
-        Self {
+        Self(Arc::new(SecretsState {
             values: Mutex::new(values.into_iter().collect()),
-            ..Self::default()
-        }
+            ..SecretsState::default()
+        }))
     }
 
     pub fn set(&self, id: &str, value: &str) {
-        lock(&self.values).insert(id.to_owned(), value.to_owned());
+        lock(&self.0.values).insert(id.to_owned(), value.to_owned());
     }
 
     pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
+        self.0.down.store(down, Ordering::SeqCst);
     }
 
     pub fn reads(&self) -> usize {
-        self.reads.load(Ordering::SeqCst)
+        self.0.reads.load(Ordering::SeqCst)
     }
 }
 
 impl SecretStore for MemorySecrets {
     async fn secret_string(&self, id: &str) -> Result<String, SecretStoreError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        if self.down.load(Ordering::SeqCst) {
+        self.0.reads.fetch_add(1, Ordering::SeqCst);
+        if self.0.down.load(Ordering::SeqCst) {
             return Err(SecretStoreError::Unavailable(
                 "the in-memory store is down".into(),
             ));
         }
-        lock(&self.values)
+        lock(&self.0.values)
             .get(id)
             .cloned()
             .ok_or_else(|| SecretStoreError::NotFound(id.to_owned()))
@@ -105,8 +115,11 @@ impl SecretStore for MemorySecrets {
 
 /// An idempotency store over a map, with the same conditions as the DynamoDB one, optional
 /// latency per call (for the concurrency benchmark) and a switch to fail.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore(Arc<StoreState>);
+
 #[derive(Debug, Default)]
-pub struct MemoryStore {
+struct StoreState {
     records: Mutex<HashMap<String, Record>>,
     calls: AtomicUsize,
     down: AtomicBool,
@@ -140,40 +153,40 @@ impl MemoryStore {
 
     /// Every call sleeps this long first, as a network round trip would.
     pub fn with_latency(latency: std::time::Duration) -> Self {
-        Self {
+        Self(Arc::new(StoreState {
             latency: Some(latency),
-            ..Self::default()
-        }
+            ..StoreState::default()
+        }))
     }
 
     pub fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
+        self.0.down.store(down, Ordering::SeqCst);
     }
 
     /// The next `times` completions fail as an unreachable store's would, after the claim and
     /// the action went through.
     pub fn fail_completes(&self, times: usize) {
-        self.failing_completes.store(times, Ordering::SeqCst);
+        self.0.failing_completes.store(times, Ordering::SeqCst);
     }
 
     pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
+        self.0.calls.load(Ordering::SeqCst)
     }
 
     pub fn record(&self, key: &str) -> Option<Record> {
-        lock(&self.records).get(key).cloned()
+        lock(&self.0.records).get(key).cloned()
     }
 
     pub fn insert(&self, key: &str, record: Record) {
-        lock(&self.records).insert(key.to_owned(), record);
+        lock(&self.0.records).insert(key.to_owned(), record);
     }
 
     async fn call(&self) -> Result<(), StoreError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if let Some(latency) = self.latency {
+        self.0.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(latency) = self.0.latency {
             tokio::time::sleep(latency).await;
         }
-        if self.down.load(Ordering::SeqCst) {
+        if self.0.down.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable(
                 "the in-memory store is down".into(),
             ));
@@ -185,7 +198,7 @@ impl MemoryStore {
 impl IdempotencyStore for MemoryStore {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         self.call().await?;
-        let mut records = lock(&self.records);
+        let mut records = lock(&self.0.records);
         if let Some(old) = records.get(&claim.key) {
             let expired_same_payload = old.status == RecordStatus::InProgress
                 && old.lease_until < claim.now
@@ -226,14 +239,15 @@ impl IdempotencyStore for MemoryStore {
     ) -> Result<(), StoreError> {
         self.call().await?;
         let failing =
-            self.failing_completes
+            self.0
+                .failing_completes
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if failing.is_ok() {
             return Err(StoreError::Unavailable(
                 "the in-memory store failed the completion".into(),
             ));
         }
-        match lock(&self.records).get_mut(key) {
+        match lock(&self.0.records).get_mut(key) {
             Some(record) if record.token == token => {
                 record.status = RecordStatus::Completed;
                 record.completed_at = Some(now);
@@ -246,7 +260,7 @@ impl IdempotencyStore for MemoryStore {
 
     async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
         self.call().await?;
-        let mut records = lock(&self.records);
+        let mut records = lock(&self.0.records);
         if records.get(key).is_some_and(|r| r.token == token) {
             records.remove(key);
             Ok(())
@@ -257,20 +271,18 @@ impl IdempotencyStore for MemoryStore {
 }
 
 /// Remembers every visibility change.
-#[derive(Debug, Default)]
-pub struct MemoryVisibility {
-    changes: Mutex<Vec<(String, u32)>>,
-}
+#[derive(Debug, Default, Clone)]
+pub struct MemoryVisibility(Arc<Mutex<Vec<(String, u32)>>>);
 
 impl MemoryVisibility {
     pub fn changes(&self) -> Vec<(String, u32)> {
-        lock(&self.changes).clone()
+        lock(&self.0).clone()
     }
 }
 
 impl Visibility for MemoryVisibility {
     async fn delay(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
-        lock(&self.changes).push((receipt_handle.to_owned(), seconds));
+        lock(&self.0).push((receipt_handle.to_owned(), seconds));
         Ok(())
     }
 }

@@ -1,5 +1,5 @@
-//! Ports: the small traits the pipelines reach AWS through. Each has an SDK adapter (`crate::aws`)
-//! and an in-memory fake (`memory`) for tests and benchmarks.
+//! Ports: the small traits the pipelines reach AWS through. Each has an SDK adapter (in
+//! `inlet-aws`) and an in-memory fake (`memory`) for tests and benchmarks.
 
 pub mod memory;
 
