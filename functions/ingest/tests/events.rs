@@ -125,13 +125,16 @@ fn event_files() -> BTreeSet<String> {
 
 type TestIngest = Ingest<MemoryQueue, MemorySecrets>;
 
-async fn ingest() -> (TestIngest, Config) {
+/// The pipeline, a handle to its queue, and the config it runs.
+async fn ingest() -> (TestIngest, MemoryQueue, Config) {
     let config = Config::load(&root().join("inlet.toml")).unwrap();
     let env = std::fs::read_to_string(root().join("local.env")).unwrap();
     let resolver = SecretResolver::new(Env::Map(Env::parse_file(&env)), MemorySecrets::default());
     let keys = KeyRing::load(&config, resolver).await.unwrap();
+    let queue = MemoryQueue::new();
     (
-        Ingest::new(config.clone(), keys, MemoryQueue::new(), false),
+        Ingest::new(config.clone(), keys, queue.clone(), false),
+        queue,
         config,
     )
 }
@@ -183,7 +186,7 @@ fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
     if ok { Ok(()) } else { Err(why()) }
 }
 
-async fn check(ingest: &TestIngest, case: &Case) -> Result<(), String> {
+async fn check(ingest: &TestIngest, queue: &MemoryQueue, case: &Case) -> Result<(), String> {
     let answer = case.expect.answer()?;
     let text = std::fs::read_to_string(events_dir().join(format!("{}.json", case.name)))
         .map_err(|e| format!("cannot read the file: {e}"))?;
@@ -196,14 +199,14 @@ async fn check(ingest: &TestIngest, case: &Case) -> Result<(), String> {
         .ok_or("rawPath is not /webhooks/{source}")?;
     let body = sent_body(&event)?;
 
-    ingest.queue().clear();
+    queue.clear();
     let response = Answered::of(ingest, &request, now_ms).await;
     let status = response.status();
     let reply = response.text();
     ensure(status == case.expect.status, || {
         format!("status {status}, expected {}: {reply}", case.expect.status)
     })?;
-    let messages = ingest.queue().messages();
+    let messages = queue.messages();
     let json_reply = || -> Result<Value, String> {
         ensure(
             response.header("content-type") == Some("application/json"),
@@ -322,10 +325,10 @@ async fn every_event_gets_the_answer_its_case_states() {
         "cases with no file (run `inlet --env-file local.env events`): {missing:?}"
     );
 
-    let (ingest, _) = ingest().await;
+    let (ingest, queue, _) = ingest().await;
     let mut failures = Vec::new();
     for case in &cases {
-        if let Err(why) = check(&ingest, case).await {
+        if let Err(why) = check(&ingest, &queue, case).await {
             failures.push(format!("{}: {why}", case.name));
         }
     }
@@ -340,7 +343,7 @@ async fn every_event_gets_the_answer_its_case_states() {
 
 #[tokio::test]
 async fn every_configured_source_has_a_queued_event() {
-    let (_, config) = ingest().await;
+    let (_, _, config) = ingest().await;
     let cases = manifest();
     for name in config.sources.keys() {
         let path = format!("/webhooks/{name}");
@@ -406,7 +409,7 @@ fn every_event_is_an_http_api_payload_2_0_event() {
 /// base64 that is not is refused before any verification, and nothing is queued.
 #[tokio::test]
 async fn a_body_marked_base64_that_is_not_is_refused_and_nothing_is_queued() {
-    let (ingest, _) = ingest().await;
+    let (ingest, queue, _) = ingest().await;
     let text = std::fs::read_to_string(events_dir().join("github-push.json")).unwrap();
     for bad in ["%%% not base64 %%%", "YWJj=ZGVm", "a"] {
         let mut event: Value = serde_json::from_str(&text).unwrap();
@@ -418,7 +421,7 @@ async fn a_body_marked_base64_that_is_not_is_refused_and_nothing_is_queued() {
         assert_eq!(response.status(), 400, "{bad:?}");
         let reply: Value = serde_json::from_str(&response.text()).unwrap();
         assert_eq!(reply["error"], "malformed_request", "{bad:?}");
-        assert!(ingest.queue().messages().is_empty(), "{bad:?}");
+        assert!(queue.messages().is_empty(), "{bad:?}");
     }
     // The same delivery, correctly encoded, still goes through.
     let mut event: Value = serde_json::from_str(&text).unwrap();
@@ -429,5 +432,5 @@ async fn a_body_marked_base64_that_is_not_is_refused_and_nothing_is_queued() {
     let now_ms = lambda::received_at_ms(&event).unwrap();
     let response = Answered::of(&ingest, &event, now_ms).await;
     assert_eq!(response.status(), 202, "{}", response.text());
-    assert_eq!(ingest.queue().messages().len(), 1);
+    assert_eq!(queue.messages().len(), 1);
 }

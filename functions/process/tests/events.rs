@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// `events/process` at the repository root: this crate lives in functions/process.
 fn events_dir() -> PathBuf {
@@ -427,9 +427,39 @@ fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
 
 // ---- running a scenario ----
 
-type TestProcess = Process<MemoryStore, MemoryQueue, MemoryVisibility, ScriptedHandler>;
+type TestProcess = Process<MemoryStore, MemoryQueue, MemoryVisibility, Arc<ScriptedHandler>>;
 
-fn process_for(file: &File, scenario: &Scenario) -> Result<TestProcess, String> {
+/// The test's own handles to what a pipeline runs on: the fakes share their state with the
+/// pipeline's clones.
+struct Fakes {
+    store: MemoryStore,
+    dead_letters: MemoryQueue,
+    visibility: MemoryVisibility,
+    handler: Arc<ScriptedHandler>,
+}
+
+impl Fakes {
+    fn new(handler: ScriptedHandler) -> Self {
+        Self {
+            store: MemoryStore::new(),
+            dead_letters: MemoryQueue::new(),
+            visibility: MemoryVisibility::default(),
+            handler: Arc::new(handler),
+        }
+    }
+
+    fn process(&self) -> TestProcess {
+        Process::new(
+            self.store.clone(),
+            self.dead_letters.clone(),
+            self.visibility.clone(),
+            Arc::clone(&self.handler),
+            ProcessSettings::default(),
+        )
+    }
+}
+
+fn process_for(file: &File, scenario: &Scenario) -> Result<Fakes, String> {
     let mut script = HashMap::new();
     for (index, expect) in scenario.records.iter().enumerate() {
         let wanted = match expect {
@@ -448,13 +478,7 @@ fn process_for(file: &File, scenario: &Scenario) -> Result<TestProcess, String> 
         script,
         ..ScriptedHandler::default()
     };
-    Ok(Process::new(
-        MemoryStore::new(),
-        MemoryQueue::new(),
-        MemoryVisibility::default(),
-        handler,
-        ProcessSettings::default(),
-    ))
+    Ok(Fakes::new(handler))
 }
 
 async fn run(scenario: &Scenario) -> Result<(), String> {
@@ -467,7 +491,8 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
             records.len()
         )
     })?;
-    let process = process_for(&file, scenario)?;
+    let fakes = process_for(&file, scenario)?;
+    let process = fakes.process();
     let clock = file.clock();
     let fifo = records[0]
         .event_source_arn
@@ -498,7 +523,7 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
             sha256: sha_hex(&envelope.body_bytes().unwrap()),
         }
     };
-    let calls = process.handler().calls.lock().unwrap().clone();
+    let calls = fakes.handler.calls.lock().unwrap().clone();
     let mut ran = calls.clone();
     ran.sort();
     let mut should_run: Vec<Call> = scenario
@@ -525,8 +550,8 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
 
     // Dead letters: the original body, why, from where and when; FIFO ones keep their group.
     type Letter = (String, BTreeMap<String, String>, Option<(String, String)>);
-    let mut letters: Vec<Letter> = process
-        .dead_letters()
+    let mut letters: Vec<Letter> = fakes
+        .dead_letters
         .messages()
         .into_iter()
         .map(|message| {
@@ -584,7 +609,7 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
 
     // Retries are pushed back by the backoff, and so are the records that waited behind them;
     // nothing else is touched.
-    let mut delays = process.visibility().changes();
+    let mut delays = fakes.visibility.changes();
     delays.sort();
     let mut wanted_delays: Vec<(String, u32)> = scenario
         .records
@@ -610,7 +635,7 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         format!("visibility changes {delays:?}, expected {wanted_delays:?}")
     })?;
 
-    let calls = process.store().calls();
+    let calls = fakes.store.calls();
     let wanted_calls: usize = scenario.records.iter().map(|e| e.store_calls()).sum();
     ensure(calls == wanted_calls, || {
         format!("{calls} idempotency store calls, expected {wanted_calls}")
@@ -626,7 +651,7 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
     }
     let now_secs = clock.now_ms.div_euclid(1000);
     for (key, indices) in &keys {
-        let record = process.store().record(key);
+        let record = fakes.store.record(key);
         let completer = indices.iter().find(|&&i| scenario.records[i].completes());
         match completer {
             Some(&index) => {
@@ -696,17 +721,12 @@ async fn a_second_batch_of_the_same_file_runs_nothing_again() {
     // What SQS does after a batch whose answer was lost: every record comes back.
     for name in event_files() {
         let file = File::read(&name);
-        let process = Process::new(
-            MemoryStore::new(),
-            MemoryQueue::new(),
-            MemoryVisibility::default(),
-            ScriptedHandler::default(),
-            ProcessSettings::default(),
-        );
+        let fakes = Fakes::new(ScriptedHandler::default());
+        let process = fakes.process();
         let clock = file.clock();
         let first = handle_sqs(&process, &file.event, clock).await;
-        let calls = process.handler().calls.lock().unwrap().len();
-        let dead = process.dead_letters().len();
+        let calls = fakes.handler.calls.lock().unwrap().len();
+        let dead = fakes.dead_letters.len();
         let again = Deadline {
             now_ms: clock.now_ms + 60_000,
             deadline_ms: clock.deadline_ms + 60_000,
@@ -715,13 +735,13 @@ async fn a_second_batch_of_the_same_file_runs_nothing_again() {
         assert!(first.batch_item_failures.is_empty(), "{name}: {first:?}");
         assert!(second.batch_item_failures.is_empty(), "{name}: {second:?}");
         assert_eq!(
-            process.handler().calls.lock().unwrap().len(),
+            fakes.handler.calls.lock().unwrap().len(),
             calls,
             "{name}: an action ran twice"
         );
         // Records that can never succeed are dead-lettered on every delivery: SQS would only
         // deliver them again if the first dead-lettering had not been acknowledged.
-        assert_eq!(process.dead_letters().len(), 2 * dead, "{name}");
+        assert_eq!(fakes.dead_letters.len(), 2 * dead, "{name}");
     }
 }
 

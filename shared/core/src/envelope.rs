@@ -88,7 +88,7 @@ impl Envelope {
 
 /// Whether SQS accepts the text in a message: it refuses U+FFFE and U+FFFF (control characters
 /// are escaped by JSON, and UTF-8 cannot hold surrogates).
-pub fn queue_safe(text: &str) -> bool {
+pub(crate) fn queue_safe(text: &str) -> bool {
     !text.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}'))
 }
 

@@ -41,7 +41,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The outcome as the metrics count it.
-    pub fn metric(&self) -> metrics::IngestCount<'_> {
+    pub(crate) fn metric(&self) -> metrics::IngestCount<'_> {
         match self {
             Self::Queued { key } => metrics::IngestCount::Queued { key },
             Self::Ignored => metrics::IngestCount::Ignored,
@@ -86,14 +86,6 @@ impl Reply {
             &serde_json::json!({ "error": code, "message": message.into() }),
             outcome,
         )
-    }
-
-    /// The error code, for refusals.
-    pub fn code(&self) -> Option<&'static str> {
-        match self.outcome {
-            Outcome::Rejected { code } | Outcome::Failed { code } => Some(code),
-            _ => None,
-        }
     }
 }
 
@@ -169,18 +161,6 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
         self
-    }
-
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    pub fn queue(&self) -> &Q {
-        &self.queue
     }
 
     /// Handles one delivery received at `now_ms` (milliseconds since the epoch).
@@ -409,4 +389,23 @@ fn kept_headers(scheme: &Scheme, headers: &HeaderMap) -> BTreeMap<String, String
             Some((name.to_owned(), value.to_owned()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::memory::{MemoryQueue, MemorySecrets};
+    use crate::secrets::{Env, SecretResolver};
+
+    #[tokio::test]
+    async fn metrics_are_off_unless_asked_for() {
+        let config =
+            Config::parse("[sources.open]\nscheme = \"none\"\nallow_unsigned = true\n").unwrap();
+        let resolver = SecretResolver::new(Env::Map(Default::default()), MemorySecrets::default());
+        let keys = KeyRing::load(&config, resolver).await.unwrap();
+        let ingest = Ingest::new(config, keys, MemoryQueue::new(), false);
+        assert!(matches!(ingest.metrics, Metrics::Off));
+        let ingest = ingest.with_metrics(Metrics::Stdout);
+        assert!(matches!(ingest.metrics, Metrics::Stdout));
+    }
 }

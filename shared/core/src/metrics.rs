@@ -22,7 +22,7 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-pub const NAMESPACE: &str = "Inlet";
+pub(crate) const NAMESPACE: &str = "Inlet";
 
 /// The `source` dimension of requests for no configured source. Not a valid source name, so it
 /// never collides with one; and one value for all of them, so a scanner posting to random paths
@@ -71,11 +71,11 @@ impl Metrics {
     }
 
     /// Whether a line would go anywhere: callers skip building it when not.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         !matches!(self, Self::Off)
     }
 
-    pub fn emit(&self, line: &str) {
+    pub(crate) fn emit(&self, line: &str) {
         match self {
             Self::Off => {}
             Self::Stdout => {
@@ -137,7 +137,7 @@ fn stdout_level() -> &'static str {
 }
 
 /// `line` with a `level` member first.
-pub fn with_level(line: &str, level: &str) -> String {
+pub(crate) fn with_level(line: &str, level: &str) -> String {
     match line.strip_prefix('{') {
         Some(rest) => {
             let mut out = String::with_capacity(line.len() + level.len() + 12);
@@ -156,7 +156,7 @@ pub fn with_level(line: &str, level: &str) -> String {
 /// What one ingest request came to, in the terms the metrics count. The ingest pipeline maps its
 /// outcome onto this; the metrics know nothing else of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IngestCount<'a> {
+pub(crate) enum IngestCount<'a> {
     Queued {
         key: &'a str,
     },
@@ -174,7 +174,7 @@ pub enum IngestCount<'a> {
 
 /// The EMF line for one ingest request: every count under `[source]`, and a refusal's count
 /// again under `[source, reason]` so that alarms and dashboards can tell reasons apart.
-pub fn ingest_metrics(source: &str, outcome: IngestCount<'_>, timestamp_ms: i64) -> String {
+pub(crate) fn ingest_metrics(source: &str, outcome: IngestCount<'_>, timestamp_ms: i64) -> String {
     let (hit, reason) = match outcome {
         IngestCount::Queued { .. } => ("queued", None),
         IngestCount::Ignored => ("ignored", None),
@@ -216,7 +216,7 @@ pub fn ingest_metrics(source: &str, outcome: IngestCount<'_>, timestamp_ms: i64)
 /// How one record of a process batch ended, in the terms the metrics count. The process
 /// pipeline maps its outcome onto this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordCount {
+pub(crate) enum RecordCount {
     Processed,
     Unrouted,
     Duplicate,
@@ -231,7 +231,7 @@ pub enum RecordCount {
 
 /// One source's share of a process batch.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SourceCounts {
+pub(crate) struct SourceCounts {
     pub processed: u32,
     pub unrouted: u32,
     pub duplicate: u32,
@@ -282,7 +282,11 @@ impl SourceCounts {
 
 /// The EMF lines for one source of a process batch: usually one; more only when there are over
 /// 100 latencies, the further lines carrying latencies alone.
-pub fn process_metrics(source: &str, counts: &SourceCounts, timestamp_ms: i64) -> Vec<String> {
+pub(crate) fn process_metrics(
+    source: &str,
+    counts: &SourceCounts,
+    timestamp_ms: i64,
+) -> Vec<String> {
     let mut chunks = counts.forward_ms.chunks(MAX_VALUES);
     let first = chunks.next().unwrap_or(&[]);
     let mut lines = Vec::with_capacity(1 + counts.forward_ms.len() / MAX_VALUES);
@@ -324,7 +328,7 @@ pub fn process_metrics(source: &str, counts: &SourceCounts, timestamp_ms: i64) -
 
 /// The lines for a whole batch: `records` gives each record's source, outcome and forward
 /// latencies; sources keep the order they first appear in.
-pub fn batch_metrics<'a>(
+pub(crate) fn batch_metrics<'a>(
     records: impl IntoIterator<Item = (&'a str, RecordCount, &'a [f64])>,
     timestamp_ms: i64,
 ) -> Vec<String> {
@@ -433,7 +437,7 @@ tokio::task_local! {
 ///
 /// The forward action calls this; a custom [`crate::actions::Handler`] that makes its own calls
 /// may too, and its latencies join the batch's `forward_latency`.
-pub fn observe_forward_latency(elapsed: Duration) {
+pub(crate) fn observe_forward_latency(elapsed: Duration) {
     let _ = FORWARD_MS.try_with(|values| {
         values.borrow_mut().push(elapsed.as_secs_f64() * 1000.0);
     });
@@ -445,7 +449,7 @@ pub fn observe_forward_latency(elapsed: Duration) {
 /// handlers construct, and the latency belongs to whichever forward ran, however deep inside a
 /// custom handler. The slot travels with this future only, so concurrent records of a batch
 /// each see their own.
-pub async fn collect_forward_latencies<F: Future>(work: F) -> (F::Output, Vec<f64>) {
+pub(crate) async fn collect_forward_latencies<F: Future>(work: F) -> (F::Output, Vec<f64>) {
     FORWARD_MS
         .scope(RefCell::new(Vec::new()), async {
             let output = work.await;

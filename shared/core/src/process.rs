@@ -38,7 +38,7 @@ const COMPLETE_ATTEMPTS: u32 = 4;
 const COMPLETE_RETRY_PAUSE_MS: i64 = 200;
 
 /// The dead-letter reason of a key seen again with a different payload.
-pub const PAYLOAD_CONFLICT: &str = "payload_conflict";
+const PAYLOAD_CONFLICT: &str = "payload_conflict";
 
 /// How one record ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub enum RecordOutcome {
 
 impl RecordOutcome {
     /// The outcome as the metrics count it.
-    pub fn metric(&self) -> metrics::RecordCount {
+    pub(crate) fn metric(&self) -> metrics::RecordCount {
         match self {
             Self::Processed => metrics::RecordCount::Processed,
             Self::Unrouted => metrics::RecordCount::Unrouted,
@@ -147,26 +147,6 @@ where
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
         self
-    }
-
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    pub fn store(&self) -> &St {
-        &self.store
-    }
-
-    pub fn dead_letters(&self) -> &Dl {
-        &self.dead_letters
-    }
-
-    pub fn visibility(&self) -> &Vi {
-        &self.visibility
-    }
-
-    pub fn handler(&self) -> &H {
-        &self.handler
     }
 
     /// Processes a batch; records run concurrently up to `settings.concurrency` lanes.
@@ -520,4 +500,32 @@ fn lanes(
         }
     }
     lanes.into_iter().map(|(_, lane)| lane).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::memory::{MemoryQueue, MemoryStore, MemoryVisibility};
+
+    struct Done;
+
+    impl Handler for Done {
+        async fn handle(&self, _: Event<'_>) -> Result<Handled, ActionError> {
+            Ok(Handled::Done)
+        }
+    }
+
+    #[test]
+    fn metrics_are_off_unless_asked_for() {
+        let process = Process::new(
+            MemoryStore::new(),
+            MemoryQueue::new(),
+            MemoryVisibility::default(),
+            Done,
+            ProcessSettings::default(),
+        );
+        assert!(matches!(process.metrics, Metrics::Off));
+        let process = process.with_metrics(Metrics::Stdout);
+        assert!(matches!(process.metrics, Metrics::Stdout));
+    }
 }

@@ -124,10 +124,6 @@ impl<S: SecretStore> SecretResolver<S> {
         }
         Ok(keys)
     }
-
-    pub fn store(&self) -> &S {
-        &self.store
-    }
 }
 
 #[derive(Debug)]
@@ -208,10 +204,6 @@ impl<S: SecretStore> KeyRing<S> {
             }
         }
     }
-
-    pub fn resolver(&self) -> &SecretResolver<S> {
-        &self.resolver
-    }
 }
 
 #[cfg(test)]
@@ -264,11 +256,11 @@ mod tests {
     async fn rotation_reaches_the_ring_after_the_interval_and_outages_keep_old_keys() {
         let store = MemorySecrets::new([("s".into(), "first".into())]);
         let config = config("secretsmanager:s");
-        let resolver = SecretResolver::new(Env::Process, store);
+        let resolver = SecretResolver::new(Env::Process, store.clone());
         let ring = KeyRing::load(&config, resolver).await.unwrap();
         let source = config.source("billing").unwrap();
 
-        ring.resolver().store().set("s", "second");
+        store.set("s", "second");
         assert_eq!(
             ring.keys(source).await[0].as_bytes(),
             b"first",
@@ -278,7 +270,7 @@ mod tests {
         let ring = ring.with_refresh_every(Duration::ZERO);
         assert_eq!(ring.keys(source).await[0].as_bytes(), b"second");
 
-        ring.resolver().store().set_down(true);
+        store.set_down(true);
         assert_eq!(
             ring.keys(source).await[0].as_bytes(),
             b"second",
@@ -290,13 +282,14 @@ mod tests {
     async fn env_keys_are_never_re_read() {
         let env = Env::Map(HashMap::from([("A".into(), "alpha".into())]));
         let config = config("env:A");
-        let ring = KeyRing::load(&config, SecretResolver::new(env, MemorySecrets::default()))
+        let store = MemorySecrets::default();
+        let ring = KeyRing::load(&config, SecretResolver::new(env, store.clone()))
             .await
             .unwrap()
             .with_refresh_every(Duration::ZERO);
         let source = config.source("billing").unwrap();
         assert_eq!(ring.keys(source).await[0].as_bytes(), b"alpha");
-        assert_eq!(ring.resolver().store().reads(), 0);
+        assert_eq!(store.reads(), 0);
     }
 
     #[test]

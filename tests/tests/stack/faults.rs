@@ -649,14 +649,12 @@ async fn a_claimer_killed_mid_event_is_taken_over_after_its_lease_exactly_once()
         lease_margin_secs: 0,
         ..retry_settings(1, 1)
     };
-    let process = Arc::new(rig.process(
-        Stall {
-            inner: rig.router().await,
-            stalled: AtomicBool::new(false),
-            entered: tokio::sync::Notify::new(),
-        },
-        settings,
-    ));
+    let stall = Arc::new(Stall {
+        inner: rig.router().await,
+        stalled: AtomicBool::new(false),
+        entered: tokio::sync::Notify::new(),
+    });
+    let process = Arc::new(rig.process(Arc::clone(&stall), settings));
 
     let batch = {
         let (rig, process) = (Arc::clone(&rig), Arc::clone(&process));
@@ -664,12 +662,9 @@ async fn a_claimer_killed_mid_event_is_taken_over_after_its_lease_exactly_once()
             rig.poll(&process, Duration::from_secs(1)).await;
         })
     };
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        process.handler().entered.notified(),
-    )
-    .await
-    .expect("the first batch reached the action");
+    tokio::time::timeout(Duration::from_secs(20), stall.entered.notified())
+        .await
+        .expect("the first batch reached the action");
     let claim = rig.item(key).await.expect("the claim is in the table");
     assert_eq!(claim["status"].as_s().unwrap(), "IN_PROGRESS");
     let lease_until: i64 = claim["lease_until"].as_n().unwrap().parse().unwrap();

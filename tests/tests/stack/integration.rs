@@ -15,7 +15,7 @@ use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use inlet_local::{self as local, StackSettings};
 use inlet_signature::{Delivery, Scheme};
 use inlet_testkit::{Emulator, unique};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 struct Stack {
@@ -271,12 +271,10 @@ async fn queued_deliveries_are_processed_once_even_when_sent_twice() {
     for _ in 0..3 {
         assert_eq!(deliver(&ingest, "d-twice", b"{}").await, 202);
     }
-    let process = process(&stack, Recorder::default());
+    let recorder = Arc::new(Recorder::default());
+    let process = process(&stack, Arc::clone(&recorder));
     drain(&stack, &process, 10).await;
-    assert_eq!(
-        *process.handler().ran.lock().unwrap(),
-        vec!["github#d-twice"]
-    );
+    assert_eq!(*recorder.ran.lock().unwrap(), vec!["github#d-twice"]);
 }
 
 #[tokio::test]
@@ -284,13 +282,11 @@ async fn a_record_that_keeps_failing_is_redriven_to_the_dead_letter_queue() {
     let stack = stack(2).await;
     let ingest = ingest(&stack).await;
     assert_eq!(deliver(&ingest, "d-fails", b"{}").await, 202);
-    let process = process(
-        &stack,
-        Recorder {
-            fail: Some(ActionError::Transient("down".into())),
-            ..Recorder::default()
-        },
-    );
+    let recorder = Arc::new(Recorder {
+        fail: Some(ActionError::Transient("down".into())),
+        ..Recorder::default()
+    });
+    let process = process(&stack, Arc::clone(&recorder));
     for _ in 0..20 {
         local::poll_once(
             &stack.sqs,
@@ -318,7 +314,7 @@ async fn a_record_that_keeps_failing_is_redriven_to_the_dead_letter_queue() {
         1
     );
     assert_eq!(
-        process.handler().ran.lock().unwrap().len(),
+        recorder.ran.lock().unwrap().len(),
         2,
         "tried maxReceiveCount times"
     );
@@ -414,9 +410,10 @@ async fn permanent_failures_are_dead_lettered_at_once_and_redrive_brings_them_ba
     .await
     .unwrap();
     assert_eq!(moved, 1);
-    let fixed = process(&stack, Recorder::default());
+    let recorder = Arc::new(Recorder::default());
+    let fixed = process(&stack, Arc::clone(&recorder));
     drain(&stack, &fixed, 5).await;
-    assert_eq!(*fixed.handler().ran.lock().unwrap(), vec!["github#d-perm"]);
+    assert_eq!(*recorder.ran.lock().unwrap(), vec!["github#d-perm"]);
     // The unreadable one is still there: it was not the chosen source.
     assert_eq!(
         local::peek(&stack.sqs, &stack.stack.dead_letter_queue_url, 10)

@@ -65,11 +65,13 @@ fn secrets() -> HashMap<String, String> {
     .collect()
 }
 
-async fn pipeline(fifo: bool) -> Ingest<MemoryQueue, MemorySecrets> {
+/// The pipeline, and a handle to its queue.
+async fn pipeline(fifo: bool) -> (Ingest<MemoryQueue, MemorySecrets>, MemoryQueue) {
     let config = Config::parse(CONFIG).unwrap();
     let resolver = SecretResolver::new(Env::Map(secrets()), MemorySecrets::default());
     let keys = KeyRing::load(&config, resolver).await.unwrap();
-    Ingest::new(config, keys, MemoryQueue::new(), fifo)
+    let queue = MemoryQueue::new();
+    (Ingest::new(config, keys, queue.clone(), fifo), queue)
 }
 
 /// A delivery for `source`, signed with `secret` (or unsigned when `None`) at `signed_at`.
@@ -148,7 +150,7 @@ fn github_push(body: &[u8]) -> Post {
 
 #[tokio::test]
 async fn a_valid_delivery_is_queued_in_the_designed_envelope() {
-    let ingest = pipeline(false).await;
+    let (ingest, queue) = pipeline(false).await;
     let body = br#"{"ref":"refs/heads/main","after":"\u00e9"}"#;
     let reply = github_push(body)
         .signed(&Scheme::Github, "gh-new", NOW)
@@ -163,7 +165,7 @@ async fn a_valid_delivery_is_queued_in_the_designed_envelope() {
     );
     assert_eq!(reply.outcome, Outcome::Queued { key: key.into() });
 
-    let sent = ingest.queue().messages();
+    let sent = queue.messages();
     assert_eq!(sent.len(), 1);
     assert_eq!(
         sent[0].attributes,
@@ -193,7 +195,7 @@ async fn a_valid_delivery_is_queued_in_the_designed_envelope() {
 
 #[tokio::test]
 async fn the_previous_secret_still_verifies_during_a_rotation() {
-    let ingest = pipeline(false).await;
+    let (ingest, _) = pipeline(false).await;
     let reply = github_push(b"{}")
         .signed(&Scheme::Github, "gh-old", NOW)
         .send(&ingest)
@@ -203,7 +205,7 @@ async fn the_previous_secret_still_verifies_during_a_rotation() {
 
 #[tokio::test]
 async fn signature_failures_are_401_with_their_reason_and_queue_nothing() {
-    let ingest = pipeline(false).await;
+    let (ingest, queue) = pipeline(false).await;
     let missing = github_push(b"{}").send(&ingest).await;
     assert_refused(&missing, StatusCode::UNAUTHORIZED, "signature_missing");
 
@@ -257,12 +259,12 @@ async fn signature_failures_are_401_with_their_reason_and_queue_nothing() {
         .await;
     assert_refused(&malformed, StatusCode::UNAUTHORIZED, "signature_malformed");
 
-    assert!(ingest.queue().is_empty());
+    assert!(queue.is_empty());
 }
 
 #[tokio::test]
 async fn events_the_source_does_not_want_are_acknowledged_and_dropped() {
-    let ingest = pipeline(false).await;
+    let (ingest, queue) = pipeline(false).await;
     let reply = Post::new("github", b"{}")
         .header("x-github-event", "star")
         .signed(&Scheme::Github, "gh-new", NOW)
@@ -273,13 +275,13 @@ async fn events_the_source_does_not_want_are_acknowledged_and_dropped() {
         json(&reply),
         serde_json::json!({"status": "ignored", "event_type": "star"})
     );
-    assert!(ingest.queue().is_empty());
+    assert!(queue.is_empty());
 }
 
 #[tokio::test]
 async fn a_forged_delivery_of_an_ignored_type_is_still_refused() {
     // The filter runs after verification: an attacker learns nothing from which types are wanted.
-    let ingest = pipeline(false).await;
+    let (ingest, _) = pipeline(false).await;
     let reply = Post::new("github", b"{}")
         .header("x-github-event", "star")
         .signed(&Scheme::Github, "guess", NOW)
@@ -290,7 +292,7 @@ async fn a_forged_delivery_of_an_ignored_type_is_still_refused() {
 
 #[tokio::test]
 async fn routing_method_size_and_address_checks() {
-    let ingest = pipeline(false).await;
+    let (ingest, _) = pipeline(false).await;
 
     let unknown = Post::new("gitlab", b"{}").send(&ingest).await;
     assert_refused(&unknown, StatusCode::NOT_FOUND, "unknown_source");
@@ -344,7 +346,7 @@ async fn routing_method_size_and_address_checks() {
 
 #[tokio::test]
 async fn a_body_that_is_not_what_the_provider_sends_is_malformed() {
-    let ingest = pipeline(false).await;
+    let (ingest, queue) = pipeline(false).await;
     // Invalid UTF-8 inside a string: JSON must be UTF-8, however leniently the rest is read.
     for body in [
         &b"not json"[..],
@@ -359,13 +361,13 @@ async fn a_body_that_is_not_what_the_provider_sends_is_malformed() {
             .await;
         assert_refused(&reply, StatusCode::BAD_REQUEST, "malformed_body");
     }
-    assert!(ingest.queue().is_empty());
+    assert!(queue.is_empty());
 }
 
 #[tokio::test]
 async fn the_queue_being_down_is_a_503_and_nothing_is_acknowledged() {
-    let ingest = pipeline(false).await;
-    ingest.queue().set_down(true);
+    let (ingest, queue) = pipeline(false).await;
+    queue.set_down(true);
     let reply = github_push(b"{}")
         .signed(&Scheme::Github, "gh-new", NOW)
         .send(&ingest)
@@ -377,28 +379,28 @@ async fn the_queue_being_down_is_a_503_and_nothing_is_acknowledged() {
             code: "queue_unavailable"
         }
     );
-    ingest.queue().set_down(false);
+    queue.set_down(false);
     let retried = github_push(b"{}")
         .signed(&Scheme::Github, "gh-new", NOW)
         .send(&ingest)
         .await;
     assert_eq!(retried.status, StatusCode::ACCEPTED);
-    assert_eq!(ingest.queue().len(), 1);
+    assert_eq!(queue.len(), 1);
 }
 
 #[tokio::test]
 async fn an_envelope_over_the_queue_limit_is_413_even_when_the_body_fits() {
-    let ingest = pipeline(false).await;
+    let (ingest, queue) = pipeline(false).await;
     // Quotes double in JSON escaping: a body just under the limit no longer fits once enveloped.
     let body = vec![b'"'; 1_000_000];
     let reply = Post::new("open", &body).send(&ingest).await;
     assert_refused(&reply, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
-    assert!(ingest.queue().is_empty());
+    assert!(queue.is_empty());
 }
 
 #[tokio::test]
 async fn without_a_provider_id_the_key_is_the_body_hash() {
-    let ingest = pipeline(false).await;
+    let (ingest, _) = pipeline(false).await;
     let body = b"{\"n\":1}";
     let reply = Post::new("open", body).send(&ingest).await;
     let expected = format!("open#sha256:{}", hex::encode(inlet_signature::sha256(body)));
@@ -410,18 +412,18 @@ async fn without_a_provider_id_the_key_is_the_body_hash() {
 
 #[tokio::test]
 async fn binary_bodies_are_carried_as_base64() {
-    let ingest = pipeline(false).await;
+    let (ingest, queue) = pipeline(false).await;
     let body = [0xff, 0xfe, 0x00, 0x80];
     let reply = Post::new("open", &body).send(&ingest).await;
     assert_eq!(reply.status, StatusCode::ACCEPTED);
-    let envelope = Envelope::from_json(&ingest.queue().messages()[0].body).unwrap();
+    let envelope = Envelope::from_json(&queue.messages()[0].body).unwrap();
     assert!(envelope.body.is_none());
     assert_eq!(envelope.body_bytes().unwrap(), body);
 }
 
 #[tokio::test]
 async fn handshakes_are_answered_after_verification_and_queue_nothing() {
-    let ingest = pipeline(false).await;
+    let (ingest, queue) = pipeline(false).await;
     let slack = Post::new(
         "slack",
         br#"{"type":"url_verification","challenge":"c-123","token":"t"}"#,
@@ -472,16 +474,16 @@ async fn handshakes_are_answered_after_verification_and_queue_nothing() {
         .send(&ingest)
         .await;
     assert_refused(&empty, StatusCode::BAD_REQUEST, "malformed_body");
-    assert!(ingest.queue().is_empty());
+    assert!(queue.is_empty());
 }
 
 #[tokio::test]
 async fn fifo_queues_get_a_group_per_source_and_a_stable_deduplication_id() {
-    let ingest = pipeline(true).await;
+    let (ingest, queue) = pipeline(true).await;
     let post = github_push(b"{}").signed(&Scheme::Github, "gh-new", NOW);
     post.send(&ingest).await;
     post.send(&ingest).await;
-    let sent = ingest.queue().messages();
+    let sent = queue.messages();
     let first = sent[0].fifo.clone().unwrap();
     assert_eq!(first.group_id, "github");
     assert!(first.deduplication_id.len() <= 128);
@@ -490,7 +492,7 @@ async fn fifo_queues_get_a_group_per_source_and_a_stable_deduplication_id() {
 
 #[tokio::test]
 async fn outlandish_event_ids_are_replaced_by_their_hash() {
-    let ingest = pipeline(false).await;
+    let (ingest, _) = pipeline(false).await;
     let long_id = "x".repeat(5000);
     let reply = Post::new("github", b"{}")
         .header("x-github-event", "push")

@@ -85,7 +85,8 @@ impl Capture {
 
 // ---- ingest ----
 
-async fn ingest() -> Ingest<MemoryQueue, MemorySecrets> {
+/// The pipeline, and a handle to its queue.
+async fn ingest() -> (Ingest<MemoryQueue, MemorySecrets>, MemoryQueue) {
     let config = Config::parse(
         "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\nevents = [\"push\"]\n",
     )
@@ -94,7 +95,8 @@ async fn ingest() -> Ingest<MemoryQueue, MemorySecrets> {
     let keys = KeyRing::load(&config, SecretResolver::new(env, MemorySecrets::default()))
         .await
         .unwrap();
-    Ingest::new(config, keys, MemoryQueue::new(), false)
+    let queue = MemoryQueue::new();
+    (Ingest::new(config, keys, queue.clone(), false), queue)
 }
 
 /// A GitHub delivery signed with `secret`; returns the headers and the signature header value.
@@ -138,14 +140,15 @@ async fn ingest_logs_the_key_and_never_the_body_signature_or_secret() {
     let capture = Capture::default();
     let _guard = capture.install();
     let (sink, metric_lines) = Metrics::memory();
-    let ingest = ingest().await.with_metrics(sink);
+    let (ingest, queue) = ingest().await;
+    let ingest = ingest.with_metrics(sink);
     let body = format!(r#"{{"ref":"refs/heads/main","note":"{BODY_MARKER}"}}"#);
 
     let (queued, good_signature) = github("d-queued", body.as_bytes(), GITHUB_SECRET);
     post(&ingest, &queued, body.as_bytes()).await;
     let (forged, bad_signature) = github("d-forged", body.as_bytes(), "not-the-secret");
     post(&ingest, &forged, body.as_bytes()).await;
-    ingest.queue().set_down(true);
+    queue.set_down(true);
     let (unqueued, retry_signature) = github("d-down", body.as_bytes(), GITHUB_SECRET);
     post(&ingest, &unqueued, body.as_bytes()).await;
 
@@ -330,7 +333,7 @@ action = {{ type = "log" }}
 async fn a_rejection_is_logged_without_what_the_sender_sent() {
     let capture = Capture::default();
     let _guard = capture.install();
-    let ingest = ingest().await;
+    let (ingest, _) = ingest().await;
     let body = format!(r#"{{"secret_thing":"{BODY_MARKER}"}}"#);
     let mut headers = HeaderMap::new();
     headers.insert(
@@ -355,7 +358,7 @@ async fn a_rejection_is_logged_without_what_the_sender_sent() {
 async fn an_unknown_source_is_logged_no_longer_than_a_source_name_can_be() {
     let capture = Capture::default();
     let _guard = capture.install();
-    let ingest = ingest().await;
+    let (ingest, _) = ingest().await;
     let name = "\u{e9}".repeat(8192);
     let request = IngestRequest {
         method: &Method::POST,
@@ -366,7 +369,12 @@ async fn an_unknown_source_is_logged_no_longer_than_a_source_name_can_be() {
         source_ip: None,
     };
     let reply = ingest.handle(&request, NOW_MS).await;
-    assert_eq!(reply.code(), Some("unknown_source"));
+    assert_eq!(
+        reply.outcome,
+        Outcome::Rejected {
+            code: "unknown_source"
+        }
+    );
     let text = capture.text();
     assert!(text.contains(&"\u{e9}".repeat(64)), "{text}");
     assert!(!text.contains(&"\u{e9}".repeat(65)), "{text}");

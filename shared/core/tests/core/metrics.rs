@@ -60,7 +60,12 @@ scheme = "slack"
 secrets = ["env:SLACK"]
 "#;
 
-async fn ingest() -> (Ingest<MemoryQueue, MemorySecrets>, MemoryMetrics) {
+/// The pipeline, the lines it writes, and a handle to its queue.
+async fn ingest() -> (
+    Ingest<MemoryQueue, MemorySecrets>,
+    MemoryMetrics,
+    MemoryQueue,
+) {
     let config = Config::parse(INGEST_CONFIG).unwrap();
     let env = Env::Map(HashMap::from([
         ("GH".to_owned(), "gh-secret".to_owned()),
@@ -70,8 +75,9 @@ async fn ingest() -> (Ingest<MemoryQueue, MemorySecrets>, MemoryMetrics) {
         .await
         .unwrap();
     let (sink, lines) = Metrics::memory();
-    let ingest = Ingest::new(config, keys, MemoryQueue::new(), false).with_metrics(sink);
-    (ingest, lines)
+    let queue = MemoryQueue::new();
+    let ingest = Ingest::new(config, keys, queue.clone(), false).with_metrics(sink);
+    (ingest, lines, queue)
 }
 
 fn signed(scheme: &Scheme, secret: &str, mut headers: HeaderMap, body: &[u8]) -> HeaderMap {
@@ -138,7 +144,7 @@ fn assert_counts(doc: &Value, expected: &[(&str, u64)]) {
 
 #[tokio::test]
 async fn every_ingest_request_writes_one_line_with_its_outcome() {
-    let (ingest, lines) = ingest().await;
+    let (ingest, lines, queue) = ingest().await;
     let body = br#"{"ref":"refs/heads/main"}"#;
 
     let headers = signed(&Scheme::Github, "gh-secret", github("push", "d-1"), body);
@@ -184,7 +190,7 @@ async fn every_ingest_request_writes_one_line_with_its_outcome() {
     assert_counts(&doc, &[("received", 1), ("handshake", 1)]);
     assert_eq!(doc["source"], "slack");
 
-    ingest.queue().set_down(true);
+    queue.set_down(true);
     let headers = signed(&Scheme::Github, "gh-secret", github("push", "d-4"), body);
     let (_, doc) = line_for(&ingest, &lines, Some("github"), &headers, body).await;
     assert_counts(&doc, &[("received", 1), ("failed", 1), ("queued", 0)]);
@@ -197,34 +203,12 @@ async fn every_ingest_request_writes_one_line_with_its_outcome() {
 
 #[tokio::test]
 async fn unknown_sources_share_one_dimension_value_whatever_the_path() {
-    let (ingest, lines) = ingest().await;
+    let (ingest, lines, _) = ingest().await;
     for source in [Some("scanner-probe-1"), Some("wp-login"), None] {
         let (_, doc) = line_for(&ingest, &lines, source, &HeaderMap::new(), b"{}").await;
         assert_eq!(doc["source"], UNKNOWN_SOURCE);
         assert_counts(&doc, &[("received", 1), ("rejected", 1)]);
     }
-}
-
-#[tokio::test]
-async fn metrics_are_off_unless_asked_for() {
-    let config = Config::parse(INGEST_CONFIG).unwrap();
-    let env = Env::Map(HashMap::from([
-        ("GH".to_owned(), "gh-secret".to_owned()),
-        ("SLACK".to_owned(), "slack-secret".to_owned()),
-    ]));
-    let keys = KeyRing::load(&config, SecretResolver::new(env, MemorySecrets::default()))
-        .await
-        .unwrap();
-    let ingest = Ingest::new(config, keys, MemoryQueue::new(), false);
-    assert!(!ingest.metrics().enabled());
-    let process = Process::new(
-        MemoryStore::new(),
-        MemoryQueue::new(),
-        MemoryVisibility::default(),
-        router(&Config::parse(INGEST_CONFIG).unwrap()).await,
-        ProcessSettings::default(),
-    );
-    assert!(!process.metrics().enabled());
 }
 
 // ---- process ----

@@ -7,8 +7,8 @@ use inlet_core::envelope::{self, Envelope};
 use inlet_core::ports::memory::{MemoryQueue, MemoryStore, MemoryVisibility, Record, RecordStatus};
 use inlet_core::process::{Deadline, Process, QueuedRecord, RecordOutcome};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const NOW_MS: i64 = 1_795_352_400_000;
@@ -57,16 +57,39 @@ impl Handler for Scripted {
     }
 }
 
-type Pipeline = Process<MemoryStore, MemoryQueue, MemoryVisibility, Scripted>;
+/// The pipeline, and the test's own handles to its fakes and its handler.
+struct Rig {
+    process: Process<MemoryStore, MemoryQueue, MemoryVisibility, Arc<Scripted>>,
+    store: MemoryStore,
+    dead_letters: MemoryQueue,
+    visibility: MemoryVisibility,
+    handler: Arc<Scripted>,
+}
 
-fn pipeline(handler: Scripted) -> Pipeline {
-    Process::new(
+fn pipeline(handler: Scripted) -> Rig {
+    pipeline_with(handler, ProcessSettings::default())
+}
+
+fn pipeline_with(handler: Scripted, settings: ProcessSettings) -> Rig {
+    let (store, dead_letters, visibility) = (
         MemoryStore::new(),
         MemoryQueue::new(),
         MemoryVisibility::default(),
+    );
+    let handler = Arc::new(handler);
+    Rig {
+        process: Process::new(
+            store.clone(),
+            dead_letters.clone(),
+            visibility.clone(),
+            Arc::clone(&handler),
+            settings,
+        ),
+        store,
+        dead_letters,
+        visibility,
         handler,
-        ProcessSettings::default(),
-    )
+    }
 }
 
 fn envelope_json(source: &str, event_id: &str, body: &str) -> String {
@@ -149,17 +172,17 @@ fn outcome(batch: &inlet_core::process::BatchOutcome, id: &str) -> RecordOutcome
 
 #[tokio::test]
 async fn a_new_event_is_claimed_handled_and_completed_in_two_store_calls() {
-    let process = pipeline(Scripted::default());
+    let rig = pipeline(Scripted::default());
     let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(
         result.outcomes,
         vec![("m1".into(), RecordOutcome::Processed)]
     );
     assert!(result.failures().is_empty());
-    assert_eq!(process.handler().ran(), vec!["github#d1"]);
-    assert_eq!(process.store().calls(), 2);
-    let record = process.store().record("github#d1").unwrap();
+    assert_eq!(rig.handler.ran(), vec!["github#d1"]);
+    assert_eq!(rig.store.calls(), 2);
+    let record = rig.store.record("github#d1").unwrap();
     assert_eq!(record.status, RecordStatus::Completed);
     assert_eq!(record.expires_at, NOW_MS / 1000 + 7 * 24 * 3600);
     assert_eq!(
@@ -185,52 +208,52 @@ fn live_clock(left_ms: i64) -> Deadline {
 async fn a_failed_completion_is_tried_again_and_never_runs_the_action_twice() {
     let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
 
-    let process = pipeline(Scripted::default());
-    process.store().fail_completes(1);
-    let result = process
+    let rig = pipeline(Scripted::default());
+    rig.store.fail_completes(1);
+    let result = rig
+        .process
         .handle_batch(&batch.records(), live_clock(30_000))
         .await;
     assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
-    assert_eq!(
-        process.store().calls(),
-        3,
-        "claim, failed completion, completion"
-    );
-    let record = process.store().record("github#d1").unwrap();
+    assert_eq!(rig.store.calls(), 3, "claim, failed completion, completion");
+    let record = rig.store.record("github#d1").unwrap();
     assert_eq!(record.status, RecordStatus::Completed);
 
     // Still failing, with no time left before the deadline to try again: acknowledged all the
     // same, the claim left to expire.
-    let process = pipeline(Scripted::default());
-    process.store().fail_completes(usize::MAX);
-    let result = process.handle_batch(&batch.records(), live_clock(0)).await;
+    let rig = pipeline(Scripted::default());
+    rig.store.fail_completes(usize::MAX);
+    let result = rig
+        .process
+        .handle_batch(&batch.records(), live_clock(0))
+        .await;
     assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
     assert!(result.failures().is_empty());
-    assert_eq!(process.handler().ran(), vec!["github#d1"]);
-    assert_eq!(process.store().calls(), 2);
-    let record = process.store().record("github#d1").unwrap();
+    assert_eq!(rig.handler.ran(), vec!["github#d1"]);
+    assert_eq!(rig.store.calls(), 2);
+    let record = rig.store.record("github#d1").unwrap();
     assert_eq!(record.status, RecordStatus::InProgress);
-    assert!(process.visibility().changes().is_empty());
+    assert!(rig.visibility.changes().is_empty());
 }
 
 #[tokio::test]
 async fn a_completed_event_is_a_duplicate_in_one_store_call() {
-    let process = pipeline(Scripted::default());
+    let rig = pipeline(Scripted::default());
     let first = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
-    process.handle_batch(&first.records(), CLOCK).await;
-    let calls = process.store().calls();
+    rig.process.handle_batch(&first.records(), CLOCK).await;
+    let calls = rig.store.calls();
     let again = Batch::new().push("m2", envelope_json("github", "d1", "{}"));
-    let result = process.handle_batch(&again.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&again.records(), CLOCK).await;
     assert_eq!(outcome(&result, "m2"), RecordOutcome::Duplicate);
-    assert_eq!(process.store().calls() - calls, 1);
-    assert_eq!(process.handler().ran().len(), 1);
+    assert_eq!(rig.store.calls() - calls, 1);
+    assert_eq!(rig.handler.ran().len(), 1);
 }
 
 #[tokio::test]
 async fn a_live_claim_elsewhere_is_busy_and_retried_later() {
-    let process = pipeline(Scripted::default());
+    let rig = pipeline(Scripted::default());
     let payload = hex::encode(inlet_signature::sha256(b"{}"));
-    process.store().insert(
+    rig.store.insert(
         "github#d1",
         Record {
             status: RecordStatus::InProgress,
@@ -245,21 +268,21 @@ async fn a_live_claim_elsewhere_is_busy_and_retried_later() {
     let batch = Batch::new()
         .push("m1", envelope_json("github", "d1", "{}"))
         .received(3);
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert!(matches!(
         outcome(&result, "m1"),
         RecordOutcome::Retry { .. }
     ));
     assert_eq!(result.failures(), vec!["m1"]);
-    assert!(process.handler().ran().is_empty());
+    assert!(rig.handler.ran().is_empty());
     // Third receipt: base 5 s doubled twice.
-    assert_eq!(process.visibility().changes(), vec![("rh-m1".into(), 20)]);
+    assert_eq!(rig.visibility.changes(), vec![("rh-m1".into(), 20)]);
 }
 
 #[tokio::test]
 async fn an_expired_lease_is_taken_over_and_the_event_processed_once() {
-    let process = pipeline(Scripted::default());
-    process.store().insert(
+    let rig = pipeline(Scripted::default());
+    rig.store.insert(
         "github#d1",
         Record {
             status: RecordStatus::InProgress,
@@ -274,9 +297,9 @@ async fn an_expired_lease_is_taken_over_and_the_event_processed_once() {
     let batch = Batch::new()
         .push("m1", envelope_json("github", "d1", "{}"))
         .received(2);
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
-    let record = process.store().record("github#d1").unwrap();
+    let record = rig.store.record("github#d1").unwrap();
     assert_eq!(record.status, RecordStatus::Completed);
     assert_ne!(record.token, "crashed-claimer");
     assert_eq!(record.attempts, 2);
@@ -284,14 +307,14 @@ async fn an_expired_lease_is_taken_over_and_the_event_processed_once() {
 
 #[tokio::test]
 async fn the_lease_follows_the_functions_deadline() {
-    let process = pipeline(Scripted::default());
+    let rig = pipeline(Scripted::default());
     let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
     let clock = Deadline {
         now_ms: NOW_MS,
         deadline_ms: NOW_MS + 120_000,
     };
-    process.handle_batch(&batch.records(), clock).await;
-    let record = process.store().record("github#d1").unwrap();
+    rig.process.handle_batch(&batch.records(), clock).await;
+    let record = rig.store.record("github#d1").unwrap();
     assert_eq!(
         record.lease_until,
         NOW_MS / 1000 + 120 + ProcessSettings::default().lease_margin_secs
@@ -300,11 +323,11 @@ async fn the_lease_follows_the_functions_deadline() {
 
 #[tokio::test]
 async fn the_same_key_with_another_payload_is_a_conflict_and_dead_lettered() {
-    let process = pipeline(Scripted::default());
+    let rig = pipeline(Scripted::default());
     let first = Batch::new().push("m1", envelope_json("github", "d1", "{\"a\":1}"));
-    process.handle_batch(&first.records(), CLOCK).await;
+    rig.process.handle_batch(&first.records(), CLOCK).await;
     let forged = Batch::new().push("m2", envelope_json("github", "d1", "{\"a\":2}"));
-    let result = process.handle_batch(&forged.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&forged.records(), CLOCK).await;
     assert_eq!(
         outcome(&result, "m2"),
         RecordOutcome::DeadLettered {
@@ -315,35 +338,35 @@ async fn the_same_key_with_another_payload_is_a_conflict_and_dead_lettered() {
         result.failures().is_empty(),
         "dead-lettered records are acknowledged"
     );
-    let dead = process.dead_letters().messages();
+    let dead = rig.dead_letters.messages();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].body, forged.records()[0].body);
     let attributes: HashMap<_, _> = dead[0].attributes.iter().cloned().collect();
     assert_eq!(attributes["reason"], "payload_conflict");
     assert_eq!(attributes["source"], "github");
     assert_eq!(attributes["failed_at"], "2026-11-22T13:00:00.000Z");
-    assert_eq!(process.handler().ran().len(), 1);
+    assert_eq!(rig.handler.ran().len(), 1);
 }
 
 #[tokio::test]
 async fn transient_failures_release_the_claim_back_off_and_retry() {
     let handler = Scripted::default();
     handler.answer("d1", vec![Err(ActionError::Transient("503".into()))]);
-    let process = pipeline(handler);
+    let rig = pipeline(handler);
     let batch = Batch::new()
         .push("m1", envelope_json("github", "d1", "{}"))
         .received(1);
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(result.failures(), vec!["m1"]);
-    assert_eq!(process.visibility().changes(), vec![("rh-m1".into(), 5)]);
-    assert!(process.store().record("github#d1").is_none());
+    assert_eq!(rig.visibility.changes(), vec![("rh-m1".into(), 5)]);
+    assert!(rig.store.record("github#d1").is_none());
     // The retry claims again and succeeds.
     let retry = Batch::new()
         .push("m1", envelope_json("github", "d1", "{}"))
         .received(2);
-    let result = process.handle_batch(&retry.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&retry.records(), CLOCK).await;
     assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
-    assert_eq!(process.handler().ran().len(), 2);
+    assert_eq!(rig.handler.ran().len(), 2);
 }
 
 #[tokio::test]
@@ -367,9 +390,9 @@ async fn permanent_failures_go_to_the_dead_letter_queue_at_once() {
             "the target answered 404".into(),
         ))],
     );
-    let process = pipeline(handler);
+    let rig = pipeline(handler);
     let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(
         outcome(&result, "m1"),
         RecordOutcome::DeadLettered {
@@ -377,18 +400,18 @@ async fn permanent_failures_go_to_the_dead_letter_queue_at_once() {
         }
     );
     assert!(result.failures().is_empty());
-    assert_eq!(process.dead_letters().len(), 1);
+    assert_eq!(rig.dead_letters.len(), 1);
     // Released, so a redrive from the dead-letter queue can process it.
-    assert!(process.store().record("github#d1").is_none());
+    assert!(rig.store.record("github#d1").is_none());
 }
 
 #[tokio::test]
 async fn unreadable_envelopes_are_dead_lettered_without_a_claim() {
-    let process = pipeline(Scripted::default());
+    let rig = pipeline(Scripted::default());
     let batch = Batch::new()
         .push("bad", "not an envelope".into())
         .push("ok", envelope_json("github", "d1", "{}"));
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(
         outcome(&result, "bad"),
         RecordOutcome::DeadLettered {
@@ -396,11 +419,11 @@ async fn unreadable_envelopes_are_dead_lettered_without_a_claim() {
         }
     );
     assert_eq!(outcome(&result, "ok"), RecordOutcome::Processed);
-    let dead = process.dead_letters().messages();
+    let dead = rig.dead_letters.messages();
     assert_eq!(dead[0].body, "not an envelope");
     assert!(!dead[0].attributes.iter().any(|(k, _)| *k == "source"));
     assert_eq!(
-        process.store().calls(),
+        rig.store.calls(),
         2,
         "only the good record touched the store"
     );
@@ -408,7 +431,7 @@ async fn unreadable_envelopes_are_dead_lettered_without_a_claim() {
 
 #[tokio::test]
 async fn an_unreadable_envelope_keeps_the_source_ingest_put_on_the_message() {
-    let process = pipeline(Scripted::default());
+    let rig = pipeline(Scripted::default());
     let record = QueuedRecord {
         message_id: "bad",
         receipt_handle: "rh",
@@ -417,8 +440,8 @@ async fn an_unreadable_envelope_keeps_the_source_ingest_put_on_the_message() {
         group_id: None,
         source: Some("stripe"),
     };
-    process.handle_batch(&[record], CLOCK).await;
-    let dead = process.dead_letters().messages();
+    rig.process.handle_batch(&[record], CLOCK).await;
+    let dead = rig.dead_letters.messages();
     assert!(
         dead[0]
             .attributes
@@ -428,33 +451,33 @@ async fn an_unreadable_envelope_keeps_the_source_ingest_put_on_the_message() {
 
 #[tokio::test]
 async fn when_the_dead_letter_queue_is_down_the_record_is_retried_not_dropped() {
-    let process = pipeline(Scripted::default());
-    process.dead_letters().set_down(true);
+    let rig = pipeline(Scripted::default());
+    rig.dead_letters.set_down(true);
     let batch = Batch::new().push("bad", "{".into());
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(result.failures(), vec!["bad"]);
 }
 
 #[tokio::test]
 async fn a_store_outage_is_transient() {
-    let process = pipeline(Scripted::default());
-    process.store().set_down(true);
+    let rig = pipeline(Scripted::default());
+    rig.store.set_down(true);
     let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(result.failures(), vec!["m1"]);
-    assert!(process.handler().ran().is_empty());
+    assert!(rig.handler.ran().is_empty());
 }
 
 #[tokio::test]
 async fn unrouted_events_are_completed_not_failed() {
     let handler = Scripted::default();
     handler.answer("d1", vec![Ok(Handled::Unrouted)]);
-    let process = pipeline(handler);
+    let rig = pipeline(handler);
     let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(outcome(&result, "m1"), RecordOutcome::Unrouted);
     assert_eq!(
-        process.store().record("github#d1").unwrap().status,
+        rig.store.record("github#d1").unwrap().status,
         RecordStatus::Completed
     );
 }
@@ -463,19 +486,19 @@ async fn unrouted_events_are_completed_not_failed() {
 async fn one_bad_record_never_fails_the_batch_and_copies_in_a_batch_run_once() {
     let handler = Scripted::default();
     handler.answer("d3", vec![Err(ActionError::Transient("timeout".into()))]);
-    let process = pipeline(handler);
+    let rig = pipeline(handler);
     let batch = Batch::new()
         .push("m1", envelope_json("github", "d1", "{}"))
         .push("m2", envelope_json("github", "d1", "{}"))
         .push("m3", envelope_json("stripe", "d3", "{}"))
         .push("m4", "garbage".into())
         .push("m5", envelope_json("stripe", "d5", "{}"));
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(result.failures(), vec!["m3"]);
     assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
     assert_eq!(outcome(&result, "m2"), RecordOutcome::Duplicate);
     assert_eq!(outcome(&result, "m5"), RecordOutcome::Processed);
-    let mut ran = process.handler().ran();
+    let mut ran = rig.handler.ran();
     ran.sort();
     assert_eq!(ran, vec!["github#d1", "stripe#d3", "stripe#d5"]);
 }
@@ -484,20 +507,20 @@ async fn one_bad_record_never_fails_the_batch_and_copies_in_a_batch_run_once() {
 async fn after_a_failure_the_copies_of_its_key_wait_instead_of_repeating_it() {
     let handler = Scripted::default();
     handler.answer("d1", vec![Err(ActionError::Transient("503".into()))]);
-    let process = pipeline(handler);
+    let rig = pipeline(handler);
     let batch = Batch::new()
         .push("m1", envelope_json("github", "d1", "{}"))
         .push("m2", envelope_json("github", "d1", "{}"));
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(result.failures(), vec!["m1", "m2"]);
     assert_eq!(outcome(&result, "m2"), RecordOutcome::Skipped);
     assert_eq!(
-        process.handler().ran().len(),
+        rig.handler.ran().len(),
         1,
         "the action ran once in the batch"
     );
     assert_eq!(
-        process.visibility().changes(),
+        rig.visibility.changes(),
         vec![("rh-m1".into(), 5), ("rh-m2".into(), 5)],
         "the copy backs off with the original"
     );
@@ -507,17 +530,17 @@ async fn after_a_failure_the_copies_of_its_key_wait_instead_of_repeating_it() {
 async fn fifo_groups_keep_their_order_and_stop_at_a_failure() {
     let handler = Scripted::default();
     handler.answer("a2", vec![Err(ActionError::Transient("timeout".into()))]);
-    let process = pipeline(handler);
+    let rig = pipeline(handler);
     let batch = Batch::new()
         .fifo("a1", "A", envelope_json("github", "a1", "{}"))
         .fifo("b1", "B", envelope_json("github", "b1", "{}"))
         .fifo("a2", "A", envelope_json("github", "a2", "{}"))
         .fifo("b2", "B", envelope_json("github", "b2", "{}"))
         .fifo("a3", "A", envelope_json("github", "a3", "{}"));
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(result.failures(), vec!["a2", "a3"]);
     assert_eq!(outcome(&result, "a3"), RecordOutcome::Skipped);
-    let ran = process.handler().ran();
+    let ran = rig.handler.ran();
     let position = |key: &str| ran.iter().position(|k| k == key);
     assert!(position("github#a1") < position("github#a2"));
     assert!(position("github#b1") < position("github#b2"));
@@ -538,13 +561,7 @@ async fn records_run_concurrently_within_the_bound() {
         concurrency: 4,
         ..ProcessSettings::default()
     };
-    let process = Process::new(
-        MemoryStore::new(),
-        MemoryQueue::new(),
-        MemoryVisibility::default(),
-        handler,
-        settings,
-    );
+    let rig = pipeline_with(handler, settings);
     let mut batch = Batch::new();
     for i in 0..10 {
         batch = batch.push(
@@ -552,9 +569,9 @@ async fn records_run_concurrently_within_the_bound() {
             envelope_json("github", &format!("d{i}"), "{}"),
         );
     }
-    let result = process.handle_batch(&batch.records(), CLOCK).await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert!(result.failures().is_empty());
-    let most = process.handler().most_in_flight.load(Ordering::SeqCst);
+    let most = rig.handler.most_in_flight.load(Ordering::SeqCst);
     assert!(most > 1, "records ran one at a time");
     assert!(most <= 4, "{most} in flight over a bound of 4");
 }
@@ -567,7 +584,7 @@ async fn an_action_still_running_at_the_deadline_is_cut_off_and_retried() {
     let batch = Batch::new()
         .push("m1", envelope_json("github", "slow", "{}"))
         .push("m2", envelope_json("github", "slow-too", "{}"));
-    let process = pipeline(Scripted {
+    let rig = pipeline(Scripted {
         pause: Some(Duration::from_secs(3600)),
         ..Scripted::default()
     });
@@ -577,7 +594,7 @@ async fn an_action_still_running_at_the_deadline_is_cut_off_and_retried() {
         deadline_ms: NOW_MS + left_ms,
     };
     let started = std::time::Instant::now();
-    let result = process.handle_batch(&batch.records(), clock).await;
+    let result = rig.process.handle_batch(&batch.records(), clock).await;
     assert!(
         started.elapsed() < Duration::from_millis(u64::try_from(left_ms).unwrap()),
         "answered before the deadline, after {:?}",
@@ -589,12 +606,9 @@ async fn an_action_still_running_at_the_deadline_is_cut_off_and_retried() {
             other => panic!("{id}: {other:?}"),
         }
     }
-    assert!(
-        process.handler().ran().is_empty(),
-        "neither action finished"
-    );
+    assert!(rig.handler.ran().is_empty(), "neither action finished");
     // Released: the next try claims at once instead of waiting out a lease.
-    assert!(process.store().record("github#slow").is_none());
-    assert!(process.store().record("github#slow-too").is_none());
-    assert_eq!(process.visibility().changes().len(), 2);
+    assert!(rig.store.record("github#slow").is_none());
+    assert!(rig.store.record("github#slow-too").is_none());
+    assert_eq!(rig.visibility.changes().len(), 2);
 }
