@@ -2,12 +2,12 @@
 
 use crate::error::CliError;
 use crate::globals::Globals;
+use crate::sending::now_secs;
 use clap::ArgGroup;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use inlet_signature::{Delivery, Key, Scheme};
 use std::io::Read as _;
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 #[derive(Debug, clap::Args)]
 #[command(group = ArgGroup::new("key").required(true).args(["source", "scheme"]))]
@@ -64,10 +64,7 @@ impl DeliveryArgs {
     pub async fn prepare(&self, globals: &Globals) -> Result<Prepared, CliError> {
         let headers = parse_headers(&self.headers)?;
         let body = self.read_body()?;
-        let now = match self.now {
-            Some(now) => now,
-            None => inlet_signature::clock::epoch_millis(SystemTime::now()).div_euclid(1000),
-        };
+        let now = self.now.unwrap_or_else(now_secs);
         let (scheme, keys, configured_url, tolerance_secs) = match (&self.source, &self.scheme) {
             (Some(name), _) => {
                 let config = globals.load_config()?;

@@ -5,10 +5,9 @@
 //! points at.
 
 use crate::Report;
-use crate::dev;
 use crate::error::CliError;
 use inlet_core::envelope::Envelope;
-use inlet_local::{self as local, DeadLetter, StackSettings};
+use inlet_local::{self as local, DeadLetter, StackSettings, emulator};
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 
@@ -65,7 +64,7 @@ async fn queue_url(
 }
 
 pub async fn run(args: &DlqArgs) -> Result<Report, CliError> {
-    let sdk = dev::sdk_config().await;
+    let sdk = emulator::sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let names = StackSettings::default();
     let dlq_url = queue_url(&sqs, "INLET_DLQ_URL", &names.dead_letter_queue_name).await?;

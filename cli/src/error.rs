@@ -1,6 +1,7 @@
 //! Everything that stops a command before it reaches a verdict. All of these exit with 2; a
 //! delivery that fails verification is a verdict, not an error.
 
+use inlet_aws::wiring::WiringError;
 use inlet_core::config::ConfigError;
 use inlet_core::secrets::SecretError;
 use inlet_signature::{KeyError, SignError};
@@ -36,6 +37,17 @@ pub enum CliError {
     /// A payload or case file that cannot be turned into a fixture.
     #[error("{path}: {why}")]
     Fixture { path: PathBuf, why: String },
+}
+
+/// Building a pipeline through `inlet_aws::wiring`: a secret keeps its own hints.
+impl From<WiringError> for CliError {
+    fn from(error: WiringError) -> Self {
+        match error {
+            WiringError::Config(error) => Self::Config(error),
+            WiringError::Secret(error) => Self::Secret(error),
+            other => Self::Failed(other.to_string()),
+        }
+    }
 }
 
 fn secret_message(error: &SecretError) -> String {

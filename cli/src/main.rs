@@ -11,6 +11,7 @@ mod globals;
 mod json;
 mod payload;
 mod send;
+mod sending;
 mod sign;
 mod verify;
 

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::SystemTime;
 
@@ -164,6 +164,19 @@ impl Payload {
         };
         Ok(Rendered { headers, body })
     }
+}
+
+/// The payload files in `dir`, sorted by name.
+pub fn files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(CliError::io(dir))? {
+        let path = entry.map_err(CliError::io(dir))?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// What the placeholders stand for in one rendering.

@@ -1,23 +1,18 @@
 //! `inlet send`: sign a delivery as its provider would, at the current time, and post it.
-//!
-//! The signing helpers here are also what `inlet dev` uses to send the samples to itself.
 
 use crate::Report;
 use crate::delivery::parse_headers;
 use crate::error::CliError;
 use crate::globals::Globals;
-use crate::payload::Payload;
+use crate::payload::{self, Payload};
+use crate::sending::{self, now_secs, sign};
 use clap::ArgGroup;
-use http::{HeaderMap, HeaderName, HeaderValue};
-use inlet_core::config::Source;
-use inlet_signature::{Delivery, Key};
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 /// Where `inlet dev` listens unless told otherwise.
-pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:3000";
+const DEFAULT_BASE_URL: &str = "http://127.0.0.1:3000";
 
 #[derive(Debug, clap::Args)]
 #[command(group = ArgGroup::new("what").args(["event", "body"]))]
@@ -48,97 +43,6 @@ pub struct SendArgs {
     pub payloads: PathBuf,
 }
 
-/// A delivery ready to post: the provider's headers, its signature headers, and the body.
-#[derive(Debug, Clone)]
-pub struct Signed {
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
-/// Adds the signature headers `source` expects, made with `key` at `now`. A source without a
-/// key (`scheme = "none"`) sends the delivery as it is.
-pub fn sign(
-    source: &Source,
-    key: Option<&Key>,
-    headers: &[(String, String)],
-    body: Vec<u8>,
-    now: i64,
-) -> Result<Signed, CliError> {
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        let bad = || CliError::Usage(format!("header {name:?}: not a valid name and value"));
-        let name = HeaderName::try_from(name.as_str()).map_err(|_| bad())?;
-        let value = HeaderValue::try_from(value.as_str()).map_err(|_| bad())?;
-        map.append(name, value);
-    }
-    if let Some(key) = key {
-        let added = source.scheme.sign(
-            &Delivery {
-                headers: &map,
-                body: &body,
-                url: source.url.as_deref(),
-            },
-            key,
-            now,
-        )?;
-        for (name, value) in added {
-            map.insert(name, value);
-        }
-    }
-    Ok(Signed { headers: map, body })
-}
-
-/// Seconds since the epoch, now.
-pub fn now_secs() -> i64 {
-    inlet_signature::clock::epoch_millis(SystemTime::now()).div_euclid(1000)
-}
-
-/// An HTTP client for posting deliveries.
-pub fn client(local_only: bool) -> Result<reqwest::Client, CliError> {
-    let mut builder = inlet_core::actions::forward::http_client_builder()
-        .user_agent(concat!("inlet-send/", env!("CARGO_PKG_VERSION")))
-        // Longer than API Gateway's 30 s integration limit, so its own answer comes through.
-        .timeout(Duration::from_secs(35))
-        .redirect(reqwest::redirect::Policy::none());
-    if local_only {
-        // A proxy from the environment must not intercept a post to this machine.
-        builder = builder.no_proxy();
-    }
-    builder
-        .build()
-        .map_err(|e| CliError::Failed(format!("cannot build an HTTP client: {e}")))
-}
-
-/// Posts a signed delivery; the answer's status and body.
-pub async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    signed: &Signed,
-) -> Result<(reqwest::StatusCode, String), reqwest::Error> {
-    let response = client
-        .post(url)
-        .headers(signed.headers.clone())
-        .body(signed.body.clone())
-        .send()
-        .await?;
-    let status = response.status();
-    let text = response.text().await?;
-    Ok((status, text))
-}
-
-/// The payload files in `dir`, sorted by name.
-pub fn payload_files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(CliError::io(dir))? {
-        let path = entry.map_err(CliError::io(dir))?.path();
-        if path.extension().is_some_and(|e| e == "json") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
 fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -160,7 +64,7 @@ fn choose_payload(
         }
     }
     let mut all = Vec::new();
-    for path in payload_files(dir)? {
+    for path in payload::files(dir)? {
         let payload = Payload::load(&path)?;
         all.push((path, payload));
     }
@@ -257,21 +161,23 @@ pub async fn run(globals: &Globals, args: &SendArgs) -> Result<Report, CliError>
     let url = args
         .url
         .clone()
-        .unwrap_or_else(|| format!("{DEFAULT_BASE_URL}/webhooks/{}", url_segment(&args.source)));
-    let client = client(crate::dev::is_loopback_url(&url))?;
+        .unwrap_or_else(|| sending::webhook_url(DEFAULT_BASE_URL, &args.source));
+    let client = sending::client(inlet_local::emulator::is_loopback_url(&url))?;
     let mut report = String::new();
     let mut all_accepted = true;
     for attempt in 1..=args.times {
-        let (status, text) = post(&client, &url, &signed).await.map_err(|error| {
-            CliError::Failed(format!(
-                "POST {url}: {error}{}",
-                if error.is_connect() {
-                    " (is `inlet dev` running?)"
-                } else {
-                    ""
-                }
-            ))
-        })?;
+        let (status, text) = sending::post(&client, &url, &signed)
+            .await
+            .map_err(|error| {
+                CliError::Failed(format!(
+                    "POST {url}: {error}{}",
+                    if error.is_connect() {
+                        " (is `inlet dev` running?)"
+                    } else {
+                        ""
+                    }
+                ))
+            })?;
         all_accepted &= status.is_success();
         let prefix = if args.times > 1 {
             format!("[{attempt}/{}] ", args.times)
@@ -284,11 +190,6 @@ pub async fn run(globals: &Globals, args: &SendArgs) -> Result<Report, CliError>
         stdout: report,
         code: if all_accepted { 0 } else { 1 },
     })
-}
-
-/// A source name as a URL path segment; config names are plain, but say so rather than trust it.
-pub fn url_segment(name: &str) -> String {
-    url::form_urlencoded::byte_serialize(name.as_bytes()).collect()
 }
 
 #[cfg(test)]

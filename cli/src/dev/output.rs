@@ -1,0 +1,148 @@
+//! What `inlet dev` prints: one human line per step of each delivery, prefixed with the UTC time.
+
+use crate::sending::now_secs;
+use inlet_core::config::{Action, Config};
+use inlet_core::ingest::{Outcome, Reply};
+use inlet_core::process::RecordOutcome;
+use inlet_local::{Poll, Stack};
+use std::io::Write as _;
+
+/// `HH:MM:SS` (UTC) of a time in seconds since the epoch.
+fn time_of_day(secs: i64) -> String {
+    let stamp = inlet_signature::clock::format_rfc3339_secs(secs);
+    stamp.get(11..19).unwrap_or(&stamp).to_owned()
+}
+
+/// Prints one line, prefixed with the UTC time, as things happen.
+pub(super) fn say(line: impl AsRef<str>) {
+    let time = time_of_day(now_secs());
+    // A closed stdout (`inlet dev | head`) must not take the server down with a panic.
+    let _ = writeln!(std::io::stdout().lock(), "{time}  {}", line.as_ref());
+}
+
+pub(super) fn banner(config: &Config, stack: &Stack, endpoint: &str, base_url: &str) {
+    say(format!("inlet dev: listening on {base_url}"));
+    say(format!(
+        "endpoint: POST {base_url}/webhooks/{{source}} for sources: {}",
+        config
+            .sources
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for route in &config.routes {
+        let action = match &route.action {
+            Action::Forward { url, .. } => format!("forward to {url}"),
+            Action::Log => "log".to_owned(),
+        };
+        say(format!("route: {} → {action}", route.source));
+    }
+    say(format!(
+        "stack on {endpoint}: queue {}, dead letters {}, table {}",
+        stack.queue_url, stack.dead_letter_queue_url, stack.table_name
+    ));
+    for warning in &stack.warnings {
+        say(format!("warning: {warning}"));
+    }
+    say("Ctrl-C stops");
+}
+
+/// What ingest made of one request.
+pub(super) fn ingest_line(label: &str, reply: &Reply) -> String {
+    let status = reply.status.as_u16();
+    let step = match &reply.outcome {
+        Outcome::Queued { key } => format!("queued ({status}) {key}"),
+        Outcome::Ignored => {
+            let event_type = serde_json::from_str::<serde_json::Value>(&reply.body)
+                .ok()
+                .and_then(|v| v.get("event_type")?.as_str().map(str::to_owned));
+            match event_type {
+                Some(t) => format!("ignored ({status}): the source does not want {t} events"),
+                None => format!("ignored ({status}): the source's event filter drops it"),
+            }
+        }
+        Outcome::Handshake => format!("handshake answered ({status})"),
+        Outcome::Rejected { code } => format!("rejected {status} {code}"),
+        Outcome::Failed { code } => format!("not queued {status} {code}: the sender should retry"),
+    };
+    format!("{label}: received → {step}")
+}
+
+/// What process made of one poll's batch, a line per record.
+pub(super) fn poll_lines(poll: &Poll, max_receive_count: u32) -> Vec<String> {
+    let Some(outcome) = &poll.outcome else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for (message_id, result) in &outcome.outcomes {
+        let received = poll.received.iter().find(|r| &r.message_id == message_id);
+        let label = received
+            .and_then(|r| r.key.clone())
+            .unwrap_or_else(|| format!("message {message_id}"));
+        let attempt = received.map_or(1, |r| r.receive_count);
+        let exhausted = poll.exhausted.contains(message_id);
+        let step = match result {
+            RecordOutcome::Processed => "processed".to_owned(),
+            RecordOutcome::Unrouted => "processed (no route wants it: completed)".to_owned(),
+            RecordOutcome::Duplicate => "duplicate (processed before: acknowledged)".to_owned(),
+            RecordOutcome::Retry { reason } if exhausted => {
+                format!("failed (attempt {attempt}/{max_receive_count}, the last): {reason}")
+            }
+            RecordOutcome::Retry { reason } => {
+                format!("failed (will retry, attempt {attempt}/{max_receive_count}): {reason}")
+            }
+            RecordOutcome::DeadLettered { reason } => format!("dead-lettered ({reason})"),
+            RecordOutcome::Skipped => {
+                "skipped (an earlier record of its group failed: will retry)".to_owned()
+            }
+        };
+        lines.push(format!("{label}: {step}"));
+        if exhausted {
+            lines.push(format!(
+                "{label}: dead-lettered (failed {attempt} times: SQS redrives it to the \
+                 dead-letter queue; `inlet dlq peek` shows it)"
+            ));
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inlet_core::process::BatchOutcome;
+    use inlet_local::Received;
+
+    fn failed_poll(receive_count: u32, exhausted: bool) -> Poll {
+        Poll {
+            outcome: Some(BatchOutcome {
+                outcomes: vec![(
+                    "m-1".into(),
+                    RecordOutcome::Retry {
+                        reason: "the target answered 500".into(),
+                    },
+                )],
+            }),
+            received: vec![Received {
+                message_id: "m-1".into(),
+                key: Some("broken#b-1".into()),
+                receive_count,
+            }],
+            exhausted: if exhausted {
+                vec!["m-1".into()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    #[test]
+    fn a_record_with_retries_left_says_only_that_it_failed() {
+        let lines = poll_lines(&failed_poll(2, false), 5);
+        assert_eq!(
+            lines,
+            ["broken#b-1: failed (will retry, attempt 2/5): the target answered 500"]
+        );
+    }
+}
