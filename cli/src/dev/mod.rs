@@ -100,7 +100,14 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
     // One batch at a time. Lambda runs several at once, but moto's ReceiveMessage takes no lock:
     // with three pollers under load, `make soak` found records that moto marked received and
     // returned to no poll, so they waited out the queue's 180 s visibility timeout.
-    let poller = poller::poll_loop(&clients, &settings, &stack, &process, stopped.clone());
+    let poller = poller::poll_loop(
+        &clients,
+        &settings,
+        &stack,
+        &process,
+        &config.process,
+        stopped.clone(),
+    );
     let samples = async {
         if !args.no_samples {
             samples::send_samples(

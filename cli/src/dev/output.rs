@@ -1,7 +1,7 @@
 //! What `inlet dev` prints: one human line per step of each delivery, prefixed with the UTC time.
 
 use crate::sending::now_secs;
-use inlet_core::config::{Action, Config};
+use inlet_core::config::{Action, Config, ProcessSettings};
 use inlet_core::ingest::{Outcome, Reply};
 use inlet_core::process::RecordOutcome;
 use inlet_local::{Poll, Stack};
@@ -69,8 +69,14 @@ pub(super) fn ingest_line(label: &str, reply: &Reply) -> String {
     format!("{label}: received → {step}")
 }
 
-/// What process made of one poll's batch, a line per record.
-pub(super) fn poll_lines(poll: &Poll, max_receive_count: u32) -> Vec<String> {
+/// What process made of one poll's batch, a line per record, at `now` (seconds since the epoch)
+/// when the batch was answered. `retry` is the backoff the pipeline set on the failed records.
+pub(super) fn poll_lines(
+    poll: &Poll,
+    max_receive_count: u32,
+    retry: &ProcessSettings,
+    now: i64,
+) -> Vec<String> {
     let Some(outcome) = &poll.outcome else {
         return Vec::new();
     };
@@ -99,9 +105,13 @@ pub(super) fn poll_lines(poll: &Poll, max_receive_count: u32) -> Vec<String> {
         };
         lines.push(format!("{label}: {step}"));
         if exhausted {
+            // SQS applies the redrive policy only when it would deliver the record again, which
+            // is once the visibility delay the pipeline just set has run out.
+            let moves_at = now + i64::from(retry.backoff_secs(attempt));
             lines.push(format!(
-                "{label}: dead-lettered (failed {attempt} times: SQS redrives it to the \
-                 dead-letter queue; `inlet dlq peek` shows it)"
+                "{label}: dead-lettered (failed {attempt} times): SQS moves it to the dead-letter \
+                 queue when its retry delay ends, at about {}; `inlet dlq peek` shows it from then",
+                time_of_day(moves_at)
             ));
         }
     }
@@ -113,6 +123,9 @@ mod tests {
     use super::*;
     use inlet_core::process::BatchOutcome;
     use inlet_local::Received;
+
+    /// 2026-11-22T13:00:00Z
+    const NOON: i64 = 1_795_352_400;
 
     fn failed_poll(receive_count: u32, exhausted: bool) -> Poll {
         Poll {
@@ -138,8 +151,31 @@ mod tests {
     }
 
     #[test]
+    fn an_exhausted_record_says_when_sqs_will_dead_letter_it() {
+        // The fifth receive fails with the default backoff: 5 s × 2⁴ = 80 s.
+        let lines = poll_lines(&failed_poll(5, true), 5, &ProcessSettings::default(), NOON);
+        assert_eq!(
+            lines,
+            [
+                "broken#b-1: failed (attempt 5/5, the last): the target answered 500",
+                "broken#b-1: dead-lettered (failed 5 times): SQS moves it to the dead-letter \
+                 queue when its retry delay ends, at about 13:01:20; `inlet dlq peek` shows it \
+                 from then",
+            ]
+        );
+        // The delay is the one the pipeline set, cap included.
+        let capped = ProcessSettings {
+            retry_base_secs: 30,
+            retry_max_secs: 60,
+            ..ProcessSettings::default()
+        };
+        let lines = poll_lines(&failed_poll(5, true), 5, &capped, NOON);
+        assert!(lines[1].contains("at about 13:01:00;"), "{}", lines[1]);
+    }
+
+    #[test]
     fn a_record_with_retries_left_says_only_that_it_failed() {
-        let lines = poll_lines(&failed_poll(2, false), 5);
+        let lines = poll_lines(&failed_poll(2, false), 5, &ProcessSettings::default(), NOON);
         assert_eq!(
             lines,
             ["broken#b-1: failed (will retry, attempt 2/5): the target answered 500"]

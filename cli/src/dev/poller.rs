@@ -2,8 +2,10 @@
 
 use super::output::{poll_lines, say};
 use super::signals::stop_requested;
+use crate::sending::now_secs;
 use inlet_aws::wiring::{Clients, ProcessPipeline};
 use inlet_core::actions::router::Router;
+use inlet_core::config::ProcessSettings;
 use inlet_local::{self as local, Stack, StackSettings};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -11,12 +13,14 @@ use tokio::sync::watch;
 /// Long polling, as the event source mapping does, but short enough that Ctrl-C is prompt.
 const POLL_WAIT: Duration = Duration::from_secs(2);
 
-/// Polls until a stop is asked for, then lets the batch in hand finish.
+/// Polls until a stop is asked for, then lets the batch in hand finish. `retry` holds the
+/// settings the pipeline's retry backoff comes from.
 pub(super) async fn poll_loop(
     clients: &Clients,
     settings: &StackSettings,
     stack: &Stack,
     process: &ProcessPipeline<Router>,
+    retry: &ProcessSettings,
     mut stopped: watch::Receiver<bool>,
 ) {
     // How long the batch in hand may take to finish after a stop is asked for.
@@ -63,7 +67,7 @@ pub(super) async fn poll_loop(
                 if retry_in.take().is_some() {
                     say("poller: the queue answers again");
                 }
-                for line in poll_lines(&poll, settings.max_receive_count) {
+                for line in poll_lines(&poll, settings.max_receive_count, retry, now_secs()) {
                     say(line);
                 }
             }
