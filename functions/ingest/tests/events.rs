@@ -1,5 +1,5 @@
-//! Tier 3 (DESIGN §9): every file in events/ingest/ is read as the Lambda runtime reads it (serde
-//! into the HTTP API payload 2.0 struct), goes through the ingest handler, and its answer is
+//! Tier 3 (architecture.md § Tests): every file in events/ingest/ is read as the Lambda runtime
+//! reads it (serde into the HTTP API payload 2.0 struct), goes through the ingest handler, and its answer is
 //! checked as the JSON API Gateway receives — the sample config, the local.env secrets, an
 //! in-memory queue — and must get the answer events/ingest.toml states for it.
 //!

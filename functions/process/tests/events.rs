@@ -1,5 +1,5 @@
-//! Tier 3 (DESIGN §9): every file in events/process/ goes through the real Lambda SQS event type
-//! into `inlet_aws::lambda::handle_sqs`, over in-memory ports and a handler scripted per key, and
+//! Tier 3 (architecture.md § Tests): every file in events/process/ goes through the real Lambda
+//! SQS event type into `inlet_aws::lambda::handle_sqs`, over in-memory ports and a handler scripted per key, and
 //! must end as its scenarios below state: the batch item failures SQS gets back, which actions
 //! ran (once per key), what was dead-lettered, which retries were delayed, and what the
 //! idempotency store holds afterwards.
@@ -72,8 +72,8 @@ impl Expect {
         matches!(self, Self::RetryAfter(_) | Self::Skipped)
     }
 
-    /// DynamoDB calls (DESIGN §5): claim and complete, or claim and release; one for a claim
-    /// that finds the key taken; none for a record never claimed.
+    /// DynamoDB calls (architecture.md § Idempotency record): claim and complete, or claim and
+    /// release; one for a claim that finds the key taken; none for a record never claimed.
     fn store_calls(self) -> usize {
         match self {
             Self::Processed | Self::Unrouted | Self::RetryAfter(_) | Self::ActionFailed => 2,

@@ -26,7 +26,7 @@ fn pipeline() -> Ingest<DiscardQueue, MemorySecrets> {
         SecretResolver::new(env, MemorySecrets::default()),
     ))
     .unwrap();
-    Ingest::new(config, keys, DiscardQueue::default(), false)
+    Ingest::new(config, keys, DiscardQueue, false)
 }
 
 /// A GitHub push of about 2 KiB, a typical delivery.

@@ -233,7 +233,8 @@ impl Visibility for SqsQueue {
     }
 }
 
-/// The idempotency table (DESIGN §5): key `pk`, one item per event key.
+/// The idempotency table (architecture.md § Idempotency record): key `pk`, one item per event
+/// key.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,

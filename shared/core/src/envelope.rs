@@ -1,4 +1,5 @@
-//! The envelope: what ingest puts on the queue and process takes off it (DESIGN §4).
+//! The envelope: what ingest puts on the queue and process takes off it
+//! (architecture.md § Envelope).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

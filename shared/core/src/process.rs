@@ -1,5 +1,5 @@
 //! The process pipeline: a batch of queued envelopes in, the ids of the records SQS should retry
-//! out (DESIGN §1 a–d, §5, §6).
+//! out (docs/architecture.md: Flow, Idempotency record, Dead letters).
 //!
 //! Each record is claimed in the idempotency store with one conditional write, handled, and
 //! marked completed. Records run concurrently (bounded), except that records of one FIFO group,

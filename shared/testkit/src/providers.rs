@@ -31,7 +31,7 @@ pub fn window(now: i64) -> Window {
     }
 }
 
-/// The configurable scheme as DESIGN §2 shows it.
+/// The configurable scheme as architecture.md § Configuration shows it.
 pub fn custom_hex() -> Scheme {
     let mut custom = CustomScheme::new(
         HeaderName::from_static("x-signature"),

@@ -1,5 +1,5 @@
 //! `template.yaml` against what the code assumes: the local stack must build what AWS will run,
-//! and the deployed functions must keep the invariants DESIGN §8 sets.
+//! and the deployed functions must keep the invariants architecture.md § Deploy sets.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use inlet_local::StackSettings;

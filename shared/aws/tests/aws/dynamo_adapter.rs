@@ -1,5 +1,6 @@
-//! Tier 2 (DESIGN §9): the DynamoDB idempotency store and the SQS visibility adapter against
-//! mocked AWS responses — the exact requests (DESIGN §5) and how every answer maps to the port.
+//! Tier 2 (architecture.md § Tests): the DynamoDB idempotency store and the SQS visibility
+//! adapter against mocked AWS responses — the exact requests (architecture.md § Idempotency
+//! record) and how every answer maps to the port.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use aws_sdk_dynamodb::operation::delete_item::{
@@ -227,7 +228,8 @@ async fn claim_is_one_conditional_put_of_the_whole_record() {
             (":sha", s(SHA)),
         ]))
     );
-    // One round trip must tell new, duplicate, busy and conflict apart (DESIGN §5).
+    // One round trip must tell new, duplicate, busy and conflict apart (architecture.md §
+    // Idempotency record).
     assert_eq!(
         request.return_values_on_condition_check_failure(),
         Some(&ReturnValuesOnConditionCheckFailure::AllOld)

@@ -128,7 +128,7 @@ struct StoreState {
     latency: Option<std::time::Duration>,
 }
 
-/// One record, as DESIGN §5 lays it out.
+/// One record, as architecture.md § Idempotency record lays it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub status: RecordStatus,

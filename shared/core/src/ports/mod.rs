@@ -55,7 +55,8 @@ pub trait SecretStore: Send + Sync {
     ) -> impl Future<Output = Result<String, SecretStoreError>> + Send;
 }
 
-/// A claim on an event key, as the idempotency store records it (DESIGN §5).
+/// A claim on an event key, as the idempotency store records it
+/// (architecture.md § Idempotency record).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     pub key: String,

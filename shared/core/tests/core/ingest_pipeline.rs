@@ -1,4 +1,5 @@
-//! The ingest pipeline over in-memory fakes: every answer DESIGN §1 lists, and what is queued.
+//! The ingest pipeline over in-memory fakes: every answer architecture.md § Flow lists, and what
+//! is queued.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};

@@ -195,7 +195,8 @@ fn sign_reproduces_every_published_valid_vector() {
     }
 }
 
-// Known answers: the signed bytes spelled out per DESIGN §3 and MAC'd here.
+// Known answers: the signed bytes spelled out per architecture.md § Signature schemes and
+// MAC'd here.
 
 fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
