@@ -65,9 +65,13 @@ template-lint: lint-tools
 
 # Unit, adapter and events tiers need nothing; integration and end-to-end tests start their own
 # emulators from the venv (each on a free port, stopped when the test ends) and run the built CLI.
+# No separate `cargo build -p inlet-cli`: the CLI's own integration tests make cargo build the
+# `inlet` binary first, with the features the tests' build already has, where a separate build
+# would compile the AWS SDK a second time with other features. The doc test is the signature
+# crate's usage example.
 tests: venv
-	$(CARGO) build --locked -p inlet-cli
 	$(CARGO) test --workspace --all-targets --locked
+	$(CARGO) test --locked --doc -p inlet-signature
 
 bench:
 	$(CARGO) bench --locked -p inlet-signature -p inlet-aws --bench verify --bench ingest --bench process -- \
