@@ -4,7 +4,8 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http::HeaderMap;
-use inlet_signature::{Delivery, Scheme, Window};
+use inlet_signature::{Delivery, Window};
+use inlet_testkit::providers::named;
 use std::hint::black_box;
 
 fn verify_throughput(c: &mut Criterion) {
@@ -12,7 +13,7 @@ fn verify_throughput(c: &mut Criterion) {
     for (label, size) in [("1KiB", 1024), ("64KiB", 64 * 1024), ("1MiB", 1024 * 1024)] {
         let body: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         group.throughput(Throughput::Bytes(size as u64));
-        for scheme in [Scheme::Github, Scheme::Stripe, Scheme::StandardWebhooks] {
+        for scheme in [named("github"), named("stripe"), named("standard-webhooks")] {
             let key = scheme
                 .key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
                 .unwrap();
@@ -22,6 +23,8 @@ fn verify_throughput(c: &mut Criterion) {
                 headers: &headers,
                 body: &body,
                 url: None,
+                method: "POST",
+                query: None,
             };
             for (name, value) in scheme.sign(&unsigned, &key, now).unwrap() {
                 headers.insert(name, value);
@@ -30,6 +33,8 @@ fn verify_throughput(c: &mut Criterion) {
                 headers: &headers,
                 body: &body,
                 url: None,
+                method: "POST",
+                query: None,
             };
             let window = Window {
                 now,

@@ -2,8 +2,12 @@
 //!
 //! Nothing here does I/O or reads a clock: the caller passes `now`, the keys and the public URL.
 //! Every scheme follows the same order — parse the headers, reject a timestamp outside the
-//! tolerance before any HMAC is computed, then try every key against every signature in constant
-//! time — and then extracts the event id and type that name the delivery.
+//! tolerance before any signature is checked, then try every key against every signature (HMACs
+//! in constant time) — and then extracts the event id and type that name the delivery.
+//!
+//! Each provider is described once, in [`registry`]: one file under `src/providers/`, or one row
+//! of `src/presets.rs` where it is a plain HMAC. Everything else — config names and aliases,
+//! header facts, which bodies are JSON, `inlet providers` — reads that description.
 //!
 //! The crate has no AWS SDK, no async runtime and no HTTP server, so any Rust web service can
 //! verify deliveries with it. With the raw body and headers of a request in hand:
@@ -13,48 +17,50 @@
 //! use inlet_signature::{Delivery, Scheme, Window};
 //!
 //! // GitHub's documented example: this secret over `Hello, World!`.
-//! let key = Scheme::Github.key("It's a Secret to Everybody").unwrap();
+//! let github = Scheme::named("github").unwrap();
+//! let key = github.key("It's a Secret to Everybody").unwrap();
 //! let mut headers = HeaderMap::new();
 //! headers.insert(
 //!     "x-hub-signature-256",
 //!     "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17".parse().unwrap(),
 //! );
 //! headers.insert("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958".parse().unwrap());
-//! let delivery = Delivery { headers: &headers, body: b"Hello, World!", url: None };
+//! let delivery = Delivery::post(&headers, b"Hello, World!");
 //! let now = 1_763_816_400; // epoch seconds; only schemes with a timestamp look at it
 //! let window = Window { now, tolerance_secs: 300 };
 //! let keys = [key];
-//! let verified = Scheme::Github.verify(&delivery, &keys, window).unwrap();
+//! let verified = github.verify(&delivery, &keys, window).unwrap();
 //! assert_eq!(verified.event_id.as_deref(), Some("72d3162e-cc78-11e3-81ab-4c9367dc0958"));
 //!
 //! // A changed body is refused.
 //! let tampered = Delivery { body: b"Hello, World?", ..delivery };
-//! assert!(Scheme::Github.verify(&tampered, &keys, window).is_err());
+//! assert!(github.verify(&tampered, &keys, window).is_err());
 //! ```
 
+mod asymmetric;
 mod body;
 pub mod clock;
 mod crypto;
 pub mod custom;
-mod github;
-mod linear;
-mod paddle;
-mod shopify;
-mod slack;
-mod square;
-mod standard_webhooks;
-mod stripe;
-mod twilio;
-mod twitch;
-mod zendesk;
+mod enrol;
+mod key;
+mod presets;
+/// One module per file under `src/providers/`, and `FILES`, their providers: listed by build.rs.
+pub mod providers {
+    include!(concat!(env!("OUT_DIR"), "/providers.rs"));
+}
+pub mod registry;
+pub mod token;
 
 pub use body::BodyFields;
 pub use crypto::{Algorithm, Encoding};
 pub use custom::CustomScheme;
-pub use standard_webhooks::sign_outbound;
+pub use key::Key;
+pub use providers::standard_webhooks::sign_outbound;
+pub use registry::{Provider, Secrets};
+pub use token::TokenScheme;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use std::fmt;
 
 /// What a scheme sees of a delivery.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +70,23 @@ pub struct Delivery<'a> {
     pub body: &'a [u8],
     /// The public URL the provider posted to, query included, for schemes that sign it.
     pub url: Option<&'a str>,
+    /// The HTTP method, for schemes that sign it (HubSpot) or answer a GET handshake (Meta).
+    pub method: &'a str,
+    /// The request's query string as received, for handshakes that read it.
+    pub query: Option<&'a str>,
+}
+
+impl<'a> Delivery<'a> {
+    /// A POST of `body` with `headers`, no URL and no query.
+    pub fn post(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        Self {
+            headers,
+            body,
+            url: None,
+            method: "POST",
+            query: None,
+        }
+    }
 }
 
 /// The clock and the replay window to verify against.
@@ -72,22 +95,6 @@ pub struct Window {
     /// Seconds since the Unix epoch.
     pub now: i64,
     pub tolerance_secs: u64,
-}
-
-/// A key ready for HMAC: the secret as the scheme uses it (for Standard Webhooks, decoded).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Key(Vec<u8>);
-
-impl Key {
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Key(<redacted>)")
-    }
 }
 
 /// A delivery whose signature checked out.
@@ -100,13 +107,58 @@ pub struct Verified {
     pub handshake: Option<Handshake>,
 }
 
-/// Endpoint-ownership challenges, answered only after the signature is valid.
+/// The answer to an endpoint-ownership challenge, computed only once the request is authentic.
+/// It is always a 200; what differs between providers is the body and, for some, a header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handshake {
-    /// Slack `url_verification`: answer `{"challenge": …}`.
-    Slack { challenge: String },
-    /// Twitch `webhook_callback_verification`: answer the challenge as plain text.
-    Twitch { challenge: String },
+pub struct Handshake {
+    pub body: HandshakeBody,
+    /// A header to echo back, such as Asana's `X-Hook-Secret`.
+    pub header: Option<(&'static str, String)>,
+    /// A signing secret the handshake hands over (Asana's), to be kept as the source's secret.
+    /// Set only once the handshake proved itself with the source's enrolment token.
+    pub install_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeBody {
+    Json(serde_json::Value),
+    Text(String),
+    Empty,
+}
+
+impl Handshake {
+    pub fn json(value: serde_json::Value) -> Self {
+        Self {
+            body: HandshakeBody::Json(value),
+            header: None,
+            install_secret: None,
+        }
+    }
+
+    pub fn text(text: String) -> Self {
+        Self {
+            body: HandshakeBody::Text(text),
+            header: None,
+            install_secret: None,
+        }
+    }
+
+    pub fn empty() -> Self {
+        Self {
+            body: HandshakeBody::Empty,
+            header: None,
+            install_secret: None,
+        }
+    }
+
+    /// What a client sees of the answer, for `inlet verify` and logs: the body as sent.
+    pub fn body_text(&self) -> String {
+        match &self.body {
+            HandshakeBody::Json(value) => value.to_string(),
+            HandshakeBody::Text(text) => text.clone(),
+            HandshakeBody::Empty => String::new(),
+        }
+    }
 }
 
 /// Why a delivery's signature was not accepted.
@@ -136,6 +188,9 @@ pub enum SignatureError {
     /// provider sends: the request is malformed, whoever signed it.
     #[error("the body is malformed: {0}")]
     Body(&'static str),
+    /// A GET that is not this provider's handshake, or a provider that answers none.
+    #[error("{0}")]
+    NotAHandshake(&'static str),
 }
 
 impl SignatureError {
@@ -148,6 +203,7 @@ impl SignatureError {
             Self::Stale { .. } | Self::Future { .. } => "timestamp_out_of_tolerance",
             Self::UrlRequired => "url_not_configured",
             Self::Body(_) => "malformed_body",
+            Self::NotAHandshake(_) => "handshake_invalid",
         }
     }
 }
@@ -159,6 +215,9 @@ pub enum KeyError {
     Empty,
     #[error("a Standard Webhooks secret must be base64 (optionally after `whsec_`)")]
     NotBase64,
+    /// The provider publishes its key in one format, and this is not it.
+    #[error("expected {0}")]
+    Format(&'static str),
 }
 
 /// Why a delivery could not be signed.
@@ -172,217 +231,179 @@ pub enum SignError {
     Unsigned,
     #[error("Twilio signs a non-form body only through the URL's bodySHA256 parameter: add it")]
     BodyHashRequired,
+    #[error("this is a public key, which verifies but cannot sign: pass the private key")]
+    PublicKey,
+    #[error("the body must be {0} to be signed this way")]
+    Body(&'static str),
 }
 
 /// A header to add to a delivery so that it verifies.
 pub type SignedHeader = (HeaderName, HeaderValue);
 
-/// A signature scheme, with its settings where it has any.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A signature scheme: a provider of the registry, or one configured in full.
+#[derive(Debug, Clone)]
 pub enum Scheme {
-    Github,
-    Stripe,
-    StandardWebhooks,
-    Shopify,
-    Slack,
-    Twilio,
-    Paddle,
-    Zendesk,
-    Square,
-    Linear,
-    Twitch,
+    /// A named provider, exactly as its documentation describes it.
+    Provider(&'static Provider),
+    /// A plain HMAC configured header by header.
     Hmac(Box<CustomScheme>),
+    /// A shared token compared in constant time, in a configured header.
+    Token(Box<TokenScheme>),
     /// Unsigned deliveries, allowed only with `allow_unsigned = true`.
     None,
 }
 
-/// Names accepted in `scheme = "…"`, besides `hmac` and `none`.
-pub const NAMED_SCHEMES: &[&str] = &[
-    "github",
-    "stripe",
-    "standard-webhooks",
-    "svix",
-    "shopify",
-    "slack",
-    "twilio",
-    "paddle",
-    "zendesk",
-    "square",
-    "linear",
-    "twitch",
-];
+impl PartialEq for Scheme {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Provider(a), Self::Provider(b)) => a.name == b.name,
+            (Self::Hmac(a), Self::Hmac(b)) => a == b,
+            (Self::Token(a), Self::Token(b)) => a == b,
+            (Self::None, Self::None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Scheme {}
 
 impl Scheme {
-    /// A scheme without settings, by its config name.
+    /// A scheme without settings, by its config name or an alias of it.
     pub fn named(name: &str) -> Option<Self> {
-        Some(match name {
-            "github" => Self::Github,
-            "stripe" => Self::Stripe,
-            "standard-webhooks" | "svix" => Self::StandardWebhooks,
-            "shopify" => Self::Shopify,
-            "slack" => Self::Slack,
-            "twilio" => Self::Twilio,
-            "paddle" => Self::Paddle,
-            "zendesk" => Self::Zendesk,
-            "square" => Self::Square,
-            "linear" => Self::Linear,
-            "twitch" => Self::Twitch,
-            "none" => Self::None,
-            _ => return None,
-        })
+        if name == "none" {
+            return Some(Self::None);
+        }
+        registry::find(name).map(Self::Provider)
+    }
+
+    /// The provider this scheme is, if it is a named one.
+    pub fn provider(&self) -> Option<&'static Provider> {
+        match self {
+            Self::Provider(provider) => Some(provider),
+            _ => None,
+        }
     }
 
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Github => "github",
-            Self::Stripe => "stripe",
-            Self::StandardWebhooks => "standard-webhooks",
-            Self::Shopify => "shopify",
-            Self::Slack => "slack",
-            Self::Twilio => "twilio",
-            Self::Paddle => "paddle",
-            Self::Zendesk => "zendesk",
-            Self::Square => "square",
-            Self::Linear => "linear",
-            Self::Twitch => "twitch",
+            Self::Provider(provider) => provider.name,
             Self::Hmac(_) => "hmac",
+            Self::Token(_) => "token",
             Self::None => "none",
+        }
+    }
+
+    fn facts(&self) -> registry::Facts {
+        match self {
+            Self::Provider(provider) => provider.facts(),
+            Self::Hmac(custom) => custom.facts(),
+            Self::Token(token) => token.facts(),
+            Self::None => registry::Facts::UNSIGNED,
         }
     }
 
     /// Whether the scheme signs the public URL (so the source must configure it).
     pub fn signs_url(&self) -> bool {
-        matches!(self, Self::Twilio | Self::Square)
+        self.facts().signs_url
+    }
+
+    /// Whether the scheme signs the HTTP method.
+    pub fn signs_method(&self) -> bool {
+        self.facts().signs_method
     }
 
     /// Whether the scheme carries a timestamp that the replay window applies to.
     pub fn has_timestamp(&self) -> bool {
-        match self {
-            Self::Stripe
-            | Self::StandardWebhooks
-            | Self::Slack
-            | Self::Paddle
-            | Self::Zendesk
-            | Self::Linear
-            | Self::Twitch => true,
-            Self::Hmac(custom) => custom.timestamp_header.is_some(),
-            _ => false,
-        }
+        self.facts().timestamp
     }
 
     /// Whether the provider always posts a JSON object, so that any other body is malformed
     /// however it is signed.
     pub fn posts_json_object(&self) -> bool {
-        matches!(
-            self,
-            Self::Stripe | Self::Paddle | Self::Square | Self::Twitch | Self::Linear
-        )
+        self.provider().is_some_and(|p| p.json_body)
     }
 
-    /// The header the signature is read from; `None` for unsigned deliveries. Standard Webhooks
-    /// also accepts the same three headers under Svix's `svix-*` names.
+    /// Whether every byte of the body is covered by what authenticates a delivery; not so for
+    /// shared tokens and for signatures over body fields (Mailgun).
+    pub fn signs_body(&self) -> bool {
+        !matches!(self, Self::None) && !self.facts().unsigned_body
+    }
+
+    /// Whether the source configures a secret of its own for an unsigned handshake (Meta's
+    /// verify token, Asana's enrolment token).
+    pub fn needs_handshake_secret(&self) -> bool {
+        self.facts().handshake_secret
+    }
+
+    /// Whether the provider verifies with a public key, so the configured "secret" is one.
+    pub fn is_asymmetric(&self) -> bool {
+        self.facts().asymmetric
+    }
+
+    /// The header the signature (or token) is read from; `None` for unsigned deliveries and for
+    /// providers that carry it in the body.
     pub fn signature_header(&self) -> Option<HeaderName> {
-        Some(HeaderName::from_static(match self {
-            Self::Github => "x-hub-signature-256",
-            Self::Stripe => "stripe-signature",
-            Self::StandardWebhooks => "webhook-signature",
-            Self::Shopify => "x-shopify-hmac-sha256",
-            Self::Slack => "x-slack-signature",
-            Self::Twilio => "x-twilio-signature",
-            Self::Paddle => "paddle-signature",
-            Self::Zendesk => "x-zendesk-webhook-signature",
-            Self::Square => "x-square-hmacsha256-signature",
-            Self::Linear => "linear-signature",
-            Self::Twitch => "twitch-eventsub-message-signature",
-            Self::Hmac(custom) => return Some(custom.header.clone()),
-            Self::None => return None,
-        }))
+        self.facts().signature.map(HeaderName::from_static)
     }
 
-    /// How the signature is written: hex or base64. `None` for unsigned deliveries.
+    /// How the signature is written: hex or base64. `None` where there is no encoded signature.
     pub fn signature_encoding(&self) -> Option<Encoding> {
-        match self {
-            Self::StandardWebhooks
-            | Self::Shopify
-            | Self::Twilio
-            | Self::Zendesk
-            | Self::Square => Some(Encoding::Base64),
-            Self::Github
-            | Self::Stripe
-            | Self::Slack
-            | Self::Paddle
-            | Self::Linear
-            | Self::Twitch => Some(Encoding::Hex),
-            Self::Hmac(custom) => Some(custom.encoding),
-            Self::None => None,
-        }
+        self.facts().encoding
     }
 
     /// The header the timestamp is read from, for schemes that give it a header of its own:
     /// Stripe and Paddle carry theirs inside the signature header, Linear in the body.
     pub fn timestamp_header(&self) -> Option<HeaderName> {
-        Some(HeaderName::from_static(match self {
-            Self::StandardWebhooks => "webhook-timestamp",
-            Self::Slack => "x-slack-request-timestamp",
-            Self::Zendesk => "x-zendesk-webhook-signature-timestamp",
-            Self::Twitch => "twitch-eventsub-message-timestamp",
-            Self::Hmac(custom) => return custom.timestamp_header.clone(),
-            _ => return None,
-        }))
+        self.facts().timestamp_header.map(HeaderName::from_static)
     }
 
-    /// The header the event id is read from, for schemes that take it from a header. Shopify
-    /// falls back to `x-shopify-event-id`; Zendesk reads its header only when the body has no
-    /// `id`. The others without one name the event from the body.
+    /// The header the event id is read from, for schemes that take it from a header.
     pub fn id_header(&self) -> Option<HeaderName> {
-        Some(HeaderName::from_static(match self {
-            Self::Github => "x-github-delivery",
-            Self::StandardWebhooks => "webhook-id",
-            Self::Shopify => "x-shopify-webhook-id",
-            Self::Twilio => "i-twilio-idempotency-token",
-            Self::Zendesk => "x-zendesk-webhook-invocation-id",
-            Self::Linear => "linear-delivery",
-            Self::Twitch => "twitch-eventsub-message-id",
-            Self::Hmac(custom) => return custom.id_header.clone(),
-            _ => return None,
-        }))
+        self.facts().id_header.map(HeaderName::from_static)
     }
 
     /// The header the event type is read from, for schemes that take it from a header.
     pub fn type_header(&self) -> Option<HeaderName> {
-        Some(HeaderName::from_static(match self {
-            Self::Github => "x-github-event",
-            Self::Shopify => "x-shopify-topic",
-            Self::Linear => "linear-event",
-            Self::Twitch => "twitch-eventsub-subscription-type",
-            Self::Hmac(custom) => return custom.type_header.clone(),
-            _ => return None,
-        }))
+        self.facts().type_header.map(HeaderName::from_static)
     }
 
     /// Every header the signature depends on: the signature's own, the timestamp's, and the id's
     /// where the id is signed (Standard Webhooks, Twitch). Changing any of them fails
     /// verification; appearing twice, any of them is malformed.
     pub fn authenticating_headers(&self) -> Vec<HeaderName> {
-        let signed_id = match self {
-            Self::StandardWebhooks | Self::Twitch => self.id_header(),
-            _ => None,
-        };
-        self.signature_header()
+        let facts = self.facts();
+        let signed_id = facts.id_header.filter(|_| facts.signed_id);
+        facts
+            .signature
             .into_iter()
-            .chain(self.timestamp_header())
+            .chain(facts.timestamp_header)
             .chain(signed_id)
+            .map(HeaderName::from_static)
             .collect()
     }
 
-    /// Turns a configured secret into the key this scheme's HMAC uses.
+    /// Turns a configured secret into the key this scheme verifies with: for an asymmetric
+    /// provider, its public key in the provider's own published format.
     pub fn key(&self, secret: &str) -> Result<Key, KeyError> {
         if secret.is_empty() {
             return Err(KeyError::Empty);
         }
         match self {
-            Self::StandardWebhooks => standard_webhooks::key(secret),
-            _ => Ok(Key(secret.as_bytes().to_vec())),
+            Self::Provider(provider) => provider.key(secret),
+            Self::Hmac(custom) => custom.key(secret),
+            Self::Token(_) | Self::None => Ok(Key::secret(secret.as_bytes())),
+        }
+    }
+
+    /// Turns a secret into the key this scheme signs with: the same as [`Scheme::key`] for a
+    /// shared secret, the private key for an asymmetric provider.
+    pub fn signing_key(&self, secret: &str) -> Result<Key, KeyError> {
+        if secret.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        match self {
+            Self::Provider(provider) => provider.signing_key(secret),
+            _ => self.key(secret),
         }
     }
 
@@ -394,20 +415,29 @@ impl Scheme {
         window: Window,
     ) -> Result<Verified, SignatureError> {
         match self {
-            Self::Github => github::verify(delivery, keys),
-            Self::Stripe => stripe::verify(delivery, keys, window),
-            Self::StandardWebhooks => standard_webhooks::verify(delivery, keys, window),
-            Self::Shopify => shopify::verify(delivery, keys),
-            Self::Slack => slack::verify(delivery, keys, window),
-            Self::Twilio => twilio::verify(delivery, keys),
-            Self::Paddle => paddle::verify(delivery, keys, window),
-            Self::Zendesk => zendesk::verify(delivery, keys, window),
-            Self::Square => square::verify(delivery, keys),
-            Self::Linear => linear::verify(delivery, keys, window),
-            Self::Twitch => twitch::verify(delivery, keys, window),
+            Self::Provider(provider) => provider.verify(delivery, keys, window),
             Self::Hmac(custom) => custom.verify(delivery, keys, window),
+            Self::Token(token) => token.verify(delivery, keys),
             Self::None => Ok(Verified::default()),
         }
+    }
+
+    /// Whether the provider has a handshake that is not a signed delivery.
+    pub fn has_unsigned_handshake(&self) -> bool {
+        self.provider().is_some_and(
+            |p| matches!(&p.how, registry::How::Code(code) if code.unsigned_handshake.is_some()),
+        )
+    }
+
+    /// Answers a handshake that is not a signed delivery (Meta's and Okta's GET, Asana's
+    /// `X-Hook-Secret`), checked against `keys`: the source's handshake secret where the provider
+    /// has one, else its signing keys. `None` when `delivery` is not such a handshake.
+    pub fn unsigned_handshake(
+        &self,
+        delivery: &Delivery<'_>,
+        keys: &[Key],
+    ) -> Option<Result<Handshake, SignatureError>> {
+        self.provider()?.unsigned_handshake(delivery, keys)
     }
 
     /// The headers that make `delivery` verify with `key` at `now`: the signature, and the
@@ -419,45 +449,28 @@ impl Scheme {
         now: i64,
     ) -> Result<Vec<SignedHeader>, SignError> {
         match self {
-            Self::Github => Ok(github::sign(delivery, key)),
-            Self::Stripe => Ok(stripe::sign(delivery, key, now)),
-            Self::StandardWebhooks => Ok(standard_webhooks::sign(delivery, key, now)),
-            Self::Shopify => Ok(shopify::sign(delivery, key)),
-            Self::Slack => Ok(slack::sign(delivery, key, now)),
-            Self::Twilio => twilio::sign(delivery, key),
-            Self::Paddle => Ok(paddle::sign(delivery, key, now)),
-            Self::Zendesk => Ok(zendesk::sign(delivery, key, now)),
-            Self::Square => square::sign(delivery, key),
-            Self::Linear => linear::sign(delivery, key),
-            Self::Twitch => Ok(twitch::sign(delivery, key, now)),
+            Self::Provider(provider) => provider.sign(delivery, key, now),
             Self::Hmac(custom) => Ok(custom.sign(delivery, key, now)),
+            Self::Token(token) => Ok(token.sign(key)),
             Self::None => Err(SignError::Unsigned),
         }
+    }
+
+    /// For providers that carry their signature in the body (Mailgun, Figma): the body with it
+    /// written in, to be signed by [`Scheme::sign`] next. `None` for every other scheme.
+    pub fn sign_body(
+        &self,
+        body: &[u8],
+        key: &Key,
+        now: i64,
+    ) -> Option<Result<Vec<u8>, SignError>> {
+        self.provider()?.sign_body(body, key, now)
     }
 
     /// Headers worth keeping in the envelope for the action: what names the event, never what
     /// authenticates it.
     pub fn informative_headers(&self) -> &'static [&'static str] {
-        match self {
-            Self::Github => &["x-github-event", "x-github-delivery", "x-github-hook-id"],
-            Self::StandardWebhooks => &["webhook-id", "webhook-timestamp", "svix-id"],
-            Self::Shopify => &[
-                "x-shopify-topic",
-                "x-shopify-webhook-id",
-                "x-shopify-shop-domain",
-                "x-shopify-api-version",
-            ],
-            Self::Twilio => &["i-twilio-idempotency-token"],
-            Self::Zendesk => &["x-zendesk-webhook-id", "x-zendesk-webhook-invocation-id"],
-            Self::Linear => &["linear-event", "linear-delivery"],
-            Self::Twitch => &[
-                "twitch-eventsub-message-id",
-                "twitch-eventsub-message-type",
-                "twitch-eventsub-subscription-type",
-                "twitch-eventsub-subscription-version",
-            ],
-            _ => &[],
-        }
+        self.provider().map_or(&[], |p| p.informative_headers)
     }
 }
 
@@ -502,6 +515,8 @@ pub(crate) struct StampedHeader {
     pub separator: char,
     /// What joins the timestamp and the body in the signed bytes.
     pub joiner: &'static [u8],
+    /// Whether the timestamp counts milliseconds (WorkOS) rather than seconds.
+    pub millis: bool,
     pub timestamp: &'static str,
     pub signature: &'static str,
     pub malformed_item: &'static str,
@@ -544,7 +559,11 @@ impl StampedHeader {
             }
         }
         let timestamp = timestamp.ok_or(malformed(self.no_timestamp))?;
-        let seconds = epoch_secs(self.header, timestamp)?;
+        let seconds = if self.millis {
+            epoch_millis(self.header, timestamp)?.div_euclid(1000)
+        } else {
+            epoch_secs(self.header, timestamp)?
+        };
         if signatures.is_empty() {
             return Err(malformed(self.no_signature));
         }
@@ -571,7 +590,11 @@ impl StampedHeader {
 
     /// The header that makes `delivery` verify at `now`.
     pub(crate) fn sign(&self, delivery: &Delivery<'_>, key: &Key, now: i64) -> SignedHeader {
-        let timestamp = now.to_string();
+        let timestamp = if self.millis {
+            now.saturating_mul(1000).to_string()
+        } else {
+            now.to_string()
+        };
         let tag = crypto::hmac(
             crypto::Algorithm::Sha256,
             key.as_bytes(),
@@ -599,6 +622,20 @@ pub(crate) fn epoch_secs(field: &'static str, text: &str) -> Result<i64, Signatu
     text.parse().map_err(|_| SignatureError::Malformed {
         field,
         why: "not a number of seconds",
+    })
+}
+
+/// Parses an epoch-milliseconds timestamp field.
+pub(crate) fn epoch_millis(field: &'static str, text: &str) -> Result<i64, SignatureError> {
+    if text.is_empty() || text.len() > 15 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SignatureError::Malformed {
+            field,
+            why: "not a number of milliseconds",
+        });
+    }
+    text.parse().map_err(|_| SignatureError::Malformed {
+        field,
+        why: "not a number of milliseconds",
     })
 }
 
@@ -640,3 +677,6 @@ pub(crate) fn derived_id(prefix: &str, body: &[u8], now: i64) -> String {
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     crypto::sha256(&[bytes])
 }
+
+#[cfg(test)]
+mod vector_check;

@@ -12,13 +12,9 @@ use inlet_testkit::providers::{
 
 /// Every scheme under test, and an `hmac` source that names its events by headers.
 fn all() -> Vec<Scheme> {
-    let mut custom = CustomScheme::new(
-        HeaderName::from_static("x-signature"),
-        Algorithm::Sha256,
-        Encoding::Hex,
-    );
-    custom.id_header = Some(HeaderName::from_static("x-event-id"));
-    custom.type_header = Some(HeaderName::from_static("x-event-type"));
+    let mut custom = CustomScheme::new("x-signature", Algorithm::Sha256, Encoding::Hex);
+    custom.id_header = Some("x-event-id");
+    custom.type_header = Some("x-event-type");
     let mut all = schemes();
     all.push(Scheme::Hmac(Box::new(custom)));
     all
@@ -129,8 +125,8 @@ fn naming(scheme: &Scheme, headers: &[(HeaderName, &str)]) -> Signed {
     for (name, value) in headers {
         map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
     }
-    let body = match scheme {
-        Scheme::Twilio => b"CallSid=CA1".to_vec(),
+    let body = match scheme.name() {
+        "twilio" => b"CallSid=CA1".to_vec(),
         // Linear's timestamp is all the body must hold.
         _ => format!("{{\"webhookTimestamp\":{},\"data\":{{}}}}", NOW * 1000).into_bytes(),
     };

@@ -4,4 +4,5 @@
 mod adversarial;
 mod facts;
 mod props;
+mod registry;
 mod vectors;

@@ -1,0 +1,67 @@
+//! Paddle Billing: `Paddle-Signature: ts=<ts>;h1=<hex>[;h1=<hex>…]` over `ts + ":" + body`.
+
+use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::{
+    BodyFields, Delivery, Encoding, Key, SignError, SignatureError, SignedHeader, StampedHeader,
+    Verified, Window,
+};
+
+const SIGNATURE: &str = "paddle-signature";
+
+const LAYOUT: StampedHeader = StampedHeader {
+    header: SIGNATURE,
+    millis: false,
+    joiner: b":",
+    separator: ';',
+    timestamp: "ts",
+    signature: "h1",
+    malformed_item: "expected semicolon-separated `name=value` items",
+    repeated_timestamp: "more than one `ts`",
+    no_timestamp: "no `ts` timestamp",
+    no_signature: "no `h1` signature",
+};
+
+fn verify(
+    delivery: &Delivery<'_>,
+    keys: &[Key],
+    window: Window,
+) -> Result<Verified, SignatureError> {
+    LAYOUT.check(delivery, keys, window)?;
+    let mut fields = BodyFields::parse(delivery.body).unwrap_or_default();
+    Ok(Verified {
+        event_id: fields.event_id.take(),
+        event_type: fields.event_type.take(),
+        handshake: None,
+    })
+}
+
+fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
+    Ok(vec![LAYOUT.sign(delivery, key, now)])
+}
+
+static CODE: Code = Code {
+    facts: Facts {
+        timestamp: true,
+        ..Facts::signature(SIGNATURE, Encoding::Hex)
+    },
+    signed: "HMAC-SHA256 of `ts:body`, hex, as `ts=…;h1=…`",
+    key_format: "the notification destination's secret key, as text",
+    key: text_key,
+    signing_key: text_key,
+    verify,
+    sign,
+    sign_body: None,
+    unsigned_handshake: None,
+    secrets_for_seed: text_secrets,
+};
+
+pub static PROVIDER: Provider = Provider {
+    name: "paddle",
+    aliases: &[],
+    title: "Paddle Billing",
+    docs: "https://developer.paddle.com/webhooks/signature-verification",
+    handshake: None,
+    json_body: true,
+    informative_headers: &[],
+    how: How::Code(&CODE),
+};

@@ -1,0 +1,175 @@
+//! PagerDuty webhooks v3: `X-PagerDuty-Signature` lists comma-separated `v1=<hex>` items, each a
+//! HMAC-SHA256 of the raw body under one of the subscription's secrets; while a secret is being
+//! replaced there is one item per secret, and any of them matching is enough. There is no
+//! timestamp, so no replay window applies. Each body is one event object, `{"event": {…}}`, whose
+//! `id` and `event_type` name the delivery.
+
+use crate::body::Scalar;
+use crate::crypto::{self, Algorithm, Encoding};
+use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::{
+    Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, header, value,
+};
+use http::HeaderName;
+use serde::Deserialize;
+
+const SIGNATURE: &str = "x-pagerduty-signature";
+
+/// More signatures than any rotation produces: refused rather than compared.
+const MAX_SIGNATURES: usize = 16;
+
+/// The `v1` signatures of the header; items of other versions are skipped, as they belong to
+/// schemes PagerDuty has not published yet.
+fn signatures(text: &str) -> Result<Vec<Vec<u8>>, SignatureError> {
+    let malformed = |why| SignatureError::Malformed {
+        field: SIGNATURE,
+        why,
+    };
+    let mut found = Vec::new();
+    for item in text.split(',') {
+        let (version, encoded) = item
+            .trim()
+            .split_once('=')
+            .ok_or(malformed("expected comma-separated `v1=<hex>` items"))?;
+        if version != "v1" {
+            continue;
+        }
+        if found.len() == MAX_SIGNATURES {
+            return Err(malformed("too many signatures"));
+        }
+        let signature = Encoding::Hex.decode(SIGNATURE, encoded)?;
+        if signature.len() != Algorithm::Sha256.output_len() {
+            return Err(malformed("wrong length for an HMAC-SHA256"));
+        }
+        found.push(signature);
+    }
+    if found.is_empty() {
+        return Err(malformed("no `v1` signature"));
+    }
+    Ok(found)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Body {
+    event: Event,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Event {
+    id: Scalar,
+    event_type: Scalar,
+}
+
+fn verify(delivery: &Delivery<'_>, keys: &[Key], _: Window) -> Result<Verified, SignatureError> {
+    let signatures = signatures(header(delivery.headers, SIGNATURE)?)?;
+    crypto::any_match(Algorithm::Sha256, keys, &[delivery.body], &signatures)?;
+    // serde reads a struct from an array too: only an object is PagerDuty's envelope.
+    let mut body = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
+        serde_json::from_slice::<Body>(delivery.body).unwrap_or_default()
+    } else {
+        Body::default()
+    };
+    Ok(Verified {
+        event_id: body.event.id.take(),
+        event_type: body.event.event_type.take(),
+        handshake: None,
+    })
+}
+
+fn sign(delivery: &Delivery<'_>, key: &Key, _: i64) -> Result<Vec<SignedHeader>, SignError> {
+    let tag = crypto::hmac(Algorithm::Sha256, key.as_bytes(), &[delivery.body]);
+    Ok(vec![(
+        HeaderName::from_static(SIGNATURE),
+        value(format!("v1={}", Encoding::Hex.encode(tag.as_slice()))),
+    )])
+}
+
+static CODE: Code = Code {
+    facts: Facts::signature(SIGNATURE, Encoding::Hex),
+    signed: "HMAC-SHA256 of the body, hex, as `v1=…` (several, comma-separated, while rolling)",
+    key_format: "the webhook subscription's secret, as text",
+    key: text_key,
+    signing_key: text_key,
+    verify,
+    sign,
+    sign_body: None,
+    unsigned_handshake: None,
+    secrets_for_seed: text_secrets,
+};
+
+pub static PROVIDER: Provider = Provider {
+    name: "pagerduty",
+    aliases: &[],
+    title: "PagerDuty (webhooks v3)",
+    docs: "https://developer.pagerduty.com/docs/ZG9jOjExMDI5NTkz-verifying-signatures",
+    handshake: None,
+    json_body: true,
+    informative_headers: &["x-webhook-id"],
+    how: How::Code(&CODE),
+};
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use http::HeaderMap;
+
+    const BODY: &[u8] = br#"{"event":{"id":"01ABC","event_type":"incident.triggered","data":{}}}"#;
+    const WINDOW: Window = Window {
+        now: 0,
+        tolerance_secs: 300,
+    };
+
+    fn signature_of(secret: &str) -> String {
+        let tag = crypto::hmac(Algorithm::Sha256, secret.as_bytes(), &[BODY]);
+        format!("v1={}", hex::encode(tag.as_slice()))
+    }
+
+    fn check(header_value: &str, secret: &str) -> Result<Verified, SignatureError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(SIGNATURE, header_value.parse().unwrap());
+        verify(
+            &Delivery::post(&headers, BODY),
+            &[text_key(secret).unwrap()],
+            WINDOW,
+        )
+    }
+
+    #[test]
+    fn any_signature_of_a_rotation_header_matches() {
+        let (old, new) = (signature_of("old secret"), signature_of("new secret"));
+        let both = format!("{old},{new}");
+        for secret in ["old secret", "new secret"] {
+            let verified = check(&both, secret).unwrap();
+            assert_eq!(verified.event_id.as_deref(), Some("01ABC"));
+            assert_eq!(verified.event_type.as_deref(), Some("incident.triggered"));
+        }
+        // Spaces after the commas, and versions not ours, are tolerated.
+        check(&format!("v2=abcd, {new}"), "new secret").unwrap();
+        assert_eq!(
+            check(&both, "a third secret"),
+            Err(SignatureError::Mismatch)
+        );
+    }
+
+    #[test]
+    fn refuses_malformed_and_oversized_headers() {
+        let good = signature_of("s");
+        for bad in [
+            "0c0b9495".to_owned(),
+            format!("{good},v1=zz"),
+            format!("{good},v1=0c0b"),
+            "v2=abcd".to_owned(),
+            "garbage".to_owned(),
+            vec![good.as_str(); MAX_SIGNATURES + 1].join(","),
+        ] {
+            assert!(
+                matches!(check(&bad, "s"), Err(SignatureError::Malformed { .. })),
+                "{bad}"
+            );
+        }
+        check(&vec![good.as_str(); MAX_SIGNATURES].join(","), "s").unwrap();
+    }
+}

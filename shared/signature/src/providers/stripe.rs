@@ -1,0 +1,69 @@
+//! Stripe: `Stripe-Signature: t=<ts>,v1=<hex>[,v1=<hex>…]` over `t + "." + body`; the key is the
+//! `whsec_…` string itself.
+
+use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::{
+    BodyFields, Delivery, Encoding, Key, SignError, SignatureError, SignedHeader, StampedHeader,
+    Verified, Window,
+};
+
+const SIGNATURE: &str = "stripe-signature";
+
+const LAYOUT: StampedHeader = StampedHeader {
+    header: SIGNATURE,
+    millis: false,
+    joiner: b".",
+    separator: ',',
+    timestamp: "t",
+    // v0 (test mode, a different scheme) and future versions are not ours to check.
+    signature: "v1",
+    malformed_item: "expected comma-separated `name=value` items",
+    repeated_timestamp: "more than one `t`",
+    no_timestamp: "no `t` timestamp",
+    no_signature: "no `v1` signature",
+};
+
+fn verify(
+    delivery: &Delivery<'_>,
+    keys: &[Key],
+    window: Window,
+) -> Result<Verified, SignatureError> {
+    LAYOUT.check(delivery, keys, window)?;
+    let mut fields = BodyFields::parse(delivery.body).unwrap_or_default();
+    Ok(Verified {
+        event_id: fields.id.take(),
+        event_type: fields.kind.take(),
+        handshake: None,
+    })
+}
+
+fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
+    Ok(vec![LAYOUT.sign(delivery, key, now)])
+}
+
+static CODE: Code = Code {
+    facts: Facts {
+        timestamp: true,
+        ..Facts::signature(SIGNATURE, Encoding::Hex)
+    },
+    signed: "HMAC-SHA256 of `t.body`, hex, as `t=…,v1=…` (several `v1` while rolling)",
+    key_format: "the endpoint's signing secret (`whsec_…`), as text",
+    key: text_key,
+    signing_key: text_key,
+    verify,
+    sign,
+    sign_body: None,
+    unsigned_handshake: None,
+    secrets_for_seed: text_secrets,
+};
+
+pub static PROVIDER: Provider = Provider {
+    name: "stripe",
+    aliases: &[],
+    title: "Stripe",
+    docs: "https://docs.stripe.com/webhooks#verify-manually",
+    handshake: None,
+    json_body: true,
+    informative_headers: &[],
+    how: How::Code(&CODE),
+};
