@@ -48,13 +48,19 @@ fn push() -> (HeaderMap, Vec<u8>) {
         "x-github-delivery",
         HeaderValue::from_static("72d3162e-cc78-11e3-81ab-4c9367dc0958"),
     );
-    let key = Scheme::Github.key("bench-secret").unwrap();
-    let signed = Scheme::Github
+    let key = Scheme::named("github")
+        .unwrap()
+        .key("bench-secret")
+        .unwrap();
+    let signed = Scheme::named("github")
+        .unwrap()
         .sign(
             &Delivery {
                 headers: &headers,
                 body: &body,
                 url: None,
+                method: "POST",
+                query: None,
             },
             &key,
             NOW,

@@ -79,15 +79,8 @@ pub async fn handle<Q: Queue, S: SecretStore>(
 pub fn to_response(reply: Reply) -> ApiGatewayV2httpResponse {
     let mut response = ApiGatewayV2httpResponse::default();
     response.status_code = i64::from(reply.status.as_u16());
+    response.headers = reply.header_map();
     response.body = Some(Body::Text(reply.body));
-    let headers = &mut response.headers;
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(reply.content_type),
-    );
-    for (name, value) in reply.headers {
-        headers.insert(name, http::HeaderValue::from_static(value));
-    }
     response
 }
 

@@ -9,9 +9,9 @@ use crate::envelope::{self, Envelope};
 use crate::metrics::{self, Metrics};
 use crate::ports::{FifoIds, OutgoingMessage, Queue, QueueError, SecretStore};
 use crate::secrets::KeyRing;
-use http::{HeaderMap, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use inlet_signature::clock;
-use inlet_signature::{Delivery, Handshake, Scheme, SignatureError, Window};
+use inlet_signature::{Delivery, Handshake, HandshakeBody, Scheme, SignatureError, Window};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -58,8 +58,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub content_type: &'static str,
     pub body: String,
-    /// Extra response headers (`Allow` on a 405).
-    pub headers: Vec<(&'static str, &'static str)>,
+    /// Extra response headers (`Allow` on a 405, Asana's `X-Hook-Secret` echoed).
+    pub headers: Vec<(&'static str, HeaderValue)>,
     pub outcome: Outcome,
 }
 
@@ -71,6 +71,41 @@ impl Reply {
             body: body.to_string(),
             headers: Vec::new(),
             outcome,
+        }
+    }
+
+    /// Every response header: the content type and the extras. Both HTTP edges (Lambda and
+    /// `inlet dev`) answer with exactly these.
+    pub fn header_map(&self) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(1 + self.headers.len());
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        for (name, value) in &self.headers {
+            headers.insert(*name, value.clone());
+        }
+        headers
+    }
+
+    /// The answer to an authentic handshake: always a 200.
+    fn handshake(handshake: Handshake) -> Self {
+        let (content_type, body) = match handshake.body {
+            HandshakeBody::Json(value) => ("application/json", value.to_string()),
+            HandshakeBody::Text(text) => ("text/plain", text),
+            HandshakeBody::Empty => ("text/plain", String::new()),
+        };
+        let headers = handshake
+            .header
+            .and_then(|(name, value)| Some((name, HeaderValue::from_str(&value).ok()?)))
+            .into_iter()
+            .collect();
+        Self {
+            status: StatusCode::OK,
+            content_type,
+            body,
+            headers,
+            outcome: Outcome::Handshake,
         }
     }
 
@@ -87,6 +122,29 @@ impl Reply {
             outcome,
         )
     }
+}
+
+fn method_not_allowed() -> Reply {
+    let mut reply = Reply::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "deliveries must be POSTed",
+    );
+    reply
+        .headers
+        .push(("allow", HeaderValue::from_static("POST")));
+    reply
+}
+
+/// A request whose signature or handshake was not accepted.
+fn refusal(error: &SignatureError) -> Reply {
+    // A body the scheme cannot read is a malformed request, not a doubtful signature: a 401
+    // would send the provider looking for a secret that is fine.
+    let status = match error {
+        SignatureError::Body(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    Reply::error(status, error.code(), error.to_string())
 }
 
 fn is_json_object(body: &[u8]) -> bool {
@@ -211,14 +269,9 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
                 "no source of that name is configured",
             );
         };
-        if request.method != Method::POST {
-            let mut reply = Reply::error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "deliveries must be POSTed",
-            );
-            reply.headers.push(("allow", "POST"));
-            return reply;
+        // Providers with a GET handshake (Meta, Okta) get their GETs as far as the scheme.
+        if request.method != Method::POST && !source.scheme.has_unsigned_handshake() {
+            return method_not_allowed();
         }
         if request.body.len() > source.max_body_bytes {
             return Reply::error(
@@ -240,6 +293,21 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
         self.verified(source, request, now_ms).await
     }
 
+    /// Answers an authentic handshake. One that hands over a signing secret (Asana's) is answered
+    /// only where that secret can be kept: otherwise the provider would start signing with a
+    /// secret nothing here knows, and every delivery after it would be refused.
+    fn answer_handshake(&self, source: &Source, handshake: Handshake) -> Reply {
+        if handshake.install_secret.is_some() {
+            tracing::warn!(source = %source.name, "a handshake handed over a secret this deployment cannot keep");
+            return Reply::error(
+                StatusCode::NOT_IMPLEMENTED,
+                "secret_install_unsupported",
+                "this deployment cannot keep a secret handed over by a handshake",
+            );
+        }
+        Reply::handshake(handshake)
+    }
+
     async fn verified(&self, source: &Source, request: &IngestRequest<'_>, now_ms: i64) -> Reply {
         let url = source.url.as_ref().map(|base| match request.query {
             Some(query) if !query.is_empty() => format!("{base}?{query}"),
@@ -249,7 +317,22 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             headers: request.headers,
             body: request.body,
             url: url.as_deref(),
+            method: request.method.as_str(),
+            query: request.query,
         };
+        if source.scheme.has_unsigned_handshake() {
+            let keys = if source.handshake_secret.is_some() {
+                self.keys.handshake_keys(source).await
+            } else {
+                self.keys.keys(source).await
+            };
+            match source.scheme.unsigned_handshake(&delivery, &keys) {
+                Some(Ok(handshake)) => return self.answer_handshake(source, handshake),
+                Some(Err(error)) => return refusal(&error),
+                None if request.method != Method::POST => return method_not_allowed(),
+                None => {}
+            }
+        }
         let window = Window {
             now: now_ms.div_euclid(1000),
             tolerance_secs: source.tolerance_secs,
@@ -257,34 +340,10 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
         let keys = self.keys.keys(source).await;
         let verified = match source.scheme.verify(&delivery, &keys, window) {
             Ok(verified) => verified,
-            Err(error) => {
-                // A body the scheme cannot read is a malformed request, not a doubtful signature:
-                // a 401 would send the provider looking for a secret that is fine.
-                let status = match error {
-                    SignatureError::Body(_) => StatusCode::BAD_REQUEST,
-                    _ => StatusCode::UNAUTHORIZED,
-                };
-                return Reply::error(status, error.code(), error.to_string());
-            }
+            Err(error) => return refusal(&error),
         };
-        match verified.handshake {
-            Some(Handshake::Slack { challenge }) => {
-                return Reply::json(
-                    StatusCode::OK,
-                    &serde_json::json!({ "challenge": challenge }),
-                    Outcome::Handshake,
-                );
-            }
-            Some(Handshake::Twitch { challenge }) => {
-                return Reply {
-                    status: StatusCode::OK,
-                    content_type: "text/plain",
-                    body: challenge,
-                    headers: Vec::new(),
-                    outcome: Outcome::Handshake,
-                };
-            }
-            None => {}
+        if let Some(handshake) = verified.handshake {
+            return self.answer_handshake(source, handshake);
         }
         if Scheme::posts_json_object(&source.scheme) && !is_json_object(request.body) {
             return Reply::error(

@@ -26,7 +26,7 @@ pub enum SecretError {
     JsonKey { id: String, key: String },
     #[error("`{0:?}` resolved to an empty value")]
     Empty(SecretRef),
-    #[error("source `{source_name}`, secret {index}: {error}")]
+    #[error("sources.{source_name}.secrets[{index}]: {error}")]
     Key {
         source_name: String,
         index: usize,
@@ -107,6 +107,17 @@ impl<S: SecretStore> SecretResolver<S> {
         Ok(value)
     }
 
+    /// The keys of one source, in the order its secrets are listed, and its handshake secret's.
+    async fn resolve_source(&self, source: &Source) -> Result<Resolved, SecretError> {
+        let keys = self.source_keys(source).await?;
+        let handshake = match &source.handshake_secret {
+            // Compared as a token: the text itself, whatever the scheme's key format.
+            Some(reference) => vec![Key::secret(self.resolve(reference).await?.into_bytes())],
+            None => Vec::new(),
+        };
+        Ok(Resolved { keys, handshake })
+    }
+
     /// The keys of one source, in the order its secrets are listed.
     pub async fn source_keys(&self, source: &Source) -> Result<Vec<Key>, SecretError> {
         let mut keys = Vec::with_capacity(source.secrets.len());
@@ -126,9 +137,16 @@ impl<S: SecretStore> SecretResolver<S> {
     }
 }
 
+struct Resolved {
+    keys: Vec<Key>,
+    handshake: Vec<Key>,
+}
+
 #[derive(Debug)]
 struct Entry {
     keys: Arc<[Key]>,
+    /// The handshake secret's key, for providers whose handshake has its own secret.
+    handshake: Arc<[Key]>,
     loaded_at: Instant,
 }
 
@@ -146,11 +164,12 @@ impl<S: SecretStore> KeyRing<S> {
         let mut entries = HashMap::with_capacity(config.sources.len());
         let now = Instant::now();
         for source in config.sources.values() {
-            let keys = resolver.source_keys(source).await?;
+            let resolved = resolver.resolve_source(source).await?;
             entries.insert(
                 source.name.clone(),
                 RwLock::new(Entry {
-                    keys: keys.into(),
+                    keys: resolved.keys.into(),
+                    handshake: resolved.handshake.into(),
                     loaded_at: now,
                 }),
             );
@@ -172,31 +191,44 @@ impl<S: SecretStore> KeyRing<S> {
         source
             .secrets
             .iter()
+            .chain(&source.handshake_secret)
             .any(|r| matches!(r, SecretRef::SecretsManager { .. }))
     }
 
     /// The source's keys, re-read first when they are older than the refresh interval. The
     /// process environment cannot change under a running function, so `env:` keys never are.
     pub async fn keys(&self, source: &Source) -> Arc<[Key]> {
+        self.entry(source, |entry| Arc::clone(&entry.keys)).await
+    }
+
+    /// The key of the source's handshake secret, refreshed like its signing keys; empty when it
+    /// has none.
+    pub async fn handshake_keys(&self, source: &Source) -> Arc<[Key]> {
+        self.entry(source, |entry| Arc::clone(&entry.handshake))
+            .await
+    }
+
+    async fn entry(&self, source: &Source, pick: fn(&Entry) -> Arc<[Key]>) -> Arc<[Key]> {
         let Some(slot) = self.entries.get(&source.name) else {
             return Arc::from(Vec::new());
         };
         let (keys, due) = {
             let entry = slot.read().unwrap_or_else(PoisonError::into_inner);
             let due = entry.loaded_at.elapsed() >= self.refresh_every && Self::needs_store(source);
-            (Arc::clone(&entry.keys), due)
+            (pick(&entry), due)
         };
         if !due {
             return keys;
         }
-        let fresh = self.resolver.source_keys(source).await;
+        let fresh = self.resolver.resolve_source(source).await;
         let mut entry = slot.write().unwrap_or_else(PoisonError::into_inner);
         // Whether or not it worked, wait a full interval before asking the store again.
         entry.loaded_at = Instant::now();
         match fresh {
             Ok(fresh) => {
-                entry.keys = fresh.into();
-                Arc::clone(&entry.keys)
+                entry.keys = fresh.keys.into();
+                entry.handshake = fresh.handshake.into();
+                pick(&entry)
             }
             Err(error) => {
                 tracing::warn!(source = %source.name, %error, "secret refresh failed; keeping the keys in hand");

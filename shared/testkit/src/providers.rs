@@ -4,15 +4,15 @@
 //! `Scheme` itself (`signature_header`, `timestamp_header`, `signature_encoding`), never from a
 //! table here.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use inlet_signature::clock;
 use inlet_signature::{
-    Algorithm, CustomScheme, Delivery, Encoding, Key, NAMED_SCHEMES, Scheme, SignatureError,
-    Verified, Window,
+    Algorithm, CustomScheme, Delivery, Encoding, Key, Scheme, SignatureError, TokenScheme,
+    Verified, Window, registry,
 };
+use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Mutex, OnceLock};
 
 /// 2025-11-22T13:00:00Z: a fixed clock, so failures reproduce.
 pub const NOW: i64 = 1_763_816_400;
@@ -32,52 +32,76 @@ pub fn window(now: i64) -> Window {
     }
 }
 
+/// A provider of the registry by name; panics for one that is not there.
+pub fn named(name: &str) -> Scheme {
+    Scheme::named(name).unwrap_or_else(|| panic!("{name} is not a provider"))
+}
+
 /// The configurable scheme as architecture.md § Configuration shows it.
 pub fn custom_hex() -> Scheme {
-    let mut custom = CustomScheme::new(
-        HeaderName::from_static("x-signature"),
-        Algorithm::Sha256,
-        Encoding::Hex,
-    );
-    custom.prefix = "sha256=".to_owned();
+    let mut custom = CustomScheme::new("x-signature", Algorithm::Sha256, Encoding::Hex);
+    custom.prefix = "sha256=";
     Scheme::Hmac(Box::new(custom))
 }
 
 /// A timestamped variant with the longest hash and no prefix.
 pub fn custom_sha512() -> Scheme {
-    let mut custom = CustomScheme::new(
-        HeaderName::from_static("x-signature"),
-        Algorithm::Sha512,
-        Encoding::Base64,
-    );
-    custom.timestamp_header = Some(HeaderName::from_static("x-timestamp"));
+    let mut custom = CustomScheme::new("x-signature", Algorithm::Sha512, Encoding::Base64);
+    custom.timestamp_header = Some("x-timestamp");
     Scheme::Hmac(Box::new(custom))
 }
 
 /// A timestamped variant with the shortest hash, a prefix and a non-default separator.
 pub fn custom_sha1() -> Scheme {
-    let mut custom = CustomScheme::new(
-        HeaderName::from_static("x-hook-signature"),
-        Algorithm::Sha1,
-        Encoding::Base64,
-    );
-    custom.prefix = "v1=".to_owned();
-    custom.timestamp_header = Some(HeaderName::from_static("x-hook-timestamp"));
-    custom.timestamp_separator = ":".to_owned();
+    let mut custom = CustomScheme::new("x-hook-signature", Algorithm::Sha1, Encoding::Base64);
+    custom.prefix = "v1=";
+    custom.timestamp_header = Some("x-hook-timestamp");
+    custom.timestamp_separator = ":";
     Scheme::Hmac(Box::new(custom))
 }
 
-/// Every signing scheme: each named one and three shapes of `hmac`.
+/// A configured `token` source: a bearer token in `Authorization`.
+pub fn custom_token() -> Scheme {
+    Scheme::Token(Box::new(TokenScheme {
+        prefix: "Bearer ",
+        ..TokenScheme::new("authorization")
+    }))
+}
+
+/// Every provider of the registry, so a new one is under test as soon as its file exists.
+pub fn registry_schemes() -> Vec<Scheme> {
+    registry::all()
+        .iter()
+        .map(|p| Scheme::Provider(p))
+        .collect()
+}
+
+/// Every signing scheme: each provider, three shapes of `hmac` and a `token`.
+pub fn all_schemes() -> Vec<Scheme> {
+    let mut all = registry_schemes();
+    all.extend([custom_hex(), custom_sha512(), custom_sha1(), custom_token()]);
+    all
+}
+
+/// The providers whose every header and framing the hand-written suites (adversarial, facts,
+/// header fuzzing) spell out, and the three `hmac` shapes. What holds for every provider is
+/// checked over [`all_schemes`] by the registry suite.
+pub const DESCRIBED: &[&str] = &[
+    "github",
+    "stripe",
+    "standard-webhooks",
+    "shopify",
+    "slack",
+    "twilio",
+    "paddle",
+    "zendesk",
+    "square",
+    "linear",
+    "twitch",
+];
+
 pub fn schemes() -> Vec<Scheme> {
-    // Every named scheme once (an alias such as `svix` names one already listed), from the
-    // signature crate's own list, so a new scheme is under test as soon as it is named.
-    let mut all: Vec<Scheme> = Vec::new();
-    for name in NAMED_SCHEMES {
-        let scheme = Scheme::named(name).unwrap_or_else(|| panic!("{name} is not a scheme"));
-        if !all.contains(&scheme) {
-            all.push(scheme);
-        }
-    }
+    let mut all: Vec<Scheme> = DESCRIBED.iter().map(|name| named(name)).collect();
     all.extend([custom_hex(), custom_sha512(), custom_sha1()]);
     all
 }
@@ -96,16 +120,38 @@ pub fn label(scheme: &Scheme) -> String {
     }
 }
 
-/// The key for a secret seed. Standard Webhooks secrets are base64, so the seed is encoded the way
-/// a provider would hand it out; every other scheme uses the secret text as is.
-pub fn key_from(scheme: &Scheme, seed: &[u8]) -> Key {
-    let secret = match scheme {
-        Scheme::StandardWebhooks => format!("whsec_{}", STANDARD.encode(seed)),
-        _ => String::from_utf8_lossy(seed).into_owned(),
+/// The secrets a seed stands for, in the provider's own formats. ECDSA key pairs cannot be
+/// derived from a seed, so each (provider, seed) keeps the first pair it was given.
+pub fn secrets_from(scheme: &Scheme, seed: &[u8]) -> registry::Secrets {
+    type Pairs = HashMap<(String, Vec<u8>), registry::Secrets>;
+    static PAIRS: OnceLock<Mutex<Pairs>> = OnceLock::new();
+    let Some(provider) = scheme.provider() else {
+        return registry::Secrets::shared(String::from_utf8_lossy(seed).into_owned());
     };
+    let mut pairs = PAIRS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    pairs
+        .entry((provider.name.to_owned(), seed.to_vec()))
+        .or_insert_with(|| provider.secrets_for_seed(seed))
+        .clone()
+}
+
+/// The verification key for a secret seed.
+pub fn key_from(scheme: &Scheme, seed: &[u8]) -> Key {
+    let secret = secrets_from(scheme, seed).verify;
     scheme
         .key(&secret)
         .unwrap_or_else(|e| panic!("{}: secret {secret:?} refused: {e}", label(scheme)))
+}
+
+/// The signing key for a secret seed: the private key where the provider signs with one.
+pub fn signing_key_from(scheme: &Scheme, seed: &[u8]) -> Key {
+    let secret = secrets_from(scheme, seed).sign;
+    scheme
+        .signing_key(&secret)
+        .unwrap_or_else(|e| panic!("{}: signing secret refused: {e}", label(scheme)))
 }
 
 pub fn key(scheme: &Scheme) -> Key {
@@ -116,6 +162,11 @@ pub fn other_key(scheme: &Scheme) -> Key {
     key_from(scheme, b"not the configured secret")
 }
 
+/// What signs for [`key`].
+pub fn signing_key(scheme: &Scheme) -> Key {
+    signing_key_from(scheme, b"correct horse battery staple")
+}
+
 pub fn url_for(scheme: &Scheme) -> Option<String> {
     scheme.signs_url().then(|| URL.to_owned())
 }
@@ -123,8 +174,8 @@ pub fn url_for(scheme: &Scheme) -> Option<String> {
 /// What a provider would send, JSON for all but Twilio (whose default is a form). It carries every
 /// body field any scheme reads, and Linear's timestamp, so one body suits them all.
 pub fn body_at(scheme: &Scheme, at: i64) -> Vec<u8> {
-    match scheme {
-        Scheme::Twilio => b"CallSid=CA123&From=%2B15551230000&Body=hello+world".to_vec(),
+    match scheme.name() {
+        "twilio" => b"CallSid=CA123&From=%2B15551230000&Body=hello+world".to_vec(),
         _ => linear_body(at * 1000, "{\"n\":1}").into_bytes(),
     }
 }
@@ -145,13 +196,13 @@ pub fn twilio_json(body: &[u8], key: &Key, at: i64) -> Signed {
         HeaderValue::from_static("application/json"),
     );
     let url = format!("{URL}&bodySHA256={hash}");
-    sign(&Scheme::Twilio, headers, body.to_vec(), Some(url), key, at)
+    sign(&named("twilio"), headers, body.to_vec(), Some(url), key, at)
 }
 
 /// Headers a delivery carries before it is signed.
 pub fn base_headers(scheme: &Scheme) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    if matches!(scheme, Scheme::Twilio) {
+    if matches!(scheme.name(), "twilio") {
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(FORM));
     }
     headers
@@ -172,6 +223,8 @@ impl Signed {
             headers: &self.headers,
             body: &self.body,
             url: self.url.as_deref(),
+            method: "POST",
+            query: None,
         }
     }
 
@@ -203,7 +256,8 @@ impl Signed {
     }
 }
 
-/// Signs `body` at `at` on top of `headers`, adding exactly what `sign` returns.
+/// Signs `body` at `at` on top of `headers`, adding exactly what `sign` returns; a provider that
+/// carries its signature in the body has it written there first.
 pub fn sign(
     scheme: &Scheme,
     mut headers: HeaderMap,
@@ -212,10 +266,15 @@ pub fn sign(
     key: &Key,
     at: i64,
 ) -> Signed {
+    let body = match scheme.sign_body(&body, key, at) {
+        Some(signed) => {
+            signed.unwrap_or_else(|e| panic!("{}: sign_body failed: {e}", label(scheme)))
+        }
+        None => body,
+    };
     let delivery = Delivery {
-        headers: &headers,
-        body: &body,
         url: url.as_deref(),
+        ..Delivery::post(&headers, &body)
     };
     let added = scheme
         .sign(&delivery, key, at)
@@ -240,7 +299,7 @@ pub fn signed_at(scheme: &Scheme, at: i64) -> Signed {
         base_headers(scheme),
         body_at(scheme, at),
         url_for(scheme),
-        &key(scheme),
+        &signing_key(scheme),
         at,
     )
 }
@@ -284,13 +343,16 @@ pub fn encoded_range(scheme: &Scheme, text: &str) -> Range<usize> {
         let stop = text[start..].find(end).map_or(text.len(), |at| start + at);
         start..stop
     };
-    match scheme {
-        Scheme::Github | Scheme::Twitch => "sha256=".len()..text.len(),
-        Scheme::Slack => "v0=".len()..text.len(),
-        Scheme::Stripe => after("v1=", ','),
-        Scheme::Paddle => after("h1=", ';'),
-        Scheme::StandardWebhooks => after("v1,", ' '),
-        Scheme::Hmac(custom) => custom.prefix.len()..text.len(),
+    match scheme.name() {
+        "github" | "twitch" => "sha256=".len()..text.len(),
+        "slack" => "v0=".len()..text.len(),
+        "stripe" => after("v1=", ','),
+        "paddle" => after("h1=", ';'),
+        "standard-webhooks" => after("v1,", ' '),
+        "hmac" => match scheme {
+            Scheme::Hmac(custom) => custom.prefix.len()..text.len(),
+            _ => 0..text.len(),
+        },
         _ => 0..text.len(),
     }
 }
@@ -301,8 +363,8 @@ pub fn replace_range(text: &str, range: Range<usize>, with: &str) -> String {
 
 /// How a scheme writes its timestamp for the instant `at` (seconds).
 pub fn timestamp_text(scheme: &Scheme, at: i64) -> String {
-    match scheme {
-        Scheme::Linear => (at * 1000).to_string(),
+    match scheme.name() {
+        "linear" => (at * 1000).to_string(),
         _ if writes_rfc3339(scheme) => clock::format_rfc3339_secs(at),
         _ => at.to_string(),
     }
@@ -323,9 +385,9 @@ pub fn writes_rfc3339(scheme: &Scheme) -> bool {
 /// false for schemes without a timestamp.
 pub fn set_timestamp(signed: &mut Signed, text: &str) -> bool {
     let scheme = signed.scheme.clone();
-    match &scheme {
-        Scheme::Stripe | Scheme::Paddle => {
-            let (marker, end) = if matches!(scheme, Scheme::Stripe) {
+    match scheme.name() {
+        "stripe" | "paddle" => {
+            let (marker, end) = if matches!(scheme.name(), "stripe") {
                 ("t=", ',')
             } else {
                 ("ts=", ';')
@@ -341,7 +403,7 @@ pub fn set_timestamp(signed: &mut Signed, text: &str) -> bool {
             };
             signed.set_signature(&replace_range(&current, range, text));
         }
-        Scheme::Linear => {
+        "linear" => {
             let mut json: serde_json::Value =
                 serde_json::from_slice(&signed.body).unwrap_or_else(|e| panic!("body: {e}"));
             let stamp = text

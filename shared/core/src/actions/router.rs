@@ -6,7 +6,7 @@ use crate::actions::{ActionError, Event, Handled, Handler};
 use crate::config::{Action, Config, EventFilter};
 use crate::ports::SecretStore;
 use crate::secrets::{SecretError, SecretResolver};
-use inlet_signature::{Key, Scheme};
+use inlet_signature::Key;
 use std::time::Duration;
 
 #[derive(Debug)]
@@ -51,14 +51,13 @@ impl Router {
                     let value = resolver.resolve(secret).await?;
                     // Outbound deliveries are signed the Standard Webhooks way, so the receiver
                     // can verify them with any of that scheme's libraries.
-                    let key =
-                        Scheme::StandardWebhooks
-                            .key(&value)
-                            .map_err(|error| SecretError::Key {
-                                source_name: format!("routes[{index}]"),
-                                index: 0,
-                                error,
-                            })?;
+                    let key = inlet_signature::providers::standard_webhooks::PROVIDER
+                        .key(&value)
+                        .map_err(|error| SecretError::Key {
+                            source_name: format!("routes[{index}]"),
+                            index: 0,
+                            error,
+                        })?;
                     Target::Forward {
                         url: url.clone(),
                         key,

@@ -40,6 +40,9 @@ pub(super) struct RawSource {
     #[serde(default)]
     pub(super) allow_unsigned: bool,
     pub(super) url: Option<String>,
+    /// Meta's verify token, Asana's enrolment token: providers whose handshake has a secret of
+    /// its own.
+    pub(super) handshake_secret: Option<String>,
     // `hmac` only; every other scheme refuses them by name.
     pub(super) header: Option<String>,
     pub(super) algorithm: Option<String>,

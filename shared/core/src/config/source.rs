@@ -21,6 +21,9 @@ pub struct Source {
     pub allow_ips: Vec<IpNet>,
     /// The public URL providers post to, for schemes that sign it.
     pub url: Option<String>,
+    /// The secret an unsigned handshake is checked against, for providers that have one (Meta's
+    /// verify token, Asana's enrolment token).
+    pub handshake_secret: Option<SecretRef>,
 }
 
 impl Source {
@@ -41,13 +44,14 @@ mod tests {
     fn source(allow_ips: &[&str]) -> Source {
         Source {
             name: "a".into(),
-            scheme: Scheme::Github,
+            scheme: Scheme::named("github").unwrap(),
             secrets: vec![SecretRef::Env("A".into())],
             events: None,
             tolerance_secs: 300,
             max_body_bytes: 1024,
             allow_ips: allow_ips.iter().map(|net| net.parse().unwrap()).collect(),
             url: None,
+            handshake_secret: None,
         }
     }
 

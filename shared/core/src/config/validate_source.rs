@@ -8,7 +8,7 @@ use super::secret_ref::SecretRef;
 use super::validate::{check_body_limit, check_tolerance, validate_url};
 use super::{Defaults, Source};
 use http::HeaderName;
-use inlet_signature::{Algorithm, CustomScheme, Encoding, Scheme};
+use inlet_signature::{Algorithm, CustomScheme, Encoding, Scheme, TokenScheme};
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -21,9 +21,12 @@ fn valid_source_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-fn header_name(key: &str, text: &str) -> Result<HeaderName, Problem> {
-    HeaderName::try_from(text.to_ascii_lowercase())
-        .map_err(|_| invalid(key, "not a valid header name"))
+/// A configured header name, lower-cased and kept for the life of the process (see
+/// [`CustomScheme::leak`]).
+fn header_name(key: &str, text: &str) -> Result<&'static str, Problem> {
+    let name = HeaderName::try_from(text.to_ascii_lowercase())
+        .map_err(|_| invalid(key, "not a valid header name"))?;
+    Ok(CustomScheme::leak(name.as_str()))
 }
 
 impl RawSource {
@@ -45,6 +48,7 @@ impl RawSource {
             );
         }
         self.check_url(&key, &scheme)?;
+        let handshake_secret = self.handshake_secret(&key, &scheme)?;
 
         let tolerance_secs = self.tolerance_secs.unwrap_or(defaults.tolerance_secs);
         check_tolerance(&format!("{key}.tolerance_secs"), tolerance_secs)?;
@@ -78,7 +82,31 @@ impl RawSource {
             max_body_bytes,
             allow_ips,
             url: self.url,
+            handshake_secret,
         })
+    }
+
+    /// Providers whose handshake has a secret of its own need it; no other source may set one,
+    /// since it would do nothing.
+    fn handshake_secret(&self, key: &str, scheme: &Scheme) -> Result<Option<SecretRef>, Problem> {
+        let field = format!("{key}.handshake_secret");
+        match (&self.handshake_secret, scheme.needs_handshake_secret()) {
+            (Some(text), true) => SecretRef::parse(text)
+                .map(Some)
+                .map_err(|why| invalid(field, why)),
+            (None, true) => Err(invalid(
+                field,
+                format!(
+                    "scheme \"{}\" checks its handshake with a secret of its own: set a reference to it",
+                    self.scheme
+                ),
+            )),
+            (Some(_), false) => Err(invalid(
+                field,
+                format!("scheme \"{}\" has no handshake secret", self.scheme),
+            )),
+            (None, false) => Ok(None),
+        }
     }
 
     /// The named scheme, or the `hmac` scheme built from this source's keys. Those keys are
@@ -87,13 +115,19 @@ impl RawSource {
         if self.scheme == "hmac" {
             return Ok(Scheme::Hmac(Box::new(self.custom_scheme(key)?)));
         }
+        if self.scheme == "token" {
+            return Ok(Scheme::Token(Box::new(self.token_scheme(key)?)));
+        }
         let scheme = Scheme::named(&self.scheme).ok_or_else(|| {
             invalid(
                 format!("{key}.scheme"),
                 format!(
-                    "unknown scheme `{}`; expected one of {}, hmac, none",
+                    "unknown scheme `{}`; expected hmac, token, none or a provider \
+                     (`inlet providers` describes each): {}",
                     self.scheme,
-                    inlet_signature::NAMED_SCHEMES.join(", ")
+                    inlet_signature::registry::names()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })?;
@@ -194,12 +228,15 @@ impl RawSource {
                 other => Ok(other.clone()),
             }
         };
+        let pointer = |field: &str, value: &Option<String>| {
+            pointer(field, value).map(|p| p.as_deref().map(CustomScheme::leak))
+        };
         let mut custom = CustomScheme::new(
             header_name(&format!("{key}.header"), header)?,
             algorithm,
             encoding,
         );
-        custom.prefix = self.prefix.clone().unwrap_or_default();
+        custom.prefix = self.prefix.as_deref().map_or("", CustomScheme::leak);
         custom.timestamp_header = optional_header("timestamp_header", &self.timestamp_header)?;
         if let Some(separator) = &self.timestamp_separator {
             if custom.timestamp_header.is_none() {
@@ -208,13 +245,50 @@ impl RawSource {
                     "applies only with timestamp_header",
                 ));
             }
-            custom.timestamp_separator.clone_from(separator);
+            custom.timestamp_separator = CustomScheme::leak(separator);
         }
         custom.id_header = optional_header("id_header", &self.id_header)?;
         custom.id_pointer = pointer("id_pointer", &self.id_pointer)?;
         custom.type_header = optional_header("type_header", &self.type_header)?;
         custom.type_pointer = pointer("type_pointer", &self.type_pointer)?;
         Ok(custom)
+    }
+
+    /// The `token` scheme: a shared token in `header`, perhaps after `prefix` (`Bearer `).
+    fn token_scheme(&self, key: &str) -> Result<TokenScheme, Problem> {
+        let header = self.header.as_deref().ok_or_else(|| {
+            invalid(
+                format!("{key}.header"),
+                "the token scheme needs the header the token is sent in",
+            )
+        })?;
+        for (field, set) in [
+            ("algorithm", self.algorithm.is_some()),
+            ("encoding", self.encoding.is_some()),
+            ("timestamp_header", self.timestamp_header.is_some()),
+            ("timestamp_separator", self.timestamp_separator.is_some()),
+            ("id_pointer", self.id_pointer.is_some()),
+            ("type_pointer", self.type_pointer.is_some()),
+        ] {
+            if set {
+                return Err(invalid(
+                    format!("{key}.{field}"),
+                    "applies only to scheme \"hmac\", not \"token\"",
+                ));
+            }
+        }
+        let optional_header = |field: &str, value: &Option<String>| {
+            value
+                .as_deref()
+                .map(|v| header_name(&format!("{key}.{field}"), v))
+                .transpose()
+        };
+        Ok(TokenScheme {
+            header: header_name(&format!("{key}.header"), header)?,
+            prefix: self.prefix.as_deref().map_or("", CustomScheme::leak),
+            id_header: optional_header("id_header", &self.id_header)?,
+            type_header: optional_header("type_header", &self.type_header)?,
+        })
     }
 }
 
@@ -230,7 +304,7 @@ mod tests {
             validated("[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n").unwrap();
         let source = config.source("github").unwrap();
         assert_eq!(source.name, "github");
-        assert_eq!(source.scheme, Scheme::Github);
+        assert_eq!(source.scheme, Scheme::named("github").unwrap());
         assert_eq!(source.tolerance_secs, 300);
         assert_eq!(source.max_body_bytes, QUEUE_MESSAGE_LIMIT);
         assert_eq!(source.secrets, vec![SecretRef::Env("GH".into())]);
@@ -276,18 +350,12 @@ events = ["contact.*"]
         };
         assert_eq!(custom.algorithm, Algorithm::Sha512);
         assert_eq!(custom.encoding, Encoding::Base64);
-        assert_eq!(custom.header.as_str(), "x-signature");
+        assert_eq!(custom.header, "x-signature");
         assert_eq!(custom.prefix, "sha512=");
-        assert_eq!(
-            custom.timestamp_header.as_ref().map(HeaderName::as_str),
-            Some("x-timestamp")
-        );
+        assert_eq!(custom.timestamp_header, Some("x-timestamp"));
         assert_eq!(custom.timestamp_separator, ":");
-        assert_eq!(custom.id_pointer.as_deref(), Some("/data/id"));
-        assert_eq!(
-            custom.type_header.as_ref().map(HeaderName::as_str),
-            Some("x-event")
-        );
+        assert_eq!(custom.id_pointer, Some("/data/id"));
+        assert_eq!(custom.type_header, Some("x-event"));
         assert_eq!(crm.secrets.len(), 2);
         assert_eq!(crm.allow_ips.len(), 2);
         assert!(crm.ip_allowed(Some("2001:db8::1".parse().unwrap())));

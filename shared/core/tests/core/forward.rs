@@ -14,7 +14,8 @@ use inlet_core::envelope::{Envelope, VERSION, idempotency_key};
 use inlet_core::ports::memory::MemorySecrets;
 use inlet_core::secrets::{Env, SecretError, SecretResolver};
 use inlet_signature::clock;
-use inlet_signature::{Delivery, Key, Scheme, Window};
+use inlet_signature::{Delivery, Key, Window};
+use inlet_testkit::providers::named;
 use inlet_testkit::target::{Hit, Script, Target};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime};
@@ -68,7 +69,7 @@ fn envelope(source: &str, event_id: &str, event_type: Option<&str>, body: &[u8])
 }
 
 fn key(secret: &str) -> Key {
-    Scheme::StandardWebhooks.key(secret).unwrap()
+    named("standard-webhooks").key(secret).unwrap()
 }
 
 fn now() -> i64 {
@@ -83,12 +84,14 @@ fn assert_signed(request: &Hit, secret: &str, id: &str) {
         headers: &request.headers,
         body: &request.body,
         url: None,
+        method: "POST",
+        query: None,
     };
     let window = Window {
         now: now(),
         tolerance_secs: 300,
     };
-    let verified = Scheme::StandardWebhooks
+    let verified = named("standard-webhooks")
         .verify(&delivery, &[key(secret)], window)
         .unwrap_or_else(|e| panic!("the signature does not verify: {e}"));
     assert_eq!(verified.event_id.as_deref(), Some(id));

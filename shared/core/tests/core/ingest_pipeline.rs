@@ -9,6 +9,7 @@ use inlet_core::ingest::{Ingest, IngestRequest, Outcome, Reply};
 use inlet_core::ports::memory::{MemoryQueue, MemorySecrets};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use inlet_signature::{Delivery, Scheme};
+use inlet_testkit::providers::named;
 use std::collections::HashMap;
 
 const NOW: i64 = 1_795_352_400;
@@ -109,6 +110,8 @@ impl Post {
             headers: &self.headers,
             body: &self.body,
             url: None,
+            method: "POST",
+            query: None,
         };
         for (name, value) in scheme.sign(&delivery, &key, at).unwrap() {
             self.headers.insert(name, value);
@@ -154,7 +157,7 @@ async fn a_valid_delivery_is_queued_in_the_designed_envelope() {
     let (ingest, queue) = pipeline(false).await;
     let body = br#"{"ref":"refs/heads/main","after":"\u00e9"}"#;
     let reply = github_push(body)
-        .signed(&Scheme::Github, "gh-new", NOW)
+        .signed(&named("github"), "gh-new", NOW)
         .send(&ingest)
         .await;
 
@@ -198,7 +201,7 @@ async fn a_valid_delivery_is_queued_in_the_designed_envelope() {
 async fn the_previous_secret_still_verifies_during_a_rotation() {
     let (ingest, _) = pipeline(false).await;
     let reply = github_push(b"{}")
-        .signed(&Scheme::Github, "gh-old", NOW)
+        .signed(&named("github"), "gh-old", NOW)
         .send(&ingest)
         .await;
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
@@ -211,7 +214,7 @@ async fn signature_failures_are_401_with_their_reason_and_queue_nothing() {
     assert_refused(&missing, StatusCode::UNAUTHORIZED, "signature_missing");
 
     let wrong_secret = github_push(b"{}")
-        .signed(&Scheme::Github, "guess", NOW)
+        .signed(&named("github"), "guess", NOW)
         .send(&ingest)
         .await;
     assert_refused(
@@ -220,7 +223,7 @@ async fn signature_failures_are_401_with_their_reason_and_queue_nothing() {
         "signature_mismatch",
     );
 
-    let mut tampered = github_push(b"{\"amount\":1}").signed(&Scheme::Github, "gh-new", NOW);
+    let mut tampered = github_push(b"{\"amount\":1}").signed(&named("github"), "gh-new", NOW);
     tampered.body = b"{\"amount\":9}".to_vec();
     assert_refused(
         &tampered.send(&ingest).await,
@@ -229,7 +232,7 @@ async fn signature_failures_are_401_with_their_reason_and_queue_nothing() {
     );
 
     let stale = Post::new("stripe", br#"{"id":"evt_1","type":"charge.succeeded"}"#).signed(
-        &Scheme::Stripe,
+        &named("stripe"),
         "whsec_stripe",
         NOW - 301,
     );
@@ -242,7 +245,7 @@ async fn signature_failures_are_401_with_their_reason_and_queue_nothing() {
     assert!(json(&reply)["message"].as_str().unwrap().contains("old"));
 
     let future = Post::new("stripe", br#"{"id":"evt_1","type":"charge.succeeded"}"#).signed(
-        &Scheme::Stripe,
+        &named("stripe"),
         "whsec_stripe",
         NOW + 301,
     );
@@ -268,7 +271,7 @@ async fn events_the_source_does_not_want_are_acknowledged_and_dropped() {
     let (ingest, queue) = pipeline(false).await;
     let reply = Post::new("github", b"{}")
         .header("x-github-event", "star")
-        .signed(&Scheme::Github, "gh-new", NOW)
+        .signed(&named("github"), "gh-new", NOW)
         .send(&ingest)
         .await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -285,7 +288,7 @@ async fn a_forged_delivery_of_an_ignored_type_is_still_refused() {
     let (ingest, _) = pipeline(false).await;
     let reply = Post::new("github", b"{}")
         .header("x-github-event", "star")
-        .signed(&Scheme::Github, "guess", NOW)
+        .signed(&named("github"), "guess", NOW)
         .send(&ingest)
         .await;
     assert_refused(&reply, StatusCode::UNAUTHORIZED, "signature_mismatch");
@@ -306,19 +309,22 @@ async fn routing_method_size_and_address_checks() {
         "not_found",
     );
 
-    let mut get = github_push(b"").signed(&Scheme::Github, "gh-new", NOW);
+    let mut get = github_push(b"").signed(&named("github"), "gh-new", NOW);
     get.method = Method::GET;
     let reply = get.send(&ingest).await;
     assert_refused(&reply, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-    assert_eq!(reply.headers, vec![("allow", "POST")]);
+    assert_eq!(
+        reply.headers,
+        vec![("allow", http::HeaderValue::from_static("POST"))]
+    );
 
-    let big = Post::new("small", &[b'a'; 65]).signed(&Scheme::Shopify, "shopify-secret", NOW);
+    let big = Post::new("small", &[b'a'; 65]).signed(&named("shopify"), "shopify-secret", NOW);
     assert_refused(
         &big.send(&ingest).await,
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
     );
-    let fits = Post::new("small", &[b'a'; 64]).signed(&Scheme::Shopify, "shopify-secret", NOW);
+    let fits = Post::new("small", &[b'a'; 64]).signed(&named("shopify"), "shopify-secret", NOW);
     assert_eq!(fits.send(&ingest).await.status, StatusCode::ACCEPTED);
 
     let crm = inlet_core::config::Config::parse(CONFIG)
@@ -357,7 +363,7 @@ async fn a_body_that_is_not_what_the_provider_sends_is_malformed() {
         b"{\"data\":{\"note\":\"caf\xe9\"}}",
     ] {
         let reply = Post::new("stripe", body)
-            .signed(&Scheme::Stripe, "whsec_stripe", NOW)
+            .signed(&named("stripe"), "whsec_stripe", NOW)
             .send(&ingest)
             .await;
         assert_refused(&reply, StatusCode::BAD_REQUEST, "malformed_body");
@@ -370,7 +376,7 @@ async fn the_queue_being_down_is_a_503_and_nothing_is_acknowledged() {
     let (ingest, queue) = pipeline(false).await;
     queue.set_down(true);
     let reply = github_push(b"{}")
-        .signed(&Scheme::Github, "gh-new", NOW)
+        .signed(&named("github"), "gh-new", NOW)
         .send(&ingest)
         .await;
     assert_refused(&reply, StatusCode::SERVICE_UNAVAILABLE, "queue_unavailable");
@@ -382,7 +388,7 @@ async fn the_queue_being_down_is_a_503_and_nothing_is_acknowledged() {
     );
     queue.set_down(false);
     let retried = github_push(b"{}")
-        .signed(&Scheme::Github, "gh-new", NOW)
+        .signed(&named("github"), "gh-new", NOW)
         .send(&ingest)
         .await;
     assert_eq!(retried.status, StatusCode::ACCEPTED);
@@ -429,7 +435,7 @@ async fn handshakes_are_answered_after_verification_and_queue_nothing() {
         "slack",
         br#"{"type":"url_verification","challenge":"c-123","token":"t"}"#,
     )
-    .signed(&Scheme::Slack, "slack-secret", NOW)
+    .signed(&named("slack"), "slack-secret", NOW)
     .send(&ingest)
     .await;
     assert_eq!(slack.status, StatusCode::OK);
@@ -439,7 +445,7 @@ async fn handshakes_are_answered_after_verification_and_queue_nothing() {
         "slack",
         br#"{"type":"url_verification","challenge":"c-123"}"#,
     )
-    .signed(&Scheme::Slack, "guess", NOW)
+    .signed(&named("slack"), "guess", NOW)
     .send(&ingest)
     .await;
     assert_refused(&forged, StatusCode::UNAUTHORIZED, "signature_mismatch");
@@ -456,7 +462,7 @@ async fn handshakes_are_answered_after_verification_and_queue_nothing() {
         "twitch-eventsub-message-id",
         "e76c6bd4-55c9-4987-8304-da1588d8988b",
     )
-    .signed(&Scheme::Twitch, "twitch-secret", NOW)
+    .signed(&named("twitch"), "twitch-secret", NOW)
     .send(&ingest)
     .await;
     assert_eq!(twitch.status, StatusCode::OK);
@@ -471,7 +477,7 @@ async fn handshakes_are_answered_after_verification_and_queue_nothing() {
             "webhook_callback_verification",
         )
         .header("twitch-eventsub-message-id", "challenge-without-one")
-        .signed(&Scheme::Twitch, "twitch-secret", NOW)
+        .signed(&named("twitch"), "twitch-secret", NOW)
         .send(&ingest)
         .await;
     assert_refused(&empty, StatusCode::BAD_REQUEST, "malformed_body");
@@ -481,7 +487,7 @@ async fn handshakes_are_answered_after_verification_and_queue_nothing() {
 #[tokio::test]
 async fn fifo_queues_get_a_group_per_source_and_a_stable_deduplication_id() {
     let (ingest, queue) = pipeline(true).await;
-    let post = github_push(b"{}").signed(&Scheme::Github, "gh-new", NOW);
+    let post = github_push(b"{}").signed(&named("github"), "gh-new", NOW);
     post.send(&ingest).await;
     post.send(&ingest).await;
     let sent = queue.messages();
@@ -498,7 +504,7 @@ async fn outlandish_event_ids_are_replaced_by_their_hash() {
     let reply = Post::new("github", b"{}")
         .header("x-github-event", "push")
         .header("x-github-delivery", &long_id)
-        .signed(&Scheme::Github, "gh-new", NOW)
+        .signed(&named("github"), "gh-new", NOW)
         .send(&ingest)
         .await;
     let id = json(&reply)["id"].as_str().unwrap().to_owned();

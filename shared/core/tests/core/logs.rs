@@ -13,7 +13,8 @@ use inlet_core::metrics::Metrics;
 use inlet_core::ports::memory::{MemoryQueue, MemorySecrets, MemoryStore, MemoryVisibility};
 use inlet_core::process::{Deadline, Process, QueuedRecord, RecordOutcome};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
-use inlet_signature::{Delivery, Scheme};
+use inlet_signature::Delivery;
+use inlet_testkit::providers::named;
 use inlet_testkit::target::Target;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -110,13 +111,15 @@ fn github(delivery: &str, body: &[u8], secret: &str) -> (HeaderMap, String) {
         HeaderName::from_static("x-github-delivery"),
         HeaderValue::from_str(delivery).unwrap(),
     );
-    let key = Scheme::Github.key(secret).unwrap();
+    let key = named("github").key(secret).unwrap();
     let delivery = Delivery {
         headers: &headers,
         body,
         url: None,
+        method: "POST",
+        query: None,
     };
-    for (name, value) in Scheme::Github.sign(&delivery, &key, NOW).unwrap() {
+    for (name, value) in named("github").sign(&delivery, &key, NOW).unwrap() {
         headers.insert(name, value);
     }
     let signature = headers["x-hub-signature-256"].to_str().unwrap().to_owned();

@@ -14,6 +14,7 @@ use inlet_core::ports::memory::{MemoryQueue, MemorySecrets, MemoryStore, MemoryV
 use inlet_core::process::{Deadline, Process, QueuedRecord, RecordOutcome};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use inlet_signature::{Delivery, Scheme};
+use inlet_testkit::providers::named;
 use inlet_testkit::target::Target;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -86,6 +87,8 @@ fn signed(scheme: &Scheme, secret: &str, mut headers: HeaderMap, body: &[u8]) ->
         headers: &headers,
         body,
         url: None,
+        method: "POST",
+        query: None,
     };
     for (name, value) in scheme.sign(&delivery, &key, NOW).unwrap() {
         headers.insert(name, value);
@@ -147,7 +150,7 @@ async fn every_ingest_request_writes_one_line_with_its_outcome() {
     let (ingest, lines, queue) = ingest().await;
     let body = br#"{"ref":"refs/heads/main"}"#;
 
-    let headers = signed(&Scheme::Github, "gh-secret", github("push", "d-1"), body);
+    let headers = signed(&named("github"), "gh-secret", github("push", "d-1"), body);
     let (outcome, doc) = line_for(&ingest, &lines, Some("github"), &headers, body).await;
     assert!(matches!(outcome, Outcome::Queued { .. }));
     assert_eq!(doc["_aws"]["Timestamp"], NOW_MS);
@@ -168,7 +171,7 @@ async fn every_ingest_request_writes_one_line_with_its_outcome() {
     assert_eq!(counts.len(), 6);
     assert!(counts.iter().all(|(_, unit)| unit == "Count"));
 
-    let headers = signed(&Scheme::Github, "guess", github("push", "d-2"), body);
+    let headers = signed(&named("github"), "guess", github("push", "d-2"), body);
     let (_, doc) = line_for(&ingest, &lines, Some("github"), &headers, body).await;
     assert_counts(&doc, &[("received", 1), ("rejected", 1), ("queued", 0)]);
     assert_eq!(doc["reason"], "signature_mismatch");
@@ -178,20 +181,20 @@ async fn every_ingest_request_writes_one_line_with_its_outcome() {
     );
     assert!(doc.get("key").is_none());
 
-    let headers = signed(&Scheme::Github, "gh-secret", github("issues", "d-3"), body);
+    let headers = signed(&named("github"), "gh-secret", github("issues", "d-3"), body);
     let (outcome, doc) = line_for(&ingest, &lines, Some("github"), &headers, body).await;
     assert_eq!(outcome, Outcome::Ignored);
     assert_counts(&doc, &[("received", 1), ("ignored", 1)]);
 
     let challenge = br#"{"type":"url_verification","challenge":"c-1"}"#;
-    let headers = signed(&Scheme::Slack, "slack-secret", HeaderMap::new(), challenge);
+    let headers = signed(&named("slack"), "slack-secret", HeaderMap::new(), challenge);
     let (outcome, doc) = line_for(&ingest, &lines, Some("slack"), &headers, challenge).await;
     assert_eq!(outcome, Outcome::Handshake);
     assert_counts(&doc, &[("received", 1), ("handshake", 1)]);
     assert_eq!(doc["source"], "slack");
 
     queue.set_down(true);
-    let headers = signed(&Scheme::Github, "gh-secret", github("push", "d-4"), body);
+    let headers = signed(&named("github"), "gh-secret", github("push", "d-4"), body);
     let (_, doc) = line_for(&ingest, &lines, Some("github"), &headers, body).await;
     assert_counts(&doc, &[("received", 1), ("failed", 1), ("queued", 0)]);
     assert_eq!(doc["reason"], "queue_unavailable");
