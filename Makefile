@@ -46,6 +46,8 @@ test: fmt-check lint template-lint tests
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
+	# Provider files are modules only through build.rs's generated list, which rustfmt does not follow.
+	rustfmt --edition 2024 --check shared/signature/src/providers/*.rs
 
 lint:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings

@@ -56,6 +56,8 @@ impl Prepared {
             headers: &self.headers,
             body: &self.body,
             url: self.url.as_deref(),
+            method: "POST",
+            query: None,
         }
     }
 }
@@ -135,8 +137,11 @@ fn named_scheme(name: &str) -> Result<Scheme, CliError> {
         )),
         _ => Scheme::named(name).ok_or_else(|| {
             CliError::Usage(format!(
-                "--scheme {name}: unknown scheme; expected one of {}",
-                inlet_signature::NAMED_SCHEMES.join(", ")
+                "--scheme {name}: unknown scheme; expected one of {} (`inlet providers` \
+                 describes each)",
+                inlet_signature::registry::names()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         }),
     }

@@ -10,6 +10,7 @@ mod events;
 mod globals;
 mod json;
 mod payload;
+mod providers;
 mod send;
 mod sending;
 mod sign;
@@ -25,7 +26,7 @@ use std::process::ExitCode;
 #[command(
     name = "inlet",
     version,
-    about = "Inlet's command line: dev, send, sign, verify, dlq, events"
+    about = "Inlet's command line: dev, send, sign, verify, dlq, events, providers"
 )]
 struct Cli {
     #[command(flatten)]
@@ -48,6 +49,8 @@ enum Command {
     Events(events::EventsArgs),
     /// Inspect the dead-letter queue and redrive it.
     Dlq(dlq::DlqArgs),
+    /// List the named providers: signature header, what is signed, secret format, handshake.
+    Providers(providers::ProvidersArgs),
 }
 
 /// What a command has to say, and how the process should end.
@@ -73,6 +76,7 @@ async fn main() -> ExitCode {
         Command::Sign(args) => sign::run(&cli.globals, &args).await,
         Command::Verify(args) => verify::run(&cli.globals, &args).await,
         Command::Events(args) => events::run(&cli.globals, &args).await,
+        Command::Providers(args) => providers::run(&args),
     };
     match result {
         Ok(report) => {

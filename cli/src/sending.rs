@@ -36,6 +36,8 @@ pub fn sign(
                 headers: &map,
                 body: &body,
                 url: source.url.as_deref(),
+                method: "POST",
+                query: None,
             },
             key,
             now,

@@ -5,7 +5,7 @@ use crate::delivery::DeliveryArgs;
 use crate::error::CliError;
 use crate::globals::Globals;
 use inlet_core::config::Defaults;
-use inlet_signature::{Handshake, Window};
+use inlet_signature::Window;
 use std::fmt::Write as _;
 
 #[derive(Debug, clap::Args)]
@@ -43,20 +43,12 @@ pub async fn run(globals: &Globals, args: &VerifyArgs) -> Result<Report, CliErro
                 "event_type: {}",
                 verified.event_type.as_deref().unwrap_or(none)
             );
-            match verified.handshake {
-                Some(Handshake::Slack { challenge }) => {
-                    let _ = writeln!(
-                        text,
-                        "handshake: slack url_verification, challenge {challenge}"
-                    );
+            if let Some(handshake) = &verified.handshake {
+                // What ingest would answer instead of queueing the event.
+                let _ = writeln!(text, "handshake: answered with {:?}", handshake.body_text());
+                if let Some((name, _)) = &handshake.header {
+                    let _ = writeln!(text, "handshake header: {name}");
                 }
-                Some(Handshake::Twitch { challenge }) => {
-                    let _ = writeln!(
-                        text,
-                        "handshake: twitch webhook_callback_verification, challenge {challenge}"
-                    );
-                }
-                None => {}
             }
             Ok(Report::ok(text))
         }

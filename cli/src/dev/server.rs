@@ -131,16 +131,10 @@ async fn answer(
 }
 
 fn to_response(reply: Reply) -> Response<Full<Bytes>> {
+    let headers = reply.header_map();
     let mut response = Response::new(Full::new(Bytes::from(reply.body)));
     *response.status_mut() = reply.status;
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(reply.content_type),
-    );
-    for (name, value) in reply.headers {
-        headers.insert(name, http::HeaderValue::from_static(value));
-    }
+    *response.headers_mut() = headers;
     response
 }
 

@@ -234,6 +234,8 @@ impl Generator<'_> {
                     headers: &headers,
                     body: &delivery.body,
                     url: source.url.as_deref(),
+                    method: "POST",
+                    query: None,
                 },
                 key,
                 signed_at,

@@ -23,6 +23,7 @@ use hyper_util::rt::TokioIo;
 use inlet_core::envelope::Envelope;
 use inlet_local as local;
 use inlet_signature::{Delivery, Scheme, Window};
+use inlet_testkit::providers::named;
 use inlet_testkit::target::{Hit, Script, Target};
 use inlet_testkit::{Dev, Emulator, Scratch, kill_started, proc, repo_root};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -408,6 +409,8 @@ fn signed(event: &Event, kind: Kind) -> (HeaderMap, Bytes) {
                 headers: &headers,
                 body: &event.body,
                 url: None,
+                method: "POST",
+                query: None,
             },
             &key,
             at,
@@ -639,7 +642,7 @@ struct Forwards {
 }
 
 fn forwards(hits: &[Hit], bodies: &HashMap<String, Bytes>) -> Forwards {
-    let agent = Scheme::StandardWebhooks.key(AGENT_SECRET).unwrap();
+    let agent = named("standard-webhooks").key(AGENT_SECRET).unwrap();
     let mut seen = Forwards::default();
     for hit in hits {
         let id = hit.key().unwrap_or("").to_owned();
@@ -647,11 +650,13 @@ fn forwards(hits: &[Hit], bodies: &HashMap<String, Bytes>) -> Forwards {
             .at
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let verified = Scheme::StandardWebhooks.verify(
+        let verified = named("standard-webhooks").verify(
             &Delivery {
                 headers: &hit.headers,
                 body: &hit.body,
                 url: None,
+                method: "POST",
+                query: None,
             },
             std::slice::from_ref(&agent),
             Window {

@@ -117,3 +117,21 @@ fn nothing_reads_from_beside_the_repository() {
         "these refer to files beside the repository: {readers:?}"
     );
 }
+
+#[test]
+fn the_readme_provider_table_is_the_registry() {
+    let root = repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = "<!-- providers:start -->\n";
+    let table = readme
+        .split_once(start)
+        .and_then(|(_, rest)| rest.split_once("<!-- providers:end -->"))
+        .map(|(table, _)| table)
+        .expect("the README's providers markers");
+    assert_eq!(
+        table,
+        inlet_signature::registry::markdown_table(),
+        "README.md's provider table differs from the registry: paste `inlet providers --markdown` \
+         between its markers"
+    );
+}

@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use inlet_core::envelope::Envelope;
 use inlet_local as local;
 use inlet_signature::{Delivery, Scheme, Window};
+use inlet_testkit::providers::named;
 use inlet_testkit::target::{Hit, Script, Target, header};
 use inlet_testkit::{Dev, Emulator, Scratch, inlet_command, repo_root};
 use std::collections::HashMap;
@@ -89,13 +90,15 @@ fn config(target: SocketAddr) -> String {
 /// Checks a forwarded request the way a receiver would: the Standard Webhooks signature with
 /// the route's secret, over the original body, with the event key as its id.
 fn assert_signed_forward(hit: &Hit, key: &str, body: &[u8]) {
-    let agent = Scheme::StandardWebhooks.key(AGENT_SECRET).unwrap();
-    let verified = Scheme::StandardWebhooks
+    let agent = named("standard-webhooks").key(AGENT_SECRET).unwrap();
+    let verified = named("standard-webhooks")
         .verify(
             &Delivery {
                 headers: &hit.headers,
                 body: &hit.body,
                 url: None,
+                method: "POST",
+                query: None,
             },
             &[agent],
             Window {
@@ -279,6 +282,8 @@ fn signed(
                 headers: &map,
                 body: body.as_bytes(),
                 url: None,
+                method: "POST",
+                query: None,
             },
             &key_bytes,
             signed_at,
@@ -298,7 +303,7 @@ fn signed(
 fn github(source: &str, id: &str) -> Signed {
     signed(
         source,
-        &Scheme::Github,
+        &named("github"),
         GITHUB_SECRET,
         &[("x-github-event", "push"), ("x-github-delivery", id)],
         &format!(r#"{{"ref":"refs/heads/main","delivery":"{id}"}}"#),
@@ -310,7 +315,7 @@ fn github(source: &str, id: &str) -> Signed {
 fn stripe_at(id: &str, signed_at: i64) -> Signed {
     signed(
         "stripe",
-        &Scheme::Stripe,
+        &named("stripe"),
         STRIPE_SECRET,
         &[],
         &format!(r#"{{"id":"{id}","object":"event","type":"invoice.paid","amount":4200}}"#),
@@ -322,7 +327,7 @@ fn stripe_at(id: &str, signed_at: i64) -> Signed {
 fn svix(id: &str) -> Signed {
     signed(
         "svix",
-        &Scheme::StandardWebhooks,
+        &named("standard-webhooks"),
         SVIX_SECRET,
         &[("webhook-id", id)],
         &format!(r#"{{"type":"user.created","data":{{"id":"{id}"}}}}"#),
@@ -334,7 +339,7 @@ fn svix(id: &str) -> Signed {
 fn shopify(id: &str) -> Signed {
     signed(
         "shopify",
-        &Scheme::Shopify,
+        &named("shopify"),
         SHOPIFY_SECRET,
         &[
             ("x-shopify-topic", "orders/create"),
@@ -428,7 +433,7 @@ async fn signed_deliveries_reach_the_target_exactly_once_and_forged_ones_never()
     unsigned.headers.remove("webhook-signature");
     let other_secret = signed(
         "shopify",
-        &Scheme::Shopify,
+        &named("shopify"),
         "not-the-shopify-secret",
         &[("x-shopify-webhook-id", "shop-forged")],
         "{}",

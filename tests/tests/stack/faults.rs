@@ -20,7 +20,8 @@ use inlet_core::ports::memory::MemorySecrets;
 use inlet_core::process::{Process, RecordOutcome};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use inlet_local::{self as local, Poll, StackSettings};
-use inlet_signature::{Delivery, Scheme};
+use inlet_signature::Delivery;
+use inlet_testkit::providers::named;
 use inlet_testkit::target::{Script, Target};
 use inlet_testkit::{Emulator, sdk_config_for, unique};
 use std::collections::HashMap;
@@ -242,13 +243,15 @@ async fn deliver(ingest: &Ingest<SqsQueue, MemorySecrets>, id: &str) -> (u16, se
     headers.insert("x-github-event", "push".parse().unwrap());
     headers.insert("x-github-delivery", id.parse().unwrap());
     headers.insert("content-type", "application/json".parse().unwrap());
-    let key = Scheme::Github.key(GITHUB_SECRET).unwrap();
-    let signed = Scheme::Github
+    let key = named("github").key(GITHUB_SECRET).unwrap();
+    let signed = named("github")
         .sign(
             &Delivery {
                 headers: &headers,
                 body: body.as_bytes(),
                 url: None,
+                method: "POST",
+                query: None,
             },
             &key,
             0,

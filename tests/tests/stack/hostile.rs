@@ -14,6 +14,7 @@ use inlet_core::config::Config;
 use inlet_local::{self as local, StackSettings};
 use inlet_signature::{Delivery, Encoding, Key, Scheme};
 use inlet_testkit::providers;
+use inlet_testkit::providers::named;
 use inlet_testkit::{Dev, Emulator, Scratch};
 use std::io::Write as _;
 use std::ops::Range;
@@ -474,8 +475,8 @@ fn check(expect: Expect, response: Option<&Response>) -> Result<(), String> {
 /// A JSON body carrying every field a scheme reads (Linear's millisecond timestamp first, so
 /// cases can rewrite it), or Twilio's form.
 fn body_for(src: &Src, at: i64, id: &str) -> Vec<u8> {
-    match src.scheme {
-        Scheme::Twilio => b"CallSid=CA1&From=%2B15551230000&Body=hello+world".to_vec(),
+    match src.scheme.name() {
+        "twilio" => b"CallSid=CA1&From=%2B15551230000&Body=hello+world".to_vec(),
         _ => linear_body(&(at * 1000).to_string(), id).into_bytes(),
     }
 }
@@ -489,8 +490,8 @@ fn linear_body(timestamp_json: &str, id: &str) -> String {
 /// What the provider sends besides the signature: content type, and the event id and type under
 /// the headers the scheme reads them from.
 fn unsigned_headers(src: &Src, id: &str) -> Vec<(String, Vec<u8>)> {
-    let content_type = match src.scheme {
-        Scheme::Twilio => "application/x-www-form-urlencoded",
+    let content_type = match src.scheme.name() {
+        "twilio" => "application/x-www-form-urlencoded",
         _ => "application/json",
     };
     let mut headers = vec![("content-type".to_owned(), content_type.to_owned())];
@@ -500,7 +501,7 @@ fn unsigned_headers(src: &Src, id: &str) -> Vec<(String, Vec<u8>)> {
     if let Some(name) = src.scheme.type_header() {
         headers.push((name.as_str().to_owned(), "thing.created".to_owned()));
     }
-    if src.scheme == Scheme::Twitch {
+    if src.scheme == named("twitch") {
         // A notification, not the subscription handshake.
         headers.push((
             "twitch-eventsub-message-type".to_owned(),
@@ -547,6 +548,8 @@ fn try_sign_with(
             headers: &map,
             body: &request.body,
             url: url.as_deref(),
+            method: "POST",
+            query: None,
         },
         key,
         at,
@@ -613,8 +616,8 @@ fn with_timestamp(src: &Src, request: &Request, text: &str) -> Request {
         return request;
     }
     let name = src.signature_header();
-    match src.scheme {
-        Scheme::Stripe | Scheme::Paddle => {
+    match src.scheme.name() {
+        "stripe" | "paddle" => {
             let signature = request.text(name);
             let (marker, separator) = if src.is("stripe") {
                 ("t=", ',')
@@ -626,7 +629,7 @@ fn with_timestamp(src: &Src, request: &Request, text: &str) -> Request {
             let changed = format!("{}{text}{}", &signature[..start], &signature[end..]);
             request.set(name, changed);
         }
-        Scheme::Linear => {
+        "linear" => {
             request.body = linear_body(text, "hostile-linear").into_bytes();
         }
         _ => unreachable!("{} has no timestamp", src.name),
@@ -1735,7 +1738,7 @@ async fn hostile_requests_get_their_exact_refusal_and_nothing_is_queued() {
     let srcs = sources(&config);
     // A source for every scheme the code knows, so that none is left out of the corpus (the
     // per-scheme cases and the confused-deputy matrix) without anyone noticing.
-    for name in inlet_signature::NAMED_SCHEMES {
+    for name in inlet_testkit::providers::DESCRIBED {
         let scheme = Scheme::named(name).unwrap();
         assert!(
             srcs.iter()

@@ -13,7 +13,8 @@ use inlet_core::ports::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
 use inlet_core::process::{Process, RecordOutcome};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use inlet_local::{self as local, StackSettings};
-use inlet_signature::{Delivery, Scheme};
+use inlet_signature::Delivery;
+use inlet_testkit::providers::named;
 use inlet_testkit::{Emulator, unique};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -88,13 +89,15 @@ async fn deliver(ingest: &Ingest<SqsQueue, MemorySecrets>, delivery_id: &str, bo
     headers.insert("x-github-event", "push".parse().unwrap());
     headers.insert("x-github-delivery", delivery_id.parse().unwrap());
     headers.insert("content-type", "application/json".parse().unwrap());
-    let key = Scheme::Github.key("s3cret").unwrap();
-    for (name, value) in Scheme::Github
+    let key = named("github").key("s3cret").unwrap();
+    for (name, value) in named("github")
         .sign(
             &Delivery {
                 headers: &headers,
                 body,
                 url: None,
+                method: "POST",
+                query: None,
             },
             &key,
             0,
