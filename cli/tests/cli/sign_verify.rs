@@ -472,7 +472,7 @@ fn a_bad_config_exits_2_naming_the_key() {
     let dir = scratch.path();
     let cases = [
         (
-            "[sources.github]\nscheme = \"gitlab\"\nsecrets = [\"env:A\"]\n",
+            "[sources.github]\nscheme = \"gitlub\"\nsecrets = [\"env:A\"]\n",
             "sources.github.scheme",
         ),
         (
@@ -526,7 +526,7 @@ fn usage_errors_exit_2() {
     let cases: [(&[&str], &str); 7] = [
         (&["sign", "--scheme", "hmac", "--secret", "x"], "--source"),
         (
-            &["sign", "--scheme", "gitlab", "--secret", "x"],
+            &["sign", "--scheme", "gitlub", "--secret", "x"],
             "unknown scheme",
         ),
         (

@@ -76,7 +76,7 @@ mod tests {
     use inlet_signature::Scheme;
 
     const GITHUB: &str = "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n";
-    const BAD_SCHEME: &str = "[sources.x]\nscheme = \"gitlab\"\nsecrets = [\"env:X\"]\n";
+    const BAD_SCHEME: &str = "[sources.x]\nscheme = \"gitlub\"\nsecrets = [\"env:X\"]\n";
     const BAD_SYNTAX: &str = "[sources.x\nscheme = \"github\"\n";
 
     /// A directory of its own under the system's temporary directory, removed when dropped.
@@ -173,7 +173,7 @@ mod tests {
     fn text_without_an_origin_is_called_config() {
         let message = refusal(Config::parse(BAD_SCHEME)).to_string();
         assert!(
-            message.starts_with("config: `sources.x.scheme`: unknown scheme `gitlab`"),
+            message.starts_with("config: `sources.x.scheme`: unknown scheme `gitlub`"),
             "{message}"
         );
         let message = refusal(Config::parse(BAD_SYNTAX)).to_string();

@@ -400,7 +400,7 @@ events = ["contact.*"]
         let cases = [
             (github("colour = \"red\""), "colour"),
             (
-                source("scheme = \"gitlab\"\nsecrets = [\"env:A\"]"),
+                source("scheme = \"gitlub\"\nsecrets = [\"env:A\"]"),
                 "sources.a.scheme",
             ),
             (source("scheme = \"github\""), "sources.a.secrets"),
@@ -483,6 +483,64 @@ events = ["contact.*"]
         assert_refused(
             &format!("[sources.{long}]\nscheme = \"github\"\nsecrets = [\"env:A\"]\n"),
             &format!("sources.{long}"),
+        );
+    }
+
+    #[test]
+    fn every_provider_of_the_registry_is_a_valid_source() {
+        // One source per provider, each with what it needs: a big configuration, too.
+        let mut text = String::new();
+        for provider in inlet_signature::registry::all() {
+            let scheme = Scheme::Provider(provider);
+            text.push_str(&format!(
+                "[sources.{}]\nscheme = \"{}\"\nsecrets = [\"env:S\"]\n",
+                provider.name.replace('-', "_"),
+                provider.name
+            ));
+            if scheme.signs_url() {
+                text.push_str("url = \"https://hooks.example.com/webhooks/x\"\n");
+            }
+            if scheme.needs_handshake_secret() {
+                text.push_str("handshake_secret = \"env:H\"\n");
+            }
+        }
+        let config = validated(&text).unwrap();
+        assert_eq!(config.sources.len(), inlet_signature::registry::all().len());
+    }
+
+    #[test]
+    fn a_handshake_secret_is_required_where_the_provider_has_one_and_refused_elsewhere() {
+        assert_refused(
+            "[sources.m]\nscheme = \"meta\"\nsecrets = [\"env:A\"]\n",
+            "sources.m.handshake_secret",
+        );
+        assert_refused(
+            "[sources.g]\nscheme = \"github\"\nsecrets = [\"env:A\"]\nhandshake_secret = \"env:B\"\n",
+            "sources.g.handshake_secret",
+        );
+        assert_refused(
+            "[sources.m]\nscheme = \"meta\"\nsecrets = [\"env:A\"]\nhandshake_secret = \"plain\"\n",
+            "sources.m.handshake_secret",
+        );
+    }
+
+    #[test]
+    fn the_token_scheme_takes_a_header_and_refuses_hmac_settings() {
+        let config = validated(
+            "[sources.t]\nscheme = \"token\"\nheader = \"X-Api-Key\"\nprefix = \"Bearer \"\nsecrets = [\"env:A\"]\n",
+        )
+        .unwrap();
+        let Scheme::Token(token) = &config.source("t").unwrap().scheme else {
+            panic!("not a token scheme")
+        };
+        assert_eq!((token.header, token.prefix), ("x-api-key", "Bearer "));
+        assert_refused(
+            "[sources.t]\nscheme = \"token\"\nsecrets = [\"env:A\"]\n",
+            "sources.t.header",
+        );
+        assert_refused(
+            "[sources.t]\nscheme = \"token\"\nheader = \"X-Api-Key\"\nalgorithm = \"sha1\"\nsecrets = [\"env:A\"]\n",
+            "sources.t.algorithm",
         );
     }
 }

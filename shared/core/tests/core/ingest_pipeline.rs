@@ -50,6 +50,16 @@ allow_ips = ["203.0.113.0/24"]
 [sources.open]
 scheme = "none"
 allow_unsigned = true
+
+[sources.meta]
+scheme = "meta"
+secrets = ["env:META"]
+handshake_secret = "env:META_VERIFY"
+
+[sources.asana]
+scheme = "asana"
+secrets = ["env:ASANA"]
+handshake_secret = "env:ASANA_ENROL"
 "#;
 
 fn secrets() -> HashMap<String, String> {
@@ -61,6 +71,10 @@ fn secrets() -> HashMap<String, String> {
         ("TWITCH", "twitch-secret"),
         ("SHOPIFY", "shopify-secret"),
         ("CRM", "crm-secret"),
+        ("META", "meta-app-secret"),
+        ("META_VERIFY", "meta-verify-token"),
+        ("ASANA", "asana-secret"),
+        ("ASANA_ENROL", "asana-enrol"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -80,6 +94,7 @@ async fn pipeline(fifo: bool) -> (Ingest<MemoryQueue, MemorySecrets>, MemoryQueu
 struct Post {
     method: Method,
     source: Option<String>,
+    query: Option<String>,
     headers: HeaderMap,
     body: Vec<u8>,
     ip: Option<std::net::IpAddr>,
@@ -90,6 +105,7 @@ impl Post {
         Self {
             method: Method::POST,
             source: Some(source.to_owned()),
+            query: None,
             headers: HeaderMap::new(),
             body: body.to_vec(),
             ip: Some("198.51.100.7".parse().unwrap()),
@@ -123,7 +139,7 @@ impl Post {
         let request = IngestRequest {
             method: &self.method,
             source: self.source.as_deref(),
-            query: None,
+            query: self.query.as_deref(),
             headers: &self.headers,
             body: &self.body,
             source_ip: self.ip,
@@ -515,4 +531,67 @@ async fn outlandish_event_ids_are_replaced_by_their_hash() {
             hex::encode(inlet_signature::sha256(long_id.as_bytes()))
         )
     );
+}
+
+#[tokio::test]
+async fn a_get_handshake_is_answered_only_with_the_configured_verify_token() {
+    let (ingest, queue) = pipeline(false).await;
+    let get = |query: &str| Post {
+        method: Method::GET,
+        query: Some(query.to_owned()),
+        ..Post::new("meta", b"")
+    };
+    let answered =
+        get("hub.mode=subscribe&hub.verify_token=meta-verify-token&hub.challenge=1158201444")
+            .send(&ingest)
+            .await;
+    assert_eq!(answered.status, StatusCode::OK);
+    assert_eq!(answered.body, "1158201444");
+    let forged = get("hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1")
+        .send(&ingest)
+        .await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    // The app secret is not the verify token: one cannot stand in for the other.
+    let app_secret = get("hub.mode=subscribe&hub.verify_token=meta-app-secret&hub.challenge=1")
+        .send(&ingest)
+        .await;
+    assert_eq!(app_secret.status, StatusCode::UNAUTHORIZED);
+    let bare = get("").send(&ingest).await;
+    assert!(bare.status.is_client_error(), "{}", bare.status);
+    // A signed POST is still a delivery.
+    let delivery = Post::new("meta", br#"{"object":"page","entry":[]}"#)
+        .signed(&named("meta"), "meta-app-secret", NOW)
+        .send(&ingest)
+        .await;
+    assert_eq!(delivery.status, StatusCode::ACCEPTED);
+    assert_eq!(queue.len(), 1);
+}
+
+#[tokio::test]
+async fn an_enrolment_that_hands_over_a_secret_installs_nothing() {
+    let (ingest, queue) = pipeline(false).await;
+    let enrol = |query: Option<&str>| Post {
+        query: query.map(str::to_owned),
+        ..Post::new("asana", b"").header("x-hook-secret", "attacker-chosen")
+    };
+    let without = enrol(None).send(&ingest).await;
+    assert_eq!(without.status, StatusCode::UNAUTHORIZED);
+    let guessed = enrol(Some("inlet_enrol=guess")).send(&ingest).await;
+    assert_eq!(guessed.status, StatusCode::UNAUTHORIZED);
+    // Authentic, but this deployment cannot keep the secret: say so rather than echo it.
+    let authentic = enrol(Some("inlet_enrol=asana-enrol")).send(&ingest).await;
+    assert_eq!(authentic.status, StatusCode::NOT_IMPLEMENTED);
+    assert!(authentic.headers.is_empty());
+    // The configured secret still verifies, and the offered one does not.
+    let signed = Post::new("asana", br#"{"events":[]}"#)
+        .signed(&named("asana"), "asana-secret", NOW)
+        .send(&ingest)
+        .await;
+    assert_eq!(signed.status, StatusCode::ACCEPTED);
+    let attacker = Post::new("asana", br#"{"events":[]}"#)
+        .signed(&named("asana"), "attacker-chosen", NOW)
+        .send(&ingest)
+        .await;
+    assert_eq!(attacker.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(queue.len(), 1);
 }
