@@ -461,7 +461,7 @@ fn handshakes_are_reported() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout
-            .contains("handshake: slack url_verification, challenge ch4ll3nge"),
+            .contains(r#"handshake: answered with "{\"challenge\":\"ch4ll3nge\"}""#),
         "{run:?}"
     );
 }
