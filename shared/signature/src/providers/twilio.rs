@@ -44,6 +44,31 @@ fn signed_params(delivery: &Delivery<'_>, url: &str) -> Vec<u8> {
     joined
 }
 
+/// The URL with the scheme's default port (`:443` for https, `:80` for http) removed when it is
+/// written, or added when no port is; `None` for another scheme or another port.
+fn with_default_port_toggled(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let port = match scheme.to_ascii_lowercase().as_str() {
+        "https" => ":443",
+        "http" => ":80",
+        _ => return None,
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    // The port follows the host, after any userinfo and outside an IPv6 literal's brackets.
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let after_brackets = host.rfind(']').map_or(host, |at| &host[at..]);
+    if let Some(bare) = authority.strip_suffix(port) {
+        return Some(format!("{scheme}://{bare}{tail}"));
+    }
+    if after_brackets.contains(':') {
+        return None;
+    }
+    Some(format!("{scheme}://{authority}{port}{tail}"))
+}
+
 fn query_param<'a>(url: &'a str, name: &str) -> Option<Cow<'a, str>> {
     let query = url.split_once('?')?.1;
     let query = query.split_once('#').map_or(query, |(q, _)| q);
@@ -71,12 +96,21 @@ fn verify(delivery: &Delivery<'_>, keys: &[Key], _: Window) -> Result<Verified, 
         }
     }
     let params = signed_params(delivery, url);
-    crypto::any_match(
-        Algorithm::Sha1,
-        keys,
-        &[url.as_bytes(), &params],
-        &[signature],
-    )?;
+    // Twilio's own validators accept the URL with or without the scheme's default port: the
+    // configured URL may say `:443` where Twilio signed without it, or the other way round.
+    let other = with_default_port_toggled(url);
+    let signed_as = std::iter::once(url).chain(other.as_deref());
+    let mut matched = Err(SignatureError::Mismatch);
+    for candidate in signed_as {
+        let result = crypto::any_match(
+            Algorithm::Sha1,
+            keys,
+            &[candidate.as_bytes(), &params],
+            std::slice::from_ref(&signature),
+        );
+        matched = matched.or(result);
+    }
+    matched?;
     Ok(Verified {
         event_id: optional_header(delivery.headers, "i-twilio-idempotency-token")?
             .map(str::to_owned),
@@ -126,3 +160,85 @@ pub static PROVIDER: Provider = Provider {
     informative_headers: &["i-twilio-idempotency-token"],
     how: How::Code(&CODE),
 };
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use http::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn the_default_port_is_toggled_and_nothing_else() {
+        let cases = [
+            (
+                "https://a.example/x?y=1",
+                Some("https://a.example:443/x?y=1"),
+            ),
+            ("https://a.example:443/x", Some("https://a.example/x")),
+            ("http://a.example", Some("http://a.example:80")),
+            ("http://a.example:80?q", Some("http://a.example?q")),
+            ("https://a.example:8443/x", None),
+            (
+                "https://[2001:db8::1]/x",
+                Some("https://[2001:db8::1]:443/x"),
+            ),
+            (
+                "https://user:pw@a.example/x",
+                Some("https://user:pw@a.example:443/x"),
+            ),
+            ("ftp://a.example/x", None),
+        ];
+        for (url, toggled) in cases {
+            assert_eq!(with_default_port_toggled(url).as_deref(), toggled, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_signature_over_the_url_with_or_without_the_default_port_verifies() {
+        let key = Key::secret(b"12345".to_vec());
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let body = b"CallSid=CA1&From=%2B15551230000";
+        let window = Window {
+            now: 0,
+            tolerance_secs: 300,
+        };
+        for (signed_with, configured) in [
+            (
+                "https://hooks.example.com/t?x=1",
+                "https://hooks.example.com:443/t?x=1",
+            ),
+            (
+                "https://hooks.example.com:443/t?x=1",
+                "https://hooks.example.com/t?x=1",
+            ),
+        ] {
+            let delivery = Delivery {
+                url: Some(signed_with),
+                ..Delivery::post(&headers, body)
+            };
+            let mut signed = headers.clone();
+            for (name, value) in sign(&delivery, &key, 0).unwrap() {
+                signed.insert(name, value);
+            }
+            let received = Delivery {
+                url: Some(configured),
+                ..Delivery::post(&signed, body)
+            };
+            assert!(verify(&received, std::slice::from_ref(&key), window).is_ok());
+            // Another port is another URL.
+            let elsewhere = Delivery {
+                url: Some("https://hooks.example.com:8443/t?x=1"),
+                ..Delivery::post(&signed, body)
+            };
+            assert_eq!(
+                verify(&elsewhere, std::slice::from_ref(&key), window),
+                Err(SignatureError::Mismatch)
+            );
+        }
+    }
+}
