@@ -18,7 +18,9 @@ pub struct DeliveryArgs {
     /// A named scheme (github, stripe, standard-webhooks, …), with --secret.
     #[arg(long, value_name = "SCHEME", requires = "secret")]
     pub scheme: Option<String>,
-    /// The signing secret, as the provider shows it (with --scheme).
+    /// The secret, as the provider shows it (with --scheme). For a provider that signs with a
+    /// key pair (discord, telnyx, sendgrid, standard-webhooks `whpk_`): the public key to
+    /// verify, the private key to sign.
     #[arg(long, value_name = "VALUE", requires = "scheme")]
     pub secret: Option<String>,
     /// A request header, `Name: value`; repeatable.
@@ -27,13 +29,24 @@ pub struct DeliveryArgs {
     /// The raw body (`-` reads stdin); without it the body is empty.
     #[arg(long, value_name = "FILE")]
     pub body_file: Option<PathBuf>,
-    /// The public URL the provider posts to, for schemes that sign it (twilio, square). With
+    /// The public URL the provider posts to, for schemes that sign it (twilio, square, hubspot). With
     /// --source it defaults to the source's configured url.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// The HTTP method, for schemes that sign it (hubspot); default POST.
+    #[arg(long, value_name = "METHOD")]
+    pub method: Option<String>,
     /// The time to sign or verify at, in seconds since the Unix epoch (default: now).
     #[arg(long, value_name = "EPOCH", allow_negative_numbers = true)]
     pub now: Option<i64>,
+}
+
+/// What the key is for: an asymmetric provider verifies with its public key and signs with the
+/// private one, so `--secret` means a different key for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    Sign,
+    Verify,
 }
 
 /// A delivery read from the command line, with the keys to sign or check it.
@@ -45,6 +58,7 @@ pub struct Prepared {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub url: Option<String>,
+    pub method: String,
     pub now: i64,
     /// The source's replay window, when the key came from a source.
     pub tolerance_secs: Option<u64>,
@@ -56,14 +70,14 @@ impl Prepared {
             headers: &self.headers,
             body: &self.body,
             url: self.url.as_deref(),
-            method: "POST",
+            method: &self.method,
             query: None,
         }
     }
 }
 
 impl DeliveryArgs {
-    pub async fn prepare(&self, globals: &Globals) -> Result<Prepared, CliError> {
+    pub async fn prepare(&self, globals: &Globals, usage: KeyUse) -> Result<Prepared, CliError> {
         let headers = parse_headers(&self.headers)?;
         let body = self.read_body()?;
         let now = self.now.unwrap_or_else(now_secs);
@@ -82,7 +96,10 @@ impl DeliveryArgs {
             (None, Some(name)) => {
                 let scheme = named_scheme(name)?;
                 let secret = self.secret.as_deref().unwrap_or_default();
-                let key = scheme.key(secret)?;
+                let key = match usage {
+                    KeyUse::Verify => scheme.key(secret)?,
+                    KeyUse::Sign => scheme.signing_key(secret)?,
+                };
                 (scheme, vec![key], None, None)
             }
             // clap's required group rules this out; say so rather than guess.
@@ -98,12 +115,23 @@ impl DeliveryArgs {
                 scheme.name()
             )));
         }
+        let method = match &self.method {
+            None => "POST".to_owned(),
+            Some(method) if scheme.signs_method() => method.to_ascii_uppercase(),
+            Some(_) => {
+                return Err(CliError::Usage(format!(
+                    "--method: the {} scheme does not sign the method",
+                    scheme.name()
+                )));
+            }
+        };
         Ok(Prepared {
             scheme,
             keys,
             headers,
             body,
             url: self.url.clone().or(configured_url),
+            method,
             now,
             tolerance_secs,
         })

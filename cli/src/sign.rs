@@ -1,7 +1,7 @@
 //! `inlet sign`: the headers a provider would add, so a hand-made delivery verifies.
 
 use crate::Report;
-use crate::delivery::DeliveryArgs;
+use crate::delivery::{DeliveryArgs, KeyUse};
 use crate::error::CliError;
 use crate::globals::Globals;
 use inlet_signature::{SignError, SignedHeader};
@@ -11,15 +11,32 @@ use std::fmt::Write as _;
 pub struct SignArgs {
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+    /// Where to write the signed body, for providers that carry their signature in it (mailgun,
+    /// figma).
+    #[arg(long, value_name = "FILE")]
+    pub body_out: Option<std::path::PathBuf>,
 }
 
 pub async fn run(globals: &Globals, args: &SignArgs) -> Result<Report, CliError> {
-    let prepared = args.delivery.prepare(globals).await?;
+    let mut prepared = args.delivery.prepare(globals, KeyUse::Sign).await?;
     // A source signs with its first secret: during a rotation that is the new one.
-    let key = prepared.keys.first().ok_or(SignError::Unsigned)?;
+    let key = prepared.keys.first().ok_or(SignError::Unsigned)?.clone();
+    if let Some(signed) = prepared
+        .scheme
+        .sign_body(&prepared.body, &key, prepared.now)
+    {
+        let Some(path) = &args.body_out else {
+            return Err(CliError::Usage(format!(
+                "the {} scheme carries its signature in the body: pass --body-out FILE for it",
+                prepared.scheme.name()
+            )));
+        };
+        prepared.body = signed?;
+        std::fs::write(path, &prepared.body).map_err(CliError::io(path))?;
+    }
     let added = prepared
         .scheme
-        .sign(&prepared.delivery(), key, prepared.now)?;
+        .sign(&prepared.delivery(), &key, prepared.now)?;
     Ok(Report::ok(header_lines(&added)))
 }
 

@@ -1,7 +1,7 @@
 //! `inlet verify`: the verdict the ingest function would reach on a delivery's signature.
 
 use crate::Report;
-use crate::delivery::DeliveryArgs;
+use crate::delivery::{DeliveryArgs, KeyUse};
 use crate::error::CliError;
 use crate::globals::Globals;
 use inlet_core::config::Defaults;
@@ -18,7 +18,7 @@ pub struct VerifyArgs {
 }
 
 pub async fn run(globals: &Globals, args: &VerifyArgs) -> Result<Report, CliError> {
-    let prepared = args.delivery.prepare(globals).await?;
+    let prepared = args.delivery.prepare(globals, KeyUse::Verify).await?;
     let window = Window {
         now: prepared.now,
         tolerance_secs: args

@@ -560,3 +560,94 @@ fn usage_errors_exit_2() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("webhookTimestamp"), "{run:?}");
 }
+
+/// Every provider of the registry, through `inlet sign` and `inlet verify` with `--scheme` and
+/// `--secret`: what sign prints verifies, another key does not. Asymmetric providers sign with
+/// the private key and verify with the public one, each in the provider's own format.
+#[test]
+fn every_provider_signs_and_verifies_through_the_cli() {
+    use inlet_signature::Scheme;
+    use inlet_testkit::providers::{URL, base_headers, body_at, secrets_from, signing_key_from};
+
+    let scratch = Scratch::with_prefix("every_provider_signs_and_verifies_through_the_cli");
+    let dir = scratch.path();
+    let now = NOW.to_string();
+    for provider in inlet_signature::registry::all() {
+        let scheme = Scheme::Provider(provider);
+        let name = provider.name;
+        let secrets = secrets_from(&scheme, b"cli seed");
+        let stranger = secrets_from(&scheme, b"someone else");
+        let body_file = dir.join(format!("{name}.body"));
+        std::fs::write(&body_file, body_at(&scheme, NOW)).unwrap();
+        let body_file = body_file.to_str().unwrap().to_owned();
+        let signed_body = dir.join(format!("{name}.signed"));
+        let signed_body = signed_body.to_str().unwrap().to_owned();
+        let carries_in_body = scheme
+            .sign_body(b"{}", &signing_key_from(&scheme, b"cli seed"), NOW)
+            .is_some();
+
+        let mut common: Vec<String> = Vec::new();
+        for (header, value) in &base_headers(&scheme) {
+            common.extend([
+                "--header".into(),
+                format!("{header}: {}", value.to_str().unwrap()),
+            ]);
+        }
+        if scheme.signs_url() {
+            common.extend(["--url".into(), URL.into()]);
+        }
+        let mut sign_args: Vec<String> = ["sign", "--scheme", name, "--secret", &secrets.sign]
+            .map(str::to_owned)
+            .to_vec();
+        sign_args.extend([
+            "--body-file".into(),
+            body_file.clone(),
+            "--now".into(),
+            now.clone(),
+        ]);
+        sign_args.extend(common.iter().cloned());
+        let verified_body = if carries_in_body {
+            sign_args.extend(["--body-out".into(), signed_body.clone()]);
+            signed_body.clone()
+        } else {
+            body_file.clone()
+        };
+        let run = inlet(&sign_args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(run.code, 0, "{name}: sign: {run:?}");
+
+        let verify_with = |secret: &str, extra: &[&str]| {
+            let mut args: Vec<String> = ["verify", "--scheme", name, "--secret", secret]
+                .map(str::to_owned)
+                .to_vec();
+            args.extend([
+                "--body-file".into(),
+                verified_body.clone(),
+                "--now".into(),
+                now.clone(),
+            ]);
+            args.extend(common.iter().cloned());
+            for line in run.stdout.lines() {
+                args.extend(["--header".into(), line.to_owned()]);
+            }
+            args.extend(extra.iter().map(|s| (*s).to_owned()));
+            inlet(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        };
+        let valid = verify_with(&secrets.verify, &[]);
+        assert_eq!(valid.code, 0, "{name}: {valid:?}");
+        let refused = verify_with(&stranger.verify, &[]);
+        assert_eq!(refused.code, 1, "{name}: another key: {refused:?}");
+        if scheme.signs_method() {
+            let other_method = verify_with(&secrets.verify, &["--method", "PUT"]);
+            assert_invalid(&other_method, "signature_mismatch");
+        }
+    }
+}
+
+#[test]
+fn method_is_refused_where_the_scheme_does_not_sign_it() {
+    let run = inlet(&[
+        "verify", "--scheme", "github", "--secret", "x", "--method", "PUT",
+    ]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--method"), "{run:?}");
+}

@@ -59,7 +59,12 @@ impl Capture {
     fn install(&self) -> tracing::subscriber::DefaultGuard {
         let subscriber =
             inlet_core::telemetry::subscriber("debug".parse::<Targets>().unwrap(), self.clone());
-        tracing::subscriber::set_default(subscriber)
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Callsites cache whether anyone is interested in them, across threads: one first hit
+        // on another test's thread, under a subscriber that wanted less, can stay cached as
+        // "never" and drop this thread's lines. Ask every callsite again now.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 
     fn text(&self) -> String {
