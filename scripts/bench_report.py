@@ -35,6 +35,10 @@ def main() -> None:
                 f"verify {scheme:<18} {label:>6}: {rate / 1e6:8.1f} MB/s "
                 f"({rate / openssl:6.1%} of openssl)"
             )
+    providers = sorted(p.name for p in (criterion / "provider").iterdir() if p.name != "report")
+    for provider in providers:
+        ns = mean_ns(criterion, "provider", provider)
+        print(f"verify {provider:<18}  ~1KiB: {ns / 1000:8.2f} µs per delivery")
     for name in ("pipeline_2KiB_push", "apigw_event_to_response_2KiB_push"):
         ns = mean_ns(criterion, f"ingest_{name}")
         print(f"ingest {name:<40}: {ns / 1000:8.2f} µs per request")

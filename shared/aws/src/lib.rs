@@ -217,6 +217,37 @@ impl SecretStore for SecretsManager {
             }
         }
     }
+
+    async fn put_secret_string(&self, id: &str, value: &str) -> Result<(), SecretStoreError> {
+        self.client
+            .put_secret_value()
+            .secret_id(id)
+            .secret_string(value)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| Self::store_error(id, error))
+    }
+}
+
+impl SecretsManager {
+    fn store_error(
+        id: &str,
+        error: aws_sdk_secretsmanager::error::SdkError<
+            aws_sdk_secretsmanager::operation::put_secret_value::PutSecretValueError,
+        >,
+    ) -> SecretStoreError {
+        let not_found = error
+            .as_service_error()
+            .is_some_and(|e| e.is_resource_not_found_exception());
+        if not_found {
+            SecretStoreError::NotFound(id.to_owned())
+        } else {
+            SecretStoreError::Unavailable(
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&error).to_string(),
+            )
+        }
+    }
 }
 
 impl Visibility for SqsQueue {

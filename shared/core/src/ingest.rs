@@ -8,7 +8,7 @@ use crate::config::{Config, QUEUE_MESSAGE_LIMIT, Source};
 use crate::envelope::{self, Envelope};
 use crate::metrics::{self, Metrics};
 use crate::ports::{FifoIds, OutgoingMessage, Queue, QueueError, SecretStore};
-use crate::secrets::KeyRing;
+use crate::secrets::{KeyRing, SecretError};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use inlet_signature::clock;
 use inlet_signature::{Delivery, Handshake, HandshakeBody, Scheme, SignatureError, Window};
@@ -296,14 +296,25 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
     /// Answers an authentic handshake. One that hands over a signing secret (Asana's) is answered
     /// only where that secret can be kept: otherwise the provider would start signing with a
     /// secret nothing here knows, and every delivery after it would be refused.
-    fn answer_handshake(&self, source: &Source, handshake: Handshake) -> Reply {
-        if handshake.install_secret.is_some() {
-            tracing::warn!(source = %source.name, "a handshake handed over a secret this deployment cannot keep");
-            return Reply::error(
-                StatusCode::NOT_IMPLEMENTED,
-                "secret_install_unsupported",
-                "this deployment cannot keep a secret handed over by a handshake",
-            );
+    async fn answer_handshake(&self, source: &Source, handshake: Handshake) -> Reply {
+        if let Some(secret) = &handshake.install_secret {
+            // Kept before it is acknowledged: a provider told "ok" starts signing with it.
+            if let Err(error) = self.keys.install(source, secret).await {
+                tracing::error!(source = %source.name, %error, "could not keep the secret a handshake handed over");
+                return match error {
+                    SecretError::Key { .. } => Reply::error(
+                        StatusCode::BAD_REQUEST,
+                        "handshake_invalid",
+                        "the handed-over secret is not in the provider's format",
+                    ),
+                    _ => Reply::error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "secret_store_unavailable",
+                        "the handed-over secret could not be kept: try again",
+                    ),
+                };
+            }
+            tracing::info!(source = %source.name, "kept the signing secret a handshake handed over");
         }
         Reply::handshake(handshake)
     }
@@ -327,7 +338,7 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
                 self.keys.keys(source).await
             };
             match source.scheme.unsigned_handshake(&delivery, &keys) {
-                Some(Ok(handshake)) => return self.answer_handshake(source, handshake),
+                Some(Ok(handshake)) => return self.answer_handshake(source, handshake).await,
                 Some(Err(error)) => return refusal(&error),
                 None if request.method != Method::POST => return method_not_allowed(),
                 None => {}
@@ -343,7 +354,7 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             Err(error) => return refusal(&error),
         };
         if let Some(handshake) = verified.handshake {
-            return self.answer_handshake(source, handshake);
+            return self.answer_handshake(source, handshake).await;
         }
         if Scheme::posts_json_object(&source.scheme) && !is_json_object(request.body) {
             return Reply::error(

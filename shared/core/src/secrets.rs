@@ -26,6 +26,8 @@ pub enum SecretError {
     JsonKey { id: String, key: String },
     #[error("`{0:?}` resolved to an empty value")]
     Empty(SecretRef),
+    #[error("sources.{0}.secrets[0]: not a Secrets Manager secret a handshake can write")]
+    NotWritable(String),
     #[error("sources.{source_name}.secrets[{index}]: {error}")]
     Key {
         source_name: String,
@@ -199,6 +201,35 @@ impl<S: SecretStore> KeyRing<S> {
     /// process environment cannot change under a running function, so `env:` keys never are.
     pub async fn keys(&self, source: &Source) -> Arc<[Key]> {
         self.entry(source, |entry| Arc::clone(&entry.keys)).await
+    }
+
+    /// Keeps a signing secret that a provider's authentic handshake handed over (Asana, Notion)
+    /// as the source's first secret, and verifies with it from the next request on. Other
+    /// running functions pick it up at their next refresh.
+    pub async fn install(&self, source: &Source, value: &str) -> Result<(), SecretError> {
+        let key = source.scheme.key(value).map_err(|error| SecretError::Key {
+            source_name: source.name.clone(),
+            index: 0,
+            error,
+        })?;
+        let Some(SecretRef::SecretsManager { id, json_key: None }) = source.secrets.first() else {
+            return Err(SecretError::NotWritable(source.name.clone()));
+        };
+        self.resolver
+            .store
+            .put_secret_string(id, value)
+            .await
+            .map_err(|error| SecretError::Store {
+                id: id.clone(),
+                source: error,
+            })?;
+        if let Some(slot) = self.entries.get(&source.name) {
+            let mut entry = slot.write().unwrap_or_else(PoisonError::into_inner);
+            let rest = entry.keys.iter().skip(1).cloned();
+            entry.keys = std::iter::once(key).chain(rest).collect();
+            entry.loaded_at = Instant::now();
+        }
+        Ok(())
     }
 
     /// The key of the source's handshake secret, refreshed like its signing keys; empty when it

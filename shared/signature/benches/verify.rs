@@ -5,7 +5,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http::HeaderMap;
 use inlet_signature::{Delivery, Window};
-use inlet_testkit::providers::named;
+use inlet_testkit::providers::{self, NOW, named};
 use std::hint::black_box;
 
 fn verify_throughput(c: &mut Criterion) {
@@ -52,5 +52,37 @@ fn verify_throughput(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verify_throughput);
+/// Every provider of the registry verifying its own 1 KiB delivery: what one request costs, asymmetric
+/// ones included (an ed25519 or ECDSA check costs far more than an HMAC over 1 KiB).
+fn verify_per_provider(c: &mut Criterion) {
+    let mut group = c.benchmark_group("provider");
+    for scheme in providers::registry_schemes() {
+        let payload: String = (0..1024 - 200)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        let body = providers::linear_body(NOW * 1000, &format!("\"{payload}\""));
+        let signed = providers::sign(
+            &scheme,
+            providers::base_headers(&scheme),
+            body.into_bytes(),
+            providers::url_for(&scheme),
+            &providers::signing_key(&scheme),
+            NOW,
+        );
+        let keys = [providers::key(&scheme)];
+        let delivery = signed.delivery();
+        let window = providers::window(NOW);
+        assert!(
+            scheme.verify(&delivery, &keys, window).is_ok(),
+            "{}",
+            scheme.name()
+        );
+        group.bench_function(scheme.name(), |b| {
+            b.iter(|| scheme.verify(black_box(&delivery), &keys, window).is_ok())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, verify_throughput, verify_per_provider);
 criterion_main!(benches);

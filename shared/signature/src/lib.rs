@@ -335,6 +335,11 @@ impl Scheme {
         self.facts().handshake_secret
     }
 
+    /// Whether an authentic handshake hands over the signing secret to keep (Asana, Notion).
+    pub fn enrols_secret(&self) -> bool {
+        self.facts().enrols_secret
+    }
+
     /// Whether the provider verifies with a public key, so the configured "secret" is one.
     pub fn is_asymmetric(&self) -> bool {
         self.facts().asymmetric

@@ -126,6 +126,9 @@ pub struct Facts {
     /// Whether the source configures a secret of its own for the unsigned handshake (Meta's
     /// verify token, Asana's enrolment token) rather than checking it with its signing keys.
     pub handshake_secret: bool,
+    /// Whether an authentic handshake hands over the signing secret to keep (Asana, Notion), so
+    /// the source's secret must be one the ingest function can write.
+    pub enrols_secret: bool,
 }
 
 impl Facts {
@@ -143,6 +146,7 @@ impl Facts {
         asymmetric: false,
         unsigned_body: false,
         handshake_secret: false,
+        enrols_secret: false,
     };
 
     /// A signature in `header`, written in `encoding`, and nothing else: the start of most

@@ -426,3 +426,83 @@ async fn permanent_failures_are_dead_lettered_at_once_and_redrive_brings_them_ba
         1
     );
 }
+
+/// Asana's handshake hands its signing secret over: with the enrolment token it is written to
+/// Secrets Manager (a real PutSecretValue on the emulator) and verifies the next delivery;
+/// without the token nothing is written.
+#[tokio::test]
+async fn an_enrolled_secret_is_kept_in_secrets_manager() {
+    let emulator = Emulator::start();
+    let sdk = emulator.sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let id = unique("inlet-asana");
+    secrets
+        .create_secret()
+        .name(&id)
+        .secret_string("pending-enrolment")
+        .send()
+        .await
+        .unwrap();
+    let config = Config::parse(&format!(
+        "[sources.asana]\nscheme = \"asana\"\nsecrets = [\"secretsmanager:{id}\"]\n\
+         handshake_secret = \"env:ENROL\"\n"
+    ))
+    .unwrap();
+    let env = Env::Map([("ENROL".to_owned(), "enrol-7c1".to_owned())].into());
+    let store = inlet_aws::SecretsManager::new(secrets.clone());
+    let keys = KeyRing::load(&config, SecretResolver::new(env, store))
+        .await
+        .unwrap();
+    let queue = inlet_core::ports::memory::MemoryQueue::new();
+    let ingest = Ingest::new(config, keys, queue.clone(), false);
+    let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
+    let send = |headers: http::HeaderMap, query: Option<&'static str>, body: &'static [u8]| {
+        let ingest = &ingest;
+        async move {
+            let request = IngestRequest {
+                method: &http::Method::POST,
+                source: Some("asana"),
+                query,
+                headers: &headers,
+                body,
+                source_ip: None,
+            };
+            ingest.handle(&request, now_ms).await
+        }
+    };
+    let handshake = || {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-hook-secret", "asana-handed-over".parse().unwrap());
+        headers
+    };
+    let stored = || async {
+        secrets
+            .get_secret_value()
+            .secret_id(&id)
+            .send()
+            .await
+            .unwrap()
+            .secret_string
+            .unwrap()
+    };
+
+    let refused = send(handshake(), Some("inlet_enrol=guess"), b"").await;
+    assert_eq!(refused.status.as_u16(), 401);
+    assert_eq!(stored().await, "pending-enrolment");
+
+    let enrolled = send(handshake(), Some("inlet_enrol=enrol-7c1"), b"").await;
+    assert_eq!(enrolled.status.as_u16(), 200, "{}", enrolled.body);
+    assert_eq!(stored().await, "asana-handed-over");
+
+    let body: &'static [u8] = br#"{"events":[{"action":"changed"}]}"#;
+    let mut headers = http::HeaderMap::new();
+    let key = named("asana").key("asana-handed-over").unwrap();
+    for (name, value) in named("asana")
+        .sign(&Delivery::post(&headers, body), &key, 0)
+        .unwrap()
+    {
+        headers.insert(name, value);
+    }
+    assert_eq!(send(headers, None, body).await.status.as_u16(), 202);
+    assert_eq!(queue.len(), 1);
+}

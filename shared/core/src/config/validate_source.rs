@@ -49,6 +49,22 @@ impl RawSource {
         }
         self.check_url(&key, &scheme)?;
         let handshake_secret = self.handshake_secret(&key, &scheme)?;
+        if scheme.enrols_secret()
+            && !matches!(
+                secrets.first(),
+                Some(SecretRef::SecretsManager { json_key: None, .. })
+            )
+        {
+            return Err(invalid(
+                format!("{key}.secrets[0]"),
+                format!(
+                    "scheme \"{}\" is handed its signing secret by a handshake: reference a \
+                     Secrets Manager secret the ingest function may write (secretsmanager:<name>, \
+                     no #json-key)",
+                    self.scheme
+                ),
+            ));
+        }
 
         let tolerance_secs = self.tolerance_secs.unwrap_or(defaults.tolerance_secs);
         check_tolerance(&format!("{key}.tolerance_secs"), tolerance_secs)?;
@@ -492,8 +508,14 @@ events = ["contact.*"]
         let mut text = String::new();
         for provider in inlet_signature::registry::all() {
             let scheme = Scheme::Provider(provider);
+            // A secret a handshake hands over is kept where the ingest function may write it.
+            let secret = if scheme.enrols_secret() {
+                "secretsmanager:inlet/enrolled"
+            } else {
+                "env:S"
+            };
             text.push_str(&format!(
-                "[sources.{}]\nscheme = \"{}\"\nsecrets = [\"env:S\"]\n",
+                "[sources.{}]\nscheme = \"{}\"\nsecrets = [\"{secret}\"]\n",
                 provider.name.replace('-', "_"),
                 provider.name
             ));
@@ -542,5 +564,21 @@ events = ["contact.*"]
             "[sources.t]\nscheme = \"token\"\nheader = \"X-Api-Key\"\nalgorithm = \"sha1\"\nsecrets = [\"env:A\"]\n",
             "sources.t.algorithm",
         );
+    }
+
+    #[test]
+    fn a_secret_a_handshake_hands_over_must_be_writable() {
+        for secrets in ["[\"env:A\"]", "[\"secretsmanager:inlet/asana#key\"]"] {
+            assert_refused(
+                &format!(
+                    "[sources.a]\nscheme = \"asana\"\nsecrets = {secrets}\nhandshake_secret = \"env:E\"\n"
+                ),
+                "sources.a.secrets[0]",
+            );
+        }
+        validated(
+            "[sources.a]\nscheme = \"asana\"\nsecrets = [\"secretsmanager:inlet/asana\"]\nhandshake_secret = \"env:E\"\n",
+        )
+        .unwrap();
     }
 }

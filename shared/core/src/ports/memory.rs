@@ -111,6 +111,22 @@ impl SecretStore for MemorySecrets {
             .cloned()
             .ok_or_else(|| SecretStoreError::NotFound(id.to_owned()))
     }
+
+    async fn put_secret_string(&self, id: &str, value: &str) -> Result<(), SecretStoreError> {
+        if self.0.down.load(Ordering::SeqCst) {
+            return Err(SecretStoreError::Unavailable(
+                "the in-memory store is down".into(),
+            ));
+        }
+        // Like Secrets Manager, a new value goes only to a secret that exists.
+        match lock(&self.0.values).get_mut(id) {
+            Some(current) => {
+                value.clone_into(current);
+                Ok(())
+            }
+            None => Err(SecretStoreError::NotFound(id.to_owned())),
+        }
+    }
 }
 
 /// An idempotency store over a map, with the same conditions as the DynamoDB one, optional

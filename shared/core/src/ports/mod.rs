@@ -53,6 +53,14 @@ pub trait SecretStore: Send + Sync {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<String, SecretStoreError>> + Send;
+
+    /// Writes a new current value: only for a secret a provider's handshake hands over (Asana,
+    /// Notion), which the ingest function alone may write.
+    fn put_secret_string(
+        &self,
+        id: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), SecretStoreError>> + Send;
 }
 
 /// A claim on an event key, as the idempotency store records it

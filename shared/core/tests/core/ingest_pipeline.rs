@@ -6,6 +6,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use inlet_core::config::Config;
 use inlet_core::envelope::Envelope;
 use inlet_core::ingest::{Ingest, IngestRequest, Outcome, Reply};
+use inlet_core::ports::SecretStore as _;
 use inlet_core::ports::memory::{MemoryQueue, MemorySecrets};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use inlet_signature::{Delivery, Scheme};
@@ -58,7 +59,7 @@ handshake_secret = "env:META_VERIFY"
 
 [sources.asana]
 scheme = "asana"
-secrets = ["env:ASANA"]
+secrets = ["secretsmanager:inlet/asana"]
 handshake_secret = "env:ASANA_ENROL"
 "#;
 
@@ -73,7 +74,6 @@ fn secrets() -> HashMap<String, String> {
         ("CRM", "crm-secret"),
         ("META", "meta-app-secret"),
         ("META_VERIFY", "meta-verify-token"),
-        ("ASANA", "asana-secret"),
         ("ASANA_ENROL", "asana-enrol"),
     ]
     .into_iter()
@@ -83,11 +83,24 @@ fn secrets() -> HashMap<String, String> {
 
 /// The pipeline, and a handle to its queue.
 async fn pipeline(fifo: bool) -> (Ingest<MemoryQueue, MemorySecrets>, MemoryQueue) {
+    let (ingest, queue, _) = pipeline_with_store(fifo).await;
+    (ingest, queue)
+}
+
+/// The pipeline, its queue and its secret store (which holds Asana's enrolled secret).
+async fn pipeline_with_store(
+    fifo: bool,
+) -> (
+    Ingest<MemoryQueue, MemorySecrets>,
+    MemoryQueue,
+    MemorySecrets,
+) {
     let config = Config::parse(CONFIG).unwrap();
-    let resolver = SecretResolver::new(Env::Map(secrets()), MemorySecrets::default());
+    let store = MemorySecrets::new([("inlet/asana".to_owned(), "asana-secret".to_owned())]);
+    let resolver = SecretResolver::new(Env::Map(secrets()), store.clone());
     let keys = KeyRing::load(&config, resolver).await.unwrap();
     let queue = MemoryQueue::new();
-    (Ingest::new(config, keys, queue.clone(), fifo), queue)
+    (Ingest::new(config, keys, queue.clone(), fifo), queue, store)
 }
 
 /// A delivery for `source`, signed with `secret` (or unsigned when `None`) at `signed_at`.
@@ -568,30 +581,61 @@ async fn a_get_handshake_is_answered_only_with_the_configured_verify_token() {
 }
 
 #[tokio::test]
-async fn an_enrolment_that_hands_over_a_secret_installs_nothing() {
-    let (ingest, queue) = pipeline(false).await;
-    let enrol = |query: Option<&str>| Post {
+async fn only_an_enrolment_with_the_token_installs_the_secret_it_hands_over() {
+    let (ingest, queue, store) = pipeline_with_store(false).await;
+    let enrol = |query: Option<&str>, secret: &str| Post {
         query: query.map(str::to_owned),
-        ..Post::new("asana", b"").header("x-hook-secret", "attacker-chosen")
+        ..Post::new("asana", b"").header("x-hook-secret", secret)
     };
-    let without = enrol(None).send(&ingest).await;
-    assert_eq!(without.status, StatusCode::UNAUTHORIZED);
-    let guessed = enrol(Some("inlet_enrol=guess")).send(&ingest).await;
-    assert_eq!(guessed.status, StatusCode::UNAUTHORIZED);
-    // Authentic, but this deployment cannot keep the secret: say so rather than echo it.
-    let authentic = enrol(Some("inlet_enrol=asana-enrol")).send(&ingest).await;
-    assert_eq!(authentic.status, StatusCode::NOT_IMPLEMENTED);
-    assert!(authentic.headers.is_empty());
-    // The configured secret still verifies, and the offered one does not.
-    let signed = Post::new("asana", br#"{"events":[]}"#)
-        .signed(&named("asana"), "asana-secret", NOW)
+    let events =
+        |secret: &str| Post::new("asana", br#"{"events":[]}"#).signed(&named("asana"), secret, NOW);
+    // Without the enrolment token, or with a guess, nothing is installed.
+    for query in [None, Some("inlet_enrol=guess")] {
+        let refused = enrol(query, "attacker-chosen").send(&ingest).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert!(refused.headers.is_empty());
+    }
+    assert_eq!(
+        events("attacker-chosen").send(&ingest).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        events("asana-secret").send(&ingest).await.status,
+        StatusCode::ACCEPTED
+    );
+
+    // The secret store down: a 503, so Asana tries again, and nothing changes.
+    store.set_down(true);
+    let down = enrol(Some("inlet_enrol=asana-enrol"), "asana-new")
         .send(&ingest)
         .await;
-    assert_eq!(signed.status, StatusCode::ACCEPTED);
-    let attacker = Post::new("asana", br#"{"events":[]}"#)
-        .signed(&named("asana"), "attacker-chosen", NOW)
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE);
+    store.set_down(false);
+    assert_eq!(
+        events("asana-new").send(&ingest).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // With the token: echoed, kept in the store, and the only secret from then on.
+    let enrolled = enrol(Some("inlet_enrol=asana-enrol"), "asana-new")
         .send(&ingest)
         .await;
-    assert_eq!(attacker.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(queue.len(), 1);
+    assert_eq!(enrolled.status, StatusCode::OK);
+    assert_eq!(
+        enrolled.headers,
+        vec![("x-hook-secret", HeaderValue::from_static("asana-new"))]
+    );
+    assert_eq!(
+        store.secret_string("inlet/asana").await.unwrap(),
+        "asana-new"
+    );
+    assert_eq!(
+        events("asana-new").send(&ingest).await.status,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        events("asana-secret").send(&ingest).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(queue.len(), 2);
 }

@@ -79,6 +79,7 @@ fn answer_handshake(delivery: &Delivery<'_>, keys: &[Key]) -> Result<Handshake, 
 static CODE: Code = Code {
     facts: Facts {
         handshake_secret: true,
+        enrols_secret: true,
         ..Facts::signature(SIGNATURE, Encoding::Hex)
     },
     signed: "HMAC-SHA256 of the body, hex",

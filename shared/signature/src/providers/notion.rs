@@ -75,6 +75,7 @@ fn unsigned_handshake(
 static CODE: Code = Code {
     facts: Facts {
         handshake_secret: true,
+        enrols_secret: true,
         ..Facts::signature(SIGNATURE, Encoding::Hex)
     },
     signed: "HMAC-SHA256 of the body, hex, after `sha256=`",
