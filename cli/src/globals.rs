@@ -60,12 +60,20 @@ impl Globals {
 #[derive(Debug, Default)]
 pub struct LazySecretsManager(OnceCell<SecretsManager>);
 
+impl LazySecretsManager {
+    async fn store(&self) -> &SecretsManager {
+        self.0
+            .get_or_init(|| async { SecretsManager::from_config(&aws::sdk_config().await) })
+            .await
+    }
+}
+
 impl SecretStore for LazySecretsManager {
     async fn secret_string(&self, id: &str) -> Result<String, SecretStoreError> {
-        let store = self
-            .0
-            .get_or_init(|| async { SecretsManager::from_config(&aws::sdk_config().await) })
-            .await;
-        store.secret_string(id).await
+        self.store().await.secret_string(id).await
+    }
+
+    async fn put_secret_string(&self, id: &str, value: &str) -> Result<(), SecretStoreError> {
+        self.store().await.put_secret_string(id, value).await
     }
 }
