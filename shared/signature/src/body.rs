@@ -30,11 +30,14 @@ pub struct Inner {
 impl BodyFields {
     /// Reads the fields, or `None` when the body is not a JSON object.
     pub fn parse(body: &[u8]) -> Option<Self> {
+        // JSON is UTF-8 (RFC 8259), but skipping a member over bytes does not check the strings
+        // it skips: without this, invalid UTF-8 in a member nothing reads would pass for JSON.
+        let text = std::str::from_utf8(body).ok()?;
         // serde would also read a struct from an array: only an object names an event.
-        if body.trim_ascii_start().first() != Some(&b'{') {
+        if !text.trim_start().starts_with('{') {
             return None;
         }
-        serde_json::from_slice(body).ok()
+        serde_json::from_str(text).ok()
     }
 }
 
@@ -171,5 +174,7 @@ mod tests {
         assert!(BodyFields::parse(b"token=abc&x=1").is_none());
         assert!(BodyFields::parse(b"[1,2]").is_none());
         assert!(BodyFields::parse(b"{\"id\":").is_none());
+        // Invalid UTF-8 is not JSON, even in a member that is skipped.
+        assert!(BodyFields::parse(b"{\"id\":\"evt_1\",\"note\":\"caf\xe9\"}").is_none());
     }
 }

@@ -243,15 +243,15 @@ const MATRIX: &[&str] = &[
     "crm",
 ];
 
-// ---- requests, written as bytes ----
+// ---- requests, written as bytes (the registry-wide corpus in `providers` sends them too) ----
 
 /// An HTTP/1.1 request; `bytes` adds Host, Content-Length and Connection: close.
 #[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    path: String,
-    headers: Vec<(String, Vec<u8>)>,
-    body: Vec<u8>,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) headers: Vec<(String, Vec<u8>)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Request {
@@ -264,40 +264,40 @@ impl Request {
         }
     }
 
-    fn get(&self, name: &str) -> Option<&[u8]> {
+    pub(crate) fn get(&self, name: &str) -> Option<&[u8]> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_slice())
     }
 
-    fn text(&self, name: &str) -> String {
+    pub(crate) fn text(&self, name: &str) -> String {
         String::from_utf8(self.get(name).unwrap_or_default().to_vec()).unwrap()
     }
 
-    fn remove(&mut self, name: &str) -> &mut Self {
+    pub(crate) fn remove(&mut self, name: &str) -> &mut Self {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         self
     }
 
     /// Replaces every copy of the header.
-    fn set(&mut self, name: &str, value: impl Into<Vec<u8>>) -> &mut Self {
+    pub(crate) fn set(&mut self, name: &str, value: impl Into<Vec<u8>>) -> &mut Self {
         self.remove(name);
         self.add(name, value)
     }
 
     /// Adds one more copy of the header.
-    fn add(&mut self, name: &str, value: impl Into<Vec<u8>>) -> &mut Self {
+    pub(crate) fn add(&mut self, name: &str, value: impl Into<Vec<u8>>) -> &mut Self {
         self.headers.push((name.to_owned(), value.into()));
         self
     }
 
-    fn with(mut self, edit: impl FnOnce(&mut Self)) -> Self {
+    pub(crate) fn with(mut self, edit: impl FnOnce(&mut Self)) -> Self {
         edit(&mut self);
         self
     }
 
-    fn bytes(&self) -> Vec<u8> {
+    pub(crate) fn bytes(&self) -> Vec<u8> {
         let mut out = format!(
             "{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\n",
             self.method, self.path
@@ -331,7 +331,7 @@ enum Wire {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Expect {
+pub(crate) enum Expect {
     /// Ingest's refusal: this status, `{"error": code, "message": …}`.
     Refused(u16, &'static str),
     /// A 405 to HEAD: the JSON refusal's headers, and no body (HTTP never has one for HEAD).
@@ -376,14 +376,14 @@ fn cut_short(what: impl Into<String>, bytes: impl Into<Vec<u8>>, expect: Expect)
 }
 
 #[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -393,7 +393,7 @@ impl Response {
 
 /// Writes `bytes` on a new connection (then half-closes it when `cut` says so) and reads until
 /// the server closes: `None` when it closed or reset without answering.
-async fn exchange(port: u16, bytes: Vec<u8>, cut: bool) -> Option<Response> {
+pub(crate) async fn exchange(port: u16, bytes: Vec<u8>, cut: bool) -> Option<Response> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
@@ -431,7 +431,7 @@ async fn exchange(port: u16, bytes: Vec<u8>, cut: bool) -> Option<Response> {
 }
 
 /// What is wrong with `response` for `expect`, if anything.
-fn check(expect: Expect, response: Option<&Response>) -> Result<(), String> {
+pub(crate) fn check(expect: Expect, response: Option<&Response>) -> Result<(), String> {
     let Some(response) = response else {
         return match expect {
             Expect::Closed => Ok(()),

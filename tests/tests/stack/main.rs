@@ -7,4 +7,5 @@ mod e2e;
 mod faults;
 mod hostile;
 mod integration;
+mod providers;
 mod template;

@@ -43,6 +43,11 @@ fn signatures(headers: &HeaderMap) -> Result<Vec<Vec<u8>>, SignatureError> {
             .to_str()
             .map_err(|_| malformed("not visible ASCII"))?
             .trim();
+        // An empty header carries no signature, as with every other provider's header: were
+        // they all empty, the message is unsigned, not malformed.
+        if text.is_empty() {
+            continue;
+        }
         let signature = Encoding::Base64.decode(ANY, text)?;
         if signature.len() != Algorithm::Sha256.output_len() {
             return Err(malformed("wrong length for an HMAC-SHA256"));
@@ -189,6 +194,25 @@ mod tests {
             Err(SignatureError::Malformed { .. })
         ));
         assert_eq!(check(&[], "k"), Err(SignatureError::Missing(FIRST)));
+    }
+
+    #[test]
+    fn an_empty_signature_header_is_no_signature() {
+        assert_eq!(
+            check(&[(FIRST, String::new())], "k"),
+            Err(SignatureError::Missing(FIRST))
+        );
+        // An empty header beside a signature changes nothing; repeated, it is still a repeat.
+        let good = signature_of("k");
+        check(
+            &[(FIRST, String::new()), ("x-docusign-signature-2", good)],
+            "k",
+        )
+        .unwrap();
+        assert!(matches!(
+            check(&[(FIRST, String::new()), (FIRST, String::new())], "k"),
+            Err(SignatureError::Malformed { .. })
+        ));
     }
 
     #[test]

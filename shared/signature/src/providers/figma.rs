@@ -29,10 +29,12 @@ struct Event {
 
 impl Event {
     fn parse(body: &[u8]) -> Option<Self> {
-        if body.trim_ascii_start().first() != Some(&b'{') {
+        // Checked first: skipping a member over bytes would not notice invalid UTF-8 in it.
+        let text = std::str::from_utf8(body).ok()?;
+        if !text.trim_start().starts_with('{') {
             return None;
         }
-        serde_json::from_slice(body).ok()
+        serde_json::from_str(text).ok()
     }
 }
 
@@ -149,6 +151,16 @@ mod tests {
             verified(b"passcode=p", "p"),
             Err(SignatureError::Body(_))
         ));
+        // Invalid UTF-8 is not JSON, wherever it is: the body is malformed, not unsigned.
+        for body in [
+            &b"{\"event_type\":\"PING\",\"note\":\"caf\xe9\"}"[..],
+            b"{\"event_type\":\"PING\",\"note\":\"caf\xe9\",\"passcode\":\"p\"}",
+        ] {
+            assert!(
+                matches!(verified(body, "p"), Err(SignatureError::Body(_))),
+                "{body:?}"
+            );
+        }
     }
 
     #[test]

@@ -76,9 +76,12 @@ fn content_type(delivery: &Delivery<'_>) -> Option<String> {
 /// The signed fields of a JSON webhook. A `signature` that is absent or null leaves them empty,
 /// so that the caller reports the delivery as unsigned.
 fn from_json(body: &[u8]) -> Result<Signed, SignatureError> {
+    const NOT_A_WEBHOOK: SignatureError = SignatureError::Body("not a Mailgun webhook object");
+    // JSON is UTF-8: checked first, since skipping a member over bytes would not notice
+    // invalid UTF-8 in it, and a webhook with some would be read (and verified) as one.
+    let text = std::str::from_utf8(body).map_err(|_| NOT_A_WEBHOOK)?;
     // Duplicate members fail here too: two `signature` objects leave it unclear which one counts.
-    let webhook: Webhook = serde_json::from_slice(body)
-        .map_err(|_| SignatureError::Body("not a Mailgun webhook object"))?;
+    let webhook: Webhook = serde_json::from_str(text).map_err(|_| NOT_A_WEBHOOK)?;
     let mut signed = Signed::default();
     if let Some(mut stamp) = webhook.signature {
         signed.timestamp = stamp.timestamp.take().unwrap_or_default();
@@ -392,6 +395,18 @@ mod tests {
             check(twice.as_bytes(), &none, KEY),
             Err(SignatureError::Body(_))
         ));
+        // Invalid UTF-8 is not JSON, even in a member nothing reads: however it is signed, the
+        // body is malformed.
+        let signed = webhook(&format!(r#""signature":"{SIGNED}""#));
+        for body in [
+            b"{\"note\":\"caf\xe9\"}".to_vec(),
+            [b"{\"note\":\"caf\xe9\",", &signed.as_bytes()[1..]].concat(),
+        ] {
+            assert!(matches!(
+                check(&body, &none, KEY),
+                Err(SignatureError::Body(_))
+            ));
+        }
         let body = webhook(&format!(r#""signature":"{SIGNED}""#));
         let later = Window {
             now: WINDOW.now + 301,

@@ -61,7 +61,8 @@ fn unsigned_handshake(
     delivery: &Delivery<'_>,
     keys: &[Key],
 ) -> Option<Result<Handshake, SignatureError>> {
-    if delivery.headers.contains_key(SIGNATURE) {
+    // Notion POSTs it; any other method is no handshake, and ingest refuses it as such.
+    if !delivery.method.eq_ignore_ascii_case("POST") || delivery.headers.contains_key(SIGNATURE) {
         return None;
     }
     let verification: Verification = serde_json::from_slice(delivery.body).ok()?;
@@ -133,5 +134,11 @@ mod tests {
         // An event without a signature is not a handshake: verified, it is refused.
         let event = Delivery::post(&headers, br#"{"id":"e1","type":"page.created"}"#);
         assert_eq!(unsigned_handshake(&event, &keys), None);
+        // Nor is the verification request under another method, token or not.
+        let get = Delivery {
+            method: "GET",
+            ..with(Some("inlet_enrol=enrol-1"))
+        };
+        assert_eq!(unsigned_handshake(&get, &keys), None);
     }
 }
