@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
+# This file's directory: `sam build` runs the build-<Function> targets from elsewhere.
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 
 CARGO ?= cargo
 PYTHON ?= python3
@@ -18,13 +20,13 @@ BENCH_TIME ?= 3
 # `make dev LISTEN=127.0.0.1:8080` serves elsewhere.
 LISTEN ?= 127.0.0.1:3000
 
-.PHONY: help venv dev test fmt-check lint tests bench build clean build-tools lint-tools template-lint coldstart soak fuzz
+.PHONY: help venv dev test fmt-check lint tests bench build lambda build-IngestFunction build-ProcessFunction clean build-tools lint-tools template-lint coldstart soak fuzz
 
 help:
 	@echo "make dev     run the whole pipeline locally against an AWS emulator (Ctrl-C stops it)"
 	@echo "make test    format check, clippy (-D warnings) and every test tier"
 	@echo "make bench   criterion benchmarks, compared with openssl on this machine"
-	@echo "make build   the functions as Lambda arm64 zips (cargo lambda), and the CLI"
+	@echo "make build   the functions as Lambda arm64 zips, each with its inlet.toml (cargo lambda), and the CLI"
 	@echo "make coldstart  init time, CPU and memory of the release functions against a local Runtime API"
 	@echo "make soak    10,000+ signed deliveries through the local stack: nothing lost, nothing twice"
 	@echo "make fuzz    the header-parser property tests with many more cases than make test runs"
@@ -111,13 +113,38 @@ $(VENV)/.build-installed: tools/requirements-build.txt
 
 build-tools: $(VENV)/.build-installed
 
-# target/lambda/{ingest,process}/bootstrap and bootstrap.zip, for provided.al2023 on arm64.
-build: build-tools
-	rustup target list --installed | grep -x $(LAMBDA_TARGET) >/dev/null || rustup target add $(LAMBDA_TARGET)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 --locked \
-		-p inlet-ingest -p inlet-process
-	$(VENV)/bin/python scripts/lambda_zip.py ingest process
+# The functions' packages, target/lambda/{ingest,process}/bootstrap.zip for provided.al2023 on
+# arm64 (bootstrap and inlet.toml), then the release CLI.
+build: lambda
 	$(CARGO) build --release --locked -p inlet-cli
+
+# The config each package carries: inlet.toml, or `make build DEPLOY_CONFIG=prod.toml` (also read
+# from the environment, so `DEPLOY_CONFIG=prod.toml sam build` works); it is packaged as inlet.toml.
+DEPLOY_CONFIG ?=
+PACKAGED_CONFIG := $(or $(DEPLOY_CONFIG),inlet.toml)
+# The functions `lambda` packages, and where it unpacks them too (sam build's ARTIFACTS_DIR).
+LAMBDAS ?= ingest process
+UNPACK_INTO ?=
+
+# One cargo lambda run per package: only then does it read the package's
+# [package.metadata.lambda.build] (zip format, `include` inlet.toml). lambda_zip.py then checks each
+# zip holds the config it should and rewrites it reproducibly; a package without it fails the build.
+lambda: build-tools
+	rustup target list --installed | grep -x $(LAMBDA_TARGET) >/dev/null || rustup target add $(LAMBDA_TARGET)
+	for function in $(LAMBDAS); do \
+		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 --locked -p inlet-$$function \
+			$(if $(DEPLOY_CONFIG),--include "inlet.toml:$(DEPLOY_CONFIG)"); \
+	done
+	$(VENV)/bin/python scripts/lambda_zip.py --config "$(PACKAGED_CONFIG)" \
+		$(if $(UNPACK_INTO),--into "$(UNPACK_INTO)") $(LAMBDAS)
+
+# `sam build` (template.yaml: BuildMethod makefile, ContextPath .) runs these with ARTIFACTS_DIR set,
+# from a scratch copy of the function's directory: the package is built here, then unpacked there.
+build-IngestFunction:
+	$(MAKE) --no-print-directory -C "$(ROOT)" lambda LAMBDAS=ingest UNPACK_INTO="$(ARTIFACTS_DIR)"
+
+build-ProcessFunction:
+	$(MAKE) --no-print-directory -C "$(ROOT)" lambda LAMBDAS=process UNPACK_INTO="$(ARTIFACTS_DIR)"
 
 clean:
 	$(CARGO) clean

@@ -1,46 +1,173 @@
 #!/usr/bin/env python3
-"""Zips each target/lambda/<function>/bootstrap as Lambda takes it (bootstrap.zip beside it, the
-file executable at the archive's root) and prints the zipped sizes against the 3.5 MB budget.
-Exits 1 when any package is over the budget, so the build that made it fails.
+"""Checks and finishes each function's package, target/lambda/<function>/bootstrap.zip as
+`cargo lambda build` made it from the package's [package.metadata.lambda.build]: the executable
+`bootstrap` and the config `inlet.toml` at the archive's root, beside it, where the function reads
+it (Lambda's 4 KB cap on a function's environment rules out passing the config in a variable).
 
-Usage: lambda_zip.py FUNCTION... (run from the repository root)."""
+For each function:
+- refuses the package when `bootstrap` is missing, when `inlet.toml` is missing (cargo lambda
+  skips an `include` path it cannot find without a word), when it differs from --config (the
+  file that was meant to be packaged), has no sources, or names a secret that is not a reference
+  (`env:` or `secretsmanager:`): the zip is uploaded to S3 as it is;
+- rewrites the zip reproducibly (entries in a fixed order, fixed timestamps, deflate 9,
+  `bootstrap` executable), so the same inputs give the same bytes;
+- prints the zipped size against the 3.5 MB budget; a package over it is refused;
+- with --into DIR, also unpacks the package into DIR (what `sam build` deploys).
+Exits 1 when any package is refused, so the build that made it fails.
+
+Usage: lambda_zip.py [--config PATH] [--into DIR] FUNCTION... (run from the repository root)."""
+import argparse
 import os
 import sys
+import tempfile
 import zipfile
 
-BUDGET = 3.5 * 1000 * 1000  # bytes, per zipped bootstrap
-# A fixed timestamp keeps the archive byte-for-byte reproducible for the same binary.
+try:
+    import tomllib
+except ModuleNotFoundError:
+    sys.exit("lambda_zip.py needs Python 3.11 or newer (tomllib), to read the packaged config")
+
+BUDGET = 3.5 * 1000 * 1000  # bytes, per zipped package
+BINARY = "bootstrap"
+# The file the functions read beside their executable (DEFAULT_FILE in shared/core's config loader).
+CONFIG = "inlet.toml"
+# A fixed timestamp keeps the archive byte-for-byte reproducible for the same inputs.
 EPOCH = (1980, 1, 1, 0, 0, 0)
+REFERENCES = ("env:", "secretsmanager:")
 
 
-def main(functions):
-    over = []
-    for function in functions:
-        directory = os.path.join("target", "lambda", function)
-        binary = os.path.join(directory, "bootstrap")
-        archive = os.path.join(directory, "bootstrap.zip")
-        info = zipfile.ZipInfo("bootstrap", date_time=EPOCH)
-        info.external_attr = (0o100755 & 0xFFFF) << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        with open(binary, "rb") as source:
-            data = source.read()
-        with zipfile.ZipFile(archive, "w") as out:
-            out.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
-        zipped = os.path.getsize(archive)
-        verdict = "ok" if zipped <= BUDGET else "OVER the 3.5 MB budget"
-        if zipped > BUDGET:
-            over.append(function)
-        print(
-            f"{archive}: {zipped:,} bytes ({zipped / 1e6:.2f} MB; bootstrap {len(data) / 1e6:.2f} MB) {verdict}"
+class Refused(Exception):
+    pass
+
+
+def secret_fields(config):
+    """(key, value) of every config field that holds a secret reference."""
+    sources = config.get("sources")
+    for name, source in (sources.items() if isinstance(sources, dict) else []):
+        if not isinstance(source, dict):
+            continue
+        secrets = source.get("secrets", [])
+        for i, secret in enumerate(secrets if isinstance(secrets, list) else [secrets]):
+            yield f"sources.{name}.secrets[{i}]", secret
+        if "handshake_secret" in source:
+            yield f"sources.{name}.handshake_secret", source["handshake_secret"]
+    routes = config.get("routes", [])
+    for i, route in enumerate(routes if isinstance(routes, list) else []):
+        action = route.get("action") if isinstance(route, dict) else None
+        if isinstance(action, dict) and "secret" in action:
+            yield f"routes[{i}].action.secret", action["secret"]
+
+
+def check_config(text, expected):
+    """The number of sources in the packaged config; Refused when it is not the one to ship."""
+    if expected is not None and text != expected:
+        raise Refused(f"its {CONFIG} is not the config given to package")
+    try:
+        config = tomllib.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise Refused(f"its {CONFIG} is not TOML: {error}") from error
+    sources = config.get("sources")
+    if not isinstance(sources, dict) or not sources:
+        raise Refused(f"its {CONFIG} has no [sources]")
+    for key, value in secret_fields(config):
+        if not (isinstance(value, str) and value.startswith(REFERENCES)):
+            # Never print the value: it may be the secret itself.
+            raise Refused(f"its {CONFIG} has `{key}` that is not an env: or secretsmanager: reference")
+    return len(sources)
+
+
+def entry(name):
+    info = zipfile.ZipInfo(name, date_time=EPOCH)
+    mode = 0o40755 if name.endswith("/") else 0o100755 if name == BINARY else 0o100644
+    info.external_attr = (mode & 0xFFFF) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def finish(function, expected, into):
+    directory = os.path.join("target", "lambda", function)
+    archive = os.path.join(directory, "bootstrap.zip")
+    if not os.path.exists(archive):
+        raise Refused(f"{archive} is missing: build it with `cargo lambda build -p inlet-{function}`")
+    with zipfile.ZipFile(archive) as built:
+        files = {info.filename: built.read(info) for info in built.infolist()}
+    for name in files:
+        parts = name.split("/")
+        if name.startswith("/") or ".." in parts:
+            raise Refused(f"{archive} has an entry outside the package: {name}")
+    if BINARY not in files:
+        raise Refused(f"{archive} has no {BINARY}")
+    if CONFIG not in files:
+        raise Refused(
+            f"{archive} has no {CONFIG} beside {BINARY}: the function would not start "
+            f"(is `include` in functions/{function}/Cargo.toml, and was cargo lambda run from the repository root?)"
         )
-    return over
+    sources = check_config(files[CONFIG], expected)
+
+    # The executable first, the rest by name: one order for the same inputs.
+    names = [BINARY] + sorted(name for name in files if name != BINARY)
+    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".zip")
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(temporary, "w") as out:
+            for name in names:
+                out.writestr(entry(name), files[name], compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+        os.replace(temporary, archive)
+        # mkstemp made it private; a package is no secret (it holds references only).
+        os.chmod(archive, 0o644)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+    if into is not None:
+        for name in names:
+            path = os.path.join(into, name)
+            if name.endswith("/"):
+                os.makedirs(path, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(path) or into, exist_ok=True)
+            with open(path, "wb") as out:
+                out.write(files[name])
+            os.chmod(path, 0o755 if name == BINARY else 0o644)
+
+    zipped = os.path.getsize(archive)
+    print(
+        f"{archive}: {zipped:,} bytes ({zipped / 1e6:.2f} MB; {BINARY} {len(files[BINARY]) / 1e6:.2f} MB, "
+        f"{CONFIG} {len(files[CONFIG]):,} bytes, {sources} sources)"
+        f"{f', unpacked into {into}' if into is not None else ''} "
+        f"{'ok' if zipped <= BUDGET else 'OVER the 3.5 MB budget'}"
+    )
+    if zipped > BUDGET:
+        raise Refused(f"{archive} is over the {BUDGET / 1e6:g} MB budget")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", help=f"the file that should be packaged as {CONFIG}")
+    parser.add_argument("--into", help="also unpack each package into this directory")
+    parser.add_argument("functions", nargs="*", default=["ingest", "process"])
+    args = parser.parse_args()
+    if args.into is not None and len(args.functions) != 1:
+        parser.error("--into takes one function: each is unpacked on its own")
+    expected = None
+    if args.config is not None:
+        try:
+            with open(args.config, "rb") as source:
+                expected = source.read()
+        except OSError as error:
+            print(f"lambda_zip.py: the config to package: {error}", file=sys.stderr)
+            sys.exit(1)
+    refused = []
+    for function in args.functions:
+        try:
+            finish(function, expected, args.into)
+        except Refused as reason:
+            print(f"lambda_zip.py: {function}: {reason}", file=sys.stderr)
+            refused.append(function)
+    if refused:
+        print(f"lambda_zip.py: refused {', '.join(refused)}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
-    over = main(sys.argv[1:] or ["ingest", "process"])
-    if over:
-        print(
-            f"lambda_zip.py: {', '.join(over)} over the {BUDGET / 1e6:g} MB budget",
-            file=sys.stderr,
-        )
-        sys.exit(1)
+    main()

@@ -109,19 +109,8 @@ fn deployment_invariants_hold() {
     assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
     assert_eq!(globals["Handler"].as_str(), Some("bootstrap"));
     assert_eq!(globals["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
-    for (name, binary) in [("IngestFunction", "ingest"), ("ProcessFunction", "process")] {
-        let metadata = &template["Resources"][name]["Metadata"];
-        assert_eq!(
-            metadata["BuildMethod"].as_str(),
-            Some("rust-cargolambda"),
-            "{name}"
-        );
-        assert_eq!(
-            metadata["BuildProperties"]["Binary"].as_str(),
-            Some(binary),
-            "{name}"
-        );
-    }
+    // How each function is built, with its config: see
+    // sam_builds_each_function_with_its_config_through_the_makefile.
 
     let queue = resource(&template, "EventQueue");
     let process = resource(&template, "ProcessFunction");
@@ -192,4 +181,333 @@ fn no_wildcard_permissions() {
     let mut statements = 0;
     walk(&template()["Resources"], "Resources", &mut statements);
     assert!(statements >= 4, "found only {statements} IAM statements");
+}
+
+// ---- how the config reaches the deployed functions ----
+//
+// Lambda caps a function's environment at 4 KB in all, so the config is not passed in a variable:
+// each function's package carries inlet.toml beside bootstrap, where the functions look when no
+// variable is set. What makes that so: the packages' Cargo metadata (cargo lambda's `include`),
+// the Makefile targets `sam build` runs, and scripts/lambda_zip.py, which refuses a package
+// without the config. `make build` proves it on the real packages; these tests keep the wiring.
+
+/// The functions: logical id in the template, binary, package.
+const FUNCTIONS: [(&str, &str); 2] = [("IngestFunction", "ingest"), ("ProcessFunction", "process")];
+/// The file the functions read beside their executable (`DEFAULT_FILE` in inlet-core's loader).
+const PACKAGED_CONFIG: &str = "inlet.toml";
+
+fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+#[test]
+fn the_template_passes_no_config_in_the_environment() {
+    let template = template();
+    assert!(
+        template["Parameters"]["InletConfig"].is_badvalue(),
+        "a parameter carrying the config text would have to end up in the environment again"
+    );
+    let globals = template["Globals"]["Function"]["Environment"]["Variables"]
+        .as_hash()
+        .unwrap();
+    let mut names: Vec<&str> = globals.keys().map(|k| k.as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["INLET_DLQ_URL", "INLET_QUEUE_URL", "INLET_TABLE"]);
+    for (name, _) in FUNCTIONS {
+        let environment = &resource(&template, name)["Environment"]["Variables"];
+        for variable in ["INLET_CONFIG", "INLET_CONFIG_FILE"] {
+            assert!(
+                environment[variable].is_badvalue(),
+                "{name} sets {variable}: the config is packaged beside bootstrap"
+            );
+        }
+    }
+}
+
+/// `sam build` must build each function through the Makefile (BuildMethod rust-cargolambda copies
+/// bootstrap alone into the artifacts and drops the config), from the function's package.
+#[test]
+fn sam_builds_each_function_with_its_config_through_the_makefile() {
+    let template = template();
+    let root = repo_root();
+    let makefile = std::fs::read_to_string(root.join("Makefile")).unwrap();
+    for (name, binary) in FUNCTIONS {
+        let metadata = &template["Resources"][name]["Metadata"];
+        assert_eq!(metadata["BuildMethod"].as_str(), Some("makefile"), "{name}");
+        assert_eq!(
+            metadata["ContextPath"].as_str(),
+            Some("."),
+            "{name}: the root Makefile"
+        );
+        assert_eq!(
+            resource(&template, name)["CodeUri"].as_str(),
+            Some(format!("functions/{binary}").as_str()),
+            "{name}"
+        );
+        let target = format!("build-{name}");
+        assert!(
+            makefile
+                .lines()
+                .any(|line| line.starts_with(&format!("{target}:"))),
+            "the Makefile has no {target} target for sam build"
+        );
+
+        // What sam build runs, from elsewhere, without running it: the package built from the
+        // repository root, then checked and unpacked into sam's artifacts directory.
+        let artifacts = "/nonexistent/sam-artifacts";
+        let dry_run = std::process::Command::new("make")
+            .args(["--no-print-directory", "-n", "-f"])
+            .arg(root.join("Makefile"))
+            .arg(&target)
+            .env("ARTIFACTS_DIR", artifacts)
+            .env_remove("DEPLOY_CONFIG")
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap();
+        // One command per line: make prints a recipe's continued lines as written.
+        let commands = String::from_utf8_lossy(&dry_run.stdout).replace("\\\n", " ");
+        assert!(
+            dry_run.status.success(),
+            "make -n {target}: {}",
+            String::from_utf8_lossy(&dry_run.stderr)
+        );
+        let build = commands
+            .lines()
+            .find(|line| line.contains("cargo lambda build"))
+            .unwrap_or_else(|| panic!("{target} runs no cargo lambda build:\n{commands}"));
+        assert!(
+            build.contains("--release") && build.contains("--arm64"),
+            "{build}"
+        );
+        assert!(
+            commands.contains("for function in ") && commands.contains(&format!("in {binary};")),
+            "{target} builds other packages:\n{commands}"
+        );
+        let check = commands
+            .lines()
+            .find(|line| line.contains("scripts/lambda_zip.py"))
+            .unwrap_or_else(|| panic!("{target} does not check the package:\n{commands}"));
+        assert!(
+            check.contains(&format!("--into \"{artifacts}\""))
+                && check.contains(&format!("--config \"{PACKAGED_CONFIG}\""))
+                && check.trim_end().ends_with(&format!(" {binary}")),
+            "{check}"
+        );
+    }
+}
+
+/// cargo lambda reads `[package.metadata.lambda.build]` of the package it builds: zip output, and
+/// inlet.toml (relative to the repository root, where the Makefile runs it) in the zip.
+#[test]
+fn each_function_package_includes_the_config() {
+    let root = repo_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // The same metadata cargo lambda reads.
+    let output = std::process::Command::new(cargo)
+        .args([
+            "metadata",
+            "--no-deps",
+            "--offline",
+            "--format-version",
+            "1",
+        ])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for (_, binary) in FUNCTIONS {
+        let package = format!("inlet-{binary}");
+        let found = metadata["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == package.as_str())
+            .unwrap_or_else(|| panic!("no package {package}"));
+        let build = &found["metadata"]["lambda"]["build"];
+        assert_eq!(
+            build["output_format"], "zip",
+            "{package}: cargo lambda includes files only in a zip"
+        );
+        let include = build["include"].as_array().cloned().unwrap_or_default();
+        assert!(
+            include.iter().any(|i| i == PACKAGED_CONFIG),
+            "{package}: [package.metadata.lambda.build] include lacks {PACKAGED_CONFIG}: {include:?}"
+        );
+    }
+    assert!(root.join(PACKAGED_CONFIG).is_file());
+    let script = std::fs::read_to_string(root.join("scripts/lambda_zip.py")).unwrap();
+    assert!(
+        script.contains(&format!("CONFIG = \"{PACKAGED_CONFIG}\"")),
+        "lambda_zip.py checks for another file than the functions read"
+    );
+}
+
+/// scripts/lambda_zip.py, on packages made here the way cargo lambda makes them: the one without
+/// the config, with another config than the one given, or with a literal secret fails the build;
+/// a good one is rewritten and unpacked with bootstrap executable and the config beside it.
+#[test]
+fn lambda_zip_refuses_a_package_without_its_config() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = inlet_testkit::Scratch::with_prefix("inlet-lambda-zip");
+    let dir = scratch.path();
+    let script = repo_root().join("scripts/lambda_zip.py");
+    let package = dir.join("target/lambda/ingest");
+    std::fs::create_dir_all(&package).unwrap();
+    let config = "[sources.github]\nscheme = \"github\"\nsecrets = [\"secretsmanager:inlet/github#secret\"]\n";
+    std::fs::write(dir.join("bootstrap"), b"\x7fELF not really").unwrap();
+    std::fs::write(dir.join("good.toml"), config).unwrap();
+    std::fs::write(dir.join("other.toml"), config.replace("github#", "gh#")).unwrap();
+    std::fs::write(
+        dir.join("literal.toml"),
+        config.replace("secretsmanager:inlet/github#secret", "hunter2hunter2"),
+    )
+    .unwrap();
+
+    // A zip holding `bootstrap` and, when given, `inlet.toml` from `config_file`.
+    let pack = |config_file: Option<&str>| {
+        let mut args = vec!["bootstrap", "bootstrap"];
+        if let Some(file) = config_file {
+            args.extend([PACKAGED_CONFIG, file]);
+        }
+        let status = std::process::Command::new(python())
+            .arg("-c")
+            .arg(
+                "import sys, zipfile\n\
+                 with zipfile.ZipFile('target/lambda/ingest/bootstrap.zip', 'w') as z:\n\
+                 \x20   for name, path in zip(sys.argv[1::2], sys.argv[2::2]):\n\
+                 \x20       z.write(path, name)\n",
+            )
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let check = |into: Option<&str>| {
+        let mut command = std::process::Command::new(python());
+        command.arg(&script).args(["--config", "good.toml"]);
+        if let Some(into) = into {
+            command.args(["--into", into]);
+        }
+        command.arg("ingest").current_dir(dir).output().unwrap()
+    };
+
+    pack(None);
+    let refused = check(None);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("has no inlet.toml beside bootstrap"),
+        "{stderr}"
+    );
+
+    pack(Some("other.toml"));
+    let refused = check(None);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not the config given"), "{stderr}");
+
+    std::fs::copy(dir.join("literal.toml"), dir.join("good.toml")).unwrap();
+    pack(Some("good.toml"));
+    let refused = check(None);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "`sources.github.secrets[0]` that is not an env: or secretsmanager: reference"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "the secret was printed: {stderr}"
+    );
+
+    std::fs::write(dir.join("good.toml"), config).unwrap();
+    pack(Some("good.toml"));
+    let artifacts = dir.join("artifacts");
+    let accepted = check(Some(artifacts.to_str().unwrap()));
+    let stdout = String::from_utf8_lossy(&accepted.stdout);
+    assert!(
+        accepted.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    assert!(stdout.contains("1 sources"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(artifacts.join(PACKAGED_CONFIG)).unwrap(),
+        config
+    );
+    let mode = std::fs::metadata(artifacts.join("bootstrap"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
+
+    // Rewritten reproducibly: the same package twice gives the same bytes.
+    let first = std::fs::read(package.join("bootstrap.zip")).unwrap();
+    assert!(check(None).status.success());
+    assert_eq!(std::fs::read(package.join("bootstrap.zip")).unwrap(), first);
+}
+
+/// The config costs no permission: nothing reads it from SSM or S3, and each function may do
+/// only what it does. A new permission is a decision: add it here with the template.
+#[test]
+fn the_functions_have_only_the_permissions_they_use() {
+    fn actions(node: &Yaml, found: &mut Vec<String>) {
+        match node {
+            Yaml::Hash(map) => {
+                if let Some(action) = map.get(&Yaml::from_str("Action")) {
+                    match action {
+                        Yaml::Array(items) => {
+                            found.extend(items.iter().map(|a| a.as_str().unwrap().to_owned()));
+                        }
+                        single => found.push(single.as_str().unwrap().to_owned()),
+                    }
+                }
+                map.values().for_each(|value| actions(value, found));
+            }
+            Yaml::Array(items) => items.iter().for_each(|item| actions(item, found)),
+            _ => {}
+        }
+    }
+    let template = template();
+    let mut everywhere = Vec::new();
+    actions(&template["Resources"], &mut everywhere);
+    for action in &everywhere {
+        assert!(
+            !["ssm:", "s3:", "appconfig:", "kms:"]
+                .iter()
+                .any(|service| action.starts_with(service)),
+            "{action}: the config is packaged with the functions"
+        );
+    }
+    for (name, expected) in [
+        (
+            "IngestFunction",
+            &["secretsmanager:GetSecretValue", "sqs:SendMessage"][..],
+        ),
+        (
+            "ProcessFunction",
+            &[
+                "dynamodb:DeleteItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "secretsmanager:GetSecretValue",
+                "sqs:ChangeMessageVisibility",
+                "sqs:SendMessage",
+            ][..],
+        ),
+    ] {
+        let mut found = Vec::new();
+        actions(&resource(&template, name)["Policies"], &mut found);
+        found.sort_unstable();
+        found.dedup();
+        assert_eq!(found, expected, "{name}");
+    }
 }

@@ -7,11 +7,16 @@ use super::error::{ConfigError, Origin, Problem};
 use super::raw::RawConfig;
 use std::path::{Path, PathBuf};
 
-/// The variable holding the whole TOML text (how `template.yaml` configures the functions).
+/// The variable holding the whole TOML text: an override only (tests, `make coldstart`). Lambda
+/// caps a function's environment at 4 KB in all, too small for a config with a few dozen sources,
+/// so `template.yaml` does not set it.
 const TEXT_VARIABLE: &str = "INLET_CONFIG";
 /// The variable naming a config file instead.
 const FILE_VARIABLE: &str = "INLET_CONFIG_FILE";
-/// The file the functions read beside their executable when neither variable is set.
+/// The file the functions read beside their executable when neither variable is set: how the
+/// deployed functions are configured, since each package carries it next to `bootstrap`
+/// (`[package.metadata.lambda.build] include` in functions/*/Cargo.toml; scripts/lambda_zip.py
+/// refuses a package without it).
 const DEFAULT_FILE: &str = "inlet.toml";
 
 impl Config {
@@ -30,7 +35,8 @@ impl Config {
     }
 
     /// Reads the config as the functions do: `INLET_CONFIG` (the TOML text), else the file
-    /// `INLET_CONFIG_FILE` names, else `inlet.toml` beside the executable.
+    /// `INLET_CONFIG_FILE` names, else `inlet.toml` beside the executable (on Lambda,
+    /// `/var/task/inlet.toml`, packaged with the function).
     pub fn from_env() -> Result<Self, ConfigError> {
         from_sources(
             |name| std::env::var(name).ok(),
@@ -233,6 +239,82 @@ mod tests {
             message,
             "config: nowhere to read it from: set INLET_CONFIG or INLET_CONFIG_FILE"
         );
+    }
+
+    /// One source per provider of the registry, each with what it needs, and the generic schemes,
+    /// with a route each: what a busy deployment looks like.
+    fn big_config() -> String {
+        let mut text = String::from("[defaults]\ntolerance_secs = 300\n\n");
+        let mut names = Vec::new();
+        for provider in inlet_signature::registry::all() {
+            let scheme = Scheme::Provider(provider);
+            let name = provider.name.replace('-', "_");
+            // A secret a handshake hands over is kept whole in a secret the ingest function may
+            // write; the others are a JSON key of a shared secret, and one being rotated out.
+            let secrets = if scheme.enrols_secret() {
+                format!("\"secretsmanager:inlet/{name}\"")
+            } else {
+                format!(
+                    "\"secretsmanager:inlet/webhooks#{name}\", \"env:{}_PREVIOUS\"",
+                    name.to_uppercase()
+                )
+            };
+            text.push_str(&format!(
+                "[sources.{name}]\nscheme = \"{}\"\nsecrets = [{secrets}]\n",
+                provider.name
+            ));
+            if scheme.signs_url() {
+                text.push_str(&format!(
+                    "url = \"https://hooks.example.com/webhooks/{name}\"\n"
+                ));
+            }
+            if scheme.needs_handshake_secret() {
+                text.push_str(&format!(
+                    "handshake_secret = \"secretsmanager:inlet/{name}#handshake\"\n"
+                ));
+            }
+            text.push('\n');
+            names.push(name);
+        }
+        text.push_str(
+            "[sources.crm]\nscheme = \"hmac\"\nheader = \"X-Signature\"\nprefix = \"sha256=\"\n\
+             id_pointer = \"/data/id\"\nsecrets = [\"env:CRM_SECRET\"]\n\n\
+             [sources.internal]\nscheme = \"token\"\nheader = \"X-Api-Key\"\nsecrets = [\"env:INTERNAL_TOKEN\"]\n\n\
+             [sources.open]\nscheme = \"none\"\nallow_unsigned = true\nallow_ips = [\"203.0.113.0/24\"]\n\n",
+        );
+        names.extend(["crm", "internal", "open"].map(String::from));
+        for name in &names {
+            text.push_str(&format!(
+                "[[routes]]\nsource = \"{name}\"\naction = {{ type = \"forward\", url = \"https://agents.example.com/hooks/{name}\", secret = \"secretsmanager:inlet/forward#secret\" }}\n\n"
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn a_config_too_big_for_lambdas_environment_loads_from_beside_the_executable() {
+        let text = big_config();
+        let sources = inlet_signature::registry::all().len() + 3;
+        assert!(sources >= 50, "only {sources} sources");
+        // Lambda refuses a function whose environment variables exceed 4 KB in all, so this could
+        // never be passed in INLET_CONFIG: the package carries it as inlet.toml beside bootstrap.
+        assert!(text.len() > 4096, "only {} bytes", text.len());
+
+        let scratch = Scratch::new("big");
+        scratch.file("bootstrap", "");
+        scratch.file(DEFAULT_FILE, &text);
+        // The functions' own path: no variable set, the file beside the executable.
+        let config = from_sources(|_| None, || Some(scratch.0.clone())).unwrap();
+        assert_eq!(config.sources.len(), sources);
+        assert_eq!(config.routes.len(), sources);
+        let meta = config.source("meta").unwrap();
+        assert!(meta.handshake_secret.is_some());
+        assert!(config.source("twilio").unwrap().url.is_some());
+
+        // INLET_CONFIG, when set, still wins over the packaged file.
+        let vars = |name: &str| (name == TEXT_VARIABLE).then(|| GITHUB.to_owned());
+        let config = from_sources(vars, || Some(scratch.0.clone())).unwrap();
+        assert_eq!(config.sources.len(), 1);
     }
 
     #[test]
