@@ -490,7 +490,12 @@ fn the_functions_have_only_the_permissions_they_use() {
     for (name, expected) in [
         (
             "IngestFunction",
-            &["secretsmanager:GetSecretValue", "sqs:SendMessage"][..],
+            // PutSecretValue: only the secrets an Asana or Notion handshake hands over.
+            &[
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:PutSecretValue",
+                "sqs:SendMessage",
+            ][..],
         ),
         (
             "ProcessFunction",
@@ -509,5 +514,47 @@ fn the_functions_have_only_the_permissions_they_use() {
         found.sort_unstable();
         found.dedup();
         assert_eq!(found, expected, "{name}");
+    }
+}
+
+/// Ingest is routed POSTs and, for Meta's and Okta's handshakes, GETs of the same path; and it
+/// may write only the secrets a handshake hands over, named by their own parameter.
+#[test]
+fn handshake_routes_and_enrolment_writes_are_scoped() {
+    let template = template();
+    let events = &resource(&template, "IngestFunction")["Events"];
+    let mut routes: Vec<(String, String)> = events
+        .as_hash()
+        .unwrap()
+        .values()
+        .filter(|event| event["Type"].as_str() == Some("HttpApi"))
+        .map(|event| {
+            let properties = &event["Properties"];
+            (
+                properties["Method"].as_str().unwrap().to_owned(),
+                properties["Path"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    routes.sort();
+    assert_eq!(
+        routes,
+        [
+            ("GET".to_owned(), "/webhooks/{source}".to_owned()),
+            ("POST".to_owned(), "/webhooks/{source}".to_owned()),
+        ]
+    );
+    let policies = resource(&template, "IngestFunction")["Policies"]
+        .as_vec()
+        .unwrap()
+        .clone();
+    let text = format!("{policies:?}");
+    assert!(text.contains("PutSecretValue"), "{text}");
+    for policy in &policies {
+        let rendered = format!("{policy:?}");
+        if rendered.contains("PutSecretValue") {
+            assert!(rendered.contains("EnrolmentSecretArns"), "{rendered}");
+            assert!(!rendered.contains("\"SecretArns\""), "{rendered}");
+        }
     }
 }
