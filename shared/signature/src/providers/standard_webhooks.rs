@@ -194,9 +194,17 @@ pub(crate) fn sign(
     key: &Key,
     now: i64,
 ) -> Result<Vec<SignedHeader>, SignError> {
-    let given = optional_header(delivery.headers, STANDARD_NAMES.id)
-        .ok()
-        .flatten();
+    sign_as(&STANDARD_NAMES, delivery, key, now)
+}
+
+/// The three headers under `names`: the id only when the delivery does not carry one yet.
+fn sign_as(
+    names: &Names,
+    delivery: &Delivery<'_>,
+    key: &Key,
+    now: i64,
+) -> Result<Vec<SignedHeader>, SignError> {
+    let given = optional_header(delivery.headers, names.id).ok().flatten();
     let id = given.map_or_else(|| derived_id("msg_", delivery.body, now), str::to_owned);
     let timestamp = now.to_string();
     let item = signature_item(
@@ -211,18 +219,48 @@ pub(crate) fn sign(
     )?;
     let mut added = Vec::with_capacity(3);
     if given.is_none() {
-        added.push((HeaderName::from_static(STANDARD_NAMES.id), value(id)));
+        added.push((HeaderName::from_static(names.id), value(id)));
     }
-    added.push((
-        HeaderName::from_static(STANDARD_NAMES.timestamp),
-        value(timestamp),
-    ));
-    added.push((
-        HeaderName::from_static(STANDARD_NAMES.signature),
-        value(item),
-    ));
+    added.push((HeaderName::from_static(names.timestamp), value(timestamp)));
+    added.push((HeaderName::from_static(names.signature), value(item)));
     Ok(added)
 }
+
+/// The secret of a provider that sends Standard Webhooks through Svix (Clerk, Resend): an HMAC
+/// secret only, since they sign no `v1a` (ed25519) items.
+const SVIX_KEY_FORMAT: &str = "the endpoint's signing secret, `whsec_` + base64";
+
+fn svix_key(secret: &str) -> Result<Key, KeyError> {
+    if secret.starts_with("whpk_") || secret.starts_with("whsk_") {
+        return Err(KeyError::Format(SVIX_KEY_FORMAT));
+    }
+    key(secret)
+}
+
+fn svix_sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
+    sign_as(&SVIX_NAMES, delivery, key, now)
+}
+
+/// Providers that deliver through Svix: Standard Webhooks verification, under the `svix-*`
+/// header names `sign` writes, with HMAC secrets only.
+pub(crate) static SVIX_HOSTED: Code = Code {
+    facts: Facts {
+        timestamp_header: Some(SVIX_NAMES.timestamp),
+        id_header: Some(SVIX_NAMES.id),
+        signed_id: true,
+        timestamp: true,
+        ..Facts::signature(SVIX_NAMES.signature, Encoding::Base64)
+    },
+    signed: "HMAC-SHA256 of `svix-id.svix-timestamp.body`, base64, as `v1,…` (several while rolling)",
+    key_format: SVIX_KEY_FORMAT,
+    key: svix_key,
+    signing_key: svix_key,
+    verify,
+    sign: svix_sign,
+    sign_body: None,
+    unsigned_handshake: None,
+    secrets_for_seed,
+};
 
 /// Signs an outbound delivery (the forward action): the headers for `id` at `now`. An HMAC secret
 /// signs `v1`, a `whsk_` secret key `v1a`.
@@ -461,5 +499,37 @@ mod tests {
             BODY,
         );
         assert!(ed25519.to_str().unwrap().starts_with("v1a,hnO3f9T8"));
+    }
+
+    #[test]
+    fn svix_hosted_sign_writes_svix_headers_that_verify() {
+        const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"type":"some.event","data":{}}"#;
+        let key = svix_key(SECRET).unwrap();
+        let mut headers = HeaderMap::new();
+        let added = svix_sign(&Delivery::post(&headers, body), &key, NOW).unwrap();
+        let names: Vec<_> = added.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["svix-id", "svix-timestamp", "svix-signature"]);
+        for (name, value) in added {
+            headers.insert(name, value);
+        }
+        let verified = verify(&Delivery::post(&headers, body), &[key], window()).unwrap();
+        assert_eq!(verified.event_type.as_deref(), Some("some.event"));
+        let other = verify(
+            &Delivery::post(&headers, body),
+            &[svix_key("whsec_c29tZW9uZSBlbHNl").unwrap()],
+            window(),
+        );
+        assert_eq!(other, Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn svix_hosted_providers_take_no_ed25519_keys() {
+        for secret in [
+            "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=",
+            "whsk_AAAA",
+        ] {
+            assert_eq!(svix_key(secret), Err(KeyError::Format(SVIX_KEY_FORMAT)));
+        }
     }
 }
