@@ -522,6 +522,10 @@ pub(crate) struct StampedHeader {
     pub joiner: &'static [u8],
     /// Whether the timestamp counts milliseconds (WorkOS) rather than seconds.
     pub millis: bool,
+    /// Whether a signature of another length than HMAC-SHA256's is malformed rather than merely
+    /// not matching (the providers added with the registry say so; Stripe and Paddle's answers
+    /// are pinned as they were).
+    pub exact_length: bool,
     pub timestamp: &'static str,
     pub signature: &'static str,
     pub malformed_item: &'static str,
@@ -535,6 +539,24 @@ pub(crate) struct StampedHeader {
 const MAX_SIGNATURES: usize = 16;
 
 impl StampedHeader {
+    /// The `t=<timestamp>,v1=<hex>[,v1=<hex>…]` layout over `t.body` that Stripe made common
+    /// (Calendly, Mux, WorkOS).
+    pub(crate) const fn t_v1(header: &'static str, millis: bool, exact_length: bool) -> Self {
+        Self {
+            header,
+            separator: ',',
+            joiner: b".",
+            millis,
+            exact_length,
+            timestamp: "t",
+            signature: "v1",
+            malformed_item: "expected comma-separated `name=value` items",
+            repeated_timestamp: "more than one `t`",
+            no_timestamp: "no `t` timestamp",
+            no_signature: "no `v1` signature",
+        }
+    }
+
     /// The timestamp text (as signed) with its value, and every hex signature of the known
     /// version; items of other versions are skipped, as they belong to other schemes.
     pub(crate) fn parse<'a>(
@@ -571,6 +593,13 @@ impl StampedHeader {
         };
         if signatures.is_empty() {
             return Err(malformed(self.no_signature));
+        }
+        if self.exact_length
+            && signatures
+                .iter()
+                .any(|s| s.len() != crypto::Algorithm::Sha256.output_len())
+        {
+            return Err(malformed("wrong length for an HMAC-SHA256"));
         }
         Ok((timestamp, seconds, signatures))
     }

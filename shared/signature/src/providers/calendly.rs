@@ -3,29 +3,17 @@
 //! with a personal access token, or generated for an OAuth app). Every `v1` item is tried. Bodies
 //! are JSON objects whose `event` field is the event type; they carry no event id.
 
+use crate::Encoding;
 use crate::body::Scalar;
-use crate::crypto::{self, Algorithm, Encoding};
 use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     Delivery, Key, SignError, SignatureError, SignedHeader, StampedHeader, Verified, Window,
-    check_window, header,
 };
 use serde::Deserialize;
 
 const SIGNATURE: &str = "calendly-webhook-signature";
 
-const LAYOUT: StampedHeader = StampedHeader {
-    header: SIGNATURE,
-    separator: ',',
-    joiner: b".",
-    millis: false,
-    timestamp: "t",
-    signature: "v1",
-    malformed_item: "expected comma-separated `name=value` items",
-    repeated_timestamp: "more than one `t`",
-    no_timestamp: "no `t` timestamp",
-    no_signature: "no `v1` signature",
-};
+const LAYOUT: StampedHeader = StampedHeader::t_v1(SIGNATURE, false, true);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -38,23 +26,7 @@ fn verify(
     keys: &[Key],
     window: Window,
 ) -> Result<Verified, SignatureError> {
-    let (timestamp, seconds, signatures) = LAYOUT.parse(header(delivery.headers, SIGNATURE)?)?;
-    if signatures
-        .iter()
-        .any(|s| s.len() != Algorithm::Sha256.output_len())
-    {
-        return Err(SignatureError::Malformed {
-            field: SIGNATURE,
-            why: "wrong length for an HMAC-SHA256",
-        });
-    }
-    check_window(seconds, window)?;
-    crypto::any_match(
-        Algorithm::Sha256,
-        keys,
-        &[timestamp.as_bytes(), LAYOUT.joiner, delivery.body],
-        &signatures,
-    )?;
+    LAYOUT.check(delivery, keys, window)?;
     // serde reads a struct from an array too: only an object is Calendly's event.
     let mut body = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
         serde_json::from_slice::<Body>(delivery.body).unwrap_or_default()
@@ -103,6 +75,7 @@ pub static PROVIDER: Provider = Provider {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::crypto::{self, Algorithm};
     use http::HeaderMap;
 
     const BODY: &[u8] = br#"{"event":"invitee.canceled","payload":{}}"#;

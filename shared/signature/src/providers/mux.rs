@@ -2,50 +2,23 @@
 //! `t.body` under the webhook's signing secret. Several `v1` items are each tried; items of other
 //! versions are skipped. Bodies are JSON events whose `id` and `type` name them.
 
-use crate::crypto::{self, Algorithm, Encoding};
+use crate::Encoding;
 use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     BodyFields, Delivery, Key, SignError, SignatureError, SignedHeader, StampedHeader, Verified,
-    Window, check_window, header,
+    Window,
 };
 
 const SIGNATURE: &str = "mux-signature";
 
-const LAYOUT: StampedHeader = StampedHeader {
-    header: SIGNATURE,
-    separator: ',',
-    joiner: b".",
-    millis: false,
-    timestamp: "t",
-    signature: "v1",
-    malformed_item: "expected comma-separated `name=value` items",
-    repeated_timestamp: "more than one `t`",
-    no_timestamp: "no `t` timestamp",
-    no_signature: "no `v1` signature",
-};
+const LAYOUT: StampedHeader = StampedHeader::t_v1(SIGNATURE, false, true);
 
 fn verify(
     delivery: &Delivery<'_>,
     keys: &[Key],
     window: Window,
 ) -> Result<Verified, SignatureError> {
-    let (timestamp, seconds, signatures) = LAYOUT.parse(header(delivery.headers, SIGNATURE)?)?;
-    if signatures
-        .iter()
-        .any(|s| s.len() != Algorithm::Sha256.output_len())
-    {
-        return Err(SignatureError::Malformed {
-            field: SIGNATURE,
-            why: "wrong length for an HMAC-SHA256",
-        });
-    }
-    check_window(seconds, window)?;
-    crypto::any_match(
-        Algorithm::Sha256,
-        keys,
-        &[timestamp.as_bytes(), LAYOUT.joiner, delivery.body],
-        &signatures,
-    )?;
+    LAYOUT.check(delivery, keys, window)?;
     let mut fields = BodyFields::parse(delivery.body).unwrap_or_default();
     Ok(Verified {
         event_id: fields.id.take(),

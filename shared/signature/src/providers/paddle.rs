@@ -11,6 +11,7 @@ const SIGNATURE: &str = "paddle-signature";
 const LAYOUT: StampedHeader = StampedHeader {
     header: SIGNATURE,
     millis: false,
+    exact_length: false,
     joiner: b":",
     separator: ';',
     timestamp: "ts",
