@@ -6,7 +6,7 @@ mod delivery;
 mod dev;
 mod dlq;
 mod error;
-mod events;
+mod fixtures;
 mod globals;
 mod json;
 mod payload;
@@ -26,7 +26,7 @@ use std::process::ExitCode;
 #[command(
     name = "inlet",
     version,
-    about = "Inlet's command line: dev, send, sign, verify, dlq, events, providers"
+    about = "Inlet's command line: dev, send, sign, verify, dlq, fixtures, providers"
 )]
 struct Cli {
     #[command(flatten)]
@@ -46,7 +46,7 @@ enum Command {
     /// Check a delivery's signature; exit 0 only when it is valid.
     Verify(verify::VerifyArgs),
     /// Regenerate the signed API Gateway events in events/ingest/ from events/payloads/.
-    Events(events::EventsArgs),
+    Fixtures(fixtures::FixturesArgs),
     /// Inspect the dead-letter queue and redrive it.
     Dlq(dlq::DlqArgs),
     /// List the named providers: signature header, what is signed, secret format, handshake.
@@ -75,7 +75,7 @@ async fn main() -> ExitCode {
         Command::Dlq(args) => dlq::run(&args).await,
         Command::Sign(args) => sign::run(&cli.globals, &args).await,
         Command::Verify(args) => verify::run(&cli.globals, &args).await,
-        Command::Events(args) => events::run(&cli.globals, &args).await,
+        Command::Fixtures(args) => fixtures::run(&cli.globals, &args).await,
         Command::Providers(args) => providers::run(&args),
     };
     match result {

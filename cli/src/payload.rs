@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn fixture_ids_are_reproducible() {
-        // What `inlet events` does: the same payload at the same time is the same event.
+        // What `inlet fixtures` does: the same payload at the same time is the same event.
         let payload = Payload::parse(WITH_IDS).unwrap();
         let render = |name: &str, now: i64| {
             payload

@@ -1,5 +1,5 @@
 //! The `inlet` command as a user runs it. One test binary for the crate: each module is a suite.
 
 mod common;
-mod events;
+mod fixtures;
 mod sign_verify;

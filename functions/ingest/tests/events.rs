@@ -322,7 +322,7 @@ async fn every_event_gets_the_answer_its_case_states() {
     let missing: Vec<_> = stated.difference(&files).collect();
     assert!(
         missing.is_empty(),
-        "cases with no file (run `inlet --env-file local.env events`): {missing:?}"
+        "cases with no file (run `inlet --env-file local.env fixtures`): {missing:?}"
     );
 
     let (ingest, queue, _) = ingest().await;

@@ -1,4 +1,4 @@
-//! `inlet events`: the committed fixtures are exactly what the generator makes, so the two never
+//! `inlet fixtures`: the committed fixtures are exactly what the generator makes, so the two never
 //! drift apart (a change to a payload, a case, a secret or a scheme shows up here).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -31,7 +31,7 @@ fn regenerating_reproduces_the_committed_fixtures() {
 
     let from = repo_root().join("events");
     let run = inlet(&[
-        "events",
+        "fixtures",
         "--from",
         from.to_str().unwrap(),
         "--out",
@@ -47,12 +47,12 @@ fn regenerating_reproduces_the_committed_fixtures() {
     assert_eq!(
         names(&generated),
         names(&committed),
-        "run `inlet --env-file local.env events` and commit the result"
+        "run `inlet --env-file local.env fixtures` and commit the result"
     );
     for (name, bytes) in &committed {
         assert!(
             generated[name] == *bytes,
-            "events/ingest/{name} differs from what `inlet --env-file local.env events` makes"
+            "events/ingest/{name} differs from what `inlet --env-file local.env fixtures` makes"
         );
     }
 }
@@ -63,7 +63,7 @@ fn now_moves_every_timestamp_and_signature() {
     let scratch = Scratch::with_prefix("now_moves_every_timestamp_and_signature");
     let out = scratch.path();
     let run = inlet(&[
-        "events",
+        "fixtures",
         "--from",
         from.to_str().unwrap(),
         "--out",
@@ -116,7 +116,7 @@ fn the_generator_needs_the_secrets_and_names_the_missing_one() {
             config.to_str().unwrap().to_owned(),
             "--env-file".to_owned(),
             env_file.to_str().unwrap().to_owned(),
-            "events".to_owned(),
+            "fixtures".to_owned(),
             "--from".to_owned(),
             events.to_str().unwrap().to_owned(),
         ]
