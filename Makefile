@@ -33,6 +33,7 @@ help:
 
 # The emulator (moto server) lives in a project venv, pinned.
 $(VENV)/.installed: tools/requirements-emulator.txt tools/constraints-emulator.txt
+	@echo "installing the AWS emulator (moto, pinned) into $(VENV): first run only, about 30 s"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		-r tools/requirements-emulator.txt -c tools/constraints-emulator.txt
@@ -40,7 +41,10 @@ $(VENV)/.installed: tools/requirements-emulator.txt tools/constraints-emulator.t
 
 venv: $(VENV)/.installed
 
+# The emulator listens on 127.0.0.1:5055 (`EMULATOR_PORT=N make dev` for another), or on a free
+# port when that one is taken; the stack's addresses go to .inlet/stack.json for the other commands.
 dev: venv
+	@[ -x target/debug/inlet ] || echo "compiling the inlet CLI: the first build takes a few minutes"
 	$(CARGO) build --locked -p inlet-cli
 	scripts/with-emulator.sh ./target/debug/inlet --config inlet.toml --env-file local.env dev --listen $(LISTEN)
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs a command with a moto server (the AWS emulator from .venv) on a free loopback port, and
-# stops the emulator afterwards, whatever way the command ends.
+# Runs a command with a moto server (the AWS emulator from .venv) on 127.0.0.1:5055 (or
+# EMULATOR_PORT), and stops the emulator afterwards, whatever way the command ends. A fixed port
+# means the endpoint printed yesterday still works today; only when something else holds it does
+# the emulator move to a free port, and say so. (The tests start their own emulators on free ports.)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 moto="$root/.venv/bin/moto_server"
@@ -11,7 +13,26 @@ if [ -n "${AWS_ENDPOINT_URL:-}" ] && [ -z "${INLET_OWN_EMULATOR:-}" ]; then
   exec "$@"
 fi
 
-port=$("$root/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+# 5055: not a port moto (5000), LocalStack (4566) or the usual dev servers (3000, 8000, 8080) take.
+wanted="${EMULATOR_PORT:-5055}"
+port=$("$root/.venv/bin/python" - "$wanted" <<'PY'
+import socket, sys
+s = socket.socket()
+# As the server will: a port left in TIME_WAIT by the last run is free, a listener is not.
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    s.close()
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+)
+if [ "$port" != "$wanted" ]; then
+  echo "emulator: port $wanted is taken; using free port $port instead (EMULATOR_PORT=N picks another)" >&2
+fi
 mkdir -p "$root/target"
 # Its own session: Ctrl-C reaches the command (which stops gracefully, still using the emulator),
 # and the emulator is stopped by the trap once the command has ended.
