@@ -6,8 +6,9 @@
 
 use crate::Report;
 use crate::error::CliError;
+use crate::state::Target;
 use inlet_core::envelope::Envelope;
-use inlet_local::{self as local, DeadLetter, StackSettings, emulator};
+use inlet_local::{self as local, DeadLetter, StackSettings};
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 
@@ -56,21 +57,35 @@ async fn queue_url(
         .map_err(|error| {
             CliError::Failed(format!(
                 "cannot find the queue `{name}` (set {variable}, or start `inlet dev`): {}",
-                aws_sdk_sqs::error::DisplayErrorContext(&error)
+                inlet_local::one_line(&error)
             ))
         })?
         .queue_url
         .ok_or_else(|| CliError::Failed(format!("the queue `{name}` has no URL")))
 }
 
-pub async fn run(args: &DlqArgs) -> Result<Report, CliError> {
-    let sdk = emulator::sdk_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
+/// The queue's and the dead-letter queue's URLs: the running `inlet dev`'s, or the
+/// environment's.
+async fn queue_urls(
+    target: &Target,
+    sqs: &aws_sdk_sqs::Client,
+) -> Result<(String, String), CliError> {
+    if let Target::Local(state) = target {
+        return Ok((state.queue_url.clone(), state.dead_letter_queue_url.clone()));
+    }
     let names = StackSettings::default();
-    let dlq_url = queue_url(&sqs, "INLET_DLQ_URL", &names.dead_letter_queue_name).await?;
+    Ok((
+        queue_url(sqs, "INLET_QUEUE_URL", &names.queue_name).await?,
+        queue_url(sqs, "INLET_DLQ_URL", &names.dead_letter_queue_name).await?,
+    ))
+}
+
+pub async fn run(args: &DlqArgs) -> Result<Report, CliError> {
+    let target = Target::find().await?;
+    let sqs = aws_sdk_sqs::Client::new(&target.sdk_config().await);
+    let (queue, dlq_url) = queue_urls(&target, &sqs).await?;
     match &args.command {
         DlqCommand::Stats => {
-            let queue = queue_url(&sqs, "INLET_QUEUE_URL", &names.queue_name).await?;
             let mut text = String::new();
             for (label, url) in [("queue", &queue), ("dead-letter queue", &dlq_url)] {
                 let (visible, in_flight) = local::depth(&sqs, url).await?;
@@ -98,7 +113,6 @@ pub async fn run(args: &DlqArgs) -> Result<Report, CliError> {
             Ok(Report::ok(text))
         }
         DlqCommand::Redrive { source, dry_run } => {
-            let queue = queue_url(&sqs, "INLET_QUEUE_URL", &names.queue_name).await?;
             let show = std::io::stderr().is_terminal();
             let moved = local::redrive(
                 &sqs,

@@ -34,6 +34,12 @@ pub enum CliError {
     Failed(String),
     #[error(transparent)]
     Stack(#[from] inlet_local::StackError),
+    /// Nothing to talk to: no `inlet dev` running here, and no endpoint or queue in the
+    /// environment. The text is why the state file did not count, when there is one.
+    #[error(
+        "no running stack{0}: start one with `make dev` (or set AWS_ENDPOINT_URL / INLET_QUEUE_URL for AWS)"
+    )]
+    NoStack(String),
     /// A payload or case file that cannot be turned into a fixture.
     #[error("{path}: {why}")]
     Fixture { path: PathBuf, why: String },

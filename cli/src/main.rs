@@ -14,6 +14,7 @@ mod providers;
 mod send;
 mod sending;
 mod sign;
+mod state;
 mod verify;
 
 use clap::{Parser, Subcommand};

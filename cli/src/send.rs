@@ -6,6 +6,7 @@ use crate::error::CliError;
 use crate::globals::Globals;
 use crate::payload::{self, Payload};
 use crate::sending::{self, now_secs, sign};
+use crate::state::Target;
 use clap::ArgGroup;
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -35,7 +36,8 @@ pub struct SendArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub times: u32,
-    /// Where to post (default: http://127.0.0.1:3000/webhooks/SOURCE, `inlet dev`'s endpoint).
+    /// Where to post (default: the running `inlet dev`'s /webhooks/SOURCE, as .inlet/stack.json
+    /// records it, else http://127.0.0.1:3000/webhooks/SOURCE).
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
     /// The directory of sample payloads.
@@ -158,10 +160,11 @@ pub async fn run(globals: &Globals, args: &SendArgs) -> Result<Report, CliError>
     }
     // A source signs with its first secret: during a rotation that is the new one.
     let signed = sign(source, keys.first(), &headers, body, now)?;
-    let url = args
-        .url
-        .clone()
-        .unwrap_or_else(|| sending::webhook_url(DEFAULT_BASE_URL, &args.source));
+    // The running `inlet dev`'s address (`make dev LISTEN=…` moves it), else its default.
+    let url = args.url.clone().unwrap_or_else(|| {
+        let base = Target::local_stack().map_or_else(|| DEFAULT_BASE_URL.to_owned(), |s| s.listen);
+        sending::webhook_url(&base, &args.source)
+    });
     let client = sending::client(inlet_local::emulator::is_loopback_url(&url))?;
     let mut report = String::new();
     let mut all_accepted = true;

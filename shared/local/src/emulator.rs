@@ -15,6 +15,13 @@ pub fn is_loopback_url(url: &str) -> bool {
 /// default to us-east-1 and dummy keys: emulators accept any, and `make dev` then needs no AWS
 /// setup. Anywhere else nothing is made up, so real AWS is never reached with a guess.
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_at(None, None).await
+}
+
+/// [`sdk_config`] pointed at `endpoint` (and `region`, when given) instead of what
+/// `AWS_ENDPOINT_URL` says: how the commands reach the stack `inlet dev` recorded in its state
+/// file, without changing the process's environment under the SDK.
+pub async fn sdk_config_at(endpoint: Option<&str>, region: Option<&str>) -> aws_config::SdkConfig {
     use aws_config::environment::{
         EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
     };
@@ -22,12 +29,21 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     use aws_config::meta::region::RegionProviderChain;
     use aws_config::profile::{ProfileFileCredentialsProvider, ProfileFileRegionProvider};
 
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    let endpoint = endpoint
+        .map(str::to_owned)
+        .unwrap_or_else(|| std::env::var("AWS_ENDPOINT_URL").unwrap_or_default());
     let mut loader = inlet_aws::sdk_loader();
+    if !endpoint.is_empty() {
+        loader = loader.endpoint_url(&endpoint);
+    }
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
     if is_loopback_url(&endpoint) {
         // The default chains would also ask the EC2 metadata service, which is slow to fail
         // off EC2 and pointless for an emulator.
-        let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        let region_given = region.is_some();
+        let region_chain = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
             .or_else(ProfileFileRegionProvider::new())
             .or_else(Some(aws_config::Region::new("us-east-1")));
         let dummy = aws_sdk_sqs::config::Credentials::new(
@@ -53,7 +69,13 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
                 .build(),
         )
         .or_else("LocalEmulator", dummy);
-        loader = loader.region(region).credentials_provider(credentials);
+        if region_given {
+            loader = loader.credentials_provider(credentials);
+        } else {
+            loader = loader
+                .region(region_chain)
+                .credentials_provider(credentials);
+        }
     }
     loader.load().await
 }

@@ -21,6 +21,36 @@ pub struct StackError {
 fn failed<E: std::error::Error>(step: &'static str) -> impl FnOnce(E) -> StackError {
     move |error| StackError {
         step,
-        detail: aws_sdk_sqs::error::DisplayErrorContext(error).to_string(),
+        detail: one_line(&error),
     }
+}
+
+/// The longest [`one_line`] gets: the SDK's credential errors list every provider it tried with
+/// their settings, hundreds of characters the reader does not need to see what went wrong.
+const ONE_LINE_MAX: usize = 240;
+
+/// An error and its causes on one short line, as a terminal user reads it: each cause that adds
+/// something, joined by `: `, white space collapsed, cut at [`ONE_LINE_MAX`] characters.
+pub fn one_line(error: &(dyn std::error::Error + '_)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + '_)> = Some(error);
+    while let Some(error) = next {
+        let text = error
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        // The SDK's wrappers repeat their cause, or say only "dispatch failure" / "other".
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = error.source();
+    }
+    let line = parts.join(": ");
+    if line.chars().count() <= ONE_LINE_MAX {
+        return line;
+    }
+    let mut cut: String = line.chars().take(ONE_LINE_MAX).collect();
+    cut.push('…');
+    cut
 }
