@@ -20,7 +20,7 @@ BENCH_TIME ?= 3
 # `make dev LISTEN=127.0.0.1:8080` serves elsewhere.
 LISTEN ?= 127.0.0.1:3000
 
-.PHONY: help venv dev test fmt-check lint tests bench build lambda build-IngestFunction build-ProcessFunction clean build-tools lint-tools template-lint coldstart soak fuzz
+.PHONY: help venv dev test fmt-check lint tests browser bench build lambda build-IngestFunction build-ProcessFunction clean build-tools lint-tools template-lint coldstart soak fuzz
 
 help:
 	@echo "make dev     run the whole pipeline locally against an AWS emulator (Ctrl-C stops it)"
@@ -71,13 +71,34 @@ template-lint: lint-tools
 	$(LINT_VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(LINT_VENV)/bin/sam validate --lint --region us-east-1 --template-file template.yaml
 
+# The inspector's browser tests (tests/tests/stack/inspector.rs) drive headless Chromium: Debian's
+# chromium at /usr/bin/chromium, or the one CHROMIUM names. Installed here when missing and make
+# runs as root; otherwise the recipe stops and says how, before any test runs.
+browser:
+	@if [ -n "$${CHROMIUM:-}" ]; then \
+		[ -x "$$CHROMIUM" ] || { echo "CHROMIUM=$$CHROMIUM is not an executable" >&2; exit 1; }; \
+		exit 0; \
+	fi; \
+	chromium=/usr/bin/chromium; \
+	if [ -x "$$chromium" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "$$chromium is missing: installing Debian's chromium for the browser tests (apt-get install -y chromium)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y chromium \
+			|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; \
+	else \
+		echo "$$chromium is missing: the browser tests need Chromium. Install it with" \
+			"\`sudo apt-get install chromium\` (or run make as root, which installs it)," \
+			"or set CHROMIUM=/path/to/chromium." >&2; \
+		exit 1; \
+	fi
+
 # Unit, adapter and events tiers need nothing; integration and end-to-end tests start their own
 # emulators from the venv (each on a free port, stopped when the test ends) and run the built CLI.
 # No separate `cargo build -p inlet-cli`: the CLI's own integration tests make cargo build the
 # `inlet` binary first, with the features the tests' build already has, where a separate build
 # would compile the AWS SDK a second time with other features. The doc test is the signature
 # crate's usage example.
-tests: venv
+tests: venv browser
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --locked --doc -p inlet-signature
 

@@ -5,10 +5,13 @@
 //!   unique resource names, scratch directories, the built `inlet` command and `inlet dev`.
 //! - [`proc`]: a running process's peak memory and CPU time, from `/proc`.
 //! - [`target`]: a loopback forward target that records every request and answers as scripted.
+//! - [`browser`]: a headless Chromium with a fresh profile, driven over the DevTools protocol,
+//!   for the pages `inlet dev` serves; killed with all its processes when dropped.
 //! - [`providers`]: the schemes under test, keys, signed deliveries, and where each scheme keeps
 //!   its signature and timestamp — read from `inlet-signature`, not copied.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod browser;
 pub mod proc;
 pub mod providers;
 pub mod stack;

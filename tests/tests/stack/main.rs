@@ -6,6 +6,7 @@ mod docs;
 mod e2e;
 mod faults;
 mod hostile;
+mod inspector;
 mod integration;
 mod providers;
 mod template;
