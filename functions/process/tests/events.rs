@@ -745,6 +745,42 @@ async fn a_second_batch_of_the_same_file_runs_nothing_again() {
     }
 }
 
+/// `cargo lambda invoke process --data-file events/process/<file>` under `cargo lambda watch`:
+/// its Runtime API sends `Lambda-Runtime-Deadline-Ms: 600000`, which the runtime reads as 00:10 on
+/// 1 January 1970. Every file must come out as under a real deadline, not with every action cut
+/// off before it starts; so must a missing (0) or unrepresentable deadline.
+#[tokio::test]
+async fn every_file_runs_under_an_emulators_impossible_deadline() {
+    for deadline_ms in [600_000, 0, i64::MAX] {
+        for name in event_files() {
+            let file = File::read(&name);
+            let expected = Fakes::new(ScriptedHandler::default());
+            let real = handle_sqs(&expected.process(), &file.event, file.clock()).await;
+            let fakes = Fakes::new(ScriptedHandler::default());
+            let odd = Deadline {
+                now_ms: file.clock().now_ms,
+                deadline_ms,
+            };
+            let answer = handle_sqs(&fakes.process(), &file.event, odd).await;
+            assert!(
+                answer.batch_item_failures.is_empty(),
+                "{name} under deadline {deadline_ms}: {answer:?}"
+            );
+            assert_eq!(answer, real, "{name} under deadline {deadline_ms}");
+            assert_eq!(
+                fakes.handler.calls.lock().unwrap().len(),
+                expected.handler.calls.lock().unwrap().len(),
+                "{name} under deadline {deadline_ms}: actions run"
+            );
+            assert_eq!(
+                fakes.dead_letters.len(),
+                expected.dead_letters.len(),
+                "{name} under deadline {deadline_ms}: dead letters"
+            );
+        }
+    }
+}
+
 // ---- the files themselves ----
 
 fn check_file(name: &str) -> Result<(), String> {

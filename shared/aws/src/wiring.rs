@@ -176,6 +176,9 @@ where
         Metrics::Stdout,
     )));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        // Lambda-Runtime-Deadline-Ms as the runtime read it. Not every Runtime API sends a real
+        // one (`cargo lambda watch` sends 600000): the pipeline judges it and falls back to a
+        // default timeout, so an out-of-range value only has to stay out of range here.
         let deadline = Deadline {
             now_ms: clock::epoch_millis(SystemTime::now()),
             deadline_ms: i64::try_from(event.context.deadline).unwrap_or(i64::MAX),

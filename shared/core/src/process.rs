@@ -16,6 +16,7 @@ use crate::ports::{
 };
 use futures_util::StreamExt as _;
 use inlet_signature::clock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One SQS record, as the pipeline needs it.
 #[derive(Debug, Clone, Copy)]
@@ -106,17 +107,95 @@ pub struct Process<St, Dl, Vi, H> {
     handler: H,
     settings: ProcessSettings,
     metrics: Metrics,
+    /// Whether a batch has already come with a deadline that cannot be right: said once per
+    /// pipeline (in Lambda, once per execution environment), not on every batch.
+    warned_unknown_deadline: AtomicBool,
 }
 
 /// How long before the function's deadline an unfinished action is cut off: time for releasing
 /// its claim, delaying its retry and answering the batch.
 pub const ACTION_DEADLINE_MARGIN_MS: i64 = 2_000;
 
-/// The batch's clock: when it started and when the function must be done.
+/// How long a batch may run when its deadline is not known: the process function's `Timeout` in
+/// template.yaml, well inside the queue's visibility timeout, so no record comes back while its
+/// action may still be running.
+pub const UNKNOWN_DEADLINE_TIMEOUT_MS: i64 = 30_000;
+
+/// Lambda's longest function timeout (15 minutes): no invocation has a deadline further away, nor
+/// one that passed longer ago than it could have been running.
+const MAX_FUNCTION_TIMEOUT_MS: i64 = 900_000;
+
+/// Disagreement allowed between Lambda's clock and the function's before a deadline further ahead
+/// than the longest timeout is doubted.
+const DEADLINE_CLOCK_SKEW_MS: i64 = 60_000;
+
+/// The batch's clock: when it started and when the function must be done, both in milliseconds
+/// since the epoch.
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline {
     pub now_ms: i64,
     pub deadline_ms: i64,
+}
+
+impl Deadline {
+    /// Whether `deadline_ms` is one a Lambda invocation can have. Runtime API emulators do not
+    /// all send one: `cargo lambda watch` sends 600000 (ten minutes, as a duration, read as
+    /// 00:10 on 1 January 1970), and a missing or unparseable value arrives as 0 or `i64::MAX`.
+    /// Taken at its word, such a deadline would cut off every action before it started.
+    pub fn is_known(&self) -> bool {
+        let ahead = self.deadline_ms.saturating_sub(self.now_ms);
+        self.deadline_ms > 0
+            && ahead > -MAX_FUNCTION_TIMEOUT_MS
+            && ahead <= MAX_FUNCTION_TIMEOUT_MS + DEADLINE_CLOCK_SKEW_MS
+    }
+
+    /// This clock if its deadline is known, else one that ends [`UNKNOWN_DEADLINE_TIMEOUT_MS`]
+    /// after `now_ms`.
+    pub fn known_or_default(self) -> Self {
+        if self.is_known() {
+            self
+        } else {
+            Self {
+                now_ms: self.now_ms,
+                deadline_ms: self.now_ms.saturating_add(UNKNOWN_DEADLINE_TIMEOUT_MS),
+            }
+        }
+    }
+
+    /// Milliseconds from `now_ms` to the deadline; negative once it has passed.
+    pub fn left_ms(&self) -> i64 {
+        self.deadline_ms.saturating_sub(self.now_ms)
+    }
+}
+
+/// The time a batch's actions have, measured on tokio's clock from the batch's start, so that a
+/// test's paused clock and a fake batch clock stay consistent.
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    started: tokio::time::Instant,
+    /// Milliseconds from the batch's start to the function's deadline.
+    left_at_start_ms: i64,
+}
+
+impl Budget {
+    fn new(clock: Deadline) -> Self {
+        Self {
+            started: tokio::time::Instant::now(),
+            left_at_start_ms: clock.left_ms(),
+        }
+    }
+
+    /// Milliseconds left before the function's deadline now.
+    fn left_ms(&self) -> i64 {
+        let elapsed = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.left_at_start_ms.saturating_sub(elapsed)
+    }
+
+    /// When an unfinished action is cut off: the margin before the deadline.
+    fn actions_end(&self) -> tokio::time::Instant {
+        let budget_ms = (self.left_at_start_ms - ACTION_DEADLINE_MARGIN_MS).max(0);
+        self.started + std::time::Duration::from_millis(u64::try_from(budget_ms).unwrap_or(0))
+    }
 }
 
 impl<St, Dl, Vi, H> Process<St, Dl, Vi, H>
@@ -140,6 +219,7 @@ where
             handler,
             settings,
             metrics: Metrics::Off,
+            warned_unknown_deadline: AtomicBool::new(false),
         }
     }
 
@@ -160,14 +240,12 @@ where
             .map(|r| Envelope::from_json(r.body))
             .collect();
         let lanes = lanes(records, &parsed);
-        // Measured from now on the batch's own clock, so a fake clock in tests stays consistent.
-        let budget_ms = (clock.deadline_ms - clock.now_ms - ACTION_DEADLINE_MARGIN_MS).max(0);
-        let actions_end = tokio::time::Instant::now()
-            + std::time::Duration::from_millis(u64::try_from(budget_ms).unwrap_or(0));
+        let clock = self.known_deadline(clock);
+        let budget = Budget::new(clock);
         let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
         let mut forward_ms: Vec<Vec<f64>> = vec![Vec::new(); records.len()];
         let results: Vec<Vec<Done>> = futures_util::stream::iter(lanes)
-            .map(|lane| self.run_lane(lane, records, &parsed, clock, actions_end))
+            .map(|lane| self.run_lane(lane, records, &parsed, clock, budget))
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
@@ -203,13 +281,31 @@ where
         batch
     }
 
+    /// The batch's clock with a deadline the batch can go by: an impossible one (see
+    /// [`Deadline::is_known`]) is replaced by the default timeout, and said so once.
+    fn known_deadline(&self, clock: Deadline) -> Deadline {
+        if clock.is_known() {
+            return clock;
+        }
+        if !self.warned_unknown_deadline.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                deadline_ms = clock.deadline_ms,
+                now_ms = clock.now_ms,
+                timeout_ms = UNKNOWN_DEADLINE_TIMEOUT_MS,
+                "the function's deadline is missing or impossible (a Runtime API emulator?): \
+                 batches get the default timeout; said once"
+            );
+        }
+        clock.known_or_default()
+    }
+
     async fn run_lane(
         &self,
         lane: Lane,
         records: &[QueuedRecord<'_>],
         parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
         clock: Deadline,
-        actions_end: tokio::time::Instant,
+        budget: Budget,
     ) -> Vec<Done> {
         let mut done = Vec::with_capacity(lane.indices.len());
         let mut failed = false;
@@ -230,7 +326,7 @@ where
                 continue;
             }
             let (outcome, forward_ms) = self
-                .run_record(&records[index], &parsed[index], clock, actions_end)
+                .run_record(&records[index], &parsed[index], clock, budget)
                 .await;
             failed |= outcome.is_failure();
             done.push(Done {
@@ -247,17 +343,12 @@ where
         record: &QueuedRecord<'_>,
         parsed: &Result<Envelope, crate::envelope::EnvelopeError>,
         clock: Deadline,
-        actions_end: tokio::time::Instant,
+        budget: Budget,
     ) -> (RecordOutcome, Vec<f64>) {
         let (outcome, forward_ms) = match parsed {
             Ok(envelope) => {
-                metrics::collect_forward_latencies(self.run_event(
-                    record,
-                    envelope,
-                    clock,
-                    actions_end,
-                ))
-                .await
+                metrics::collect_forward_latencies(self.run_event(record, envelope, clock, budget))
+                    .await
             }
             Err(error) => {
                 tracing::warn!(message_id = record.message_id, %error, "unreadable envelope");
@@ -297,12 +388,22 @@ where
         record: &QueuedRecord<'_>,
         envelope: &Envelope,
         clock: Deadline,
-        actions_end: tokio::time::Instant,
+        budget: Budget,
     ) -> Attempt {
         let body = match envelope.body_bytes() {
             Ok(body) => body,
             Err(_) => return Attempt::Permanent("unparseable_envelope"),
         };
+        // Checked before the claim: an action with no time at all would only be cut off at once,
+        // after a claim and a release for nothing, with a reason that hides why.
+        let left_ms = budget.left_ms();
+        if left_ms <= ACTION_DEADLINE_MARGIN_MS {
+            return Attempt::Transient(format!(
+                "only {} ms were left before the function's deadline (margin \
+                 {ACTION_DEADLINE_MARGIN_MS} ms): not started",
+                left_ms.max(0)
+            ));
+        }
         let now = clock.now_ms.div_euclid(1000);
         let claim = Claim {
             key: envelope.key.clone(),
@@ -331,12 +432,14 @@ where
         // An action still running when Lambda's deadline hits would be killed with the whole
         // batch, every record's answer lost with it: it is cut off in time to release its claim
         // and report it for a retry like any other timeout.
-        let handled = tokio::time::timeout_at(actions_end, action)
+        let handled = tokio::time::timeout_at(budget.actions_end(), action)
             .await
             .unwrap_or_else(|_| {
-                Err(ActionError::Transient(
-                    "the action did not finish before the function's deadline".into(),
-                ))
+                Err(ActionError::Transient(format!(
+                    "the action did not finish in the {} ms it had before the function's \
+                     deadline (margin {ACTION_DEADLINE_MARGIN_MS} ms): cut off",
+                    left_ms - ACTION_DEADLINE_MARGIN_MS
+                )))
             });
         match handled {
             Ok(handled) => {
@@ -512,6 +615,45 @@ mod tests {
     impl Handler for Done {
         async fn handle(&self, _: Event<'_>) -> Result<Handled, ActionError> {
             Ok(Handled::Done)
+        }
+    }
+
+    fn deadline(now_ms: i64, deadline_ms: i64) -> Deadline {
+        Deadline {
+            now_ms,
+            deadline_ms,
+        }
+    }
+
+    const NOW_MS: i64 = 1_795_352_400_000;
+
+    #[test]
+    fn a_deadline_a_lambda_invocation_can_have_is_known() {
+        for left_ms in [30_000, 1, 0, -5_000, MAX_FUNCTION_TIMEOUT_MS] {
+            let clock = deadline(NOW_MS, NOW_MS + left_ms);
+            assert!(clock.is_known(), "{left_ms} ms left");
+            assert_eq!(clock.known_or_default().deadline_ms, NOW_MS + left_ms);
+        }
+    }
+
+    #[test]
+    fn a_missing_or_impossible_deadline_gets_the_default_timeout() {
+        let cases = [
+            ("cargo lambda watch's 600000", 600_000),
+            ("zero", 0),
+            ("negative", -1),
+            ("unrepresentable", i64::MAX),
+            ("an hour ago", NOW_MS - 3_600_000),
+            ("a day ahead", NOW_MS + 86_400_000),
+            ("in microseconds", NOW_MS * 1000),
+            ("in seconds", NOW_MS / 1000 + 30),
+        ];
+        for (what, deadline_ms) in cases {
+            let clock = deadline(NOW_MS, deadline_ms);
+            assert!(!clock.is_known(), "{what}");
+            let clock = clock.known_or_default();
+            assert_eq!(clock.now_ms, NOW_MS, "{what}");
+            assert_eq!(clock.left_ms(), UNKNOWN_DEADLINE_TIMEOUT_MS, "{what}");
         }
     }
 

@@ -403,3 +403,63 @@ fn trace_stays_shut_whatever_the_filter_asks_for() {
     assert_eq!(lines[0]["fields"]["key"], "github#d-1");
     capture.assert_secret_free(&[BODY_MARKER]);
 }
+
+/// A deadline no invocation can have (here `cargo lambda watch`'s 600000) is said once per
+/// pipeline, with what was received, not on every batch.
+#[tokio::test]
+async fn an_impossible_deadline_is_logged_once() {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let process = Process::new(
+        MemoryStore::new(),
+        MemoryQueue::new(),
+        MemoryVisibility::default(),
+        NoAction,
+        ProcessSettings::default(),
+    );
+    let body = envelope_json("github", "g1");
+    let records = [QueuedRecord {
+        message_id: "m1",
+        receipt_handle: "rh",
+        body: &body,
+        receive_count: 1,
+        group_id: None,
+        source: None,
+    }];
+    let clock = Deadline {
+        now_ms: NOW_MS,
+        deadline_ms: 600_000,
+    };
+    for _ in 0..3 {
+        let result = process.handle_batch(&records, clock).await;
+        assert!(result.failures().is_empty(), "{result:?}");
+    }
+    let warnings: Vec<_> = capture
+        .lines()
+        .into_iter()
+        .filter(|l| {
+            l["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("deadline is missing or impossible"))
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert_eq!(warnings[0]["level"], "WARN");
+    assert_eq!(warnings[0]["fields"]["deadline_ms"], 600_000);
+    assert_eq!(
+        warnings[0]["fields"]["timeout_ms"],
+        inlet_core::process::UNKNOWN_DEADLINE_TIMEOUT_MS
+    );
+}
+
+/// Completes every event.
+struct NoAction;
+
+impl inlet_core::actions::Handler for NoAction {
+    async fn handle(
+        &self,
+        _: inlet_core::actions::Event<'_>,
+    ) -> Result<inlet_core::actions::Handled, inlet_core::actions::ActionError> {
+        Ok(inlet_core::actions::Handled::Done)
+    }
+}

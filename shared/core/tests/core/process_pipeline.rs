@@ -220,13 +220,13 @@ async fn a_failed_completion_is_tried_again_and_never_runs_the_action_twice() {
     assert_eq!(record.status, RecordStatus::Completed);
 
     // Still failing, with no time left before the deadline to try again: acknowledged all the
-    // same, the claim left to expire.
+    // same, the claim left to expire. CLOCK's deadline is long past on the real clock the
+    // completion's retries watch, while the action's own time is measured from the batch's start
+    // (an action ends at least the margin before the deadline, so only a slow store call can
+    // leave no time for a second write).
     let rig = pipeline(Scripted::default());
     rig.store.fail_completes(usize::MAX);
-    let result = rig
-        .process
-        .handle_batch(&batch.records(), live_clock(0))
-        .await;
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
     assert!(result.failures().is_empty());
     assert_eq!(rig.handler.ran(), vec!["github#d1"]);
@@ -611,4 +611,90 @@ async fn an_action_still_running_at_the_deadline_is_cut_off_and_retried() {
     assert!(rig.store.record("github#slow").is_none());
     assert!(rig.store.record("github#slow-too").is_none());
     assert_eq!(rig.visibility.changes().len(), 2);
+}
+
+/// Too little time left to run an action at all: the record is not claimed, its action not
+/// started, and the reason says how much time there was, not that the action was too slow.
+#[tokio::test]
+async fn an_action_is_not_started_when_the_deadline_leaves_no_time_for_it() {
+    let margin = inlet_core::process::ACTION_DEADLINE_MARGIN_MS;
+    for left_ms in [margin, 500, 0, -3_000] {
+        let rig = pipeline(Scripted::default());
+        let batch = Batch::new()
+            .push("m1", envelope_json("github", "d1", "{}"))
+            .received(2);
+        let clock = Deadline {
+            now_ms: NOW_MS,
+            deadline_ms: NOW_MS + left_ms,
+        };
+        let result = rig.process.handle_batch(&batch.records(), clock).await;
+        let wanted = format!(
+            "only {} ms were left before the function's deadline (margin {margin} ms): not started",
+            left_ms.max(0)
+        );
+        assert_eq!(
+            outcome(&result, "m1"),
+            RecordOutcome::Retry { reason: wanted },
+            "{left_ms} ms left"
+        );
+        assert!(rig.handler.ran().is_empty(), "{left_ms} ms left");
+        assert_eq!(
+            rig.store.calls(),
+            0,
+            "{left_ms} ms left: claimed for nothing"
+        );
+        // Second receive: base 5 s doubled once.
+        assert_eq!(rig.visibility.changes(), vec![("rh-m1".into(), 10)]);
+    }
+}
+
+/// Just enough time: the action starts and finishes; the margin alone is not a reason to refuse.
+#[tokio::test]
+async fn an_action_runs_with_a_little_time_past_the_margin() {
+    let rig = pipeline(Scripted::default());
+    let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
+    let clock = Deadline {
+        now_ms: NOW_MS,
+        deadline_ms: NOW_MS + inlet_core::process::ACTION_DEADLINE_MARGIN_MS + 200,
+    };
+    let result = rig.process.handle_batch(&batch.records(), clock).await;
+    assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
+    assert_eq!(rig.handler.ran(), vec!["github#d1"]);
+}
+
+/// What `cargo lambda watch` hands the function (600000), a missing deadline (0), one the
+/// runtime could not represent, one long past and one absurdly far ahead: none is a deadline a
+/// Lambda invocation has. Actions run under the default timeout instead of being cut off before
+/// they start, and the claim's lease follows that timeout.
+#[tokio::test]
+async fn a_missing_or_impossible_deadline_runs_actions_under_the_default_timeout() {
+    use inlet_core::process::UNKNOWN_DEADLINE_TIMEOUT_MS;
+    for deadline_ms in [
+        600_000,
+        0,
+        i64::MAX,
+        NOW_MS - 3_600_000,
+        NOW_MS + 86_400_000,
+    ] {
+        let rig = pipeline(Scripted::default());
+        let batch = Batch::new()
+            .push("m1", envelope_json("github", "d1", "{}"))
+            .push("m2", envelope_json("stripe", "s1", "{}"));
+        let clock = Deadline {
+            now_ms: NOW_MS,
+            deadline_ms,
+        };
+        let result = rig.process.handle_batch(&batch.records(), clock).await;
+        assert!(result.failures().is_empty(), "{deadline_ms}: {result:?}");
+        assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
+        assert_eq!(outcome(&result, "m2"), RecordOutcome::Processed);
+        let record = rig.store.record("github#d1").unwrap();
+        assert_eq!(record.status, RecordStatus::Completed);
+        assert_eq!(
+            record.lease_until,
+            (NOW_MS + UNKNOWN_DEADLINE_TIMEOUT_MS) / 1000
+                + ProcessSettings::default().lease_margin_secs,
+            "{deadline_ms}"
+        );
+    }
 }
