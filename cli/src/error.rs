@@ -11,8 +11,13 @@ use std::path::{Path, PathBuf};
 pub enum CliError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("no source named `{name}` in {config}")]
-    UnknownSource { name: String, config: String },
+    #[error("unknown source `{name}`; sources in {config}: {known}")]
+    UnknownSource {
+        name: String,
+        config: String,
+        /// The configured names, comma-separated, so the reader can pick one.
+        known: String,
+    },
     #[error("{}", secret_message(.0))]
     Secret(#[from] SecretError),
     #[error("--secret: {0}")]

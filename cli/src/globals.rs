@@ -29,6 +29,12 @@ impl Globals {
         config.source(name).ok_or_else(|| CliError::UnknownSource {
             name: name.to_owned(),
             config: self.config.display().to_string(),
+            known: config
+                .sources
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
         })
     }
 

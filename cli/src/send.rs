@@ -43,6 +43,17 @@ pub struct SendArgs {
     /// The directory of sample payloads.
     #[arg(long, value_name = "DIR", default_value = "events/payloads")]
     pub payloads: PathBuf,
+    /// Sign with this secret instead of the source's (as the provider shows it): to see a
+    /// delivery signed with the wrong or a rotated-out secret refused.
+    #[arg(long, value_name = "VALUE", conflicts_with = "unsigned")]
+    pub secret: Option<String>,
+    /// Send without a signature header.
+    #[arg(long)]
+    pub unsigned: bool,
+    /// Sign (and render the sample) as of this many seconds ago: past the source's
+    /// tolerance_secs, a timestamped scheme refuses it as stale.
+    #[arg(long, value_name = "SECS", conflicts_with = "unsigned")]
+    pub stale: Option<u32>,
 }
 
 fn stem(path: &Path) -> String {
@@ -89,16 +100,30 @@ fn choose_payload(
             .cloned()
             .collect()
     };
-    let mut found = matches(of_source);
+    let mut found = matches(of_source.clone());
     if found.is_empty() {
         found = matches(all.iter().collect());
     }
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err(CliError::Usage(format!(
-            "--event {name}: no sample in {} is named like that",
-            dir.display()
-        ))),
+        0 => {
+            // The source's samples if it has any, else every one: what the user can pick.
+            let listed: Vec<String> = if of_source.is_empty() {
+                all.iter().map(|(path, _)| stem(path)).collect()
+            } else {
+                of_source.iter().map(|(path, _)| stem(path)).collect()
+            };
+            let whose = if of_source.is_empty() {
+                String::new()
+            } else {
+                format!(" for {source}")
+            };
+            Err(CliError::Usage(format!(
+                "unknown sample `{name}`; samples in {}{whose}: {}",
+                dir.display(),
+                listed.join(", ")
+            )))
+        }
         _ => Err(CliError::Usage(format!(
             "--event {name}: several samples match ({}); give the whole name",
             found
@@ -122,12 +147,63 @@ fn read_body(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(CliError::io(path))
 }
 
+/// The key to sign with, and why not to sign when there is none to use.
+fn signing_key(
+    args: &SendArgs,
+    source: &inlet_core::config::Source,
+    extra: &http::HeaderMap,
+) -> Result<Signing, CliError> {
+    if args.unsigned {
+        return Ok(Signing::Not);
+    }
+    // A signature given with -H is what the user wants tested: sent as given, never replaced.
+    if let Some(header) = source.scheme.signature_header()
+        && extra.contains_key(&header)
+    {
+        return Ok(Signing::AsGiven(header));
+    }
+    match &args.secret {
+        Some(secret) => Ok(Signing::With(source.scheme.signing_key(secret)?)),
+        None => Ok(Signing::Configured),
+    }
+}
+
+/// How `inlet send` signs.
+#[derive(Debug)]
+enum Signing {
+    /// With the source's current (first) secret.
+    Configured,
+    /// With --secret.
+    With(inlet_signature::Key),
+    /// Not at all: --unsigned.
+    Not,
+    /// Not at all: the user gave this signature header with -H.
+    AsGiven(http::HeaderName),
+}
+
 pub async fn run(globals: &Globals, args: &SendArgs) -> Result<Report, CliError> {
     let config = globals.load_config()?;
     let source = globals.source(&config, &args.source)?;
-    let keys = globals.resolver()?.source_keys(source).await?;
-    let now = now_secs();
     let extra = parse_headers(&args.headers)?;
+    let signing = signing_key(args, source, &extra)?;
+    let keys = match signing {
+        // Only the configured secret needs resolving: with --secret or no signature, a missing
+        // variable or an unreachable Secrets Manager is no reason to refuse.
+        Signing::Configured => globals.resolver()?.source_keys(source).await?,
+        _ => Vec::new(),
+    };
+    let key = match &signing {
+        Signing::Configured => keys.first(),
+        Signing::With(key) => Some(key),
+        Signing::Not => None,
+        Signing::AsGiven(header) => {
+            eprintln!("inlet: sending your {header} as given, not signing");
+            None
+        }
+    };
+    // With --stale, the whole delivery is as of then: a sample's own timestamps agree with
+    // its signature, so the only thing wrong with it is its age.
+    let now = now_secs() - i64::from(args.stale.unwrap_or(0));
     let (mut headers, body) = match &args.body {
         Some(path) => {
             let body = read_body(path)?;
@@ -159,7 +235,7 @@ pub async fn run(globals: &Globals, args: &SendArgs) -> Result<Report, CliError>
         headers.push((name.as_str().to_owned(), value));
     }
     // A source signs with its first secret: during a rotation that is the new one.
-    let signed = sign(source, keys.first(), &headers, body, now)?;
+    let signed = sign(source, key, &headers, body, now)?;
     // The running `inlet dev`'s address (`make dev LISTEN=…` moves it), else its default.
     let url = args.url.clone().unwrap_or_else(|| {
         let base = Target::local_stack().map_or_else(|| DEFAULT_BASE_URL.to_owned(), |s| s.listen);

@@ -541,7 +541,10 @@ fn usage_errors_exit_2() {
             &["sign", "--source", "github", "--header", "no colon here"],
             "no colon here",
         ),
-        (&["sign", "--source", "gitlab"], "no source named `gitlab`"),
+        (
+            &["sign", "--source", "gitlab"],
+            "unknown source `gitlab`; sources in",
+        ),
     ];
     for (args, message) in cases {
         let run = inlet(args);
