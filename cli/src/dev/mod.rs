@@ -4,10 +4,12 @@
 //! API Gateway would, and polls the queue the way Lambda's event source mapping does, running the
 //! process pipeline on each batch. Both pipelines come from `inlet_aws::wiring`, as the
 //! functions' do: what works here works in Lambda. Each delivery's path is printed as one human
-//! line per step.
+//! line per step, and the inspector page (`inspector/`) shows each one whole.
 
+mod inspector;
 mod output;
 mod poller;
+mod recorder;
 mod samples;
 mod server;
 mod signals;
@@ -19,7 +21,10 @@ use inlet_aws::wiring::{self, Clients};
 use inlet_core::metrics::Metrics;
 use inlet_core::secrets::KeyRing;
 use inlet_local::{self as local, StackSettings, emulator};
+use inspector::{Actions, Inspector, InspectorService};
 use output::say;
+use recorder::Recording;
+use server::IngestService;
 use signals::wait_for_signal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,6 +43,16 @@ pub struct DevArgs {
     /// The sample deliveries to send at start, one signed POST each.
     #[arg(long, value_name = "DIR", default_value = "events/payloads")]
     pub samples: PathBuf,
+    /// Where to serve the inspector page: a loopback address and port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4040")]
+    pub inspect: SocketAddr,
+    /// Allow --inspect on an address other machines can reach. The page can replay deliveries
+    /// and delete dead letters, and has no login: only on networks you trust.
+    #[arg(long)]
+    pub inspect_public: bool,
+    /// Do not serve the inspector page (nor keep the delivery history in .inlet/).
+    #[arg(long, conflicts_with_all = ["inspect", "inspect_public"])]
+    pub no_inspect: bool,
 }
 
 pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> {
@@ -46,6 +61,13 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
             "--listen {}: the local stack serves on this machine only; give a loopback address \
              such as 127.0.0.1:3000",
             args.listen
+        )));
+    }
+    if !args.no_inspect && !args.inspect.ip().is_loopback() && !args.inspect_public {
+        return Err(CliError::Usage(format!(
+            "--inspect {}: the inspector can replay and delete deliveries and has no login, so \
+             it serves on a loopback address unless you also pass --inspect-public",
+            args.inspect
         )));
     }
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
@@ -71,16 +93,33 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
     // The key ring keeps its resolver; the forward secrets are read the same way, once.
     let router =
         wiring::config_router(&config, &globals.resolver_with(clients.secrets.clone())?).await?;
+    // The samples and the inspector's "replay as new" sign with each source's current key.
     let mut sample_keys = Vec::new();
-    if !args.no_samples {
-        for source in config.sources.values() {
-            // A source signs with its first secret: during a rotation that is the new one.
-            let first = keys.keys(source).await.first().cloned();
-            sample_keys.push((source.name.clone(), first));
-        }
+    for source in config.sources.values() {
+        // A source signs with its first secret: during a rotation that is the new one.
+        let first = keys.keys(source).await.first().cloned();
+        sample_keys.push((source.name.clone(), first));
     }
-    let process =
-        wiring::process_pipeline(&config, &clients, &stack.resources(), router, Metrics::Off);
+    let inspector = if args.no_inspect {
+        None
+    } else {
+        let history = std::path::Path::new(inspector::HISTORY_FILE);
+        Some(Inspector::open(history).map_err(|e| {
+            CliError::Failed(format!("inspector: cannot keep the delivery history: {e}"))
+        })?)
+    };
+    let recording = Arc::new(Recording::new(
+        router,
+        config.routes.clone(),
+        inspector.clone(),
+    ));
+    let process = wiring::process_pipeline(
+        &config,
+        &clients,
+        &stack.resources(),
+        Arc::clone(&recording),
+        Metrics::Off,
+    );
     let ingest = Arc::new(wiring::ingest_pipeline(
         config.clone(),
         keys,
@@ -92,11 +131,71 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
+    let inspector_listener = match &inspector {
+        Some(_) => Some(TcpListener::bind(args.inspect).await.map_err(|e| {
+            CliError::Failed(format!(
+                "cannot serve the inspector on {}: {e} (move it with --inspect ADDR, or turn it \
+                 off with --no-inspect)",
+                args.inspect
+            ))
+        })?),
+        None => None,
+    };
     let base_url = format!("http://{}", args.listen);
-    output::banner(&config, &stack, &endpoint, &base_url);
+    let inspector_url = inspector_listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map(|addr| format!("http://{addr}"));
+    output::banner(
+        &config,
+        &stack,
+        &endpoint,
+        &base_url,
+        inspector_url.as_deref(),
+    );
+    // Held to the end of the run: `.inlet/stack.json` tells `inlet send` and `inlet dlq` where
+    // this stack is, and goes when it stops.
+    let _state_file = crate::state::publish(&crate::state::StackState::new(
+        &endpoint,
+        &stack,
+        &base_url,
+        inspector_url.clone(),
+    ));
 
     let (stop, stopped) = watch::channel(false);
-    let server = server::serve(listener, Arc::clone(&ingest), stopped.clone());
+    let server = server::serve(
+        listener,
+        Arc::new(IngestService {
+            ingest: Arc::clone(&ingest),
+            inspector: inspector.clone(),
+        }),
+        stopped.clone(),
+    );
+    let inspector_server = async {
+        if let (Some(listener), Some(inspector)) = (inspector_listener, &inspector) {
+            let actions = Actions {
+                inspector: inspector.clone(),
+                base_url: base_url.clone(),
+                client: match crate::sending::client(true) {
+                    Ok(client) => client,
+                    Err(error) => {
+                        say(format!("inspector: not served: {error}"));
+                        return;
+                    }
+                },
+                config: config.clone(),
+                keys: sample_keys.clone(),
+                sqs: clients.sqs.clone(),
+                queue_url: stack.queue_url.clone(),
+                dead_letter_queue_url: stack.dead_letter_queue_url.clone(),
+            };
+            let service = InspectorService {
+                actions: Arc::new(actions),
+                public: args.inspect_public,
+            };
+            server::serve(listener, Arc::new(service), stopped.clone()).await;
+        }
+    };
     // One batch at a time. Lambda runs several at once, but moto's ReceiveMessage takes no lock:
     // with three pollers under load, `make soak` found records that moto marked received and
     // returned to no poll, so they waited out the queue's 180 s visibility timeout.
@@ -105,6 +204,7 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         &settings,
         &stack,
         &process,
+        &recording,
         &config.process,
         stopped.clone(),
     );
@@ -129,7 +229,7 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         std::process::exit(130);
     };
     tokio::select! {
-        () = async { tokio::join!(server, poller, samples); } => {}
+        () = async { tokio::join!(server, inspector_server, poller, samples); } => {}
         () = signals => {}
     }
     say("stopped");

@@ -2,9 +2,11 @@
 
 use crate::sending::now_secs;
 use inlet_core::config::{Action, Config, ProcessSettings};
+use inlet_core::envelope::Envelope;
 use inlet_core::ingest::{Outcome, Reply};
 use inlet_core::process::RecordOutcome;
 use inlet_local::{Poll, Stack};
+use std::collections::HashMap;
 use std::io::Write as _;
 
 /// `HH:MM:SS` (UTC) of a time in seconds since the epoch.
@@ -20,8 +22,17 @@ pub(super) fn say(line: impl AsRef<str>) {
     let _ = writeln!(std::io::stdout().lock(), "{time}  {}", line.as_ref());
 }
 
-pub(super) fn banner(config: &Config, stack: &Stack, endpoint: &str, base_url: &str) {
+pub(super) fn banner(
+    config: &Config,
+    stack: &Stack,
+    endpoint: &str,
+    base_url: &str,
+    inspector_url: Option<&str>,
+) {
     say(format!("inlet dev: listening on {base_url}"));
+    if let Some(url) = inspector_url {
+        say(format!("inspector: {url}"));
+    }
     say(format!(
         "endpoint: POST {base_url}/webhooks/{{source}} for sources: {}",
         config
@@ -69,13 +80,40 @@ pub(super) fn ingest_line(label: &str, reply: &Reply) -> String {
     format!("{label}: received → {step}")
 }
 
+/// A `log` action's line: the event and the size of its body.
+pub(super) fn log_action_line(envelope: &Envelope, bytes: usize) -> String {
+    let what = envelope.event_type.as_deref().unwrap_or("untyped");
+    format!(
+        "{}: log action: {what} event ({})",
+        envelope.key,
+        size(bytes)
+    )
+}
+
+/// A byte count as people read it: `812 B`, `1.2 KiB`, `3.4 MiB`.
+fn size(bytes: usize) -> String {
+    // Bodies are at most a few MiB: the conversion to f64 is exact enough to print.
+    #[allow(clippy::cast_precision_loss)]
+    let value = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KiB", value / 1024.0)
+    } else {
+        format!("{:.1} MiB", value / (1024.0 * 1024.0))
+    }
+}
+
 /// What process made of one poll's batch, a line per record, at `now` (seconds since the epoch)
-/// when the batch was answered. `retry` is the backoff the pipeline set on the failed records.
+/// when the batch was answered. `retry` is the backoff the pipeline set on the failed records;
+/// `last_errors` the action's last error per key, which a dead letter's reason does not carry.
+/// The local queue is a standard one: copies of one event share a lane, not a FIFO group.
 pub(super) fn poll_lines(
     poll: &Poll,
     max_receive_count: u32,
     retry: &ProcessSettings,
     now: i64,
+    last_errors: &HashMap<String, String>,
 ) -> Vec<String> {
     let Some(outcome) = &poll.outcome else {
         return Vec::new();
@@ -83,11 +121,14 @@ pub(super) fn poll_lines(
     let mut lines = Vec::new();
     for (message_id, result) in &outcome.outcomes {
         let received = poll.received.iter().find(|r| &r.message_id == message_id);
-        let label = received
-            .and_then(|r| r.key.clone())
+        let key = received.and_then(|r| r.key.clone());
+        let label = key
+            .clone()
             .unwrap_or_else(|| format!("message {message_id}"));
         let attempt = received.map_or(1, |r| r.receive_count);
         let exhausted = poll.exhausted.contains(message_id);
+        // The visibility delay the pipeline just set on a failed record.
+        let next_try = time_of_day(now + i64::from(retry.backoff_secs(attempt)));
         let step = match result {
             RecordOutcome::Processed => "processed".to_owned(),
             RecordOutcome::Unrouted => "processed (no route wants it: completed)".to_owned(),
@@ -95,23 +136,33 @@ pub(super) fn poll_lines(
             RecordOutcome::Retry { reason } if exhausted => {
                 format!("failed (attempt {attempt}/{max_receive_count}, the last): {reason}")
             }
-            RecordOutcome::Retry { reason } => {
-                format!("failed (will retry, attempt {attempt}/{max_receive_count}): {reason}")
+            RecordOutcome::Retry { reason } => format!(
+                "failed (attempt {attempt}/{max_receive_count}, next try at about {next_try}): \
+                 {reason}"
+            ),
+            RecordOutcome::DeadLettered { reason } => {
+                match key.as_ref().and_then(|k| last_errors.get(k)) {
+                    Some(answer) => format!("dead-lettered ({reason}): {answer}"),
+                    None => format!("dead-lettered ({reason})"),
+                }
             }
-            RecordOutcome::DeadLettered { reason } => format!("dead-lettered ({reason})"),
-            RecordOutcome::Skipped => {
-                "skipped (an earlier record of its group failed: will retry)".to_owned()
-            }
+            RecordOutcome::Skipped => format!(
+                "skipped (an earlier copy of this event in the batch failed: next try at about \
+                 {next_try})"
+            ),
         };
         lines.push(format!("{label}: {step}"));
         if exhausted {
             // SQS applies the redrive policy only when it would deliver the record again, which
             // is once the visibility delay the pipeline just set has run out.
-            let moves_at = now + i64::from(retry.backoff_secs(attempt));
+            let answer = match result {
+                RecordOutcome::Retry { reason } => format!(" after {reason}"),
+                _ => String::new(),
+            };
             lines.push(format!(
-                "{label}: dead-lettered (failed {attempt} times): SQS moves it to the dead-letter \
-                 queue when its retry delay ends, at about {}; `inlet dlq peek` shows it from then",
-                time_of_day(moves_at)
+                "{label}: dead-lettered (failed {attempt} times{answer}): SQS moves it to the \
+                 dead-letter queue when its retry delay ends, at about {next_try}; \
+                 `inlet dlq peek` shows it from then"
             ));
         }
     }
@@ -150,17 +201,27 @@ mod tests {
         }
     }
 
+    fn no_errors() -> HashMap<String, String> {
+        HashMap::new()
+    }
+
     #[test]
     fn an_exhausted_record_says_when_sqs_will_dead_letter_it() {
         // The fifth receive fails with the default backoff: 5 s × 2⁴ = 80 s.
-        let lines = poll_lines(&failed_poll(5, true), 5, &ProcessSettings::default(), NOON);
+        let lines = poll_lines(
+            &failed_poll(5, true),
+            5,
+            &ProcessSettings::default(),
+            NOON,
+            &no_errors(),
+        );
         assert_eq!(
             lines,
             [
                 "broken#b-1: failed (attempt 5/5, the last): the target answered 500",
-                "broken#b-1: dead-lettered (failed 5 times): SQS moves it to the dead-letter \
-                 queue when its retry delay ends, at about 13:01:20; `inlet dlq peek` shows it \
-                 from then",
+                "broken#b-1: dead-lettered (failed 5 times after the target answered 500): SQS \
+                 moves it to the dead-letter queue when its retry delay ends, at about 13:01:20; \
+                 `inlet dlq peek` shows it from then",
             ]
         );
         // The delay is the one the pipeline set, cap included.
@@ -169,16 +230,90 @@ mod tests {
             retry_max_secs: 60,
             ..ProcessSettings::default()
         };
-        let lines = poll_lines(&failed_poll(5, true), 5, &capped, NOON);
+        let lines = poll_lines(&failed_poll(5, true), 5, &capped, NOON, &no_errors());
         assert!(lines[1].contains("at about 13:01:00;"), "{}", lines[1]);
     }
 
     #[test]
-    fn a_record_with_retries_left_says_only_that_it_failed() {
-        let lines = poll_lines(&failed_poll(2, false), 5, &ProcessSettings::default(), NOON);
+    fn a_record_with_retries_left_says_when_its_next_try_is() {
+        // The second receive failed: 5 s × 2¹ = 10 s.
+        let lines = poll_lines(
+            &failed_poll(2, false),
+            5,
+            &ProcessSettings::default(),
+            NOON,
+            &no_errors(),
+        );
         assert_eq!(
             lines,
-            ["broken#b-1: failed (will retry, attempt 2/5): the target answered 500"]
+            [
+                "broken#b-1: failed (attempt 2/5, next try at about 13:00:10): the target \
+                 answered 500"
+            ]
         );
+    }
+
+    fn poll_of(outcome: RecordOutcome) -> Poll {
+        let mut poll = failed_poll(1, false);
+        poll.outcome = Some(BatchOutcome {
+            outcomes: vec![("m-1".into(), outcome)],
+        });
+        poll
+    }
+
+    #[test]
+    fn a_dead_letter_says_what_the_target_answered() {
+        let errors = HashMap::from([(
+            "broken#b-1".to_owned(),
+            "the target answered 404".to_owned(),
+        )]);
+        let poll = poll_of(RecordOutcome::DeadLettered {
+            reason: "action_failed",
+        });
+        let lines = poll_lines(&poll, 5, &ProcessSettings::default(), NOON, &errors);
+        assert_eq!(
+            lines,
+            ["broken#b-1: dead-lettered (action_failed): the target answered 404"]
+        );
+    }
+
+    #[test]
+    fn a_skipped_copy_is_not_said_to_be_in_a_group() {
+        let lines = poll_lines(
+            &poll_of(RecordOutcome::Skipped),
+            5,
+            &ProcessSettings::default(),
+            NOON,
+            &no_errors(),
+        );
+        assert_eq!(
+            lines,
+            [
+                "broken#b-1: skipped (an earlier copy of this event in the batch failed: next \
+                 try at about 13:00:05)"
+            ]
+        );
+        assert!(!lines[0].contains("group"));
+    }
+
+    #[test]
+    fn a_log_action_line_names_the_event_and_its_size() {
+        let envelope = Envelope {
+            v: 1,
+            key: "github#123".into(),
+            source: "github".into(),
+            scheme: "github".into(),
+            event_type: Some("push".into()),
+            event_id: "123".into(),
+            received_at: "2026-11-22T13:00:00.000Z".into(),
+            headers: std::collections::BTreeMap::new(),
+            body: None,
+            body_b64: None,
+        };
+        assert_eq!(
+            log_action_line(&envelope, 1229),
+            "github#123: log action: push event (1.2 KiB)"
+        );
+        assert_eq!(size(812), "812 B");
     }
 }

@@ -1,12 +1,14 @@
 //! The process pipeline, fed the way Lambda's event source mapping feeds it.
 
 use super::output::{poll_lines, say};
+use super::recorder::Recording;
 use super::signals::stop_requested;
 use crate::sending::now_secs;
 use inlet_aws::wiring::{Clients, ProcessPipeline};
 use inlet_core::actions::router::Router;
 use inlet_core::config::ProcessSettings;
 use inlet_local::{self as local, Stack, StackSettings};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -14,12 +16,14 @@ use tokio::sync::watch;
 const POLL_WAIT: Duration = Duration::from_secs(2);
 
 /// Polls until a stop is asked for, then lets the batch in hand finish. `retry` holds the
-/// settings the pipeline's retry backoff comes from.
+/// settings the pipeline's retry backoff comes from; `recording` the handler the pipeline runs,
+/// which knows the action's last errors and the inspector to tell.
 pub(super) async fn poll_loop(
     clients: &Clients,
     settings: &StackSettings,
     stack: &Stack,
-    process: &ProcessPipeline<Router>,
+    process: &ProcessPipeline<Arc<Recording<Router>>>,
+    recording: &Recording<Router>,
     retry: &ProcessSettings,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -67,8 +71,13 @@ pub(super) async fn poll_loop(
                 if retry_in.take().is_some() {
                     say("poller: the queue answers again");
                 }
-                for line in poll_lines(&poll, settings.max_receive_count, retry, now_secs()) {
+                let now = now_secs();
+                let errors = recording.take_errors();
+                for line in poll_lines(&poll, settings.max_receive_count, retry, now, &errors) {
                     say(line);
+                }
+                if let Some(inspector) = recording.inspector() {
+                    inspector.polled(&poll, retry, now, &errors);
                 }
             }
             Err(error) => {

@@ -1,5 +1,7 @@
-//! The ingest pipeline over HTTP, standing in for API Gateway.
+//! The ingest pipeline over HTTP, standing in for API Gateway; and the serving loop it shares
+//! with the inspector's page.
 
+use super::inspector::{Inspector, Seen};
 use super::output::{ingest_line, say};
 use super::signals::stop_requested;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -11,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use inlet_aws::wiring::IngestPipeline;
 use inlet_core::ingest::{IngestRequest, Reply};
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -23,9 +26,35 @@ const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 /// How long open connections get to finish their request once a stop is asked for.
 const DRAIN: Duration = Duration::from_secs(5);
 
-pub(super) async fn serve(
+/// What a server answers: one response per request.
+pub(super) trait Answer: Send + Sync + 'static {
+    fn answer(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Response<Full<Bytes>>> + Send;
+}
+
+/// The ingest pipeline, with the inspector it tells about each request.
+pub(super) struct IngestService {
+    pub ingest: Arc<IngestPipeline>,
+    pub inspector: Option<Inspector>,
+}
+
+impl Answer for IngestService {
+    fn answer(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> impl Future<Output = Response<Full<Bytes>>> + Send {
+        answer(&self.ingest, self.inspector.as_ref(), request, peer)
+    }
+}
+
+/// Serves `service` until a stop is asked for, then gives open connections [`DRAIN`] to finish.
+pub(super) async fn serve<A: Answer>(
     listener: TcpListener,
-    ingest: Arc<IngestPipeline>,
+    service: Arc<A>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
@@ -34,7 +63,7 @@ pub(super) async fn serve(
             () = stop_requested(&mut stopped) => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    connections.spawn(connection(stream, peer, Arc::clone(&ingest), stopped.clone()));
+                    connections.spawn(connection(stream, peer, Arc::clone(&service), stopped.clone()));
                 }
                 Err(error) => {
                     // Out of descriptors, say: pause rather than spin.
@@ -55,15 +84,15 @@ pub(super) async fn serve(
     }
 }
 
-async fn connection(
+async fn connection<A: Answer>(
     stream: TcpStream,
     peer: SocketAddr,
-    ingest: Arc<IngestPipeline>,
+    service: Arc<A>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let service = service_fn(move |request| {
-        let ingest = Arc::clone(&ingest);
-        async move { Ok::<_, Infallible>(answer(&ingest, request, peer).await) }
+        let service = Arc::clone(&service);
+        async move { Ok::<_, Infallible>(service.answer(request, peer).await) }
     });
     // HTTP/1.1 lets a client half-close once its request is sent; it must still get its answer,
     // where hyper's default drops the connection as soon as it reads the end of the stream.
@@ -90,6 +119,7 @@ fn source_of(path: &str) -> Option<&str> {
 
 async fn answer(
     ingest: &IngestPipeline,
+    inspector: Option<&Inspector>,
     request: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Full<Bytes>> {
@@ -116,9 +146,10 @@ async fn answer(
             return to_response(reply);
         }
     };
+    let source = source_of(path);
     let request = IngestRequest {
         method: &parts.method,
-        source: source_of(path),
+        source,
         query: parts.uri.query(),
         headers: &parts.headers,
         body: &body,
@@ -127,6 +158,21 @@ async fn answer(
     let now_ms = inlet_signature::clock::epoch_millis(SystemTime::now());
     let reply = ingest.handle(&request, now_ms).await;
     say(ingest_line(&label, &reply));
+    if let Some(inspector) = inspector {
+        let seen = Seen {
+            method: parts.method.as_str(),
+            path,
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body: &body,
+        };
+        inspector.ingested(&seen, source, &reply);
+        if let Some(failure) = inspector.take_write_failure() {
+            say(format!(
+                "inspector: the history is kept in memory only: {failure}"
+            ));
+        }
+    }
     to_response(reply)
 }
 

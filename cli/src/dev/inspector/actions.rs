@@ -1,0 +1,482 @@
+//! What the page can do to a delivery: post it again as it came, post it as a new event signed
+//! afresh, and move or delete its dead letter.
+
+use super::store::{Delivery, State};
+use super::{Inspector, REPLAY_HEADER};
+use crate::payload::EventId;
+use crate::sending::{self, Signed};
+use aws_sdk_sqs::types::MessageAttributeValue;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use inlet_core::config::Config;
+use inlet_core::envelope::Envelope;
+use inlet_signature::Key;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Why an action was refused or failed; each has its status and the code the page shows.
+#[derive(Debug, thiserror::Error)]
+pub(in crate::dev) enum ActionFailure {
+    #[error("no delivery {0}")]
+    NotFound(String),
+    #[error("only a dead-lettered delivery can be redriven or deleted")]
+    NotDeadLettered,
+    #[error("the emulator no longer holds it (inlet dev was restarted)")]
+    Gone,
+    #[error(
+        "it is not in the dead-letter queue: SQS moves an exhausted record there only once its \
+         last retry delay ends"
+    )]
+    NotInDeadLetterQueue,
+    #[error("only {kept} of its {size} bytes were kept, so it cannot be sent again as it came")]
+    BodyTruncated { kept: usize, size: usize },
+    #[error("no source `{0}` in the config")]
+    UnknownSource(String),
+    #[error("cannot sign it again: {0}")]
+    Sign(String),
+    #[error("posting it failed: {0}")]
+    Post(String),
+    #[error("the queue failed: {0}")]
+    Queue(String),
+}
+
+impl ActionFailure {
+    pub(in crate::dev) fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotDeadLettered
+            | Self::Gone
+            | Self::NotInDeadLetterQueue
+            | Self::BodyTruncated { .. }
+            | Self::UnknownSource(_) => StatusCode::CONFLICT,
+            Self::Sign(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Post(_) | Self::Queue(_) => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    pub(in crate::dev) fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "not_found",
+            Self::NotDeadLettered => "not_dead_lettered",
+            Self::Gone => "gone",
+            Self::NotInDeadLetterQueue => "not_in_dead_letter_queue",
+            Self::BodyTruncated { .. } => "body_truncated",
+            Self::UnknownSource(_) => "unknown_source",
+            Self::Sign(_) => "cannot_sign",
+            Self::Post(_) => "post_failed",
+            Self::Queue(_) => "queue_failed",
+        }
+    }
+}
+
+/// What an action did: the delivery it made or changed, and anything worth saying.
+#[derive(Debug)]
+pub(in crate::dev) struct Done {
+    pub delivery: String,
+    pub status: Option<u16>,
+    pub note: Option<String>,
+}
+
+/// Everything the actions need from the running stack.
+#[derive(Debug)]
+pub(in crate::dev) struct Actions {
+    pub inspector: Inspector,
+    /// Where ingest listens, `http://127.0.0.1:3000`.
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub config: Config,
+    /// Each source's signing key: its first secret (none for unsigned sources).
+    pub keys: Vec<(String, Option<Key>)>,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+}
+
+/// Headers a client sets for its own connection; the replay's client sets its own.
+const CONNECTION_HEADERS: [&str; 5] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+];
+
+impl Actions {
+    fn delivery(&self, id: &str) -> Result<Delivery, ActionFailure> {
+        self.inspector
+            .store()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ActionFailure::NotFound(id.to_owned()))
+    }
+
+    /// Posts the delivery again, byte for byte: the pipeline should see a copy of a known event.
+    pub(in crate::dev) async fn replay(&self, id: &str) -> Result<Done, ActionFailure> {
+        let delivery = self.delivery(id)?;
+        let request = &delivery.request;
+        if let Some(size) = request.body_truncated_from {
+            return Err(ActionFailure::BodyTruncated {
+                kept: request.body.len(),
+                size,
+            });
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &request.headers {
+            if CONNECTION_HEADERS.contains(&name.as_str()) {
+                continue;
+            }
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        let signed = Signed {
+            headers,
+            body: request.body.clone(),
+        };
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| ActionFailure::Post(e.to_string()))?;
+        self.post(id, method, &self.url_of(&delivery), signed, None)
+            .await
+    }
+
+    /// Posts the delivery as a new event: a fresh event id wherever the old one appears, signed
+    /// now with the source's key, so the pipeline runs its action again.
+    pub(in crate::dev) async fn replay_new(&self, id: &str) -> Result<Done, ActionFailure> {
+        let delivery = self.delivery(id)?;
+        let request = &delivery.request;
+        if let Some(size) = request.body_truncated_from {
+            return Err(ActionFailure::BodyTruncated {
+                kept: request.body.len(),
+                size,
+            });
+        }
+        let source = self
+            .config
+            .source(&delivery.source)
+            .ok_or_else(|| ActionFailure::UnknownSource(delivery.source.clone()))?;
+        let key = self
+            .keys
+            .iter()
+            .find(|(name, _)| *name == source.name)
+            .and_then(|(_, key)| key.as_ref());
+        // The signature is made again; the old one (and its timestamp) must not linger.
+        let dropped: Vec<String> = [
+            source.scheme.signature_header(),
+            source.scheme.timestamp_header(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|h| h.as_str().to_owned())
+        .collect();
+        let fresh = delivery
+            .event_id
+            .as_deref()
+            .map(|old| (old, fresh_like(old)));
+        let swap = |text: &str| match &fresh {
+            Some((old, new)) if !old.is_empty() => text.replace(old, new),
+            _ => text.to_owned(),
+        };
+        let mut replaced = false;
+        let headers: Vec<(String, String)> = request
+            .headers
+            .iter()
+            .filter(|(name, _)| {
+                !CONNECTION_HEADERS.contains(&name.as_str()) && !dropped.contains(name)
+            })
+            .map(|(name, value)| {
+                let swapped = swap(value);
+                replaced |= swapped != *value;
+                (name.clone(), swapped)
+            })
+            .collect();
+        let body = match std::str::from_utf8(&request.body) {
+            Ok(text) => {
+                let swapped = swap(text);
+                replaced |= swapped != text;
+                swapped.into_bytes()
+            }
+            Err(_) => request.body.clone(),
+        };
+        let signed = sending::sign(source, key, &headers, body, sending::now_secs())
+            .map_err(|e| ActionFailure::Sign(e.to_string()))?;
+        let note = (!replaced && fresh.is_some()).then(|| {
+            "its event id appears nowhere in the request (it is the body's hash), so the copy \
+             keeps its key"
+                .to_owned()
+        });
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| ActionFailure::Post(e.to_string()))?;
+        self.post(id, method, &self.url_of(&delivery), signed, note)
+            .await
+    }
+
+    fn url_of(&self, delivery: &Delivery) -> String {
+        let request = &delivery.request;
+        match &request.query {
+            Some(query) => format!("{}{}?{query}", self.base_url, request.path),
+            None => format!("{}{}", self.base_url, request.path),
+        }
+    }
+
+    /// Posts to ingest, marked so the server can say which delivery it became.
+    async fn post(
+        &self,
+        of: &str,
+        method: reqwest::Method,
+        url: &str,
+        mut signed: Signed,
+        note: Option<String>,
+    ) -> Result<Done, ActionFailure> {
+        static REPLAYS: AtomicU64 = AtomicU64::new(0);
+        let token = format!("{of}.{}", REPLAYS.fetch_add(1, Ordering::Relaxed));
+        if let Ok(value) = HeaderValue::try_from(token.as_str()) {
+            signed
+                .headers
+                .insert(HeaderName::from_static(REPLAY_HEADER), value);
+        }
+        let response = self
+            .client
+            .request(method, url)
+            .headers(signed.headers)
+            .body(signed.body)
+            .send()
+            .await
+            .map_err(|e| ActionFailure::Post(e.to_string()))?;
+        let status = response.status().as_u16();
+        // The server records the delivery before it answers.
+        let delivery = self.inspector.replayed_as(&token).ok_or_else(|| {
+            ActionFailure::Post(format!("{url} answered {status} but recorded nothing"))
+        })?;
+        Ok(Done {
+            delivery,
+            status: Some(status),
+            note,
+        })
+    }
+
+    /// Moves the delivery's dead letter back to the queue, where process takes it afresh.
+    pub(in crate::dev) async fn redrive(&self, id: &str) -> Result<Done, ActionFailure> {
+        let key = self.dead_letter_key(id)?;
+        let letter = self.take_dead_letter(&key).await?;
+        let mut send = self
+            .sqs
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(&letter.body);
+        // The failure's own attributes stay behind, as `inlet dlq redrive` does.
+        for (name, value) in letter
+            .attributes
+            .iter()
+            .filter(|(n, _)| !matches!(n.as_str(), "reason" | "failed_at"))
+        {
+            let attribute = MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value(value)
+                .build()
+                .map_err(|e| ActionFailure::Queue(e.to_string()))?;
+            send = send.message_attributes(name, attribute);
+        }
+        if let Err(error) = send.send().await {
+            self.put_back(&[letter.receipt_handle]).await;
+            return Err(queue_failure(error));
+        }
+        self.delete_letter(&letter.receipt_handle).await?;
+        self.inspector.set_state(
+            id,
+            State::Queued,
+            "redriven from the dead-letter queue".to_owned(),
+        );
+        Ok(Done {
+            delivery: id.to_owned(),
+            status: None,
+            note: None,
+        })
+    }
+
+    /// Deletes the delivery's dead letter for good.
+    pub(in crate::dev) async fn delete(&self, id: &str) -> Result<Done, ActionFailure> {
+        let key = self.dead_letter_key(id)?;
+        let letter = self.take_dead_letter(&key).await?;
+        self.delete_letter(&letter.receipt_handle).await?;
+        self.inspector.set_state(
+            id,
+            State::Deleted,
+            "deleted from the dead-letter queue".to_owned(),
+        );
+        Ok(Done {
+            delivery: id.to_owned(),
+            status: None,
+            note: None,
+        })
+    }
+
+    /// The key of a dead-lettered delivery this emulator still holds.
+    fn dead_letter_key(&self, id: &str) -> Result<String, ActionFailure> {
+        let delivery = self.delivery(id)?;
+        if delivery.state != State::DeadLettered {
+            return Err(ActionFailure::NotDeadLettered);
+        }
+        if delivery.gone {
+            return Err(ActionFailure::Gone);
+        }
+        delivery.key.ok_or(ActionFailure::NotDeadLettered)
+    }
+
+    /// Receives from the dead-letter queue until the letter for `key` turns up; every other
+    /// letter is made visible again at once.
+    async fn take_dead_letter(&self, key: &str) -> Result<Letter, ActionFailure> {
+        let mut others = Vec::new();
+        let mut found = None;
+        while found.is_none() {
+            let batch = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.dead_letter_queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                // Hidden while the scan goes on, so each receive brings others.
+                .visibility_timeout(30)
+                .message_attribute_names("All")
+                .send()
+                .await;
+            let messages = match batch {
+                Ok(output) => output.messages.unwrap_or_default(),
+                Err(error) => {
+                    self.put_back(&others).await;
+                    return Err(queue_failure(error));
+                }
+            };
+            if messages.is_empty() {
+                break;
+            }
+            for message in messages {
+                let receipt_handle = message.receipt_handle.unwrap_or_default();
+                let body = message.body.unwrap_or_default();
+                let matches = found.is_none()
+                    && Envelope::from_json(&body).is_ok_and(|envelope| envelope.key == key);
+                if matches {
+                    let attributes = message
+                        .message_attributes
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|(name, value)| Some((name, value.string_value?)))
+                        .collect();
+                    found = Some(Letter {
+                        body,
+                        attributes,
+                        receipt_handle,
+                    });
+                } else {
+                    others.push(receipt_handle);
+                }
+            }
+        }
+        self.put_back(&others).await;
+        found.ok_or(ActionFailure::NotInDeadLetterQueue)
+    }
+
+    /// Makes letters visible again; one that cannot be is visible anyway within 30 s.
+    async fn put_back(&self, receipt_handles: &[String]) {
+        for handle in receipt_handles {
+            let _ = self
+                .sqs
+                .change_message_visibility()
+                .queue_url(&self.dead_letter_queue_url)
+                .receipt_handle(handle)
+                .visibility_timeout(0)
+                .send()
+                .await;
+        }
+    }
+
+    async fn delete_letter(&self, receipt_handle: &str) -> Result<(), ActionFailure> {
+        self.sqs
+            .delete_message()
+            .queue_url(&self.dead_letter_queue_url)
+            .receipt_handle(receipt_handle)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(queue_failure)
+    }
+}
+
+/// A dead letter taken for redrive or delete.
+struct Letter {
+    body: String,
+    attributes: Vec<(String, String)>,
+    receipt_handle: String,
+}
+
+fn queue_failure<E: std::error::Error>(error: E) -> ActionFailure {
+    ActionFailure::Queue(aws_sdk_sqs::error::DisplayErrorContext(error).to_string())
+}
+
+/// A new event id shaped like `old`: a UUID for a UUID, hex or digits of the same length, and
+/// otherwise the same prefix (`evt_`) before new hex, so the provider's format still holds.
+pub(in crate::dev) fn fresh_like(old: &str) -> String {
+    let fresh = EventId::fresh();
+    let digest = inlet_signature::sha256(fresh.hex().as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let is_uuid = old.len() == 36
+        && old.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    if is_uuid {
+        let uuid = fresh.uuid();
+        return if old.chars().any(|c| c.is_ascii_uppercase()) {
+            uuid.to_uppercase()
+        } else {
+            uuid
+        };
+    }
+    let of_length = |alphabet: &dyn Fn(u8) -> char, n: usize| -> String {
+        digest
+            .iter()
+            .chain(digest.iter().rev())
+            .cycle()
+            .take(n.max(8))
+            .map(|b| alphabet(*b))
+            .collect()
+    };
+    if !old.is_empty() && old.chars().all(|c| c.is_ascii_digit()) {
+        // No leading zero: an id read as a number keeps its length.
+        let digits = of_length(&|b| char::from(b'0' + b % 10), old.len());
+        return format!("{}{}", char::from(b'1' + digest[0] % 9), &digits[1..]);
+    }
+    if !old.is_empty() && old.chars().all(|c| c.is_ascii_hexdigit()) && old.len() <= hex.len() {
+        return hex[..old.len()].to_owned();
+    }
+    let cut = old.rfind(['_', '-', ':', '.']).map_or(0, |i| i + 1);
+    let (prefix, rest) = old.split_at(cut);
+    let tail = hex.get(..rest.len().clamp(8, hex.len())).unwrap_or(&hex);
+    format!("{prefix}{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_id_keeps_the_shape_of_the_old_one() {
+        let uuid = fresh_like("72d3162e-cc78-11e3-81ab-4c9367dc0958");
+        assert_eq!(uuid.len(), 36);
+        assert_ne!(uuid, "72d3162e-cc78-11e3-81ab-4c9367dc0958");
+        assert_eq!(uuid.matches('-').count(), 4);
+        let stripe = fresh_like("evt_1NG8Du2eZvKYlo2CUI79vXWy");
+        assert!(stripe.starts_with("evt_"), "{stripe}");
+        assert_ne!(stripe, "evt_1NG8Du2eZvKYlo2CUI79vXWy");
+        let digits = fresh_like("820982911946154508");
+        assert_eq!(digits.len(), 18);
+        assert!(digits.chars().all(|c| c.is_ascii_digit()));
+        assert!(!digits.starts_with('0'));
+        let hex = fresh_like("0123abcd");
+        assert_eq!(hex.len(), 8);
+        assert_ne!(fresh_like("a-1"), fresh_like("a-1"));
+    }
+}
