@@ -452,7 +452,12 @@ pub(in crate::dev) fn fresh_like(old: &str) -> String {
     if !old.is_empty() && old.chars().all(|c| c.is_ascii_hexdigit()) && old.len() <= hex.len() {
         return hex[..old.len()].to_owned();
     }
-    let cut = old.rfind(['_', '-', ':', '.']).map_or(0, |i| i + 1);
+    // The prefix is what names the kind of id: up to a separator (`evt_`), else the leading
+    // letters (Slack's `Ev`).
+    let cut = old.rfind(['_', '-', ':', '.']).map_or_else(
+        || old.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(0),
+        |i| i + 1,
+    );
     let (prefix, rest) = old.split_at(cut);
     let tail = hex.get(..rest.len().clamp(8, hex.len())).unwrap_or(&hex);
     format!("{prefix}{tail}")
@@ -477,6 +482,9 @@ mod tests {
         assert!(!digits.starts_with('0'));
         let hex = fresh_like("0123abcd");
         assert_eq!(hex.len(), 8);
+        let slack = fresh_like("Ev18ec380382189b030000585f00000007");
+        assert!(slack.starts_with("Ev"), "{slack}");
+        assert_eq!(slack.len(), 34);
         assert_ne!(fresh_like("a-1"), fresh_like("a-1"));
     }
 }

@@ -1,6 +1,7 @@
 //! The inspector's HTTP face: the page at `/` and the JSON API it polls and acts through.
 
 use super::actions::{ActionFailure, Actions, Done};
+use super::pretty::pretty_json;
 use super::store::{Delivery, State};
 use crate::dev::server::Answer;
 use base64::Engine as _;
@@ -243,9 +244,7 @@ fn detail(delivery: &Delivery) -> Value {
     let mut value = summary(delivery);
     let request = &delivery.request;
     let text = std::str::from_utf8(&request.body).ok();
-    let pretty = text
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .and_then(|v| serde_json::to_string_pretty(&v).ok());
+    let pretty = text.and_then(pretty_json);
     let fields = [
         (
             "request",

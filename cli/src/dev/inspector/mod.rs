@@ -6,6 +6,7 @@
 
 mod actions;
 mod api;
+mod pretty;
 mod store;
 
 pub(super) use actions::Actions;
