@@ -20,13 +20,15 @@ BENCH_TIME ?= 3
 # `make dev LISTEN=127.0.0.1:8080` serves elsewhere.
 LISTEN ?= 127.0.0.1:3000
 
-.PHONY: help venv dev test fmt-check lint tests browser bench build lambda build-IngestFunction build-ProcessFunction clean build-tools lint-tools template-lint coldstart soak fuzz
+.PHONY: help venv dev test fmt-check lint tests browser bench build lambda build-IngestFunction build-ProcessFunction clean build-tools lint-tools template-lint coldstart soak fuzz invoke sam-build
 
 help:
 	@echo "make dev     run the whole pipeline locally against an AWS emulator (Ctrl-C stops it)"
 	@echo "make test    format check, clippy (-D warnings) and every test tier"
 	@echo "make bench   criterion benchmarks, compared with openssl on this machine"
 	@echo "make build   the functions as Lambda arm64 zips, each with its inlet.toml (cargo lambda), and the CLI"
+	@echo "make invoke  both functions under cargo lambda watch, invoked with events/, against the emulator"
+	@echo "make sam-build  sam build (.aws-sam/build) with the pinned SAM CLI"
 	@echo "make coldstart  init time, CPU and memory of the release functions against a local Runtime API"
 	@echo "make soak    10,000+ signed deliveries through the local stack: nothing lost, nothing twice"
 	@echo "make fuzz    the header-parser property tests with many more cases than make test runs"
@@ -162,6 +164,19 @@ lambda: build-tools
 	done
 	$(VENV)/bin/python scripts/lambda_zip.py --config "$(PACKAGED_CONFIG)" \
 		$(if $(UNPACK_INTO),--into "$(UNPACK_INTO)") $(LAMBDAS)
+
+# `cargo lambda watch` (the Lambda Runtime API emulator) serving both functions, and `cargo lambda
+# invoke` of each with a committed event, against the local stack (provisioned as `inlet dev` does)
+# on the emulator: its own, or the one AWS_ENDPOINT_URL names (a running `make dev`'s). Everything
+# it starts is stopped when it ends. `make invoke INGEST_EVENT=events/ingest/stripe-invoice-paid.json`
+INGEST_EVENT ?= events/ingest/github-push.json
+PROCESS_EVENT ?= events/process/standard-mixed-sources.json
+invoke: venv build-tools
+	INGEST_EVENT="$(INGEST_EVENT)" PROCESS_EVENT="$(PROCESS_EVENT)" scripts/with-emulator.sh scripts/invoke.sh
+
+# `sam build` with the pinned SAM CLI from the lint venv; it runs the build-<Function> targets below.
+sam-build: lint-tools build-tools
+	SAM_CLI_TELEMETRY=0 $(LINT_VENV)/bin/sam build
 
 # `sam build` (template.yaml: BuildMethod makefile, ContextPath .) runs these with ARTIFACTS_DIR set,
 # from a scratch copy of the function's directory: the package is built here, then unpacked there.
