@@ -22,7 +22,80 @@ use std::io::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-pub(crate) const NAMESPACE: &str = "Inlet";
+/// The CloudWatch namespace of every metric here.
+pub const NAMESPACE: &str = "Inlet";
+
+/// A metric the pipelines emit, with each dimension set it is emitted under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Emitted {
+    pub name: &'static str,
+    pub dimensions: &'static [&'static [&'static str]],
+}
+
+const BY_SOURCE: &[&[&str]] = &[&["source"]];
+const BY_SOURCE_AND_REASON: &[&[&str]] = &[&["source"], &["source", "reason"]];
+
+/// Every metric either pipeline emits under [`NAMESPACE`]: all a dashboard or alarm can chart.
+/// template.yaml's dashboard is checked against it (tests/tests/stack/template.rs), and it against
+/// the lines themselves (the tests below).
+pub const EMITTED: &[Emitted] = &[
+    Emitted {
+        name: "received",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "queued",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "ignored",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "handshake",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "rejected",
+        dimensions: BY_SOURCE_AND_REASON,
+    },
+    Emitted {
+        name: "failed",
+        dimensions: BY_SOURCE_AND_REASON,
+    },
+    Emitted {
+        name: "processed",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "unrouted",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "duplicate",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "conflict",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "failed_transient",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "dead_lettered",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "skipped",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
+        name: "forward_latency",
+        dimensions: BY_SOURCE,
+    },
+];
 
 /// The `source` dimension of requests for no configured source. Not a valid source name, so it
 /// never collides with one; and one value for all of them, so a scanner posting to random paths
@@ -511,6 +584,78 @@ mod tests {
             .iter()
             .map(|m| m["Name"].as_str().unwrap().to_owned())
             .collect()
+    }
+
+    /// Every (metric, dimension set) in `lines`' EMF directives.
+    fn emitted_in(lines: &[String]) -> std::collections::BTreeSet<(String, Vec<String>)> {
+        let mut seen = std::collections::BTreeSet::new();
+        for line in lines {
+            let doc = parse(line);
+            for directive in doc["_aws"]["CloudWatchMetrics"].as_array().unwrap() {
+                for set in directive["Dimensions"].as_array().unwrap() {
+                    let set: Vec<String> = set
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|d| d.as_str().unwrap().to_owned())
+                        .collect();
+                    for name in metric_names(directive) {
+                        seen.insert((name, set.clone()));
+                    }
+                }
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn emitted_lists_exactly_what_the_lines_carry() {
+        let mut lines: Vec<String> = [
+            IngestCount::Queued { key: "github#1" },
+            IngestCount::Ignored,
+            IngestCount::Handshake,
+            IngestCount::Rejected {
+                reason: "signature_mismatch",
+            },
+            IngestCount::Failed {
+                reason: "queue_unavailable",
+            },
+        ]
+        .into_iter()
+        .map(|outcome| ingest_metrics("github", outcome, 1))
+        .collect();
+        lines.extend(batch_metrics(
+            [
+                ("github", RecordCount::Processed, &[12.5][..]),
+                ("github", RecordCount::Unrouted, &[][..]),
+                ("github", RecordCount::Duplicate, &[][..]),
+                ("github", RecordCount::FailedTransient, &[][..]),
+                (
+                    "github",
+                    RecordCount::DeadLettered { conflict: true },
+                    &[][..],
+                ),
+                ("github", RecordCount::Skipped, &[][..]),
+            ],
+            1,
+        ));
+        let listed: std::collections::BTreeSet<(String, Vec<String>)> = EMITTED
+            .iter()
+            .flat_map(|metric| {
+                metric.dimensions.iter().map(|set| {
+                    (
+                        metric.name.to_owned(),
+                        set.iter().map(|d| (*d).to_owned()).collect(),
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(listed, emitted_in(&lines));
+        assert_eq!(
+            EMITTED.len(),
+            INGEST_COUNTS.len() + PROCESS_COUNTS.len() + 1,
+            "a metric listed twice"
+        );
     }
 
     #[test]
