@@ -1,14 +1,16 @@
 //! `inlet dlq`: what is in the dead-letter queue, and sending it back for another try.
 //!
-//! The queues are `INLET_QUEUE_URL` and `INLET_DLQ_URL`, as the functions read them, or else the
-//! names the local stack (and `template.yaml`) give them, looked up in whatever the SDK config
-//! points at.
+//! The queues are the running `inlet dev`'s (`.inlet/stack.json`), unless the environment names
+//! an endpoint or a queue: then `INLET_QUEUE_URL` and `INLET_DLQ_URL`, as the functions read them,
+//! or else the names the local stack (and `template.yaml`) give them, looked up in whatever the
+//! SDK config points at.
 
 use crate::Report;
 use crate::error::CliError;
 use crate::state::Target;
 use inlet_core::envelope::Envelope;
-use inlet_local::{self as local, DeadLetter, StackSettings};
+use inlet_local::{self as local, DeadLetter, Progress, Selection, StackSettings};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 
@@ -18,22 +20,71 @@ pub struct DlqArgs {
     pub command: DlqCommand,
 }
 
+/// Which dead letters a redrive or delete takes: at most one of these, every one without.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Which {
+    /// Only those of this source.
+    #[arg(long, value_name = "NAME", conflicts_with = "key")]
+    pub source: Option<String>,
+    /// Only the copies of this event, by its key (`source#event id`, as peek shows it).
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+}
+
+impl Which {
+    fn selection(&self) -> Selection<'_> {
+        match (&self.source, &self.key) {
+            (_, Some(key)) => Selection::Key(key),
+            (Some(source), None) => Selection::Source(source),
+            (None, None) => Selection::All,
+        }
+    }
+
+    /// ` of source github`, ` of github#abc`, or nothing.
+    fn describe(&self) -> String {
+        match (&self.source, &self.key) {
+            (_, Some(key)) => format!(" of {key}"),
+            (Some(source), None) => format!(" of source {source}"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum DlqCommand {
     /// Messages waiting and in flight, in the queue and the dead-letter queue.
     Stats,
-    /// Show dead letters (id, reason, source, when, body) and leave them where they are.
+    /// Show dead letters (key, copies, reason, attributes, the delivery's headers, body) and
+    /// leave them where they are.
     Peek {
         /// At most this many.
-        #[arg(long, value_name = "N", default_value_t = 10)]
+        #[arg(short = 'n', long = "n", value_name = "N", default_value_t = 10)]
         n: usize,
-    },
-    /// Move dead letters back to the queue, to be processed again.
-    Redrive {
         /// Only those of this source.
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
-        /// Count what would move, and move nothing.
+        /// A JSON array, one object per dead letter, for tools.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move dead letters back to the queue, to be processed again.
+    Redrive {
+        #[command(flatten)]
+        which: Which,
+        /// List what would move, and move nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete dead letters for good: those of one event (--key), of one source (--source), or
+    /// every one (--all).
+    #[command(group = clap::ArgGroup::new("delete_which").required(true).args(["key", "source", "all"]))]
+    Delete {
+        #[command(flatten)]
+        which: Which,
+        /// Every dead letter.
+        #[arg(long, conflicts_with_all = ["key", "source"])]
+        all: bool,
+        /// List what would be deleted, and delete nothing.
         #[arg(long)]
         dry_run: bool,
     },
@@ -84,6 +135,7 @@ pub async fn run(args: &DlqArgs) -> Result<Report, CliError> {
     let target = Target::find().await?;
     let sqs = aws_sdk_sqs::Client::new(&target.sdk_config().await);
     let (queue, dlq_url) = queue_urls(&target, &sqs).await?;
+    let mut progress = Shown::new();
     match &args.command {
         DlqCommand::Stats => {
             let mut text = String::new();
@@ -96,78 +148,214 @@ pub async fn run(args: &DlqArgs) -> Result<Report, CliError> {
             }
             Ok(Report::ok(text))
         }
-        DlqCommand::Peek { n } => {
-            let letters = local::peek(&sqs, &dlq_url, *n).await?;
-            if letters.is_empty() {
-                return Ok(Report::ok("the dead-letter queue is empty\n".into()));
+        DlqCommand::Peek { n, source, json } => {
+            let all = local::peek_all(&sqs, &dlq_url, &mut |p| progress.show(p)).await?;
+            progress.finish();
+            let shown: Vec<Numbered<'_>> = copies(&all)
+                .into_iter()
+                .filter(|copy| {
+                    source
+                        .as_deref()
+                        .is_none_or(|s| copy.letter.source().as_deref() == Some(s))
+                })
+                .take(*n)
+                .collect();
+            if *json {
+                let array: Vec<_> = shown.iter().map(Numbered::to_json).collect();
+                let text = serde_json::to_string_pretty(&array)
+                    .map_err(|e| CliError::Failed(format!("cannot write JSON: {e}")))?;
+                return Ok(Report::ok(text + "\n"));
+            }
+            if shown.is_empty() {
+                let of = source
+                    .as_deref()
+                    .map(|s| format!(" of source {s}"))
+                    .unwrap_or_default();
+                return Ok(Report::ok(format!("no dead letters{of}\n")));
             }
             let mut text = String::new();
-            for letter in &letters {
-                describe(&mut text, letter);
+            for copy in &shown {
+                describe(&mut text, copy);
             }
             let _ = writeln!(
                 text,
-                "{} shown; `inlet dlq redrive` sends them back to the queue",
-                letters.len()
+                "{} of {} shown; `inlet dlq redrive --key KEY` sends an event back to the queue",
+                shown.len(),
+                all.len()
             );
             Ok(Report::ok(text))
         }
-        DlqCommand::Redrive { source, dry_run } => {
-            let show = std::io::stderr().is_terminal();
-            let moved = local::redrive(
+        DlqCommand::Redrive { which, dry_run } => {
+            let letters = local::redrive_selected(
                 &sqs,
                 &dlq_url,
                 &queue,
-                source.as_deref(),
+                which.selection(),
                 *dry_run,
-                |done, total| {
-                    if show {
-                        eprint!("\rredriving {done}/{total} {}", bar(done, total));
-                        let _ = std::io::stderr().flush();
-                    }
-                },
+                &mut |p| progress.show(p),
             )
             .await?;
-            if show && moved > 0 && !dry_run {
-                eprintln!();
-            }
-            let of = source
-                .as_deref()
-                .map(|s| format!(" of source {s}"))
-                .unwrap_or_default();
-            let text = if *dry_run {
-                format!("would move {moved} dead letter(s){of} back to the queue (dry run)\n")
+            progress.finish();
+            let of = which.describe();
+            Ok(Report::ok(if *dry_run {
+                format!(
+                    "would move {} dead letter(s){of} back to the queue (dry run){}",
+                    letters.len(),
+                    key_list(&letters)
+                )
             } else {
-                format!("moved {moved} dead letter(s){of} back to the queue\n")
-            };
-            Ok(Report::ok(text))
+                format!(
+                    "moved {} dead letter(s){of} back to the queue\n",
+                    letters.len()
+                )
+            }))
+        }
+        DlqCommand::Delete {
+            which,
+            all: _,
+            dry_run,
+        } => {
+            // `--all` is the absence of --key and --source, said out loud (clap requires one).
+            let letters = local::delete(&sqs, &dlq_url, which.selection(), *dry_run, &mut |p| {
+                progress.show(p);
+            })
+            .await?;
+            progress.finish();
+            let of = which.describe();
+            Ok(Report::ok(if *dry_run {
+                format!(
+                    "would delete {} dead letter(s){of} (dry run){}",
+                    letters.len(),
+                    key_list(&letters)
+                )
+            } else {
+                format!("deleted {} dead letter(s){of}\n", letters.len())
+            }))
         }
     }
 }
 
-/// A 20-cell bar.
-fn bar(done: usize, total: usize) -> String {
-    let filled = (done * 20).checked_div(total).unwrap_or(20).min(20);
-    format!("[{}{}]", "#".repeat(filled), ".".repeat(20 - filled))
+/// `:` and one line per event key with its number of copies, or a newline when there are none.
+fn key_list(letters: &[DeadLetter]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for letter in letters {
+        let key = letter
+            .key()
+            .unwrap_or_else(|| format!("(unreadable envelope, message {})", letter.message_id));
+        match counts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((key, 1)),
+        }
+    }
+    if counts.is_empty() {
+        return "\n".to_owned();
+    }
+    let mut text = ":\n".to_owned();
+    for (key, n) in counts {
+        let copies = if n > 1 {
+            format!(" ({n} copies)")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(text, "  {key}{copies}");
+    }
+    text
 }
 
-fn describe(text: &mut String, letter: &DeadLetter) {
-    let envelope = Envelope::from_json(&letter.body).ok();
-    let attribute = |name: &str| letter.attributes.get(name).map(String::as_str);
-    let reason = match (attribute("reason"), &envelope) {
-        (Some(reason), _) => reason.to_owned(),
-        (None, Some(_)) => "retries exhausted (moved by the queue's redrive policy)".to_owned(),
-        (None, None) => "unknown".to_owned(),
-    };
-    let body = match &envelope {
-        Some(envelope) => envelope.body_bytes().unwrap_or_default(),
-        None => letter.body.as_bytes().to_vec(),
-    };
-    let _ = writeln!(text, "{}", letter.message_id);
-    if let Some(envelope) = &envelope {
+/// A dead letter with its place among the copies of its event.
+#[derive(Debug)]
+struct Numbered<'a> {
+    letter: &'a DeadLetter,
+    envelope: Option<Envelope>,
+    /// 1-based; `of` is how many copies of its key the dead-letter queue holds.
+    number: usize,
+    of: usize,
+}
+
+/// The letters in queue order, each numbered among the copies of its key. An unreadable
+/// envelope has no key: it is a copy of nothing but itself.
+fn copies(letters: &[DeadLetter]) -> Vec<Numbered<'_>> {
+    let keys: Vec<Option<String>> = letters.iter().map(DeadLetter::key).collect();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    letters
+        .iter()
+        .zip(&keys)
+        .map(|(letter, key)| {
+            let (number, of) = match key {
+                Some(key) => {
+                    let number = seen.entry(key).or_insert(0);
+                    *number += 1;
+                    let of = keys.iter().filter(|k| k.as_ref() == Some(key)).count();
+                    (*number, of)
+                }
+                None => (1, 1),
+            };
+            Numbered {
+                letter,
+                envelope: letter.envelope(),
+                number,
+                of,
+            }
+        })
+        .collect()
+}
+
+impl Numbered<'_> {
+    fn reason(&self) -> String {
+        match (self.letter.attributes.get("reason"), &self.envelope) {
+            (Some(reason), _) => reason.clone(),
+            (None, Some(_)) => "retries exhausted (moved by the queue's redrive policy)".to_owned(),
+            (None, None) => "unknown".to_owned(),
+        }
+    }
+
+    fn body(&self) -> Vec<u8> {
+        match &self.envelope {
+            Some(envelope) => envelope.body_bytes().unwrap_or_default(),
+            None => self.letter.body.as_bytes().to_vec(),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let envelope = self.envelope.as_ref();
+        let body = self.body();
+        serde_json::json!({
+            "message_id": self.letter.message_id,
+            "key": envelope.map(|e| &e.key),
+            "copy": self.number,
+            "copies": self.of,
+            "source": self.letter.source(),
+            "event_type": envelope.and_then(|e| e.event_type.as_ref()),
+            "received_at": envelope.map(|e| &e.received_at),
+            "reason": self.reason(),
+            "failed_at": self.letter.attributes.get("failed_at"),
+            "attributes": self.letter.attributes,
+            "headers": envelope.map(|e| &e.headers),
+            "body": String::from_utf8_lossy(&body),
+            "body_bytes": body.len(),
+        })
+    }
+}
+
+fn describe(text: &mut String, copy: &Numbered<'_>) {
+    let letter = copy.letter;
+    let envelope = copy.envelope.as_ref();
+    match envelope {
+        Some(envelope) if copy.of > 1 => {
+            let _ = writeln!(
+                text,
+                "{}  copy {} of {} of {}",
+                letter.message_id, copy.number, copy.of, envelope.key
+            );
+        }
+        _ => {
+            let _ = writeln!(text, "{}", letter.message_id);
+        }
+    }
+    if let Some(envelope) = envelope {
         let _ = writeln!(text, "  key:       {}", envelope.key);
     }
-    let _ = writeln!(text, "  reason:    {reason}");
+    let _ = writeln!(text, "  reason:    {}", copy.reason());
     let _ = writeln!(
         text,
         "  source:    {}",
@@ -176,9 +364,90 @@ fn describe(text: &mut String, letter: &DeadLetter) {
     let _ = writeln!(
         text,
         "  failed_at: {}",
-        attribute("failed_at").unwrap_or("-")
+        letter
+            .attributes
+            .get("failed_at")
+            .map_or("-", String::as_str)
     );
-    let _ = writeln!(text, "  body:      {}", preview(&body, 120));
+    // The message attributes process sets are the lines above; any other is shown as it is.
+    let others: Vec<String> = letter
+        .attributes
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "reason" | "source" | "failed_at"))
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(text, "  attributes: {}", others.join(", "));
+    }
+    if let Some(envelope) = envelope
+        && !envelope.headers.is_empty()
+    {
+        let _ = writeln!(text, "  headers:");
+        for (name, value) in &envelope.headers {
+            let _ = writeln!(text, "    {name}: {value}");
+        }
+    }
+    let _ = writeln!(text, "  body:      {}", preview(&copy.body(), 120));
+}
+
+/// Progress of a bulk operation on stderr: a bar redrawn in place on a terminal, a line at
+/// every tenth otherwise (a log or CI keeps the counts without a wall of carriage returns).
+#[derive(Debug)]
+struct Shown {
+    terminal: bool,
+    drawn: bool,
+    last_line: Option<(&'static str, usize)>,
+}
+
+impl Shown {
+    fn new() -> Self {
+        Self {
+            terminal: std::io::stderr().is_terminal(),
+            drawn: false,
+            last_line: None,
+        }
+    }
+
+    fn show(&mut self, progress: Progress) {
+        let Progress { doing, done, total } = progress;
+        let mut stderr = std::io::stderr().lock();
+        if self.terminal {
+            let text = match total {
+                Some(total) => format!("{doing} {done}/{total} {}", bar(done, total)),
+                None => format!("{doing} the dead-letter queue: {done} so far"),
+            };
+            // Cleared to the end of the line: a shorter text must not leave the last one's tail.
+            let _ = write!(stderr, "\r{text}\x1b[K");
+            let _ = stderr.flush();
+            self.drawn = true;
+            return;
+        }
+        // Reading counts batches as they come; only the work with a total is worth a log line.
+        let Some(total) = total else { return };
+        let step = (total / 10).max(1);
+        if done % step == 0 || done == total {
+            if self.last_line != Some((doing, done)) {
+                let _ = writeln!(stderr, "{doing} {done}/{total}");
+            }
+            self.last_line = Some((doing, done));
+        }
+    }
+
+    /// Ends the bar's line, so what follows starts on its own.
+    fn finish(&mut self) {
+        if self.drawn {
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "\r\x1b[K");
+            let _ = stderr.flush();
+            self.drawn = false;
+        }
+    }
+}
+
+/// A 20-cell bar.
+fn bar(done: usize, total: usize) -> String {
+    let filled = (done * 20).checked_div(total).unwrap_or(20).min(20);
+    format!("[{}{}]", "#".repeat(filled), ".".repeat(20 - filled))
 }
 
 /// The start of a body on one line: runs of white space and control characters shown as one

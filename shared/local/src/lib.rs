@@ -9,7 +9,9 @@ mod queues;
 
 pub use poll::{Poll, Received, poll_once};
 pub use provision::{Stack, StackSettings, provision};
-pub use queues::{DeadLetter, depth, peek, redrive};
+pub use queues::{
+    DeadLetter, Progress, Selection, delete, depth, peek, peek_all, redrive, redrive_selected,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[error("local stack: {step} failed: {detail}")]

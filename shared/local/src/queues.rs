@@ -2,6 +2,7 @@
 
 use crate::{StackError, failed};
 use aws_sdk_sqs::types::QueueAttributeName;
+use inlet_core::envelope::Envelope;
 
 /// A message in the dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,14 +15,53 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
+    /// The envelope the message carries, unless it is unreadable (`unparseable_envelope`).
+    pub fn envelope(&self) -> Option<Envelope> {
+        Envelope::from_json(&self.body).ok()
+    }
+
     /// The source: the attribute process set, else the envelope's.
     pub fn source(&self) -> Option<String> {
-        self.attributes.get("source").cloned().or_else(|| {
-            inlet_core::envelope::Envelope::from_json(&self.body)
-                .ok()
-                .map(|e| e.source)
-        })
+        self.attributes
+            .get("source")
+            .cloned()
+            .or_else(|| self.envelope().map(|e| e.source))
     }
+
+    /// The event's idempotency key, `source#event id`: every copy of one event has the same.
+    pub fn key(&self) -> Option<String> {
+        self.envelope().map(|e| e.key)
+    }
+}
+
+/// Which dead letters a redrive or a delete takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection<'a> {
+    All,
+    /// Those of one source.
+    Source(&'a str),
+    /// Every copy of one event, by its key.
+    Key(&'a str),
+}
+
+impl Selection<'_> {
+    pub fn takes(&self, letter: &DeadLetter) -> bool {
+        match self {
+            Self::All => true,
+            Self::Source(source) => letter.source().as_deref() == Some(*source),
+            Self::Key(key) => letter.key().as_deref() == Some(*key),
+        }
+    }
+}
+
+/// Where a bulk operation is, for a progress display: `done` of `total` (unknown while the
+/// queue is still being read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// What is being done: "reading", "redriving", "deleting".
+    pub doing: &'static str,
+    pub done: usize,
+    pub total: Option<usize>,
 }
 
 /// Queue depths: (visible, in flight).
@@ -54,6 +94,16 @@ async fn take_all(
     queue_url: &str,
     limit: usize,
 ) -> Result<Vec<DeadLetter>, StackError> {
+    take_all_showing(sqs, queue_url, limit, &mut |_| {}).await
+}
+
+/// [`take_all`], telling `progress` how many it has so far.
+async fn take_all_showing(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    limit: usize,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<DeadLetter>, StackError> {
     let mut taken = Vec::new();
     while taken.len() < limit {
         let batch = sqs
@@ -85,6 +135,11 @@ async fn take_all(
                 receipt_handle: message.receipt_handle.unwrap_or_default(),
             });
         }
+        progress(Progress {
+            doing: "reading",
+            done: taken.len(),
+            total: None,
+        });
     }
     Ok(taken)
 }
@@ -119,9 +174,34 @@ pub async fn peek(
     Ok(letters)
 }
 
-/// Moves dead letters (of one source, or all) back to the queue: receive → send → delete, which
-/// works on every emulator, unlike `StartMessageMoveTask`. `progress` is called after each one.
-/// With `dry_run`, nothing moves and the count says what would.
+/// Every dead letter, left in the queue: what `inlet dlq peek` shows, copies and all.
+pub async fn peek_all(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<DeadLetter>, StackError> {
+    let letters = take_all_showing(sqs, queue_url, usize::MAX, progress).await?;
+    put_back(sqs, queue_url, &letters).await?;
+    Ok(letters)
+}
+
+/// Takes the dead letters `selection` names, putting the others straight back.
+async fn take_selected(
+    sqs: &aws_sdk_sqs::Client,
+    dead_letter_queue_url: &str,
+    selection: Selection<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<DeadLetter>, StackError> {
+    let letters = take_all_showing(sqs, dead_letter_queue_url, usize::MAX, progress).await?;
+    let (chosen, others): (Vec<_>, Vec<_>) = letters
+        .into_iter()
+        .partition(|letter| selection.takes(letter));
+    put_back(sqs, dead_letter_queue_url, &others).await?;
+    Ok(chosen)
+}
+
+/// Moves dead letters (of one source, or all) back to the queue, as [`redrive_selected`] does;
+/// `progress` gets (done, total) after each one. Returns how many moved (or would have).
 pub async fn redrive(
     sqs: &aws_sdk_sqs::Client,
     dead_letter_queue_url: &str,
@@ -130,14 +210,38 @@ pub async fn redrive(
     dry_run: bool,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<usize, StackError> {
-    let letters = take_all(sqs, dead_letter_queue_url, usize::MAX).await?;
-    let (chosen, others): (Vec<_>, Vec<_>) = letters
-        .into_iter()
-        .partition(|letter| source.is_none_or(|s| letter.source().as_deref() == Some(s)));
-    put_back(sqs, dead_letter_queue_url, &others).await?;
+    let selection = source.map_or(Selection::All, Selection::Source);
+    let moved = redrive_selected(
+        sqs,
+        dead_letter_queue_url,
+        queue_url,
+        selection,
+        dry_run,
+        &mut |p| {
+            if let Some(total) = p.total {
+                progress(p.done, total);
+            }
+        },
+    )
+    .await?;
+    Ok(moved.len())
+}
+
+/// Moves the dead letters `selection` names back to the queue: receive → send → delete, which
+/// works on every emulator, unlike `StartMessageMoveTask`. `progress` is told after each one.
+/// With `dry_run`, nothing moves. Returns the letters it moved (or would have).
+pub async fn redrive_selected(
+    sqs: &aws_sdk_sqs::Client,
+    dead_letter_queue_url: &str,
+    queue_url: &str,
+    selection: Selection<'_>,
+    dry_run: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<DeadLetter>, StackError> {
+    let chosen = take_selected(sqs, dead_letter_queue_url, selection, progress).await?;
     if dry_run {
         put_back(sqs, dead_letter_queue_url, &chosen).await?;
-        return Ok(chosen.len());
+        return Ok(chosen);
     }
     for (done, letter) in chosen.iter().enumerate() {
         let mut send = sqs
@@ -166,7 +270,41 @@ pub async fn redrive(
             .send()
             .await
             .map_err(failed("delete from the dead-letter queue"))?;
-        progress(done + 1, chosen.len());
+        progress(Progress {
+            doing: "redriving",
+            done: done + 1,
+            total: Some(chosen.len()),
+        });
     }
-    Ok(chosen.len())
+    Ok(chosen)
+}
+
+/// Deletes the dead letters `selection` names, for good. With `dry_run`, nothing goes.
+/// Returns the letters it deleted (or would have).
+pub async fn delete(
+    sqs: &aws_sdk_sqs::Client,
+    dead_letter_queue_url: &str,
+    selection: Selection<'_>,
+    dry_run: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<DeadLetter>, StackError> {
+    let chosen = take_selected(sqs, dead_letter_queue_url, selection, progress).await?;
+    if dry_run {
+        put_back(sqs, dead_letter_queue_url, &chosen).await?;
+        return Ok(chosen);
+    }
+    for (done, letter) in chosen.iter().enumerate() {
+        sqs.delete_message()
+            .queue_url(dead_letter_queue_url)
+            .receipt_handle(&letter.receipt_handle)
+            .send()
+            .await
+            .map_err(failed("delete from the dead-letter queue"))?;
+        progress(Progress {
+            doing: "deleting",
+            done: done + 1,
+            total: Some(chosen.len()),
+        });
+    }
+    Ok(chosen)
 }
