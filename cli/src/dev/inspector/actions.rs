@@ -23,7 +23,7 @@ pub(in crate::dev) enum ActionFailure {
     Gone,
     #[error(
         "it is not in the dead-letter queue: SQS moves an exhausted record there only once its \
-         last retry delay ends"
+         last retry delay ends, and an emulator started since has lost it"
     )]
     NotInDeadLetterQueue,
     #[error("only {kept} of its {size} bytes were kept, so it cannot be sent again as it came")]

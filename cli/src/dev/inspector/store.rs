@@ -34,9 +34,11 @@ impl State {
         !matches!(self, Self::Queued | Self::Retrying)
     }
 
-    /// Whether the emulator was holding it in a queue: a fresh emulator has lost those.
+    /// Whether the pipeline was still to take it from the queue: after a restart, the fresh
+    /// emulator has lost it and no outcome will come. (A dead letter is final: redriving one the
+    /// emulator lost says it is not in the dead-letter queue.)
     fn held_by_emulator(self) -> bool {
-        matches!(self, Self::Queued | Self::Retrying | Self::DeadLettered)
+        !self.is_final()
     }
 }
 
@@ -567,7 +569,7 @@ mod tests {
             states,
             [
                 ("d-000004", State::Rejected, false),
-                ("d-000003", State::DeadLettered, true),
+                ("d-000003", State::DeadLettered, false),
                 ("d-000002", State::Queued, true),
                 ("d-000001", State::Processed, false),
             ]
