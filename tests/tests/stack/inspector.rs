@@ -1,8 +1,820 @@
-//! `inlet dev`'s inspector in a real browser (headless Chromium, `inlet_testkit::browser`) and
-//! through its JSON API.
+//! `inlet dev`'s inspector page in a real browser (headless Chromium, `inlet_testkit::browser`)
+//! and its JSON API, against a running `inlet dev` (the built binary, its own emulator and a
+//! local forward target), as e2e.rs runs it. Each `inlet dev` runs in its own scratch directory,
+//! which is where it keeps its history (`.inlet/history.jsonl`): nothing is written to the
+//! repository.
+//!
+//! Waits poll with a generous bound ([`browser::WAIT`]): the page polls the API about once a
+//! second, and the machine may be busy with other tests; nothing here is a timed assertion.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use inlet_testkit::browser::{Browser, leftovers};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use inlet_signature::Delivery;
+use inlet_testkit::browser::{self, Browser, leftovers};
+use inlet_testkit::providers::named;
+use inlet_testkit::target::{Script, Target};
+use inlet_testkit::{Emulator, Scratch, free_port, inlet_command};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+// ---- config ----
+
+const GITHUB_SECRET: &str = "inspector-github-secret";
+const STRIPE_SECRET: &str = "whsec_inspector_stripe_secret";
+const AGENT_SECRET: &str = "whsec_aW5zcGVjdG9yLWFnZW50LWZvcndhcmQtc2VjcmV0";
+
+/// The names the config reads; `inlet` prefers the process environment to --env-file.
+const SECRET_VARIABLES: [&str; 3] = [
+    "INLET_INSPECT_GITHUB",
+    "INLET_INSPECT_STRIPE",
+    "INLET_INSPECT_AGENT",
+];
+
+fn env_file() -> String {
+    SECRET_VARIABLES
+        .iter()
+        .zip([GITHUB_SECRET, STRIPE_SECRET, AGENT_SECRET])
+        .map(|(name, value)| format!("{name}={value}\n"))
+        .collect()
+}
+
+/// `github` and `stripe` forward to a target that takes everything; `broken` to one that answers
+/// 410 until told otherwise (a permanent failure: dead-lettered at once); `flaky` to one that
+/// answers 500, which process retries only after a minute, so it stays `retrying` while a test
+/// looks at it.
+fn config(target: &Target) -> String {
+    let mut text = String::from(
+        "[process]\nretry_base_secs = 60\nretry_max_secs = 60\n\n\
+         [sources.github]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n\
+         [sources.stripe]\nscheme = \"stripe\"\nsecrets = [\"env:INLET_INSPECT_STRIPE\"]\n\n\
+         [sources.broken]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n\
+         [sources.flaky]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n",
+    );
+    for (source, path) in [
+        ("github", "ok"),
+        ("stripe", "ok"),
+        ("broken", "gone"),
+        ("flaky", "fail"),
+    ] {
+        text.push_str(&format!(
+            "[[routes]]\nsource = \"{source}\"\naction = {{ type = \"forward\", url = \"{}\", \
+             secret = \"env:INLET_INSPECT_AGENT\", timeout_ms = 5000 }}\n\n",
+            target.url(&format!("/{path}"))
+        ));
+    }
+    text
+}
+
+// ---- deliveries ----
+
+fn now_secs() -> i64 {
+    inlet_signature::clock::epoch_millis(SystemTime::now()).div_euclid(1000)
+}
+
+/// A delivery as its provider would send it.
+#[derive(Debug, Clone)]
+struct Signed {
+    source: String,
+    /// The key ingest gives it (`source#event id`).
+    key: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+fn sign(
+    source: &str,
+    scheme: &str,
+    secret: &str,
+    headers: &[(&str, &str)],
+    body: String,
+    key: String,
+) -> Signed {
+    let scheme = named(scheme);
+    let mut map = HeaderMap::new();
+    map.insert("content-type", HeaderValue::from_static("application/json"));
+    for (name, value) in headers {
+        map.insert(
+            HeaderName::try_from(*name).unwrap(),
+            HeaderValue::try_from(*value).unwrap(),
+        );
+    }
+    let added = scheme
+        .sign(
+            &Delivery {
+                headers: &map,
+                body: body.as_bytes(),
+                url: None,
+                method: "POST",
+                query: None,
+            },
+            &scheme.key(secret).unwrap(),
+            now_secs(),
+        )
+        .unwrap();
+    for (name, value) in added {
+        map.insert(name, value);
+    }
+    Signed {
+        source: source.to_owned(),
+        key,
+        headers: map,
+        body: body.into_bytes(),
+    }
+}
+
+/// A GitHub push to `source`; its delivery id is in the body too, so that "replay as new" can
+/// give the copy a fresh one.
+fn github(source: &str, id: &str) -> Signed {
+    sign(
+        source,
+        "github",
+        GITHUB_SECRET,
+        &[("x-github-event", "push"), ("x-github-delivery", id)],
+        format!(r#"{{"ref":"refs/heads/main","delivery":"{id}"}}"#),
+        format!("{source}#{id}"),
+    )
+}
+
+fn stripe(id: &str) -> Signed {
+    sign(
+        "stripe",
+        "stripe",
+        STRIPE_SECRET,
+        &[],
+        format!(r#"{{"id":"{id}","object":"event","type":"invoice.paid"}}"#),
+        format!("stripe#{id}"),
+    )
+}
+
+// ---- `inlet dev` with its inspector ----
+
+/// A running `inlet dev --no-samples` with the inspector on a free port, in `dir`; killed when
+/// dropped (its output printed if the test is failing), or stopped with [`Dev::interrupt`].
+#[derive(Debug)]
+struct Dev {
+    child: Child,
+    port: u16,
+    inspect_port: u16,
+    output: PathBuf,
+}
+
+impl Dev {
+    /// `run` numbers the output file, so that a restarted `inlet dev` does not overwrite it.
+    fn start(emulator: &Emulator, dir: &Path, run: u32) -> Self {
+        let (port, inspect_port) = (free_port(), free_port());
+        let output = dir.join(format!("dev-{run}.log"));
+        let log = std::fs::File::create(&output).unwrap();
+        let child = inlet_command(&emulator.endpoint(), dir, &SECRET_VARIABLES)
+            .args(["dev", "--no-samples", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--inspect")
+            .arg(format!("127.0.0.1:{inspect_port}"))
+            .current_dir(dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start inlet dev: {e}"));
+        let mut dev = Self {
+            child,
+            port,
+            inspect_port,
+            output,
+        };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        for port in [port, inspect_port] {
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if let Some(status) = dev.exited() {
+                    panic!("inlet dev exited ({status}) before serving:\n{}", dev.log());
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "inlet dev did not listen on {port} in time:\n{}",
+                    dev.log()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        dev
+    }
+
+    fn url(&self, source: &str) -> String {
+        format!("http://127.0.0.1:{}/webhooks/{source}", self.port)
+    }
+
+    fn inspector(&self) -> String {
+        format!("http://127.0.0.1:{}", self.inspect_port)
+    }
+
+    fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.output).unwrap_or_default()
+    }
+
+    fn assert_running(&mut self) {
+        if let Some(status) = self.exited() {
+            panic!("inlet dev exited ({status}):\n{}", self.log());
+        }
+    }
+
+    /// Stops it as Ctrl-C does (SIGINT) and waits for it to finish; how it exited.
+    fn interrupt(&mut self) -> ExitStatus {
+        let _ = std::process::Command::new("kill")
+            .args(["-s", "INT", &self.child.id().to_string()])
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.exited() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "inlet dev did not stop on SIGINT:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "---- inlet dev output ({}) ----\n{}",
+                self.output.display(),
+                self.log()
+            );
+        }
+    }
+}
+
+/// The target, the emulator, `inlet dev` and an HTTP client; the tests are plain threads that
+/// block on `runtime` where they need async (the target runs on it).
+struct Rig {
+    dev: Dev,
+    emulator: Emulator,
+    target: Target,
+    http: reqwest::Client,
+    runtime: tokio::runtime::Runtime,
+    scratch: Scratch,
+}
+
+impl Rig {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let target = runtime.block_on(Target::start(&[
+            ("ok", Script::Ok),
+            ("gone", Script::Always(410)),
+            ("fail", Script::Always(500)),
+        ]));
+        let scratch = Scratch::with_prefix("inlet-inspector");
+        std::fs::write(scratch.path().join("inlet.toml"), config(&target)).unwrap();
+        std::fs::write(scratch.path().join("local.env"), env_file()).unwrap();
+        let emulator = Emulator::start();
+        let dev = Dev::start(&emulator, scratch.path(), 1);
+        let http = inlet_core::actions::forward::http_client_builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Self {
+            dev,
+            emulator,
+            target,
+            http,
+            runtime,
+            scratch,
+        }
+    }
+
+    /// Posts a delivery that ingest must queue.
+    fn post(&self, delivery: &Signed) {
+        let response = self.runtime.block_on(async {
+            let response = self
+                .http
+                .post(self.dev.url(&delivery.source))
+                .headers(delivery.headers.clone())
+                .body(delivery.body.clone())
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        });
+        assert_eq!(response.0, 202, "{}: {}", delivery.key, response.1);
+    }
+
+    /// A request to the inspector's API: the status and the JSON answered.
+    fn api(&self, method: &str, path: &str) -> (u16, Value) {
+        let url = format!("{}{path}", self.dev.inspector());
+        self.runtime.block_on(async {
+            let request = match method {
+                "GET" => self.http.get(&url),
+                _ => self.http.post(&url),
+            };
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            let json = serde_json::from_str(&text).unwrap_or_else(|e| {
+                panic!("{method} {path} answered {status} with no JSON ({e}): {text}")
+            });
+            (status, json)
+        })
+    }
+
+    /// `GET /api/deliveries`, newest first.
+    fn deliveries(&self) -> Vec<Value> {
+        let (status, json) = self.api("GET", "/api/deliveries");
+        assert_eq!(status, 200, "{json}");
+        json["deliveries"]
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("{json}"))
+    }
+
+    /// The one listed delivery with `key` that `test` accepts, once there is one.
+    fn wait_for_delivery(&mut self, what: &str, test: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + browser::WAIT;
+        loop {
+            self.dev.assert_running();
+            let list = self.deliveries();
+            if let Some(found) = list.iter().find(|d| test(d)) {
+                return found.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting until {what}; the inspector lists {list:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// A delivery's field as text ("" if absent).
+fn text<'a>(delivery: &'a Value, field: &str) -> &'a str {
+    delivery[field].as_str().unwrap_or_default()
+}
+
+// ---- the page ----
+
+/// A row of the deliveries table as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    id: String,
+    state: String,
+    source: String,
+}
+
+/// The rows a person sees: filtered-out rows may be hidden rather than removed.
+fn visible_rows(browser: &mut Browser) -> Vec<Row> {
+    let rows = browser.value(
+        "[...document.querySelectorAll('table#deliveries tbody tr[data-delivery-id]')]\
+         .filter(r => r.getClientRects().length > 0)\
+         .map(r => [r.dataset.deliveryId, r.dataset.state || '', r.dataset.source || ''])",
+    );
+    rows.as_array()
+        .into_iter()
+        .flatten()
+        .map(|row| Row {
+            id: row[0].as_str().unwrap_or_default().to_owned(),
+            state: row[1].as_str().unwrap_or_default().to_owned(),
+            source: row[2].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+/// Waits until the visible rows pass `test`; gives them.
+fn wait_for_rows(browser: &mut Browser, what: &str, test: impl Fn(&[Row]) -> bool) -> Vec<Row> {
+    browser.wait_until(what, browser::WAIT, |browser| {
+        let rows = visible_rows(browser);
+        test(&rows).then_some(rows)
+    })
+}
+
+/// The text of the element `selector` matches, once it has some.
+fn wait_for_text(browser: &mut Browser, selector: &str) -> String {
+    let selector_json = Value::String(selector.to_owned());
+    let value = browser.wait_for_js(
+        &format!("{selector} shows something"),
+        &format!("document.querySelector({selector_json})?.textContent.trim()"),
+    );
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+/// Picks the first option of a filter, which is "everything".
+fn select_first(browser: &mut Browser, selector: &str) {
+    let selector_json = Value::String(selector.to_owned());
+    let first = browser.value(&format!(
+        "document.querySelector({selector_json}).options[0].value"
+    ));
+    browser.select(selector, first.as_str().unwrap_or_default());
+}
+
+fn row_selector(id: &str) -> String {
+    format!(
+        "table#deliveries tbody tr[data-delivery-id={}]",
+        Value::String(id.to_owned())
+    )
+}
+
+/// Opens a delivery's detail by clicking its row.
+fn open_detail(browser: &mut Browser, id: &str) {
+    browser.click(&row_selector(id));
+    let id_json = Value::String(id.to_owned());
+    browser.wait_for_js(
+        &format!("the detail of {id} is open"),
+        &format!("document.querySelector('#detail')?.dataset.detailId === {id_json}"),
+    );
+}
+
+/// Clicks an action button of the open detail and waits for the row of the delivery it made.
+fn act_from_page(browser: &mut Browser, action: &str, state: &str) -> Row {
+    let before: HashSet<String> = visible_rows(browser).into_iter().map(|r| r.id).collect();
+    browser.click(&format!("#detail button[data-action=\"{action}\"]"));
+    let rows = wait_for_rows(
+        browser,
+        &format!("the delivery {action} made is listed as {state}"),
+        |rows| {
+            rows.iter()
+                .any(|r| !before.contains(&r.id) && r.state == state)
+        },
+    );
+    rows.into_iter()
+        .find(|r| !before.contains(&r.id) && r.state == state)
+        .unwrap()
+}
+
+#[test]
+fn the_page_fills_filters_shows_and_replays_deliveries_as_they_happen() {
+    let mut rig = Rig::start();
+    let mut browser = Browser::launch();
+    browser.goto(&rig.dev.inspector());
+    browser.wait_for_js(
+        "the page shows its deliveries table",
+        "document.querySelector('table#deliveries tbody') !== null",
+    );
+    assert_eq!(visible_rows(&mut browser), [], "nothing has arrived yet");
+    // Lost if the page reloads: the list must fill by itself.
+    browser.value("window.inletTestLoad = 'first'");
+
+    // (a) Deliveries to two sources, sent after the page is open.
+    let sent = [
+        github("github", "gh-insp-1"),
+        stripe("evt_insp_1"),
+        github("github", "gh-insp-2"),
+        stripe("evt_insp_2"),
+        github("github", "gh-insp-3"),
+    ];
+    for delivery in &sent {
+        rig.post(delivery);
+    }
+    let rows = wait_for_rows(&mut browser, "all five are listed as processed", |rows| {
+        rows.len() == 5 && rows.iter().all(|r| r.state == "processed")
+    });
+    assert_eq!(
+        browser.value("window.inletTestLoad"),
+        "first",
+        "the page reloaded"
+    );
+    let listed = rig.deliveries();
+    let id_of = |key: &str| -> String {
+        let found = listed.iter().find(|d| text(d, "key") == key);
+        text(
+            found.unwrap_or_else(|| panic!("{key} is not listed: {listed:#?}")),
+            "id",
+        )
+        .to_owned()
+    };
+    let row_ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let api_ids: Vec<&str> = listed.iter().map(|d| text(d, "id")).collect();
+    assert_eq!(
+        row_ids, api_ids,
+        "the page lists what the API does, newest first"
+    );
+    for row in &rows {
+        let key = text(
+            listed.iter().find(|d| text(d, "id") == row.id).unwrap(),
+            "key",
+        );
+        assert!(
+            key.starts_with(&format!("{}#", row.source)),
+            "{row:?} has key {key}"
+        );
+    }
+
+    // (b) Filters narrow the list where it stands.
+    browser.select("select#filter-source", "stripe");
+    wait_for_rows(&mut browser, "only stripe's two rows are visible", |rows| {
+        rows.len() == 2 && rows.iter().all(|r| r.source == "stripe")
+    });
+    select_first(&mut browser, "select#filter-source");
+    wait_for_rows(&mut browser, "every row is back", |rows| rows.len() == 5);
+    browser.type_text("input#filter-text", "gh-insp-2");
+    let chosen = id_of("github#gh-insp-2");
+    wait_for_rows(
+        &mut browser,
+        "the text filter leaves gh-insp-2 alone",
+        |rows| rows.len() == 1 && rows[0].id == chosen,
+    );
+    browser.type_text("input#filter-text", "");
+    wait_for_rows(&mut browser, "every row is back", |rows| rows.len() == 5);
+    browser.select("select#filter-state", "processed");
+    wait_for_rows(&mut browser, "the five processed rows stay", |rows| {
+        rows.len() == 5
+    });
+    browser.select("select#filter-state", "duplicate");
+    wait_for_rows(&mut browser, "no row is a duplicate", <[Row]>::is_empty);
+    select_first(&mut browser, "select#filter-state");
+    wait_for_rows(&mut browser, "every row is back", |rows| rows.len() == 5);
+
+    // (c) A click on a row shows the delivery whole.
+    open_detail(&mut browser, &chosen);
+    let headers = wait_for_text(&mut browser, "#detail-headers").to_lowercase();
+    for expected in ["x-github-delivery", "gh-insp-2", "x-hub-signature-256"] {
+        assert!(
+            headers.contains(expected),
+            "the headers show {expected}: {headers}"
+        );
+    }
+    let body = wait_for_text(&mut browser, "#detail-body");
+    assert!(
+        body.contains("refs/heads/main") && body.contains("gh-insp-2"),
+        "{body}"
+    );
+    let verdict = wait_for_text(&mut browser, "#detail-verdict");
+    assert!(
+        verdict.contains("202"),
+        "the verdict shows ingest's 202: {verdict}"
+    );
+    let envelope = wait_for_text(&mut browser, "#detail-envelope");
+    assert!(envelope.contains("github#gh-insp-2"), "{envelope}");
+    wait_for_text(&mut browser, "#detail-attempts");
+
+    // (d) Replay as new: another event, forwarded again.
+    let replayed = act_from_page(&mut browser, "replay-new", "processed");
+    let (status, copy) = rig.api("GET", &format!("/api/deliveries/{}", replayed.id));
+    assert_eq!(status, 200, "{copy}");
+    assert_eq!(copy["replay_of"], chosen.as_str(), "{copy}");
+    assert_eq!(copy["source"], "github");
+    let new_key = text(&copy, "key").to_owned();
+    assert!(
+        new_key.starts_with("github#") && new_key != "github#gh-insp-2",
+        "{copy}"
+    );
+    assert!(
+        rig.target.succeeded(&new_key),
+        "the copy reached the target"
+    );
+    assert_eq!(rig.target.hits_for("github#gh-insp-2").len(), 1);
+
+    // Replay as received: the same event again, which process acknowledges as a duplicate.
+    open_detail(&mut browser, &chosen);
+    let again = act_from_page(&mut browser, "replay", "duplicate");
+    let (_, copy) = rig.api("GET", &format!("/api/deliveries/{}", again.id));
+    assert_eq!(copy["replay_of"], chosen.as_str(), "{copy}");
+    assert_eq!(copy["key"], "github#gh-insp-2", "{copy}");
+    assert_eq!(
+        rig.target.hits_for("github#gh-insp-2").len(),
+        1,
+        "a duplicate is not forwarded"
+    );
+
+    assert_eq!(
+        browser.page_errors(),
+        [] as [String; 0],
+        "the page reported errors"
+    );
+    rig.dev.assert_running();
+}
+
+/// The fields every listed delivery has.
+const SUMMARY_FIELDS: [&str; 14] = [
+    "id",
+    "received_at",
+    "source",
+    "event_type",
+    "event_id",
+    "key",
+    "status",
+    "code",
+    "state",
+    "state_detail",
+    "next_try_at",
+    "attempts",
+    "gone",
+    "replay_of",
+];
+
+#[test]
+fn the_api_shows_redrives_deletes_and_keeps_the_history_across_a_restart() {
+    let mut rig = Rig::start();
+    assert!(
+        rig.dev
+            .log()
+            .contains(&format!("inspector: {}", rig.dev.inspector())),
+        "the banner names the inspector:\n{}",
+        rig.dev.log()
+    );
+    let ok = github("github", "api-1");
+    let paid = stripe("evt_api_1");
+    let redriven = github("broken", "api-dead-1");
+    let deleted = github("broken", "api-dead-2");
+    let stuck = github("flaky", "api-stuck-1");
+    for delivery in [&ok, &paid, &redriven, &deleted, &stuck] {
+        rig.post(delivery);
+    }
+    let mut forged = github("github", "api-forged");
+    forged.body = br#"{"ref":"refs/heads/evil"}"#.to_vec();
+    let (status, _) = rig.runtime.block_on(async {
+        let response = rig
+            .http
+            .post(rig.dev.url("github"))
+            .headers(forged.headers.clone())
+            .body(forged.body.clone())
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), ())
+    });
+    assert_eq!(status, 401);
+
+    let expected = [
+        (&ok.key, "processed"),
+        (&paid.key, "processed"),
+        (&redriven.key, "dead_lettered"),
+        (&deleted.key, "dead_lettered"),
+        (&stuck.key, "retrying"),
+    ];
+    for (key, state) in expected {
+        rig.wait_for_delivery(&format!("{key} is {state}"), |d| {
+            text(d, "key") == key.as_str() && text(d, "state") == state
+        });
+    }
+    let rejected = rig.wait_for_delivery("the forgery is listed as rejected", |d| {
+        text(d, "state") == "rejected"
+    });
+    assert_eq!(rejected["status"], 401, "{rejected}");
+    assert_eq!(rejected["code"], "signature_mismatch", "{rejected}");
+    assert_eq!(rejected["source"], "github", "{rejected}");
+
+    // The list: every field, newest first, one entry per delivery.
+    let list = rig.deliveries();
+    assert_eq!(list.len(), 6, "{list:#?}");
+    for delivery in &list {
+        for field in SUMMARY_FIELDS {
+            assert!(
+                delivery.get(field).is_some(),
+                "{field} is missing from {delivery}"
+            );
+        }
+    }
+    let received: Vec<&str> = list.iter().map(|d| text(d, "received_at")).collect();
+    assert!(
+        received.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {received:?}"
+    );
+    assert_eq!(list[0]["id"], rejected["id"], "the forgery came last");
+    let ids: HashSet<&str> = list.iter().map(|d| text(d, "id")).collect();
+    assert_eq!(ids.len(), list.len(), "ids are unique");
+    let of = |key: &str| -> Value {
+        list.iter()
+            .find(|d| text(d, "key") == key)
+            .cloned()
+            .unwrap_or_else(|| panic!("{key} is not listed"))
+    };
+    let stuck_summary = of(&stuck.key);
+    assert!(stuck_summary["next_try_at"].is_string(), "{stuck_summary}");
+    assert!(
+        stuck_summary["attempts"].as_u64() >= Some(1),
+        "{stuck_summary}"
+    );
+    assert_eq!(of(&ok.key)["event_id"], "api-1");
+    assert_eq!(of(&ok.key)["event_type"], "push");
+    assert_eq!(of(&ok.key)["gone"], false);
+
+    // One delivery whole.
+    let ok_id = text(&of(&ok.key), "id").to_owned();
+    let (status, detail) = rig.api("GET", &format!("/api/deliveries/{ok_id}"));
+    assert_eq!(status, 200, "{detail}");
+    let request = &detail["request"];
+    assert_eq!(request["method"], "POST", "{detail}");
+    assert_eq!(request["path"], "/webhooks/github", "{detail}");
+    assert!(request.get("query").is_some(), "{detail}");
+    let headers = request["headers"].to_string().to_lowercase();
+    assert!(
+        headers.contains("x-github-delivery") && headers.contains("api-1"),
+        "{headers}"
+    );
+    assert_eq!(
+        request["body"].as_str().map(str::as_bytes),
+        Some(ok.body.as_slice())
+    );
+    assert!(
+        request["body_base64"]
+            .as_str()
+            .is_some_and(|b| !b.is_empty()),
+        "{detail}"
+    );
+    assert!(
+        request["body_json"]
+            .as_str()
+            .is_some_and(|j| j.contains("refs/heads/main")),
+        "{detail}"
+    );
+    assert_eq!(detail["verdict"]["status"], 202, "{detail}");
+    assert_eq!(detail["envelope"]["key"], ok.key.as_str(), "{detail}");
+    let attempts = detail["action_attempts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!attempts.is_empty(), "{detail}");
+    assert_eq!(attempts[attempts.len() - 1]["outcome"], "done", "{detail}");
+
+    // Unknown ids and actions that do not apply.
+    let (status, missing) = rig.api("GET", "/api/deliveries/no-such-delivery");
+    assert_eq!(status, 404, "{missing}");
+    assert!(missing["error"].is_string(), "{missing}");
+    let (status, _) = rig.api("POST", "/api/deliveries/no-such-delivery/replay");
+    assert_eq!(status, 404);
+    let (status, refused) = rig.api("POST", &format!("/api/deliveries/{ok_id}/redrive"));
+    assert!(
+        status >= 400,
+        "a processed delivery has no dead letter to redrive: {refused}"
+    );
+
+    // A dead letter redriven once the target recovers is processed; another one deleted.
+    let redriven_id = text(&of(&redriven.key), "id").to_owned();
+    rig.target.script("gone", Script::Ok);
+    let (status, done) = rig.api("POST", &format!("/api/deliveries/{redriven_id}/redrive"));
+    assert_eq!((status, &done["ok"]), (200, &Value::Bool(true)), "{done}");
+    assert_eq!(done["delivery"], redriven_id.as_str(), "{done}");
+    rig.wait_for_delivery("the redriven delivery is processed", |d| {
+        text(d, "id") == redriven_id && text(d, "state") == "processed"
+    });
+    assert!(rig.target.succeeded(&redriven.key));
+    let deleted_id = text(&of(&deleted.key), "id").to_owned();
+    let (status, done) = rig.api("POST", &format!("/api/deliveries/{deleted_id}/delete"));
+    assert_eq!((status, &done["ok"]), (200, &Value::Bool(true)), "{done}");
+    let (_, detail) = rig.api("GET", &format!("/api/deliveries/{deleted_id}"));
+    assert_eq!(detail["state"], "deleted", "{detail}");
+    let (status, refused) = rig.api("POST", &format!("/api/deliveries/{deleted_id}/redrive"));
+    assert!(
+        status >= 400,
+        "a deleted dead letter cannot be redriven: {refused}"
+    );
+    assert!(
+        !rig.target.succeeded(&deleted.key),
+        "the deleted one never went through"
+    );
+
+    // Ctrl-C, then a fresh emulator: the history is still there, and what was still in the
+    // old emulator's queues is marked gone.
+    let before = rig.deliveries();
+    let status = rig.dev.interrupt();
+    assert!(
+        status.success(),
+        "inlet dev stops cleanly on SIGINT ({status}):\n{}",
+        rig.dev.log()
+    );
+    assert!(
+        rig.scratch.path().join(".inlet/history.jsonl").is_file(),
+        "the history is kept in the cwd"
+    );
+    rig.emulator = Emulator::start();
+    rig.dev = Dev::start(&rig.emulator, rig.scratch.path(), 2);
+    let after = rig.deliveries();
+    let ids =
+        |list: &[Value]| -> Vec<String> { list.iter().map(|d| text(d, "id").to_owned()).collect() };
+    assert_eq!(
+        ids(&after),
+        ids(&before),
+        "every delivery is still listed, in order"
+    );
+    for (old, new) in before.iter().zip(&after) {
+        let still_pending = matches!(text(old, "state"), "queued" | "retrying");
+        assert_eq!(new["gone"], still_pending, "{new}");
+        assert_eq!(new["key"], old["key"]);
+    }
+    assert_eq!(
+        rig.deliveries()
+            .iter()
+            .filter(|d| d["gone"] == true)
+            .count(),
+        1
+    );
+}
 
 /// The harness itself, on a page of its own: load, click, type, select, wait — and no Chromium
 /// process is left once the browser is dropped.
