@@ -143,6 +143,17 @@ async fn answer(
                 )
             };
             say(ingest_line(&label, &reply));
+            if let Some(inspector) = inspector {
+                // Listed too, without the body that could not be read.
+                let seen = Seen {
+                    method: parts.method.as_str(),
+                    path,
+                    query: parts.uri.query(),
+                    headers: &parts.headers,
+                    body: &[],
+                };
+                inspector.ingested(&seen, source_of(path), &reply);
+            }
             return to_response(reply);
         }
     };
