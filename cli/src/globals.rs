@@ -38,14 +38,19 @@ impl Globals {
         })
     }
 
-    fn env(&self) -> Result<Env, CliError> {
+    /// The variables `env:` references read: --env-file's, overridden by the environment's.
+    pub fn variables(&self) -> Result<HashMap<String, String>, CliError> {
         let mut vars: HashMap<String, String> = HashMap::new();
         if let Some(path) = &self.env_file {
             let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
             vars.extend(Env::parse_file(&text));
         }
         vars.extend(std::env::vars());
-        Ok(Env::Map(vars))
+        Ok(vars)
+    }
+
+    fn env(&self) -> Result<Env, CliError> {
+        Ok(Env::Map(self.variables()?))
     }
 
     pub fn resolver(&self) -> Result<SecretResolver<LazySecretsManager>, CliError> {

@@ -2,6 +2,7 @@
 //! the event fixtures. Each command lives in its own module; this file only parses the command
 //! line and turns outcomes into exit codes.
 
+mod check;
 mod delivery;
 mod dev;
 mod dlq;
@@ -27,7 +28,7 @@ use std::process::ExitCode;
 #[command(
     name = "inlet",
     version,
-    about = "Inlet's command line: dev, send, sign, verify, dlq, fixtures, providers"
+    about = "Inlet's command line: dev, send, sign, verify, dlq, check, fixtures, providers"
 )]
 struct Cli {
     #[command(flatten)]
@@ -48,8 +49,11 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Regenerate the signed API Gateway events in events/ingest/ from events/payloads/.
     Fixtures(fixtures::FixturesArgs),
-    /// Inspect the dead-letter queue and redrive it.
+    /// Inspect the dead-letter queue, redrive or delete what is in it.
     Dlq(dlq::DlqArgs),
+    /// Check the config (--config) without an emulator or AWS: every problem by its key, and
+    /// every `env:` secret set. Exit 0 when good, 2 otherwise.
+    Check(check::CheckArgs),
     /// List the named providers: signature header, what is signed, secret format, handshake.
     Providers(providers::ProvidersArgs),
 }
@@ -78,6 +82,7 @@ async fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&cli.globals, &args).await,
         Command::Fixtures(args) => fixtures::run(&cli.globals, &args).await,
         Command::Providers(args) => providers::run(&args),
+        Command::Check(args) => check::run(&cli.globals, &args),
     };
     match result {
         Ok(report) => {

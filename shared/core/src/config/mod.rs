@@ -6,6 +6,7 @@
 //! puts that in front of every refusal. Secrets never appear here, only references to where
 //! they live.
 
+mod check;
 mod defaults;
 mod error;
 mod event_filter;
@@ -18,6 +19,7 @@ mod source;
 mod validate;
 mod validate_source;
 
+pub use check::{Checked, Finding};
 pub use defaults::Defaults;
 pub use error::ConfigError;
 pub use event_filter::EventFilter;

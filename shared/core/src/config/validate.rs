@@ -8,7 +8,7 @@ use super::process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
 use super::raw::{RawAction, RawConfig, RawDefaults, RawProcess, RawRoute};
 use super::route::{Action, Route};
 use super::secret_ref::SecretRef;
-use super::{Config, Defaults, QUEUE_MESSAGE_LIMIT, Source};
+use super::{Config, Defaults, QUEUE_MESSAGE_LIMIT};
 use std::collections::BTreeMap;
 
 /// A replay window of more than a day would make one captured delivery good for too long.
@@ -33,7 +33,9 @@ impl RawConfig {
             .routes
             .into_iter()
             .enumerate()
-            .map(|(i, raw)| raw.validate(&format!("routes[{i}]"), &sources))
+            .map(|(i, raw)| {
+                raw.validate(&format!("routes[{i}]"), |name| sources.contains_key(name))
+            })
             .collect::<Result<_, _>>()?;
         Ok(Config {
             defaults,
@@ -45,7 +47,7 @@ impl RawConfig {
 }
 
 impl RawDefaults {
-    fn validate(self) -> Result<Defaults, Problem> {
+    pub(super) fn validate(self) -> Result<Defaults, Problem> {
         let base = Defaults::default();
         let defaults = Defaults {
             tolerance_secs: self.tolerance_secs.unwrap_or(base.tolerance_secs),
@@ -65,9 +67,14 @@ impl RawDefaults {
 }
 
 impl RawRoute {
-    /// `key` is the route's place in the list, `routes[i]`.
-    fn validate(self, key: &str, sources: &BTreeMap<String, Source>) -> Result<Route, Problem> {
-        if !sources.contains_key(&self.source) {
+    /// `key` is the route's place in the list, `routes[i]`; `has_source` says whether a source
+    /// of that name is configured (`Config::check` asks it of sources that failed validation).
+    pub(super) fn validate(
+        self,
+        key: &str,
+        has_source: impl Fn(&str) -> bool,
+    ) -> Result<Route, Problem> {
+        if !has_source(&self.source) {
             return Err(invalid(
                 format!("{key}.source"),
                 format!("no source named `{}`", self.source),
@@ -110,7 +117,7 @@ impl RawRoute {
 }
 
 impl RawProcess {
-    fn validate(self) -> Result<ProcessSettings, Problem> {
+    pub(super) fn validate(self) -> Result<ProcessSettings, Problem> {
         let base = ProcessSettings::default();
         let settings = ProcessSettings {
             concurrency: self.concurrency.unwrap_or(base.concurrency),

@@ -1,0 +1,299 @@
+//! Checking a config for every problem at once, for `inlet check`.
+//!
+//! [`Config::parse`] stops at the first refusal, which is right for a function starting up: it
+//! must not run on a config it cannot trust. A person editing the file wants the whole list, so
+//! here each part (defaults, every source, every route, process) is read and validated on its
+//! own, with the same validation, and every refusal kept, each by its key. A config with no
+//! problems here is one `Config::parse` accepts.
+
+use super::Config;
+use super::Defaults;
+use super::error::Problem;
+use super::raw::{RawAction, RawDefaults, RawProcess, RawRoute, RawSource};
+use super::secret_ref::SecretRef;
+use serde::de::DeserializeOwned;
+
+/// One thing wrong, by the dotted key at fault (`sources.github.scheme`, `routes[1].action.url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub key: String,
+    pub problem: String,
+}
+
+/// What [`Config::check`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Every problem, in the config's order of parts.
+    pub problems: Vec<Finding>,
+    /// How many sources and routes the config declares.
+    pub sources: usize,
+    pub routes: usize,
+    /// Every well-formed secret reference, by the key it is written at: the caller checks what
+    /// it can reach (variables), and says what it cannot (Secrets Manager without AWS).
+    pub secrets: Vec<(String, SecretRef)>,
+}
+
+impl Config {
+    /// Every problem in config `text`, each by its key, and the secret references it makes.
+    pub fn check(text: &str) -> Checked {
+        let mut checked = Checked::default();
+        let table = match text.parse::<toml::Table>() {
+            Ok(table) => table,
+            Err(error) => {
+                checked.problems.push(Finding {
+                    key: "(toml)".to_owned(),
+                    problem: one_line(&error.to_string()),
+                });
+                return checked;
+            }
+        };
+
+        let mut defaults = Defaults::default();
+        if let Some(value) = table.get("defaults")
+            && let Some(raw) = read::<RawDefaults>(&mut checked, "defaults", value)
+        {
+            match raw.validate() {
+                Ok(valid) => defaults = valid,
+                Err(problem) => checked.note(problem, "defaults"),
+            }
+        }
+
+        let mut source_names = Vec::new();
+        match table.get("sources") {
+            Some(toml::Value::Table(sources)) if !sources.is_empty() => {
+                for (name, value) in sources {
+                    let key = format!("sources.{name}");
+                    source_names.push(name.clone());
+                    let Some(raw) = read::<RawSource>(&mut checked, &key, value) else {
+                        continue;
+                    };
+                    checked.refs(&format!("{key}.secrets"), &raw.secrets);
+                    if let Some(text) = &raw.handshake_secret
+                        && let Ok(reference) = SecretRef::parse(text)
+                    {
+                        checked
+                            .secrets
+                            .push((format!("{key}.handshake_secret"), reference));
+                    }
+                    if let Err(problem) = raw.validate(name, &defaults) {
+                        checked.note(problem, &key);
+                    }
+                }
+            }
+            Some(toml::Value::Table(_)) | None => checked.problems.push(Finding {
+                key: "sources".to_owned(),
+                problem: "at least one source is needed".to_owned(),
+            }),
+            Some(_) => checked.problems.push(Finding {
+                key: "sources".to_owned(),
+                problem: "expected a table of sources, `[sources.NAME]`".to_owned(),
+            }),
+        }
+        checked.sources = source_names.len();
+
+        match table.get("routes") {
+            Some(toml::Value::Array(routes)) => {
+                checked.routes = routes.len();
+                for (i, value) in routes.iter().enumerate() {
+                    let key = format!("routes[{i}]");
+                    let Some(raw) = read::<RawRoute>(&mut checked, &key, value) else {
+                        continue;
+                    };
+                    if let RawAction::Forward { secret, .. } = &raw.action
+                        && let Ok(reference) = SecretRef::parse(secret)
+                    {
+                        checked
+                            .secrets
+                            .push((format!("{key}.action.secret"), reference));
+                    }
+                    // Against every source named, valid or not: a source with a problem of its
+                    // own is reported once, under its own key, not again by each route.
+                    if let Err(problem) =
+                        raw.validate(&key, |name| source_names.iter().any(|n| n == name))
+                    {
+                        checked.note(problem, &key);
+                    }
+                }
+            }
+            Some(_) => checked.problems.push(Finding {
+                key: "routes".to_owned(),
+                problem: "expected a list of routes, `[[routes]]`".to_owned(),
+            }),
+            None => {}
+        }
+
+        if let Some(value) = table.get("process")
+            && let Some(raw) = read::<RawProcess>(&mut checked, "process", value)
+            && let Err(problem) = raw.validate()
+        {
+            checked.note(problem, "process");
+        }
+
+        for key in table.keys() {
+            if !matches!(key.as_str(), "defaults" | "sources" | "routes" | "process") {
+                checked.problems.push(Finding {
+                    key: key.clone(),
+                    problem: "unknown key; expected defaults, sources, routes or process"
+                        .to_owned(),
+                });
+            }
+        }
+        checked
+    }
+}
+
+impl Checked {
+    /// Keeps a validation refusal; one without a key of its own is put under `at`.
+    fn note(&mut self, problem: Problem, at: &str) {
+        let finding = match problem {
+            Problem::Invalid { key, why } => Finding { key, problem: why },
+            other => Finding {
+                key: at.to_owned(),
+                problem: one_line(&other.to_string()),
+            },
+        };
+        self.problems.push(finding);
+    }
+
+    /// The well-formed references of a `secrets` list (a malformed one is validation's to report).
+    fn refs(&mut self, key: &str, texts: &[String]) {
+        for (i, text) in texts.iter().enumerate() {
+            if let Ok(reference) = SecretRef::parse(text) {
+                self.secrets.push((format!("{key}[{i}]"), reference));
+            }
+        }
+    }
+}
+
+/// The part at `key` read into its raw shape; a wrong type or an unknown key is kept as a
+/// problem of that part.
+fn read<T: DeserializeOwned>(checked: &mut Checked, key: &str, value: &toml::Value) -> Option<T> {
+    match value.clone().try_into::<T>() {
+        Ok(raw) => Some(raw),
+        Err(error) => {
+            checked.problems.push(Finding {
+                key: key.to_owned(),
+                problem: one_line(&error.to_string()),
+            });
+            None
+        }
+    }
+}
+
+/// The TOML parser quotes the line at fault over several lines; a finding is one.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(text: &str) -> Vec<String> {
+        Config::check(text)
+            .problems
+            .into_iter()
+            .map(|f| f.key)
+            .collect()
+    }
+
+    #[test]
+    fn the_sample_config_has_no_problems() {
+        let text = include_str!("../../../../inlet.toml");
+        let checked = Config::check(text);
+        assert_eq!(checked.problems, [], "{checked:?}");
+        let config = Config::parse(text).unwrap();
+        assert_eq!(checked.sources, config.sources.len());
+        assert_eq!(checked.routes, config.routes.len());
+        assert!(
+            checked
+                .secrets
+                .iter()
+                .any(|(key, r)| key == "sources.github.secrets[0]"
+                    && *r == SecretRef::Env("GITHUB_WEBHOOK_SECRET".into())),
+            "{:?}",
+            checked.secrets
+        );
+    }
+
+    #[test]
+    fn every_problem_is_named_not_only_the_first() {
+        let text = "\
+colour = \"red\"
+
+[defaults]
+tolerance_secs = 0
+
+[sources.github]
+scheme = \"gitlub\"
+secrets = [\"env:GH\"]
+
+[sources.stripe]
+scheme = \"stripe\"
+secrets = [\"hunter2\"]
+
+[sources.shop]
+scheme = \"shopify\"
+secrets = [\"env:SHOP\"]
+retries = 3
+
+[[routes]]
+source = \"nobody\"
+action = { type = \"log\" }
+
+[[routes]]
+source = \"github\"
+action = { type = \"forward\", url = \"ftp://x\", secret = \"env:AGENT\" }
+
+[process]
+concurrency = 0
+";
+        let found = keys(text);
+        assert_eq!(
+            found,
+            [
+                "defaults.tolerance_secs",
+                "sources.github.scheme",
+                "sources.shop",
+                "sources.stripe.secrets[0]",
+                "routes[0].source",
+                "routes[1].action.url",
+                "process.concurrency",
+                "colour",
+            ],
+            "{:?}",
+            Config::check(text).problems
+        );
+        let checked = Config::check(text);
+        assert_eq!((checked.sources, checked.routes), (3, 2));
+        assert!(
+            checked.problems[2].problem.contains("retries"),
+            "{:?}",
+            checked.problems[2]
+        );
+        // A route naming a source with problems of its own is not refused again for it.
+        assert!(!found.contains(&"routes[1].source".to_owned()));
+        let secrets: Vec<_> = checked.secrets.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            secrets,
+            ["sources.github.secrets[0]", "routes[1].action.secret"]
+        );
+    }
+
+    #[test]
+    fn each_kind_of_refusal_parse_makes_is_a_problem_here() {
+        let github = "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n";
+        for text in [
+            String::new(),
+            "[sources.x\n".to_owned(),
+            format!("{github}[defaults]\nmax_body_bytes = 0\n"),
+            format!("{github}[process]\nbatch = 1\n"),
+            format!("{github}routes = 5\n"),
+            "sources = 5\n".to_owned(),
+        ] {
+            assert!(Config::parse(&text).is_err(), "{text}");
+            assert!(!Config::check(&text).problems.is_empty(), "{text}");
+        }
+        assert_eq!(Config::check(github).problems, []);
+    }
+}
