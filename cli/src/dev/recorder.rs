@@ -88,3 +88,74 @@ impl<H: Handler> Handler for Recording<H> {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::inspector::Seen;
+    use super::*;
+    use inlet_core::envelope::Envelope;
+    use inlet_core::ingest::{Outcome, Reply};
+
+    /// Fails every event permanently, as a target answering 404 does.
+    struct Refusing;
+
+    impl Handler for Refusing {
+        async fn handle(&self, _event: Event<'_>) -> Result<Handled, ActionError> {
+            Err(ActionError::Permanent("the target answered 404".into()))
+        }
+    }
+
+    fn envelope(key: &str) -> Envelope {
+        Envelope {
+            v: 1,
+            key: key.into(),
+            source: "github".into(),
+            scheme: "github".into(),
+            event_type: Some("push".into()),
+            event_id: "1".into(),
+            received_at: "2026-11-28T13:00:00.000Z".into(),
+            headers: std::collections::BTreeMap::new(),
+            body: Some("{}".into()),
+            body_b64: None,
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn each_run_is_recorded_and_its_error_kept_for_the_dead_letter_line() {
+        let inspector = Inspector::in_memory();
+        let headers = http::HeaderMap::new();
+        let seen = Seen {
+            method: "POST",
+            path: "/webhooks/github",
+            query: None,
+            headers: &headers,
+            body: b"{}",
+        };
+        let reply = Reply {
+            status: http::StatusCode::ACCEPTED,
+            content_type: "application/json",
+            body: "{}".into(),
+            headers: Vec::new(),
+            outcome: Outcome::Queued {
+                key: "github#1".into(),
+            },
+        };
+        let id = inspector.ingested(&seen, Some("github"), &reply);
+        let recording = Recording::new(Refusing, Vec::new(), Some(inspector.clone()));
+        let envelope = envelope("github#1");
+        let result = recording
+            .handle(Event {
+                envelope: &envelope,
+                body: b"{}",
+            })
+            .await;
+        assert!(matches!(result, Err(ActionError::Permanent(_))));
+        assert_eq!(inspector.action_outcomes(&id), ["permanent"]);
+        let errors = recording.take_errors();
+        assert_eq!(
+            errors.get("github#1").map(String::as_str),
+            Some("the target answered 404")
+        );
+        assert!(recording.take_errors().is_empty(), "taken once");
+    }
+}

@@ -73,6 +73,20 @@ impl Inspector {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The outcomes of the action's runs on a delivery, for tests of what feeds the record.
+    #[cfg(test)]
+    pub(super) fn action_outcomes(&self, id: &str) -> Vec<String> {
+        self.store()
+            .get(id)
+            .map(|d| {
+                d.action_attempts
+                    .iter()
+                    .map(|a| a.outcome.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// A failed history write, once: the page keeps working from memory.
     pub(super) fn take_write_failure(&self) -> Option<String> {
         self.store().write_failure.take()
