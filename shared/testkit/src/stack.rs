@@ -394,7 +394,14 @@ impl Dev {
         let stdout = scratch.join("dev.out");
         let stderr = scratch.join("dev.err");
         let child = inlet_command_for(binary, &emulator.endpoint(), scratch, secret_variables)
-            .args(["dev", "--no-samples", "--listen"])
+            // The inspector on a free port: it runs in every stack test, and tests run in parallel.
+            .args([
+                "dev",
+                "--no-samples",
+                "--inspect",
+                "127.0.0.1:0",
+                "--listen",
+            ])
             .arg(format!("127.0.0.1:{port}"))
             .current_dir(scratch)
             .stdout(std::fs::File::create(&stdout).unwrap())
