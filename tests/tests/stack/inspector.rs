@@ -429,14 +429,23 @@ fn row_selector(id: &str) -> String {
     )
 }
 
-/// Opens a delivery's detail by clicking its row.
+/// Opens a delivery's detail by clicking its row. A row can move between finding it and the
+/// click, when the poll inserts a newer delivery above it: then the click is made again.
 fn open_detail(browser: &mut Browser, id: &str) {
-    browser.click(&row_selector(id));
     let id_json = Value::String(id.to_owned());
-    browser.wait_for_js(
-        &format!("the detail of {id} is open"),
-        &format!("document.querySelector('#detail')?.dataset.detailId === {id_json}"),
-    );
+    let opened = format!("document.querySelector('#detail')?.dataset.detailId === {id_json}");
+    let deadline = Instant::now() + browser::WAIT;
+    while Instant::now() < deadline {
+        browser.click(&row_selector(id));
+        let clicked = Instant::now();
+        while clicked.elapsed() < Duration::from_secs(5) {
+            if browser.eval(&opened).is_ok_and(|open| open == true) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("the detail of {id} did not open\n{}", browser.diagnostics());
 }
 
 /// Clicks an action button of the open detail and waits for the row of the delivery it made.
