@@ -486,7 +486,11 @@ fn the_page_fills_filters_shows_and_replays_deliveries_as_they_happen() {
         stripe("evt_insp_2"),
         github("github", "gh-insp-3"),
     ];
-    for delivery in &sent {
+    rig.post(&sent[0]);
+    wait_for_rows(&mut browser, "the first delivery is listed", |rows| {
+        rows.len() == 1 && rows[0].source == "github"
+    });
+    for delivery in &sent[1..] {
         rig.post(delivery);
     }
     let rows = wait_for_rows(&mut browser, "all five are listed as processed", |rows| {
