@@ -300,9 +300,9 @@ impl Rig {
         }
     }
 
-    /// Posts a delivery that ingest must queue.
-    fn post(&self, delivery: &Signed) {
-        let response = self.runtime.block_on(async {
+    /// Posts a delivery: the status and body ingest answered.
+    fn send(&self, delivery: &Signed) -> (u16, String) {
+        self.runtime.block_on(async {
             let response = self
                 .http
                 .post(self.dev.url(&delivery.source))
@@ -312,8 +312,13 @@ impl Rig {
                 .await
                 .unwrap();
             (response.status().as_u16(), response.text().await.unwrap())
-        });
-        assert_eq!(response.0, 202, "{}: {}", delivery.key, response.1);
+        })
+    }
+
+    /// Posts a delivery that ingest must queue.
+    fn post(&self, delivery: &Signed) {
+        let (status, body) = self.send(delivery);
+        assert_eq!(status, 202, "{}: {body}", delivery.key);
     }
 
     /// A request to the inspector's API: the status and the JSON answered.
@@ -344,7 +349,7 @@ impl Rig {
             .unwrap_or_else(|| panic!("{json}"))
     }
 
-    /// The one listed delivery with `key` that `test` accepts, once there is one.
+    /// The first listed delivery `test` accepts, once there is one.
     fn wait_for_delivery(&mut self, what: &str, test: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + browser::WAIT;
         loop {
@@ -650,18 +655,8 @@ fn the_api_shows_redrives_deletes_and_keeps_the_history_across_a_restart() {
     }
     let mut forged = github("github", "api-forged");
     forged.body = br#"{"ref":"refs/heads/evil"}"#.to_vec();
-    let (status, _) = rig.runtime.block_on(async {
-        let response = rig
-            .http
-            .post(rig.dev.url("github"))
-            .headers(forged.headers.clone())
-            .body(forged.body.clone())
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), ())
-    });
-    assert_eq!(status, 401);
+    let (status, body) = rig.send(&forged);
+    assert_eq!(status, 401, "{body}");
 
     let expected = [
         (&ok.key, "processed"),
