@@ -265,6 +265,35 @@ async fn the_commands_find_the_running_stack_or_say_there_is_none() {
          INLET_QUEUE_URL for AWS)\n"
     );
 
+    // A file a killed `inlet dev` left behind does not count, and the line says why.
+    std::fs::create_dir_all(dir.join(".inlet")).unwrap();
+    let left = serde_json::json!({
+        "endpoint": rig.emulator.endpoint(),
+        "region": "us-east-1",
+        "queue_url": rig.stack.queue_url,
+        "dead_letter_queue_url": rig.stack.dead_letter_queue_url,
+        "table_name": "inlet-idempotency",
+        "listen": "http://127.0.0.1:9",
+        "inspector": null,
+        // Above the kernel's pid_max: no such process.
+        "pid": 4_194_305,
+    });
+    std::fs::write(dir.join(".inlet/stack.json"), left.to_string()).unwrap();
+    let stale = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || bare_inlet(&dir, &["dlq", "peek", "--n", "1"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(stale.code, 2, "{stale:?}");
+    assert!(
+        stale.stderr.starts_with(
+            "inlet: no running stack (.inlet/stack.json is left from inlet dev 4194305, which has \
+             stopped): start one with `make dev`"
+        ) && stale.stderr.lines().count() == 1,
+        "{stale:?}"
+    );
+
     let dev = Dev::start(&rig.emulator, &dir, &SECRET_VARIABLES);
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join(".inlet/stack.json")).unwrap())
