@@ -608,13 +608,20 @@ async fn failing_targets_are_retried_and_what_cannot_succeed_is_dead_lettered() 
 
     let log = rig.dev.log();
     for line in [
-        "flaky#f-1: failed (will retry, attempt 1/5): the target answered 500",
         "flaky#f-1: processed",
-        "gone#g-1: dead-lettered (action_failed)",
-        "broken#b-1: dead-lettered (failed 5 times",
+        "gone#g-1: dead-lettered (action_failed): the target answered 410",
+        "broken#b-1: dead-lettered (failed 5 times after the target answered 500)",
     ] {
         assert!(log.contains(line), "the output says {line:?}:\n{log}");
     }
+    // A retry line says when the next try is, and what the target answered.
+    assert!(
+        log.lines().any(
+            |line| line.contains("flaky#f-1: failed (attempt 1/5, next try at about ")
+                && line.ends_with("): the target answered 500")
+        ),
+        "the output says when flaky#f-1 is tried next:\n{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -810,7 +810,13 @@ async fn start_with_secrets(
     let variables: Vec<&str> = variables.iter().map(String::as_str).collect();
     let mut command = inlet_command(&emulator.endpoint(), &scratch.0, &variables);
     command
-        .args(["dev", "--no-samples", "--inspect", "127.0.0.1:0", "--listen"])
+        .args([
+            "dev",
+            "--no-samples",
+            "--inspect",
+            "127.0.0.1:0",
+            "--listen",
+        ])
         .arg(format!("127.0.0.1:{}", free_port()))
         .current_dir(&scratch.0)
         .stdout(Stdio::null())
