@@ -237,8 +237,10 @@ pub async fn run(globals: &Globals, args: &SendArgs) -> Result<Report, CliError>
     // A source signs with its first secret: during a rotation that is the new one.
     let signed = sign(source, key, &headers, body, now)?;
     // The running `inlet dev`'s address (`make dev LISTEN=…` moves it), else its default.
+    let stack = Target::local_stack();
+    let guessed = args.url.is_none() && stack.is_none();
     let url = args.url.clone().unwrap_or_else(|| {
-        let base = Target::local_stack().map_or_else(|| DEFAULT_BASE_URL.to_owned(), |s| s.listen);
+        let base = stack.map_or_else(|| DEFAULT_BASE_URL.to_owned(), |s| s.listen);
         sending::webhook_url(&base, &args.source)
     });
     let client = sending::client(inlet_local::emulator::is_loopback_url(&url))?;
@@ -248,8 +250,15 @@ pub async fn run(globals: &Globals, args: &SendArgs) -> Result<Report, CliError>
         let (status, text) = sending::post(&client, &url, &signed)
             .await
             .map_err(|error| {
+                if error.is_connect() && guessed {
+                    // Nothing recorded and nothing at the default address: no stack to send to.
+                    return CliError::Failed(format!(
+                        "no running stack at {url}: start one with `make dev`, or give --url URL"
+                    ));
+                }
                 CliError::Failed(format!(
-                    "POST {url}: {error}{}",
+                    "POST {url}: {}{}",
+                    inlet_local::one_line(&error),
                     if error.is_connect() {
                         " (is `inlet dev` running?)"
                     } else {
