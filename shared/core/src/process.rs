@@ -425,6 +425,8 @@ where
             Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent(PAYLOAD_CONFLICT),
             Err(error) => return Attempt::Transient(error.to_string()),
         }
+        // What the action gets, after the claim's own round trip.
+        let action_ms = (budget.left_ms() - ACTION_DEADLINE_MARGIN_MS).max(0);
         let action = self.handler.handle(Event {
             envelope,
             body: &body,
@@ -436,9 +438,8 @@ where
             .await
             .unwrap_or_else(|_| {
                 Err(ActionError::Transient(format!(
-                    "the action did not finish in the {} ms it had before the function's \
-                     deadline (margin {ACTION_DEADLINE_MARGIN_MS} ms): cut off",
-                    left_ms - ACTION_DEADLINE_MARGIN_MS
+                    "the action did not finish in the {action_ms} ms it had before the \
+                     function's deadline (margin {ACTION_DEADLINE_MARGIN_MS} ms): cut off"
                 )))
             });
         match handled {
