@@ -17,11 +17,13 @@ mod signals;
 use crate::Report;
 use crate::error::CliError;
 use crate::globals::Globals;
+use inlet_aws::SqsQueue;
 use inlet_aws::wiring::{self, Clients};
+use inlet_core::ingest::Ingest;
 use inlet_core::metrics::Metrics;
 use inlet_core::secrets::KeyRing;
 use inlet_local::{self as local, StackSettings, emulator};
-use inspector::{Actions, Inspector, InspectorService};
+use inspector::{Actions, Inspector, InspectorService, RecordingQueue};
 use output::say;
 use recorder::Recording;
 use server::IngestService;
@@ -120,13 +122,18 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         Arc::clone(&recording),
         Metrics::Off,
     );
-    let ingest = Arc::new(wiring::ingest_pipeline(
-        config.clone(),
-        keys,
-        &clients,
-        &stack.queue_url,
-        Metrics::Off,
-    ));
+    // Ingest as the function wires it, over a queue that also tells the inspector each envelope.
+    let queue = SqsQueue::new(clients.sqs.clone(), &stack.queue_url);
+    let fifo = queue.is_fifo();
+    let ingest = Arc::new(
+        Ingest::new(
+            config.clone(),
+            keys,
+            RecordingQueue::new(queue, inspector.clone()),
+            fifo,
+        )
+        .with_metrics(Metrics::Off),
+    );
 
     let listener = TcpListener::bind(args.listen)
         .await

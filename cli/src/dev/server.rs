@@ -1,7 +1,7 @@
 //! The ingest pipeline over HTTP, standing in for API Gateway; and the serving loop it shares
 //! with the inspector's page.
 
-use super::inspector::{Inspector, Seen};
+use super::inspector::{Inspector, RecordingQueue, Seen};
 use super::output::{ingest_line, say};
 use super::signals::stop_requested;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -10,8 +10,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use inlet_aws::wiring::IngestPipeline;
-use inlet_core::ingest::{IngestRequest, Reply};
+use inlet_aws::SecretsManager;
+use inlet_core::ingest::{Ingest, IngestRequest, Reply};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -35,9 +35,12 @@ pub(super) trait Answer: Send + Sync + 'static {
     ) -> impl Future<Output = Response<Full<Bytes>>> + Send;
 }
 
+/// The ingest pipeline as the function wires it, over the queue the inspector watches.
+pub(super) type DevIngest = Ingest<RecordingQueue, SecretsManager>;
+
 /// The ingest pipeline, with the inspector it tells about each request.
 pub(super) struct IngestService {
-    pub ingest: Arc<IngestPipeline>,
+    pub ingest: Arc<DevIngest>,
     pub inspector: Option<Inspector>,
 }
 
@@ -118,7 +121,7 @@ fn source_of(path: &str) -> Option<&str> {
 }
 
 async fn answer(
-    ingest: &IngestPipeline,
+    ingest: &DevIngest,
     inspector: Option<&Inspector>,
     request: Request<Incoming>,
     peer: SocketAddr,

@@ -126,7 +126,7 @@ impl SqsQueue {
     }
 
     /// FIFO queue URLs end in `.fifo`.
-    pub(crate) fn is_fifo(&self) -> bool {
+    pub fn is_fifo(&self) -> bool {
         self.url.ends_with(".fifo")
     }
 }

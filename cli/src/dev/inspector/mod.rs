@@ -7,10 +7,12 @@
 mod actions;
 mod api;
 mod pretty;
+mod queued;
 mod store;
 
 pub(super) use actions::Actions;
 pub(super) use api::InspectorService;
+pub(super) use queued::RecordingQueue;
 
 use inlet_core::actions::{ActionError, Handled};
 use inlet_core::config::ProcessSettings;
@@ -39,6 +41,9 @@ pub(super) struct Inspector {
     store: Arc<Mutex<Store>>,
     /// Replay tokens to the delivery each became.
     replays: Arc<Mutex<HashMap<String, String>>>,
+    /// Envelopes the queue has stored, by key, until the server records the request they came
+    /// from (which it can only do once ingest has answered).
+    queued: Arc<Mutex<HashMap<String, serde_json::Value>>>,
 }
 
 /// A request as the ingest server saw it.
@@ -60,6 +65,7 @@ impl Inspector {
         Self {
             store: Arc::new(Mutex::new(store)),
             replays: Arc::default(),
+            queued: Arc::default(),
         }
     }
 
@@ -99,12 +105,39 @@ impl Inspector {
             .get(REPLAY_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let arrival = arrival(seen, source, reply, replay.as_deref());
+        let mut arrival = arrival(seen, source, reply, replay.as_deref());
+        if let Some(key) = &arrival.key
+            && let Some(envelope) = self.queued_lock().remove(key)
+        {
+            // The 202's body names the key only; the event type is the envelope's.
+            if arrival.event_type.is_none() {
+                arrival.event_type = envelope
+                    .get("event_type")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned);
+            }
+            arrival.envelope = Some(envelope);
+        }
         let id = self.store().arrive(arrival);
         if let Some(token) = replay {
             self.replays_lock().insert(token, id.clone());
         }
         id
+    }
+
+    /// Keeps an envelope the queue has just stored (its message body), for [`Self::ingested`].
+    pub(super) fn queued(&self, body: &str) {
+        let Ok(envelope) = serde_json::from_str::<serde_json::Value>(body) else {
+            return;
+        };
+        if let Some(key) = envelope.get("key").and_then(serde_json::Value::as_str) {
+            let key = key.to_owned();
+            self.queued_lock().insert(key, envelope);
+        }
+    }
+
+    fn queued_lock(&self) -> MutexGuard<'_, HashMap<String, serde_json::Value>> {
+        self.queued.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn replays_lock(&self) -> MutexGuard<'_, HashMap<String, String>> {
@@ -343,6 +376,7 @@ fn arrival(seen: &Seen<'_>, source: Option<&str>, reply: &Reply, replay: Option<
             message,
             verified,
         },
+        envelope: None,
     }
 }
 
@@ -351,6 +385,46 @@ mod tests {
     use super::*;
 
     const NOON: i64 = 1_795_352_400;
+
+    #[test]
+    fn a_queued_delivery_shows_its_envelope_and_type_before_any_action_runs() {
+        let inspector = Inspector::in_memory();
+        let envelope = serde_json::json!({
+            "v": 1, "key": "github#d-1", "source": "github", "scheme": "github",
+            "event_type": "push", "event_id": "d-1", "received_at": "2026-11-28T13:00:00.000Z",
+        });
+        inspector.queued(&envelope.to_string());
+        let headers = http::HeaderMap::new();
+        let seen = Seen {
+            method: "POST",
+            path: "/webhooks/github",
+            query: None,
+            headers: &headers,
+            body: b"{}",
+        };
+        let reply = Reply {
+            status: http::StatusCode::ACCEPTED,
+            content_type: "application/json",
+            body: r#"{"id":"github#d-1","status":"queued"}"#.into(),
+            outcome: Outcome::Queued {
+                key: "github#d-1".into(),
+            },
+            headers: Vec::new(),
+        };
+        let id = inspector.ingested(&seen, Some("github"), &reply);
+        let delivery = inspector.store().get(&id).cloned().expect("recorded");
+        assert_eq!(delivery.event_type.as_deref(), Some("push"));
+        assert_eq!(delivery.envelope, Some(envelope));
+        // Taken once: a later copy with the key gets the envelope its own send stored.
+        let again = inspector.ingested(&seen, Some("github"), &reply);
+        assert_eq!(
+            inspector
+                .store()
+                .get(&again)
+                .and_then(|d| d.envelope.clone()),
+            None
+        );
+    }
 
     #[test]
     fn a_retry_says_when_the_next_try_is() {

@@ -120,6 +120,8 @@ pub(crate) struct Arrival {
     pub replay_of: Option<String>,
     pub request: Request,
     pub verdict: Verdict,
+    /// The envelope as ingest queued it, when it queued one.
+    pub envelope: Option<serde_json::Value>,
 }
 
 /// What the process pipeline made of one received copy of a key.
@@ -295,7 +297,7 @@ impl Store {
             replay_of: arrival.replay_of,
             request: arrival.request,
             verdict: arrival.verdict,
-            envelope: None,
+            envelope: arrival.envelope,
             action_attempts: Vec::new(),
         });
         while self.deliveries.len() > MAX_DELIVERIES {
@@ -449,6 +451,7 @@ mod tests {
                 message: "queued".into(),
                 verified: true,
             },
+            envelope: None,
         }
     }
 
