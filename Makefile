@@ -17,8 +17,9 @@ COLDSTART_RUNS ?= 5
 COLDSTART_INVOCATIONS ?= 200
 # Benchmarks sample for this long per case (seconds); raise for steadier figures.
 BENCH_TIME ?= 3
-# `make dev LISTEN=127.0.0.1:8080` serves elsewhere.
+# `make dev LISTEN=127.0.0.1:8080` serves elsewhere; `INSPECT=127.0.0.1:4041` moves the inspector page.
 LISTEN ?= 127.0.0.1:3000
+INSPECT ?= 127.0.0.1:4040
 
 .PHONY: help venv dev test fmt-check lint tests browser bench build lambda build-IngestFunction build-ProcessFunction clean build-tools lint-tools template-lint coldstart soak fuzz invoke sam-build
 
@@ -48,7 +49,7 @@ venv: $(VENV)/.installed
 dev: venv
 	@[ -x target/debug/inlet ] || echo "compiling the inlet CLI: the first build takes a few minutes"
 	$(CARGO) build --locked -p inlet-cli
-	scripts/with-emulator.sh ./target/debug/inlet --config inlet.toml --env-file local.env dev --listen $(LISTEN)
+	scripts/with-emulator.sh ./target/debug/inlet --config inlet.toml --env-file local.env dev --listen $(LISTEN) --inspect $(INSPECT)
 
 test: fmt-check lint template-lint tests
 
