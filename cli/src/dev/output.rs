@@ -309,6 +309,7 @@ mod tests {
             headers: std::collections::BTreeMap::new(),
             body: None,
             body_b64: None,
+            replay: None,
         };
         assert_eq!(
             log_action_line(&envelope, 1229),

@@ -117,6 +117,7 @@ mod tests {
             headers: std::collections::BTreeMap::new(),
             body: Some("{}".into()),
             body_b64: None,
+            replay: None,
         }
     }
 

@@ -39,6 +39,7 @@ fn bodies(run: usize) -> Vec<(String, String)> {
                 headers: BTreeMap::new(),
                 body: None,
                 body_b64: None,
+                replay: None,
             };
             envelope.set_body(br#"{"ref":"refs/heads/main"}"#);
             (format!("m{i}"), envelope.to_json())

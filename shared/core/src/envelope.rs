@@ -30,6 +30,10 @@ pub struct Envelope {
     /// The raw body, base64, when it is not UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_b64: Option<String>,
+    /// Set only by `inlet replay`: the replay run's id. Such an envelope is claimed under
+    /// `replay:<id>:<key>` ([`Envelope::claim_key`]), so its action runs again, once per run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<String>,
 }
 
 /// Why an envelope cannot be read.
@@ -43,6 +47,21 @@ pub enum EnvelopeError {
     Body,
     #[error("the envelope's key does not match its source and event id")]
     Key,
+    #[error("the envelope's replay id is not 1 to {MAX_REPLAY_ID} letters, digits, `-` or `_`")]
+    Replay,
+}
+
+/// The longest replay id: it goes into claim keys and an HTTP header.
+pub const MAX_REPLAY_ID: usize = 64;
+
+/// Whether `id` can name a replay run: it ends up in the claim key and in the forward action's
+/// `inlet-replay` header, so only characters that are safe in both.
+pub fn valid_replay_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REPLAY_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 impl Envelope {
@@ -83,7 +102,25 @@ impl Envelope {
         if envelope.key != idempotency_key(&envelope.source, &envelope.event_id) {
             return Err(EnvelopeError::Key);
         }
+        if envelope
+            .replay
+            .as_deref()
+            .is_some_and(|id| !valid_replay_id(id))
+        {
+            return Err(EnvelopeError::Replay);
+        }
         Ok(envelope)
+    }
+
+    /// The key the idempotency store claims: the event key, or for a replayed event
+    /// `replay:<id>:<key>`. Each replay run is its own namespace: the event's first run (and
+    /// every other run) stays recorded as done, while this run's copies, however often SQS
+    /// redelivers them or the replay is restarted, find this run's record.
+    pub fn claim_key(&self) -> String {
+        match &self.replay {
+            Some(id) => format!("replay:{id}:{}", self.key),
+            None => self.key.clone(),
+        }
     }
 }
 
@@ -114,6 +151,7 @@ mod tests {
             headers: BTreeMap::from([("x-github-event".into(), "push".into())]),
             body: None,
             body_b64: None,
+            replay: None,
         }
     }
 
@@ -163,5 +201,27 @@ mod tests {
             Envelope::from_json(&forged_key.to_json()),
             Err(EnvelopeError::Key)
         ));
+        for bad in ["", "r 1", "r:1", "r\n1", &"r".repeat(MAX_REPLAY_ID + 1)] {
+            let mut replayed = sample();
+            replayed.replay = Some(bad.to_owned());
+            assert!(
+                matches!(
+                    Envelope::from_json(&replayed.to_json()),
+                    Err(EnvelopeError::Replay)
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_replayed_event_is_claimed_in_its_run_s_namespace() {
+        let mut envelope = sample();
+        assert_eq!(envelope.claim_key(), "github#d1");
+        assert!(!envelope.to_json().contains("replay"));
+        envelope.replay = Some("r-20261128-ab12".into());
+        let back = Envelope::from_json(&envelope.to_json()).unwrap();
+        assert_eq!(back.claim_key(), "replay:r-20261128-ab12:github#d1");
+        assert_eq!(back.key, "github#d1");
     }
 }

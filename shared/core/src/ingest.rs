@@ -389,6 +389,7 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             headers: kept_headers(&source.scheme, request.headers),
             body: None,
             body_b64: None,
+            replay: None,
         };
         envelope.set_body(request.body);
         self.enqueue(source, envelope, key).await

@@ -406,7 +406,8 @@ where
         }
         let now = clock.now_ms.div_euclid(1000);
         let claim = Claim {
-            key: envelope.key.clone(),
+            // A replayed event is claimed in its replay run's namespace: it runs again, once.
+            key: envelope.claim_key(),
             token: format!(
                 "{}/{}/{}",
                 record.message_id, record.receive_count, clock.now_ms

@@ -48,7 +48,11 @@ impl Forwarder {
             .post(url)
             .timeout(timeout)
             .body(event.body.to_vec());
-        for (name, value) in sign_outbound(key, &envelope.key, now, event.body) {
+        // The webhook-id is the key the event was claimed under: a replay's is
+        // `replay:<id>:<key>`, so a receiver that deduplicates on webhook-id takes each replay
+        // run once instead of dropping it as the original.
+        let id = envelope.claim_key();
+        for (name, value) in sign_outbound(key, &id, now, event.body) {
             request = request.header(name, value);
         }
         let content_type = envelope
@@ -60,6 +64,10 @@ impl Forwarder {
             .header("inlet-source", envelope.source.as_str());
         if let Some(event_type) = &envelope.event_type {
             request = request.header("inlet-event-type", event_type.as_str());
+        }
+        if let Some(replay) = &envelope.replay {
+            // Tells the receiver this is `inlet replay` sending the event again, and which run.
+            request = request.header("inlet-replay", replay.as_str());
         }
         let started = Instant::now();
         let response = request.send().await.map_err(|error| {

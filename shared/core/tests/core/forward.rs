@@ -63,6 +63,7 @@ fn envelope(source: &str, event_id: &str, event_type: Option<&str>, body: &[u8])
         headers: BTreeMap::from([("content-type".to_owned(), CONTENT_TYPE.to_owned())]),
         body: None,
         body_b64: None,
+        replay: None,
     };
     envelope.set_body(body);
     envelope
@@ -176,7 +177,32 @@ async fn the_original_bytes_go_out_signed_with_the_event_key_as_webhook_id() {
     assert_eq!(request.header("content-type"), Some(CONTENT_TYPE));
     assert_eq!(request.header("inlet-source"), Some("crm"));
     assert_eq!(request.header("inlet-event-type"), Some("contact.created"));
+    assert_eq!(request.header("inlet-replay"), None);
     assert_signed(&request, AGENT_SECRET, "crm#evt_crm_7f3b9c21");
+}
+
+#[tokio::test]
+async fn a_replayed_event_says_so_and_is_signed_under_its_replay_key() {
+    let target = Target::in_order(&[]).await;
+    let mut envelope = envelope("crm", "evt_1", Some("contact.created"), b"{}");
+    envelope.replay = Some("r-20261128T1400-5f2c".into());
+
+    let result = forward(
+        &target.url("/"),
+        AGENT_SECRET,
+        Duration::from_secs(5),
+        &envelope,
+    )
+    .await;
+
+    assert_eq!(result, Ok(()));
+    let request = only_request(&target);
+    assert_eq!(request.header("inlet-replay"), Some("r-20261128T1400-5f2c"));
+    assert_signed(
+        &request,
+        AGENT_SECRET,
+        "replay:r-20261128T1400-5f2c:crm#evt_1",
+    );
 }
 
 #[tokio::test]

@@ -656,6 +656,7 @@ proptest! {
             headers: Default::default(),
             body: None,
             body_b64: None,
+            replay: None,
         };
         envelope.set_body(&body);
         let back = Envelope::from_json(&envelope.to_json()).unwrap();

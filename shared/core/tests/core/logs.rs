@@ -214,6 +214,7 @@ fn envelope_json(source: &str, event_id: &str) -> String {
         headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),
         body: None,
         body_b64: None,
+        replay: None,
     };
     envelope.set_body(format!(r#"{{"note":"{BODY_MARKER}"}}"#).as_bytes());
     envelope.to_json()

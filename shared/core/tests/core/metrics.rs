@@ -271,6 +271,7 @@ fn envelope_json(source: &str, event_id: &str, body: &str) -> String {
         headers: BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]),
         body: None,
         body_b64: None,
+        replay: None,
     };
     envelope.set_body(body.as_bytes());
     envelope.to_json()

@@ -104,6 +104,7 @@ fn envelope_json(source: &str, event_id: &str, body: &str) -> String {
         headers: BTreeMap::new(),
         body: None,
         body_b64: None,
+        replay: None,
     };
     envelope.set_body(body.as_bytes());
     envelope.to_json()
@@ -247,6 +248,39 @@ async fn a_completed_event_is_a_duplicate_in_one_store_call() {
     assert_eq!(outcome(&result, "m2"), RecordOutcome::Duplicate);
     assert_eq!(rig.store.calls() - calls, 1);
     assert_eq!(rig.handler.ran().len(), 1);
+}
+
+/// The envelope of `envelope_json`, as `inlet replay` sends it back for run `replay`.
+fn replayed_json(source: &str, event_id: &str, body: &str, replay: &str) -> String {
+    let mut envelope = Envelope::from_json(&envelope_json(source, event_id, body)).unwrap();
+    envelope.replay = Some(replay.into());
+    envelope.to_json()
+}
+
+#[tokio::test]
+async fn a_replayed_event_runs_again_once_per_replay_run() {
+    let rig = pipeline(Scripted::default());
+    let original = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
+    rig.process.handle_batch(&original.records(), CLOCK).await;
+
+    // Run r-1's copy runs the action again; a redelivery of it, or the restarted run sending
+    // it once more, is a duplicate of that run; another run runs it again.
+    let sends = [
+        ("m2", "r-1", RecordOutcome::Processed),
+        ("m3", "r-1", RecordOutcome::Duplicate),
+        ("m4", "r-2", RecordOutcome::Processed),
+        ("m5", "r-2", RecordOutcome::Duplicate),
+    ];
+    for (message_id, run, expected) in sends {
+        let batch = Batch::new().push(message_id, replayed_json("github", "d1", "{}", run));
+        let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
+        assert_eq!(outcome(&result, message_id), expected, "{message_id}");
+    }
+    assert_eq!(rig.handler.ran(), ["github#d1"; 3]);
+    // The original's record is untouched by the replays.
+    let again = Batch::new().push("m6", envelope_json("github", "d1", "{}"));
+    let result = rig.process.handle_batch(&again.records(), CLOCK).await;
+    assert_eq!(outcome(&result, "m6"), RecordOutcome::Duplicate);
 }
 
 #[tokio::test]
