@@ -53,6 +53,7 @@ from botocore.exceptions import ClientError
 kw = dict(endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"])
 sqs = boto3.client("sqs", **kw)
 dynamodb = boto3.client("dynamodb", **kw)
+s3 = boto3.client("s3", **kw)
 
 def queue(name, attributes):
     try:
@@ -74,12 +75,18 @@ except ClientError:
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
     )
-print(url, dlq, table)
+bucket = "inlet-payloads"
+try:
+    s3.head_bucket(Bucket=bucket)
+except ClientError:
+    where = os.environ["AWS_REGION"]
+    s3.create_bucket(Bucket=bucket, **({} if where == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": where}}))
+print(url, dlq, table, bucket)
 EOF
 )
-read -r INLET_QUEUE_URL INLET_DLQ_URL INLET_TABLE <<<"$stack"
-export INLET_QUEUE_URL INLET_DLQ_URL INLET_TABLE
-echo "stack: INLET_QUEUE_URL=$INLET_QUEUE_URL INLET_DLQ_URL=$INLET_DLQ_URL INLET_TABLE=$INLET_TABLE"
+read -r INLET_QUEUE_URL INLET_DLQ_URL INLET_TABLE INLET_BUCKET <<<"$stack"
+export INLET_QUEUE_URL INLET_DLQ_URL INLET_TABLE INLET_BUCKET
+echo "stack: INLET_QUEUE_URL=$INLET_QUEUE_URL INLET_DLQ_URL=$INLET_DLQ_URL INLET_TABLE=$INLET_TABLE INLET_BUCKET=$INLET_BUCKET"
 
 queue_depths() {
   "$python" - <<'EOF'

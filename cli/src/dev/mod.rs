@@ -85,7 +85,7 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
     let config = globals.load_config()?;
     let clients = Clients::new(&emulator::sdk_config().await);
     let settings = StackSettings::default();
-    let stack = local::provision(&clients.sqs, &clients.dynamodb, &settings)
+    let stack = local::provision(&clients.sqs, &clients.dynamodb, &clients.s3, &settings)
         .await
         .map_err(|error| {
             CliError::Failed(format!("{error}\n(is the emulator at {endpoint} running?)"))

@@ -41,7 +41,7 @@ pub(super) async fn poll_loop(
             }
             // An emulator that restarted has forgotten everything: creating the stack again
             // is harmless when it is there and brings it back when it is not.
-            match local::provision(&clients.sqs, &clients.dynamodb, settings).await {
+            match local::provision(&clients.sqs, &clients.dynamodb, &clients.s3, settings).await {
                 Ok(again) if again.queue_url != stack.queue_url => {
                     say(format!(
                         "poller: the queue is now at {}; restart inlet dev to use it",

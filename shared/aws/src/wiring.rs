@@ -41,13 +41,16 @@ pub enum WiringError {
     Forwarder(String),
 }
 
-/// Where the pipelines' AWS resources are: `INLET_QUEUE_URL`, `INLET_DLQ_URL` and `INLET_TABLE`
-/// in Lambda (template.yaml sets them), the provisioned stack in `inlet dev`.
+/// Where the pipelines' AWS resources are: `INLET_QUEUE_URL`, `INLET_DLQ_URL`, `INLET_TABLE` and
+/// `INLET_BUCKET` in Lambda (template.yaml sets them), the provisioned stack in `inlet dev`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resources {
     pub queue_url: String,
     pub dead_letter_queue_url: String,
     pub table_name: String,
+    /// The payload bucket: claim checks under `claims/`, the archive (by default) under
+    /// `archive/`.
+    pub bucket_name: String,
 }
 
 /// One SDK client per service, built once from one SDK config and shared by the pipelines.
@@ -55,6 +58,7 @@ pub struct Resources {
 pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
     pub secrets: SecretsManager,
 }
 
@@ -63,6 +67,7 @@ impl Clients {
         Self {
             sqs: aws_sdk_sqs::Client::new(sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            s3: crate::s3_client(sdk),
             secrets: SecretsManager::from_config(sdk),
         }
     }
@@ -165,6 +170,7 @@ where
         queue_url: required("INLET_QUEUE_URL")?,
         dead_letter_queue_url: required("INLET_DLQ_URL")?,
         table_name: required("INLET_TABLE")?,
+        bucket_name: required("INLET_BUCKET")?,
     };
     let routes = config_router(&config, &resolver).await?;
     // Lives as long as the process; leaking it lets every invocation borrow it without a lock.

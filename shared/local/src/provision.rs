@@ -1,4 +1,5 @@
-//! Creating the queue, dead-letter queue and table as `template.yaml` declares them.
+//! Creating the queue, dead-letter queue, table and payload bucket as `template.yaml` declares
+//! them.
 
 use crate::{StackError, failed};
 use aws_sdk_dynamodb::types::{
@@ -23,6 +24,8 @@ pub struct StackSettings {
     pub table_key: String,
     pub ttl_attribute: String,
     pub batch_size: i32,
+    /// Claim checks under `claims/`, the archive under `archive/`.
+    pub bucket_name: String,
 }
 
 impl Default for StackSettings {
@@ -39,6 +42,7 @@ impl Default for StackSettings {
             table_key: "pk".into(),
             ttl_attribute: "expires_at".into(),
             batch_size: 10,
+            bucket_name: "inlet-payloads".into(),
         }
     }
 }
@@ -49,6 +53,7 @@ pub struct Stack {
     pub queue_url: String,
     pub dead_letter_queue_url: String,
     pub table_name: String,
+    pub bucket_name: String,
     /// What the emulator would not set up as the template declares, though the stack works
     /// without it: one line each, for the user to read.
     pub warnings: Vec<String>,
@@ -61,14 +66,17 @@ impl Stack {
             queue_url: self.queue_url.clone(),
             dead_letter_queue_url: self.dead_letter_queue_url.clone(),
             table_name: self.table_name.clone(),
+            bucket_name: self.bucket_name.clone(),
         }
     }
 }
 
-/// Creates (or finds) the queue, dead-letter queue and table. Creating what exists is harmless.
+/// Creates (or finds) the queue, dead-letter queue, table and bucket. Creating what exists is
+/// harmless.
 pub async fn provision(
     sqs: &aws_sdk_sqs::Client,
     dynamodb: &aws_sdk_dynamodb::Client,
+    s3: &aws_sdk_s3::Client,
     settings: &StackSettings,
 ) -> Result<Stack, StackError> {
     let dead_letter_queue_url = sqs
@@ -144,12 +152,42 @@ pub async fn provision(
         }
     }
     let warnings = enable_ttl(dynamodb, settings).await?.into_iter().collect();
+    create_bucket(s3, &settings.bucket_name).await?;
     Ok(Stack {
         queue_url,
         dead_letter_queue_url,
         table_name: settings.table_name.clone(),
+        bucket_name: settings.bucket_name.clone(),
         warnings,
     })
+}
+
+/// Creates the bucket, or finds it made by an earlier run.
+async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<(), StackError> {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let mut request = s3.create_bucket().bucket(name);
+    // S3 takes a bucket outside us-east-1 only with its region as the location constraint.
+    if let Some(region) = s3.config().region().map(|r| r.as_ref().to_owned())
+        && region != "us-east-1"
+    {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                .build(),
+        );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        // In the emulator's one account, a bucket of that name can only be ours.
+        Err(error)
+            if error.as_service_error().is_some_and(|e| {
+                e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(failed("create the bucket")(error)),
+    }
 }
 
 /// Turns on the table's TTL; what to tell the user when the emulator cannot. Some emulators do
@@ -193,6 +231,7 @@ mod tests {
     use aws_sdk_dynamodb::operation::update_time_to_live::{
         UpdateTimeToLiveError, UpdateTimeToLiveOutput,
     };
+    use aws_sdk_s3::operation::create_bucket::{CreateBucketError, CreateBucketOutput};
     use aws_sdk_sqs::operation::create_queue::CreateQueueOutput;
     use aws_sdk_sqs::operation::get_queue_attributes::GetQueueAttributesOutput;
     use aws_smithy_mocks::{Rule, mock, mock_client};
@@ -220,9 +259,12 @@ mod tests {
             .then_output(|| CreateQueueOutput::builder().queue_url(QUEUE).build());
         let table = mock!(aws_sdk_dynamodb::Client::create_table)
             .then_output(|| CreateTableOutput::builder().build());
+        let bucket = mock!(aws_sdk_s3::Client::create_bucket)
+            .then_output(|| CreateBucketOutput::builder().build());
         let sqs = mock_client!(aws_sdk_sqs, [&dlq, &arn, &queue]);
         let dynamodb = mock_client!(aws_sdk_dynamodb, [&table, ttl]);
-        provision(&sqs, &dynamodb, &settings).await
+        let s3 = mock_client!(aws_sdk_s3, [&bucket]);
+        provision(&sqs, &dynamodb, &s3, &settings).await
     }
 
     fn ttl_refused(code: &'static str, message: &'static str) -> Rule {
@@ -243,6 +285,7 @@ mod tests {
         assert_eq!(stack.queue_url, QUEUE);
         assert_eq!(stack.dead_letter_queue_url, DLQ);
         assert_eq!(stack.table_name, "inlet-idempotency");
+        assert_eq!(stack.bucket_name, "inlet-payloads");
         let [warning] = &stack.warnings[..] else {
             panic!("{:?}", stack.warnings)
         };
@@ -259,5 +302,31 @@ mod tests {
             let stack = provision_with_ttl(&ttl).await.unwrap();
             assert_eq!(stack.warnings, Vec::<String>::new());
         }
+    }
+
+    #[tokio::test]
+    async fn a_bucket_left_by_an_earlier_run_is_used_and_other_failures_stop() {
+        use aws_sdk_s3::types::error::{BucketAlreadyExists, BucketAlreadyOwnedByYou};
+        let owned = mock!(aws_sdk_s3::Client::create_bucket).then_error(|| {
+            CreateBucketError::BucketAlreadyOwnedByYou(BucketAlreadyOwnedByYou::builder().build())
+        });
+        let exists = mock!(aws_sdk_s3::Client::create_bucket).then_error(|| {
+            CreateBucketError::BucketAlreadyExists(BucketAlreadyExists::builder().build())
+        });
+        for rule in [owned, exists] {
+            let s3 = mock_client!(aws_sdk_s3, [&rule]);
+            create_bucket(&s3, "inlet-payloads").await.unwrap();
+        }
+        let denied = mock!(aws_sdk_s3::Client::create_bucket).then_error(|| {
+            CreateBucketError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("no")
+                    .build(),
+            )
+        });
+        let s3 = mock_client!(aws_sdk_s3, [&denied]);
+        let error = create_bucket(&s3, "inlet-payloads").await.unwrap_err();
+        assert!(error.to_string().contains("create the bucket"), "{error}");
     }
 }

@@ -648,6 +648,7 @@ fn main() {
     let sdk = runtime.block_on(emulator.sdk_config());
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let s3 = inlet_aws::s3_client(&sdk);
 
     let (calls_tx, calls) = mpsc::channel();
     let api_port = runtime_api(calls_tx);
@@ -694,7 +695,7 @@ fn main() {
                 ..StackSettings::default()
             };
             let stack = runtime
-                .block_on(local::provision(&sqs, &dynamodb, &settings))
+                .block_on(local::provision(&sqs, &dynamodb, &s3, &settings))
                 .unwrap();
             let mut env = local_env();
             env.extend([
@@ -706,6 +707,7 @@ fn main() {
                     stack.dead_letter_queue_url.clone(),
                 ),
                 ("INLET_TABLE".to_owned(), stack.table_name.clone()),
+                ("INLET_BUCKET".to_owned(), stack.bucket_name.clone()),
             ]);
             // Each batch finds the idempotency table empty, so every one does the whole work.
             let clear_table = || {

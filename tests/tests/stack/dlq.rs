@@ -37,7 +37,8 @@ impl Rig {
         let config = emulator.sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(&config);
         let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-        let stack = local::provision(&sqs, &dynamodb, &StackSettings::default())
+        let s3 = inlet_aws::s3_client(&config);
+        let stack = local::provision(&sqs, &dynamodb, &s3, &StackSettings::default())
             .await
             .unwrap();
         Self {

@@ -41,6 +41,7 @@ struct Rig {
     emulator: Emulator,
     sqs: aws_sdk_sqs::Client,
     dynamodb: aws_sdk_dynamodb::Client,
+    s3: aws_sdk_s3::Client,
     settings: StackSettings,
     stack: local::Stack,
     target: Target,
@@ -76,6 +77,7 @@ impl Rig {
         let sdk = emulator.sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let s3 = inlet_aws::s3_client(&sdk);
         let settings = StackSettings {
             queue_name: unique("events"),
             dead_letter_queue_name: unique("dlq"),
@@ -85,13 +87,16 @@ impl Rig {
             process_timeout_secs: knobs.process_timeout_secs,
             ..StackSettings::default()
         };
-        let stack = local::provision(&sqs, &dynamodb, &settings).await.unwrap();
+        let stack = local::provision(&sqs, &dynamodb, &s3, &settings)
+            .await
+            .unwrap();
         let target = Target::start(&[("hooks", knobs.script)]).await;
         let config = Config::parse(&config_text(target.addr, knobs.forward_timeout_ms)).unwrap();
         Self {
             emulator,
             sqs,
             dynamodb,
+            s3,
             settings,
             stack,
             target,
@@ -432,7 +437,7 @@ async fn emulator_killed_mid_run_every_accepted_delivery_is_forwarded_exactly_on
         (503, Some("queue_unavailable")),
         "before the stack is re-created: {json}"
     );
-    let stack = local::provision(&rig.sqs, &rig.dynamodb, &rig.settings)
+    let stack = local::provision(&rig.sqs, &rig.dynamodb, &rig.s3, &rig.settings)
         .await
         .unwrap();
     assert_eq!(
@@ -593,7 +598,7 @@ async fn records_failed_by_a_missing_table_are_processed_once_when_it_returns() 
     // Reported failed, so still in the queue (in flight until their backoff ends).
     assert_eq!(rig.depth().await.0 + rig.depth().await.1, 3);
 
-    local::provision(&rig.sqs, &rig.dynamodb, &rig.settings)
+    local::provision(&rig.sqs, &rig.dynamodb, &rig.s3, &rig.settings)
         .await
         .unwrap();
     let wait = Wait::new("every record was processed", 30);

@@ -32,6 +32,7 @@ async fn stack(max_receive_count: u32) -> Stack {
     let sdk = emulator.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let s3 = inlet_aws::s3_client(&sdk);
     let settings = StackSettings {
         queue_name: unique("events"),
         dead_letter_queue_name: unique("dlq"),
@@ -41,7 +42,9 @@ async fn stack(max_receive_count: u32) -> Stack {
         max_receive_count,
         ..StackSettings::default()
     };
-    let stack = local::provision(&sqs, &dynamodb, &settings).await.unwrap();
+    let stack = local::provision(&sqs, &dynamodb, &s3, &settings)
+        .await
+        .unwrap();
     Stack {
         _emulator: emulator,
         sqs,

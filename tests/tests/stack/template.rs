@@ -140,25 +140,38 @@ fn deployment_invariants_hold() {
     );
 }
 
-/// Every IAM statement in the template names its actions and resources: no `*` anywhere.
+/// Every IAM statement that allows names its actions and resources: no `*` anywhere, but for
+/// the keys under one prefix of the payload bucket (`${PayloadBucket.Arn}/claims/*`), which is
+/// how S3 scopes object permissions. A `Deny` only narrows, so the bucket policy's refusal of
+/// plain HTTP may cover everything.
 #[test]
 fn no_wildcard_permissions() {
+    fn scoped_objects(text: &str) -> bool {
+        text.strip_prefix("${PayloadBucket.Arn}/")
+            .and_then(|rest| rest.strip_suffix("/*"))
+            .is_some_and(|prefix| !prefix.is_empty() && !prefix.contains('*'))
+    }
     fn walk(node: &Yaml, path: &str, statements: &mut usize) {
         match node {
             Yaml::Hash(map) => {
-                if let (Some(action), Some(resource)) = (
+                let denies = map.get(&Yaml::from_str("Effect")) == Some(&Yaml::from_str("Deny"));
+                if let (Some(action), Some(resource), false) = (
                     map.get(&Yaml::from_str("Action")),
                     map.get(&Yaml::from_str("Resource")),
+                    denies,
                 ) {
                     *statements += 1;
-                    for value in [action, resource] {
+                    for (value, is_resource) in [(action, false), (resource, true)] {
                         let values = match value {
                             Yaml::Array(items) => items.clone(),
                             single => vec![single.clone()],
                         };
                         for value in values {
                             let text = value.as_str().unwrap_or("");
-                            assert!(!text.contains('*'), "wildcard `{text}` at {path}");
+                            assert!(
+                                !text.contains('*') || (is_resource && scoped_objects(text)),
+                                "wildcard `{text}` at {path}"
+                            );
                         }
                     }
                 }
@@ -212,7 +225,15 @@ fn the_template_passes_no_config_in_the_environment() {
         .unwrap();
     let mut names: Vec<&str> = globals.keys().map(|k| k.as_str().unwrap()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["INLET_DLQ_URL", "INLET_QUEUE_URL", "INLET_TABLE"]);
+    assert_eq!(
+        names,
+        [
+            "INLET_BUCKET",
+            "INLET_DLQ_URL",
+            "INLET_QUEUE_URL",
+            "INLET_TABLE"
+        ]
+    );
     for (name, _) in FUNCTIONS {
         let environment = &resource(&template, name)["Environment"]["Variables"];
         for variable in ["INLET_CONFIG", "INLET_CONFIG_FILE"] {
@@ -455,8 +476,9 @@ fn lambda_zip_refuses_a_package_without_its_config() {
     assert_eq!(std::fs::read(package.join("bootstrap.zip")).unwrap(), first);
 }
 
-/// The config costs no permission: nothing reads it from SSM or S3, and each function may do
-/// only what it does. A new permission is a decision: add it here with the template.
+/// The config costs no permission: nothing reads it from SSM, and S3 serves only payloads, each
+/// function may do only what it does. A new permission is a decision: add it here with the
+/// template.
 #[test]
 fn the_functions_have_only_the_permissions_they_use() {
     fn actions(node: &Yaml, found: &mut Vec<String>) {
@@ -481,7 +503,7 @@ fn the_functions_have_only_the_permissions_they_use() {
     actions(&template["Resources"], &mut everywhere);
     for action in &everywhere {
         assert!(
-            !["ssm:", "s3:", "appconfig:", "kms:"]
+            !["ssm:", "appconfig:", "kms:"]
                 .iter()
                 .any(|service| action.starts_with(service)),
             "{action}: the config is packaged with the functions"
@@ -491,7 +513,10 @@ fn the_functions_have_only_the_permissions_they_use() {
         (
             "IngestFunction",
             // PutSecretValue: only the secrets an Asana or Notion handshake hands over.
+            // PutObject and DeleteObject: claim checks, deleted again when the queue refused.
             &[
+                "s3:DeleteObject",
+                "s3:PutObject",
                 "secretsmanager:GetSecretValue",
                 "secretsmanager:PutSecretValue",
                 "sqs:SendMessage",
@@ -503,6 +528,9 @@ fn the_functions_have_only_the_permissions_they_use() {
                 "dynamodb:DeleteItem",
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:PutObject",
                 "secretsmanager:GetSecretValue",
                 "sqs:ChangeMessageVisibility",
                 "sqs:SendMessage",
@@ -515,6 +543,112 @@ fn the_functions_have_only_the_permissions_they_use() {
         found.dedup();
         assert_eq!(found, expected, "{name}");
     }
+}
+
+/// Each function's S3 actions, on exactly the prefix it uses: `(action, resource)`, sorted.
+fn s3_grants(template: &Yaml, function: &str) -> Vec<(String, String)> {
+    let mut grants = Vec::new();
+    for policy in resource(template, function)["Policies"].as_vec().unwrap() {
+        for statement in policy["Statement"].as_vec().into_iter().flatten() {
+            let actions = match &statement["Action"] {
+                Yaml::Array(items) => items.iter().filter_map(Yaml::as_str).collect(),
+                single => single.as_str().into_iter().collect::<Vec<_>>(),
+            };
+            for action in actions.into_iter().filter(|a| a.starts_with("s3:")) {
+                grants.push((
+                    action.to_owned(),
+                    statement["Resource"].as_str().unwrap_or("?").to_owned(),
+                ));
+            }
+        }
+    }
+    grants.sort();
+    grants
+}
+
+/// One payload bucket for claim checks and the archive: private, encrypted, TLS only, owned by
+/// the account, and every object expiring; each function may touch only its prefixes.
+#[test]
+fn the_payload_bucket_is_private_and_expires_what_it_holds() {
+    let template = template();
+    let bucket = resource(&template, "PayloadBucket");
+    assert_eq!(
+        bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+            ["ServerSideEncryptionByDefault"]["SSEAlgorithm"]
+            .as_str(),
+        Some("AES256")
+    );
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{setting}");
+    }
+    assert_eq!(
+        bucket["OwnershipControls"]["Rules"][0]["ObjectOwnership"].as_str(),
+        Some("BucketOwnerEnforced")
+    );
+    let rules = bucket["LifecycleConfiguration"]["Rules"].as_vec().unwrap();
+    let expiry = |prefix: &str| {
+        let rule = rules
+            .iter()
+            .find(|r| r["Prefix"].as_str() == Some(prefix))
+            .unwrap_or_else(|| panic!("no lifecycle rule for {prefix}"));
+        assert_eq!(rule["Status"].as_str(), Some("Enabled"), "{prefix}");
+        number(&template, &rule["ExpirationInDays"])
+    };
+    // A dead-lettered large delivery must still be readable when it is redriven: its claim check
+    // outlives the dead-letter queue's retention.
+    let dead_letter_days = number(
+        &template,
+        &resource(&template, "DeadLetterQueue")["MessageRetentionPeriod"],
+    ) / 86_400;
+    assert!(expiry("claims/") > dead_letter_days);
+    assert_eq!(
+        expiry("archive/"),
+        template["Parameters"]["ArchiveRetentionDays"]["Default"]
+            .as_i64()
+            .unwrap()
+    );
+    assert_eq!(
+        template["Parameters"]["ArchiveRetentionDays"]["Default"].as_i64(),
+        Some(90)
+    );
+    assert_eq!(
+        StackSettings::default().bucket_name,
+        "inlet-payloads",
+        "the local stack's bucket"
+    );
+
+    let policy = &resource(&template, "PayloadBucketPolicy")["PolicyDocument"]["Statement"][0];
+    assert_eq!(policy["Effect"].as_str(), Some("Deny"));
+    assert_eq!(
+        policy["Condition"]["Bool"]["aws:SecureTransport"].as_str(),
+        Some("false")
+    );
+    assert_eq!(policy["Resource"].as_vec().map(Vec::len), Some(2));
+
+    let claims = "${PayloadBucket.Arn}/claims/*";
+    let archive = "${PayloadBucket.Arn}/archive/*";
+    let grant = |action: &str, on: &str| (action.to_owned(), on.to_owned());
+    assert_eq!(
+        s3_grants(&template, "IngestFunction"),
+        [
+            grant("s3:DeleteObject", claims),
+            grant("s3:PutObject", claims)
+        ]
+    );
+    assert_eq!(
+        s3_grants(&template, "ProcessFunction"),
+        [
+            grant("s3:DeleteObject", claims),
+            grant("s3:GetObject", claims),
+            grant("s3:PutObject", archive),
+        ]
+    );
 }
 
 /// Ingest is routed POSTs and, for Meta's and Okta's handshakes, GETs of the same path; and it

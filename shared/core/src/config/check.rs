@@ -9,7 +9,7 @@
 use super::Config;
 use super::Defaults;
 use super::error::Problem;
-use super::raw::{RawAction, RawDefaults, RawProcess, RawRoute, RawSource};
+use super::raw::{RawAction, RawArchive, RawDefaults, RawProcess, RawRoute, RawSource};
 use super::secret_ref::SecretRef;
 use serde::de::DeserializeOwned;
 
@@ -129,11 +129,21 @@ impl Config {
             checked.note(problem, "process");
         }
 
+        if let Some(value) = table.get("archive")
+            && let Some(raw) = read::<RawArchive>(&mut checked, "archive", value)
+            && let Err(problem) = raw.validate()
+        {
+            checked.note(problem, "archive");
+        }
+
         for key in table.keys() {
-            if !matches!(key.as_str(), "defaults" | "sources" | "routes" | "process") {
+            if !matches!(
+                key.as_str(),
+                "defaults" | "sources" | "routes" | "process" | "archive"
+            ) {
                 checked.problems.push(Finding {
                     key: key.clone(),
-                    problem: "unknown key; expected defaults, sources, routes or process"
+                    problem: "unknown key; expected defaults, sources, routes, process or archive"
                         .to_owned(),
                 });
             }

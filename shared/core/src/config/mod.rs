@@ -6,6 +6,7 @@
 //! puts that in front of every refusal. Secrets never appear here, only references to where
 //! they live.
 
+mod archive;
 mod check;
 mod defaults;
 mod error;
@@ -19,6 +20,7 @@ mod source;
 mod validate;
 mod validate_source;
 
+pub use archive::{ArchiveSettings, CLAIMS_PREFIX};
 pub use check::{Checked, Finding};
 pub use defaults::Defaults;
 pub use error::ConfigError;
@@ -43,6 +45,8 @@ pub struct Config {
     /// In the config's order: the first match wins.
     pub routes: Vec<Route>,
     pub process: ProcessSettings,
+    /// `[archive]`, when the deployment keeps its envelopes.
+    pub archive: Option<ArchiveSettings>,
 }
 
 impl Config {

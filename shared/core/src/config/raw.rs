@@ -16,6 +16,7 @@ pub(super) struct RawConfig {
     pub(super) routes: Vec<RawRoute>,
     #[serde(default)]
     pub(super) process: RawProcess,
+    pub(super) archive: Option<RawArchive>,
 }
 
 #[derive(Deserialize, Default)]
@@ -104,4 +105,11 @@ pub(super) struct RawProcess {
     pub(super) record_ttl_secs: Option<i64>,
     pub(super) retry_base_secs: Option<u32>,
     pub(super) retry_max_secs: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawArchive {
+    pub(super) bucket: Option<String>,
+    pub(super) prefix: Option<String>,
 }

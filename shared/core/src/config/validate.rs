@@ -5,7 +5,7 @@
 use super::error::{Problem, invalid};
 use super::event_filter::EventFilter;
 use super::process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
-use super::raw::{RawAction, RawConfig, RawDefaults, RawProcess, RawRoute};
+use super::raw::{RawAction, RawArchive, RawConfig, RawDefaults, RawProcess, RawRoute};
 use super::route::{Action, Route};
 use super::secret_ref::SecretRef;
 use super::{Config, Defaults, QUEUE_MESSAGE_LIMIT};
@@ -42,6 +42,7 @@ impl RawConfig {
             sources,
             routes,
             process: self.process.validate()?,
+            archive: self.archive.map(RawArchive::validate).transpose()?,
         })
     }
 }

@@ -5,10 +5,10 @@
 //! having to hand its ports back.
 
 use super::{
-    Claim, ClaimOutcome, IdempotencyStore, OutgoingMessage, Queue, QueueError, SecretStore,
-    SecretStoreError, StoreError, Visibility,
+    Claim, ClaimOutcome, IdempotencyStore, ObjectStore, ObjectStoreError, OutgoingMessage, Queue,
+    QueueError, SecretStore, SecretStoreError, StoreError, Visibility,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -300,5 +300,140 @@ impl Visibility for MemoryVisibility {
     async fn delay(&self, receipt_handle: &str, seconds: u32) -> Result<(), QueueError> {
         lock(&self.0).push((receipt_handle.to_owned(), seconds));
         Ok(())
+    }
+}
+
+/// One bucket over a sorted map, counting calls, with a switch to fail.
+#[derive(Debug, Clone)]
+pub struct MemoryObjects(Arc<ObjectsState>);
+
+#[derive(Debug, Default)]
+struct ObjectsState {
+    bucket: String,
+    objects: Mutex<BTreeMap<String, StoredObject>>,
+    down: AtomicBool,
+    puts: AtomicUsize,
+    gets: AtomicUsize,
+    deletes: AtomicUsize,
+    lists: AtomicUsize,
+}
+
+/// An object as it was put.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub body: Vec<u8>,
+    pub content_type: String,
+}
+
+impl Default for MemoryObjects {
+    fn default() -> Self {
+        Self::new("inlet-payloads")
+    }
+}
+
+impl MemoryObjects {
+    pub fn new(bucket: impl Into<String>) -> Self {
+        Self(Arc::new(ObjectsState {
+            bucket: bucket.into(),
+            ..ObjectsState::default()
+        }))
+    }
+
+    /// While down, every call fails as an unreachable store's would (and is still counted).
+    pub fn set_down(&self, down: bool) {
+        self.0.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Puts an object behind the pipeline's back (a test's setup).
+    pub fn insert(&self, key: &str, body: impl Into<Vec<u8>>) {
+        lock(&self.0.objects).insert(
+            key.to_owned(),
+            StoredObject {
+                body: body.into(),
+                content_type: "application/octet-stream".into(),
+            },
+        );
+    }
+
+    pub fn object(&self, key: &str) -> Option<StoredObject> {
+        lock(&self.0.objects).get(key).cloned()
+    }
+
+    /// Every key held, in key order.
+    pub fn keys(&self) -> Vec<String> {
+        lock(&self.0.objects).keys().cloned().collect()
+    }
+
+    pub fn puts(&self) -> usize {
+        self.0.puts.load(Ordering::SeqCst)
+    }
+
+    pub fn gets(&self) -> usize {
+        self.0.gets.load(Ordering::SeqCst)
+    }
+
+    pub fn deletes(&self) -> usize {
+        self.0.deletes.load(Ordering::SeqCst)
+    }
+
+    pub fn lists(&self) -> usize {
+        self.0.lists.load(Ordering::SeqCst)
+    }
+
+    fn call(&self, counter: &AtomicUsize) -> Result<(), ObjectStoreError> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        if self.0.down.load(Ordering::SeqCst) {
+            return Err(ObjectStoreError::Unavailable(
+                "the in-memory object store is down".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl ObjectStore for MemoryObjects {
+    fn bucket(&self) -> &str {
+        &self.0.bucket
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> Result<(), ObjectStoreError> {
+        self.call(&self.0.puts)?;
+        lock(&self.0.objects).insert(
+            key.to_owned(),
+            StoredObject {
+                body,
+                content_type: content_type.to_owned(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectStoreError> {
+        self.call(&self.0.gets)?;
+        lock(&self.0.objects)
+            .get(key)
+            .map(|object| object.body.clone())
+            .ok_or_else(|| ObjectStoreError::NotFound(key.to_owned()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ObjectStoreError> {
+        self.call(&self.0.deletes)?;
+        // Like S3, deleting a key that is not there succeeds.
+        lock(&self.0.objects).remove(key);
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectStoreError> {
+        self.call(&self.0.lists)?;
+        Ok(lock(&self.0.objects)
+            .keys()
+            .filter(|key| key.starts_with(prefix))
+            .cloned()
+            .collect())
     }
 }

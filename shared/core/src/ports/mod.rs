@@ -132,3 +132,32 @@ pub trait Visibility: Send + Sync {
         seconds: u32,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObjectStoreError {
+    /// No object under that key (never written, or deleted or expired since).
+    #[error("no object `{0}`")]
+    NotFound(String),
+    /// Throttling, timeouts, an unreachable or refusing service: worth retrying.
+    #[error("the object store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One bucket (the store is bound to it); keys are full object keys. Claim checks (payloads
+/// beyond the queue's limit) and the archive go through it.
+pub trait ObjectStore: Send + Sync {
+    fn bucket(&self) -> &str;
+    fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> impl Future<Output = Result<(), ObjectStoreError>> + Send;
+    fn get(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, ObjectStoreError>> + Send;
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), ObjectStoreError>> + Send;
+    /// Every key under `prefix` (all pages), in key order.
+    fn list(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>, ObjectStoreError>> + Send;
+}
