@@ -91,7 +91,7 @@ pub enum DlqCommand {
 }
 
 /// A queue's URL: from the variable when set, else looked up by the local stack's name.
-async fn queue_url(
+pub(crate) async fn queue_url(
     sqs: &aws_sdk_sqs::Client,
     variable: &str,
     name: &str,
@@ -393,14 +393,14 @@ fn describe(text: &mut String, copy: &Numbered<'_>) {
 /// Progress of a bulk operation on stderr: a bar redrawn in place on a terminal, a line at
 /// every tenth otherwise (a log or CI keeps the counts without a wall of carriage returns).
 #[derive(Debug)]
-struct Shown {
+pub(crate) struct Shown {
     terminal: bool,
     drawn: bool,
     last_line: Option<(&'static str, usize)>,
 }
 
 impl Shown {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             terminal: std::io::stderr().is_terminal(),
             drawn: false,
@@ -408,7 +408,7 @@ impl Shown {
         }
     }
 
-    fn show(&mut self, progress: Progress) {
+    pub(crate) fn show(&mut self, progress: Progress) {
         let Progress { doing, done, total } = progress;
         let mut stderr = std::io::stderr().lock();
         if self.terminal {
@@ -434,7 +434,7 @@ impl Shown {
     }
 
     /// Ends the bar's line, so what follows starts on its own.
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if self.drawn {
             let mut stderr = std::io::stderr().lock();
             let _ = write!(stderr, "\r\x1b[K");

@@ -12,6 +12,7 @@ mod globals;
 mod json;
 mod payload;
 mod providers;
+mod replay;
 mod send;
 mod sending;
 mod sign;
@@ -28,7 +29,7 @@ use std::process::ExitCode;
 #[command(
     name = "inlet",
     version,
-    about = "Inlet's command line: dev, send, sign, verify, dlq, check, fixtures, providers"
+    about = "Inlet's command line: dev, send, sign, verify, dlq, replay, check, fixtures, providers"
 )]
 struct Cli {
     #[command(flatten)]
@@ -51,6 +52,9 @@ enum Command {
     Fixtures(fixtures::FixturesArgs),
     /// Inspect the dead-letter queue, redrive or delete what is in it.
     Dlq(dlq::DlqArgs),
+    /// Put the archived events of a time window back on the queue; each runs its action again,
+    /// once per replay run.
+    Replay(replay::ReplayArgs),
     /// Check the config (--config) without an emulator or AWS: every problem by its key, and
     /// every `env:` secret set. Exit 0 when good, 2 otherwise.
     Check(check::CheckArgs),
@@ -78,6 +82,7 @@ async fn main() -> ExitCode {
         Command::Dev(args) => dev::run(&cli.globals, &args).await,
         Command::Send(args) => send::run(&cli.globals, &args).await,
         Command::Dlq(args) => dlq::run(&args).await,
+        Command::Replay(args) => replay::run(&cli.globals, &args).await,
         Command::Sign(args) => sign::run(&cli.globals, &args).await,
         Command::Verify(args) => verify::run(&cli.globals, &args).await,
         Command::Fixtures(args) => fixtures::run(&cli.globals, &args).await,

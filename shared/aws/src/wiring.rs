@@ -4,12 +4,13 @@
 //! functions — a custom function gets the same metrics, secrets and deadline handling.
 
 use crate::lambda;
-use crate::{DynamoStore, LambdaSdkError, SecretsManager, SqsQueue};
+use crate::{DynamoStore, LambdaSdkError, S3Objects, SecretsManager, SqsQueue};
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
 use inlet_core::actions::Handler;
 use inlet_core::actions::forward::Forwarder;
 use inlet_core::actions::router::Router;
+use inlet_core::archive::Archive;
 use inlet_core::config::{Config, ConfigError};
 use inlet_core::ingest::Ingest;
 use inlet_core::metrics::Metrics;
@@ -95,7 +96,8 @@ pub async fn config_router<S: SecretStore>(
     Ok(Router::load(config, resolver, forwarder).await?)
 }
 
-/// The process pipeline around `handler`, over the stack's table and queues.
+/// The process pipeline around `handler`, over the stack's table and queues; with `[archive]`,
+/// every batch is archived (in `[archive] bucket`, else the stack's bucket) before it runs.
 pub fn process_pipeline<H: Handler>(
     config: &Config,
     clients: &Clients,
@@ -103,14 +105,28 @@ pub fn process_pipeline<H: Handler>(
     handler: H,
     metrics: Metrics,
 ) -> ProcessPipeline<H> {
-    Process::new(
+    let pipeline = Process::new(
         DynamoStore::new(clients.dynamodb.clone(), &resources.table_name),
         SqsQueue::new(clients.sqs.clone(), &resources.dead_letter_queue_url),
         SqsQueue::new(clients.sqs.clone(), &resources.queue_url),
         handler,
         config.process.clone(),
     )
-    .with_metrics(metrics)
+    .with_metrics(metrics);
+    match &config.archive {
+        Some(settings) => {
+            let bucket = settings
+                .bucket
+                .clone()
+                .unwrap_or_else(|| resources.bucket_name.clone());
+            let objects = S3Objects::new(clients.s3.clone(), bucket);
+            pipeline.with_archive(std::sync::Arc::new(Archive::new(
+                objects,
+                settings.prefix.clone(),
+            )))
+        }
+        None => pipeline,
+    }
 }
 
 fn required(name: &'static str) -> Result<String, WiringError> {

@@ -8,6 +8,7 @@
 //! a failed action is neither repeated in the same batch nor overtaken.
 
 use crate::actions::{ActionError, Event, Handled, Handler};
+use crate::archive::BatchArchive;
 use crate::config::ProcessSettings;
 use crate::envelope::Envelope;
 use crate::metrics::{self, Metrics};
@@ -16,6 +17,7 @@ use crate::ports::{
 };
 use futures_util::StreamExt as _;
 use inlet_signature::clock;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// One SQS record, as the pipeline needs it.
@@ -107,6 +109,10 @@ pub struct Process<St, Dl, Vi, H> {
     handler: H,
     settings: ProcessSettings,
     metrics: Metrics,
+    /// `[archive]`: where each batch's envelopes are kept before any of its records is
+    /// acknowledged. Behind a trait object so an archive (or none) leaves the pipeline's type
+    /// alone.
+    archive: Option<Arc<dyn BatchArchive>>,
     /// Whether a batch has already come with a deadline that cannot be right: said once per
     /// pipeline (in Lambda, once per execution environment), not on every batch.
     warned_unknown_deadline: AtomicBool,
@@ -219,8 +225,15 @@ where
             handler,
             settings,
             metrics: Metrics::Off,
+            archive: None,
             warned_unknown_deadline: AtomicBool::new(false),
         }
+    }
+
+    /// Keeps every batch's envelopes in `archive` before processing any of its records.
+    pub fn with_archive(mut self, archive: Arc<dyn BatchArchive>) -> Self {
+        self.archive = Some(archive);
+        self
     }
 
     /// Where each batch's metric lines go; [`Metrics::Off`] unless set.
@@ -244,14 +257,27 @@ where
         let budget = Budget::new(clock);
         let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
         let mut forward_ms: Vec<Vec<f64>> = vec![Vec::new(); records.len()];
-        let results: Vec<Vec<Done>> = futures_util::stream::iter(lanes)
-            .map(|lane| self.run_lane(lane, records, &parsed, clock, budget))
-            .buffer_unordered(self.settings.concurrency.max(1))
-            .collect()
-            .await;
-        for done in results.into_iter().flatten() {
-            outcomes[done.index] = Some(done.outcome);
-            forward_ms[done.index] = done.forward_ms;
+        // Archive first, then process: nothing processed goes unarchived.
+        if let Err(reason) = self.archive_batch(records, &parsed, clock).await {
+            for (record, outcome) in records.iter().zip(outcomes.iter_mut()) {
+                let delay = self.settings.backoff_secs(record.receive_count);
+                if let Err(error) = self.visibility.delay(record.receipt_handle, delay).await {
+                    tracing::warn!(message_id = record.message_id, %error, "could not delay the retry");
+                }
+                *outcome = Some(RecordOutcome::Retry {
+                    reason: reason.clone(),
+                });
+            }
+        } else {
+            let results: Vec<Vec<Done>> = futures_util::stream::iter(lanes)
+                .map(|lane| self.run_lane(lane, records, &parsed, clock, budget))
+                .buffer_unordered(self.settings.concurrency.max(1))
+                .collect()
+                .await;
+            for done in results.into_iter().flatten() {
+                outcomes[done.index] = Some(done.outcome);
+                forward_ms[done.index] = done.forward_ms;
+            }
         }
         let batch = BatchOutcome {
             outcomes: records
@@ -279,6 +305,46 @@ where
             }
         }
         batch
+    }
+
+    /// Writes the batch's envelopes to the archive, when there is one. Unreadable envelopes are
+    /// not events, and replayed ones are in the archive already (`inlet replay` read them from
+    /// it), so neither is written. On failure the whole batch is retried, not only the records
+    /// of the object that failed: a record left out would let later records of its FIFO group
+    /// or key overtake it, and an archive that fails one write is down for the others too.
+    async fn archive_batch(
+        &self,
+        records: &[QueuedRecord<'_>],
+        parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
+        clock: Deadline,
+    ) -> Result<(), String> {
+        let Some(archive) = &self.archive else {
+            return Ok(());
+        };
+        let envelopes: Vec<&Envelope> = parsed
+            .iter()
+            .filter_map(|p| p.as_ref().ok())
+            .filter(|envelope| envelope.replay.is_none())
+            .collect();
+        if envelopes.is_empty() {
+            return Ok(());
+        }
+        // Tells apart batches that start in the same millisecond in different functions,
+        // without a random source: the batch's message ids are its own.
+        let ids: Vec<&str> = records.iter().map(|r| r.message_id).collect();
+        let tag = hex::encode(&inlet_signature::sha256(ids.join("\n").as_bytes())[..6]);
+        match archive.write_batch(&envelopes, clock.now_ms, &tag).await {
+            Ok(keys) => {
+                tracing::info!(objects = ?keys, envelopes = envelopes.len(), "archived");
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(%error, records = records.len(), "could not archive the batch: every record will be retried");
+                Err(format!(
+                    "the batch could not be archived, so none of it was processed: {error}"
+                ))
+            }
+        }
     }
 
     /// The batch's clock with a deadline the batch can go by: an impossible one (see

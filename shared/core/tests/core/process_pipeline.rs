@@ -2,9 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::archive::{self, Archive};
 use inlet_core::config::ProcessSettings;
 use inlet_core::envelope::{self, Envelope};
-use inlet_core::ports::memory::{MemoryQueue, MemoryStore, MemoryVisibility, Record, RecordStatus};
+use inlet_core::ports::memory::{
+    MemoryObjects, MemoryQueue, MemoryStore, MemoryVisibility, Record, RecordStatus,
+};
 use inlet_core::process::{Deadline, Process, QueuedRecord, RecordOutcome};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -281,6 +284,45 @@ async fn a_replayed_event_runs_again_once_per_replay_run() {
     let again = Batch::new().push("m6", envelope_json("github", "d1", "{}"));
     let result = rig.process.handle_batch(&again.records(), CLOCK).await;
     assert_eq!(outcome(&result, "m6"), RecordOutcome::Duplicate);
+}
+
+#[tokio::test]
+async fn an_archived_batch_is_one_object_written_before_any_record_runs() {
+    let objects = MemoryObjects::new("archive-bucket");
+    let archive = Archive::new(objects.clone(), "archive/");
+    let mut rig = pipeline(Scripted::default());
+    rig.process = rig.process.with_archive(Arc::new(archive));
+    let batch = Batch::new()
+        .push("m1", envelope_json("github", "d1", "{}"))
+        .push("m2", envelope_json("github", "d2", "{}"))
+        .push("m3", "not an envelope".into())
+        .push("m4", replayed_json("github", "d0", "{}", "r-1"));
+
+    // The archive is down: nothing runs, every record is retried with the backoff.
+    objects.set_down(true);
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
+    assert_eq!(result.failures(), ["m1", "m2", "m3", "m4"]);
+    assert!(matches!(
+        outcome(&result, "m1"),
+        RecordOutcome::Retry { reason } if reason.contains("could not be archived")
+    ));
+    assert!(rig.handler.ran().is_empty());
+    assert_eq!(rig.store.calls(), 0);
+    assert_eq!(rig.visibility.changes().len(), 4);
+
+    // Back: one object for the batch, then the records run.
+    objects.set_down(false);
+    let puts = objects.puts();
+    let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
+    assert!(result.failures().is_empty(), "{result:?}");
+    assert_eq!(objects.puts() - puts, 1);
+    let keys = objects.keys();
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].starts_with("archive/2026/11/22/13/"), "{keys:?}");
+    // Readable envelopes only, and not the replayed one: it came from the archive.
+    let stored = archive::decode(&objects.object(&keys[0]).unwrap().body).unwrap();
+    let stored: Vec<&str> = stored.envelopes.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(stored, ["github#d1", "github#d2"]);
 }
 
 #[tokio::test]

@@ -1,0 +1,597 @@
+//! `inlet replay`: puts the archived events of a time window back on the queue.
+//!
+//! It lists the archive's hour prefixes that cover the window (architecture.md § Archive), reads
+//! and decompresses each object, keeps the events received in `[since, until)` that match
+//! `--source` / `--type`, keeps one copy per event key, and sends each as an envelope carrying
+//! this run's id (`replay`). Process claims such an event under `replay:<id>:<key>`: the action
+//! runs again, once per run, however often SQS redelivers it or the command is run again with
+//! `--id`. An object that is missing or unreadable is reported and skipped.
+//!
+//! The stack is the running `inlet dev`'s (`.inlet/stack.json`) unless the environment names an
+//! endpoint or a queue, as for `inlet dlq`; the bucket is `[archive] bucket`, else
+//! `INLET_BUCKET`, else the local stack's.
+
+use crate::Report;
+use crate::dlq::Shown;
+use crate::error::CliError;
+use crate::globals::Globals;
+use crate::state::Target;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
+use inlet_aws::S3Objects;
+use inlet_core::archive::{self, Layout};
+use inlet_core::envelope::{self, Envelope};
+use inlet_core::ports::{ObjectStore, ObjectStoreError};
+use inlet_local::{Progress, StackSettings};
+use inlet_signature::clock;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::SystemTime;
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// Start of the window (included): RFC 3339 (`2026-11-28T14:00:00Z`) or an age (`90m`,
+    /// `2h`, `1d`: that long ago).
+    #[arg(long, value_name = "TIME")]
+    pub since: String,
+    /// End of the window (excluded), the same way; default now.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only events of this source.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Only events of this type: exact, or a prefix ending in `*` (`invoice.*`).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub event_type: Option<String>,
+    /// List what would be sent (key, source, type, received_at), and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Resume the replay run with this id: events it already sent are not run again.
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+}
+
+/// SendMessageBatch takes at most 10 entries and 1 MiB in all.
+const BATCH_ENTRIES: usize = 10;
+const BATCH_BYTES: usize = 1024 * 1024;
+/// Tries of the entries SQS refused for reasons worth retrying (throttling, its own errors).
+const SEND_ATTEMPTS: u32 = 3;
+
+/// A time as the command line gives it: RFC 3339, or an age before `now_ms`.
+pub fn parse_time(text: &str, now_ms: i64) -> Result<i64, String> {
+    let text = text.trim();
+    if text == "now" {
+        return Ok(now_ms);
+    }
+    if let Some(ms) = archive::received_at_ms(text) {
+        return Ok(ms);
+    }
+    let unit_ms = match text.chars().last() {
+        Some('s') => 1_000,
+        Some('m') => 60_000,
+        Some('h') => 3_600_000,
+        Some('d') => 86_400_000,
+        _ => return Err(time_error(text)),
+    };
+    let amount: i64 = text[..text.len() - 1]
+        .parse()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| time_error(text))?;
+    amount
+        .checked_mul(unit_ms)
+        .and_then(|ago| now_ms.checked_sub(ago))
+        .ok_or_else(|| time_error(text))
+}
+
+fn time_error(text: &str) -> String {
+    format!(
+        "`{text}` is not a time: give RFC 3339 (2026-11-28T14:00:00Z) or an age such as 90m, 2h \
+         or 1d"
+    )
+}
+
+/// A new run's id: when it started, and a few hex digits so two runs in one second differ.
+fn new_id(now_ms: i64) -> String {
+    let stamp = clock::format_rfc3339_millis(now_ms);
+    // 2026-11-28T14:03:20.123Z → 20261128T140320
+    let compact: String = stamp[..19]
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let seed = format!("{now_ms}/{nanos}/{}", std::process::id());
+    let digest = hex::encode(inlet_signature::sha256(seed.as_bytes()));
+    format!("r-{compact}-{}", &digest[..6])
+}
+
+/// What a run selects.
+#[derive(Debug)]
+struct Filter<'a> {
+    since_ms: i64,
+    until_ms: i64,
+    source: Option<&'a str>,
+    event_type: Option<&'a str>,
+}
+
+impl Filter<'_> {
+    fn takes(&self, envelope: &Envelope) -> bool {
+        let in_window = archive::received_at_ms(&envelope.received_at)
+            .is_some_and(|at| at >= self.since_ms && at < self.until_ms);
+        let of_source = self.source.is_none_or(|s| envelope.source == s);
+        let of_type = self.event_type.is_none_or(|wanted| {
+            envelope
+                .event_type
+                .as_deref()
+                .is_some_and(|t| match wanted.strip_suffix('*') {
+                    Some(prefix) => t.starts_with(prefix),
+                    None => t == wanted,
+                })
+        });
+        in_window && of_source && of_type
+    }
+}
+
+/// What reading the window came to.
+#[derive(Debug, Default)]
+struct Selected {
+    /// One per key, the earliest received copy, in the order first found.
+    events: Vec<Envelope>,
+    objects: usize,
+    found: usize,
+    filtered_out: usize,
+    duplicates: usize,
+    /// One line per object or line that was skipped.
+    skipped: Vec<String>,
+}
+
+/// Lists and reads every object of the window's hours, keeping what `filter` takes.
+async fn select<O: ObjectStore>(
+    objects: &O,
+    layout: &Layout,
+    filter: &Filter<'_>,
+    progress: &mut Shown,
+) -> Result<Selected, CliError> {
+    let mut keys = Vec::new();
+    for prefix in layout.window(filter.since_ms, filter.until_ms) {
+        let listed = objects.list(&prefix).await.map_err(|error| {
+            CliError::Failed(format!(
+                "cannot list s3://{}/{prefix}: {error}",
+                objects.bucket()
+            ))
+        })?;
+        keys.extend(listed.into_iter().filter(|k| k.ends_with(archive::SUFFIX)));
+    }
+    let mut selected = Selected {
+        objects: keys.len(),
+        ..Selected::default()
+    };
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let total = keys.len();
+    for (done, key) in keys.iter().enumerate() {
+        progress.show(Progress {
+            doing: "reading the archive",
+            done,
+            total: Some(total),
+        });
+        let bytes = match objects.get(key).await {
+            Ok(bytes) => bytes,
+            Err(ObjectStoreError::NotFound(_)) => {
+                selected
+                    .skipped
+                    .push(format!("{key}: missing (gone since it was listed)"));
+                continue;
+            }
+            Err(error) => {
+                selected
+                    .skipped
+                    .push(format!("{key}: cannot read: {error}"));
+                continue;
+            }
+        };
+        let decoded = match archive::decode(&bytes) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                selected.skipped.push(format!("{key}: unreadable: {error}"));
+                continue;
+            }
+        };
+        for (line, why) in &decoded.bad_lines {
+            selected
+                .skipped
+                .push(format!("{key} line {line}: not an envelope: {why}"));
+        }
+        for envelope in decoded.envelopes {
+            selected.found += 1;
+            if !filter.takes(&envelope) {
+                selected.filtered_out += 1;
+                continue;
+            }
+            match by_key.get(&envelope.key) {
+                Some(&index) => {
+                    selected.duplicates += 1;
+                    let kept = &mut selected.events[index];
+                    // Keep the first delivery of the event: the one its first run saw.
+                    if envelope.received_at < kept.received_at {
+                        *kept = envelope;
+                    }
+                }
+                None => {
+                    by_key.insert(envelope.key.clone(), selected.events.len());
+                    selected.events.push(envelope);
+                }
+            }
+        }
+    }
+    progress.show(Progress {
+        doing: "reading the archive",
+        done: total,
+        total: Some(total),
+    });
+    progress.finish();
+    Ok(selected)
+}
+
+fn attribute(value: &str) -> Result<MessageAttributeValue, CliError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot build a message attribute: {e}")))
+}
+
+/// The queue message for a replayed event: the envelope with this run's id, and the attributes
+/// ingest sets, so process and `inlet dlq` see it as any other.
+fn entry(
+    index: usize,
+    envelope: &Envelope,
+    fifo: bool,
+) -> Result<SendMessageBatchRequestEntry, CliError> {
+    let body = envelope.to_json();
+    let mut builder = SendMessageBatchRequestEntry::builder()
+        .id(index.to_string())
+        .message_body(body)
+        .message_attributes("source", attribute(&envelope.source)?);
+    if let Some(event_type) = &envelope.event_type {
+        builder = builder.message_attributes("event_type", attribute(event_type)?);
+    }
+    if fifo {
+        // As ingest does, with the claim key: each run's copy is its own message.
+        builder = builder
+            .message_group_id(envelope.source.as_str())
+            .message_deduplication_id(hex::encode(inlet_signature::sha256(
+                envelope.claim_key().as_bytes(),
+            )));
+    }
+    builder
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot build a queue message: {e}")))
+}
+
+/// Sends `events` in batches of up to 10 (and 1 MiB); gives how many were sent and a line per
+/// event that was not.
+async fn send_all(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    events: &[Envelope],
+    progress: &mut Shown,
+) -> Result<(usize, Vec<String>), CliError> {
+    let fifo = queue_url.ends_with(".fifo");
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut bytes = 0;
+    for (index, envelope) in events.iter().enumerate() {
+        // The body and, generously, its attributes: SQS counts both toward the batch's limit.
+        let size = envelope.to_json().len() + 256;
+        match batches.last_mut() {
+            Some(batch) if batch.len() < BATCH_ENTRIES && bytes + size <= BATCH_BYTES => {
+                batch.push(index);
+                bytes += size;
+            }
+            _ => {
+                batches.push(vec![index]);
+                bytes = size;
+            }
+        }
+    }
+    let mut sent = 0;
+    let mut failed = Vec::new();
+    for batch in batches {
+        progress.show(Progress {
+            doing: "sending",
+            done: sent + failed.len(),
+            total: Some(events.len()),
+        });
+        let mut pending = batch;
+        for attempt in 1..=SEND_ATTEMPTS {
+            let mut request = sqs.send_message_batch().queue_url(queue_url);
+            for &index in &pending {
+                request = request.entries(entry(index, &events[index], fifo)?);
+            }
+            let output = match request.send().await {
+                Ok(output) => output,
+                Err(_) if attempt < SEND_ATTEMPTS => {
+                    pause(attempt).await;
+                    continue;
+                }
+                Err(error) => {
+                    let why = inlet_local::one_line(&error);
+                    failed.extend(
+                        pending
+                            .iter()
+                            .map(|&i| format!("{}: not sent: {why}", events[i].key)),
+                    );
+                    pending.clear();
+                    break;
+                }
+            };
+            sent += output.successful.len();
+            let mut again = Vec::new();
+            for refused in output.failed {
+                let Some(index) = refused
+                    .id
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|i| *i < events.len())
+                else {
+                    continue;
+                };
+                let why = refused.message.unwrap_or(refused.code);
+                if refused.sender_fault || attempt == SEND_ATTEMPTS {
+                    failed.push(format!("{}: not sent: {why}", events[index].key));
+                } else {
+                    again.push(index);
+                }
+            }
+            pending = again;
+            if pending.is_empty() {
+                break;
+            }
+            pause(attempt).await;
+        }
+    }
+    progress.show(Progress {
+        doing: "sending",
+        done: sent + failed.len(),
+        total: Some(events.len()),
+    });
+    progress.finish();
+    Ok((sent, failed))
+}
+
+/// A short pause before trying again, longer each time.
+async fn pause(attempt: u32) {
+    tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+}
+
+/// The queue to send to: the running `inlet dev`'s, `INLET_QUEUE_URL`, or the stack's name.
+async fn queue_url(target: &Target, sqs: &aws_sdk_sqs::Client) -> Result<String, CliError> {
+    if let Target::Local(state) = target {
+        return Ok(state.queue_url.clone());
+    }
+    crate::dlq::queue_url(sqs, "INLET_QUEUE_URL", &StackSettings::default().queue_name).await
+}
+
+pub async fn run(globals: &Globals, args: &ReplayArgs) -> Result<Report, CliError> {
+    let now_ms = clock::epoch_millis(SystemTime::now());
+    let since_ms = parse_time(&args.since, now_ms).map_err(CliError::Usage)?;
+    let until_ms = match &args.until {
+        Some(text) => parse_time(text, now_ms).map_err(CliError::Usage)?,
+        None => now_ms,
+    };
+    if until_ms <= since_ms {
+        return Err(CliError::Usage(format!(
+            "the window is empty: --until ({}) must be after --since ({})",
+            clock::format_rfc3339_millis(until_ms),
+            clock::format_rfc3339_millis(since_ms)
+        )));
+    }
+    if let Some(id) = &args.id
+        && !envelope::valid_replay_id(id)
+    {
+        return Err(CliError::Usage(format!(
+            "`{id}` is not a replay id: 1 to {} letters, digits, `-` or `_`",
+            envelope::MAX_REPLAY_ID
+        )));
+    }
+    let config = globals.load_config()?;
+    let Some(settings) = &config.archive else {
+        return Err(CliError::Usage(format!(
+            "{} has no [archive] section: there is nothing to replay from",
+            globals.config.display()
+        )));
+    };
+    let target = Target::find().await?;
+    let variable = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    // An emulator's stack is the local one, by the names `inlet dev` gives it (as `inlet dlq`
+    // looks its queues up); AWS's bucket has a generated name that must be given.
+    let local = matches!(target, Target::Local(_)) || variable("AWS_ENDPOINT_URL").is_some();
+    let bucket = match (&settings.bucket, variable("INLET_BUCKET")) {
+        (Some(bucket), _) => bucket.clone(),
+        (None, Some(bucket)) => bucket,
+        (None, None) if local => StackSettings::default().bucket_name,
+        (None, None) => {
+            return Err(CliError::Usage(
+                "no bucket: set [archive] bucket in the config, or INLET_BUCKET".into(),
+            ));
+        }
+    };
+    let sdk = target.sdk_config().await;
+    let objects = S3Objects::new(inlet_aws::s3_client(&sdk), bucket);
+    let layout = Layout::new(settings.prefix.clone());
+    let filter = Filter {
+        since_ms,
+        until_ms,
+        source: args.source.as_deref(),
+        event_type: args.event_type.as_deref(),
+    };
+    let id = args.id.clone().unwrap_or_else(|| new_id(now_ms));
+    let window = format!(
+        "{} to {}",
+        clock::format_rfc3339_millis(since_ms),
+        clock::format_rfc3339_millis(until_ms)
+    );
+    if !args.dry_run {
+        eprintln!("replay {id} (resume with --id {id}): {window}");
+    }
+    let mut progress = Shown::new();
+    let mut selected = select(&objects, &layout, &filter, &mut progress).await?;
+    for line in &selected.skipped {
+        eprintln!("inlet: skipped {line}");
+    }
+    let mut text = String::new();
+    let summary = |text: &mut String, selected: &Selected, sent: &str| {
+        let _ = writeln!(
+            text,
+            "{} object(s) read ({} skipped): found {}, filtered out {}, duplicates {}, {sent}",
+            selected.objects,
+            selected.skipped.len(),
+            selected.found,
+            selected.filtered_out,
+            selected.duplicates,
+        );
+    };
+    if args.dry_run {
+        let _ = writeln!(
+            text,
+            "would send {} event(s) of s3://{}/{} for {window} (dry run):",
+            selected.events.len(),
+            objects.bucket(),
+            layout.prefix()
+        );
+        for event in &selected.events {
+            let _ = writeln!(
+                text,
+                "  {}  {}  {}  {}",
+                event.key,
+                event.source,
+                event.event_type.as_deref().unwrap_or("-"),
+                event.received_at
+            );
+        }
+        let would = format!("would send {}", selected.events.len());
+        summary(&mut text, &selected, &would);
+        return Ok(Report::ok(text));
+    }
+    for event in &mut selected.events {
+        event.replay = Some(id.clone());
+    }
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = queue_url(&target, &sqs).await?;
+    let (sent, failed) = send_all(&sqs, &queue, &selected.events, &mut progress).await?;
+    for line in &failed {
+        eprintln!("inlet: {line}");
+    }
+    let _ = write!(text, "replay {id}: ");
+    let sent_text = if failed.is_empty() {
+        format!("sent {sent}")
+    } else {
+        format!(
+            "sent {sent}, not sent {} (run again with --id {id} to finish)",
+            failed.len()
+        )
+    };
+    summary(&mut text, &selected, &sent_text);
+    Ok(Report {
+        stdout: text,
+        code: if failed.is_empty() { 0 } else { 2 },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use inlet_core::archive::Archive;
+    use inlet_core::ports::memory::MemoryObjects;
+    use std::collections::BTreeMap;
+
+    /// 2026-11-28T14:03:20.123Z
+    const NOW_MS: i64 = 1_795_874_600_123;
+
+    #[test]
+    fn times_are_rfc_3339_or_an_age() {
+        assert_eq!(parse_time("2026-11-28T14:03:20.123Z", 0), Ok(NOW_MS));
+        assert_eq!(parse_time("2026-11-28T15:03:20.123+01:00", 0), Ok(NOW_MS));
+        assert_eq!(parse_time("now", NOW_MS), Ok(NOW_MS));
+        assert_eq!(parse_time("90s", NOW_MS), Ok(NOW_MS - 90_000));
+        assert_eq!(parse_time("15m", NOW_MS), Ok(NOW_MS - 900_000));
+        assert_eq!(parse_time("2h", NOW_MS), Ok(NOW_MS - 7_200_000));
+        assert_eq!(parse_time("1d", NOW_MS), Ok(NOW_MS - 86_400_000));
+        for bad in ["", "h", "-2h", "2w", "yesterday", "2026-11-28"] {
+            assert!(parse_time(bad, NOW_MS).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_id_is_a_valid_replay_id() {
+        let id = new_id(NOW_MS);
+        assert!(id.starts_with("r-20261128T140320-"), "{id}");
+        assert!(envelope::valid_replay_id(&id), "{id}");
+    }
+
+    fn event(source: &str, event_id: &str, event_type: &str, received_at: &str) -> Envelope {
+        let mut envelope = Envelope {
+            v: envelope::VERSION,
+            key: envelope::idempotency_key(source, event_id),
+            source: source.into(),
+            scheme: "github".into(),
+            event_type: Some(event_type.into()),
+            event_id: event_id.into(),
+            received_at: received_at.into(),
+            headers: BTreeMap::new(),
+            body: None,
+            body_b64: None,
+            replay: None,
+        };
+        envelope.set_body(b"{}");
+        envelope
+    }
+
+    #[tokio::test]
+    async fn the_window_is_filtered_de_duplicated_and_bad_objects_skipped() {
+        let objects = MemoryObjects::new("b");
+        let archive = Archive::new(objects.clone(), "archive/");
+        let inside = event("github", "a", "push", "2026-11-28T14:00:00.000Z");
+        let copy = event("github", "a", "push", "2026-11-28T14:00:05.000Z");
+        let other_type = event("github", "b", "issues", "2026-11-28T14:10:00.000Z");
+        let other_source = event("stripe", "c", "push", "2026-11-28T14:20:00.000Z");
+        let too_late = event("github", "d", "push", "2026-11-28T15:00:00.000Z");
+        let too_early = event("github", "e", "push", "2026-11-28T13:59:59.999Z");
+        archive
+            .write_batch(&[&copy, &other_type, &too_early], NOW_MS, "t1")
+            .await
+            .unwrap();
+        archive
+            .write_batch(&[&inside, &other_source, &too_late], NOW_MS, "t2")
+            .await
+            .unwrap();
+        objects.insert(
+            "archive/2026/11/28/14/1-corrupt.jsonl.gz",
+            b"not gzip".to_vec(),
+        );
+        let filter = Filter {
+            since_ms: parse_time("2026-11-28T14:00:00Z", 0).unwrap(),
+            until_ms: parse_time("2026-11-28T15:00:00Z", 0).unwrap(),
+            source: Some("github"),
+            event_type: Some("pu*"),
+        };
+        let selected = select(
+            &objects,
+            &Layout::new("archive/"),
+            &filter,
+            &mut Shown::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(selected.events, [inside]);
+        // Hour 14 only: the two batches' objects and the corrupt one.
+        assert_eq!(selected.objects, 3);
+        assert_eq!(selected.found, 4);
+        assert_eq!(selected.filtered_out, 2);
+        assert_eq!(selected.duplicates, 1);
+        assert_eq!(selected.skipped.len(), 1, "{:?}", selected.skipped);
+        assert!(selected.skipped[0].contains("1-corrupt"));
+    }
+}
