@@ -5,6 +5,7 @@
 //! `inlet-aws` implements the ports, and the signature schemes come from `inlet-signature`.
 
 pub mod actions;
+pub mod claims;
 pub mod archive;
 pub mod config;
 pub mod envelope;
