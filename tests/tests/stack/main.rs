@@ -9,5 +9,6 @@ mod faults;
 mod hostile;
 mod inspector;
 mod integration;
+mod objects;
 mod providers;
 mod template;

@@ -1,0 +1,153 @@
+//! The S3 adapter and the claim check's reads on the emulator's S3, through the real SDK: the
+//! bucket the local stack provisions, bodies byte for byte, every page of a listing, a missing
+//! key, an unreachable store, and a reference to another bucket refused unread.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use inlet_aws::S3Objects;
+use inlet_core::claims::{self, BodyRef};
+use inlet_core::ports::{ObjectStore, ObjectStoreError};
+use inlet_local::{self as local, StackSettings};
+use inlet_testkit::Emulator;
+
+struct Rig {
+    emulator: Emulator,
+    s3: aws_sdk_s3::Client,
+    objects: S3Objects,
+}
+
+async fn rig() -> Rig {
+    let emulator = Emulator::start();
+    let sdk = emulator.sdk_config().await;
+    let s3 = inlet_aws::s3_client(&sdk);
+    let settings = StackSettings::default();
+    let stack = local::provision(
+        &aws_sdk_sqs::Client::new(&sdk),
+        &aws_sdk_dynamodb::Client::new(&sdk),
+        &s3,
+        &settings,
+    )
+    .await
+    .unwrap();
+    assert_eq!(stack.bucket_name, "inlet-payloads");
+    // Provisioning again finds the bucket it made.
+    local::provision(
+        &aws_sdk_sqs::Client::new(&sdk),
+        &aws_sdk_dynamodb::Client::new(&sdk),
+        &s3,
+        &settings,
+    )
+    .await
+    .unwrap();
+    let objects = S3Objects::new(s3.clone(), stack.bucket_name);
+    Rig {
+        emulator,
+        s3,
+        objects,
+    }
+}
+
+/// 3 MB that is not UTF-8, so nothing on the way may treat it as text.
+fn large_body() -> Vec<u8> {
+    (0..3_000_000u32)
+        .map(|i| u8::try_from(i.wrapping_mul(2_654_435_761) >> 24).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn objects_round_trip_and_list_every_page() {
+    let rig = rig().await;
+    let body = large_body();
+    let key = claims::object_key("github", "github#d1", &body, 1_795_352_400_000);
+    let reference = claims::store(&rig.objects, key, &body).await.unwrap();
+    assert_eq!(reference.bucket, "inlet-payloads");
+    assert_eq!(claims::fetch(&rig.objects, &reference).await.unwrap(), body);
+
+    // S3 pages listings at 1000 keys: the adapter follows every page, in key order.
+    // Twenty at a time: moto serves one request after another.
+    let keys: Vec<String> = (0..1003).map(|i| format!("archive/{i:05}")).collect();
+    for chunk in keys.chunks(20) {
+        let puts = chunk
+            .iter()
+            .map(|key| rig.objects.put(key, vec![1], "application/gzip"));
+        for put in futures_util::future::join_all(puts).await {
+            put.unwrap();
+        }
+    }
+    let listed = rig.objects.list("archive/").await.unwrap();
+    assert_eq!(listed.len(), 1003);
+    assert!(listed.windows(2).all(|pair| pair[0] < pair[1]));
+    assert_eq!(listed[0], "archive/00000");
+    assert_eq!(
+        rig.objects.list("nothing/").await.unwrap(),
+        Vec::<String>::new()
+    );
+
+    claims::discard(&rig.objects, &reference).await;
+    assert_eq!(
+        rig.objects.get(&reference.key).await,
+        Err(ObjectStoreError::NotFound(reference.key.clone()))
+    );
+    assert_eq!(
+        claims::fetch(&rig.objects, &reference)
+            .await
+            .unwrap_err()
+            .code(),
+        "payload_missing"
+    );
+    // Deleting what is not there succeeds, as S3 answers it.
+    rig.objects.delete(&reference.key).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reference_to_another_bucket_is_refused_and_nothing_is_read_from_it() {
+    let rig = rig().await;
+    rig.s3
+        .create_bucket()
+        .bucket("someone-elses-bucket")
+        .send()
+        .await
+        .unwrap();
+    let secret = b"not yours".to_vec();
+    let elsewhere = S3Objects::new(rig.s3.clone(), "someone-elses-bucket");
+    elsewhere
+        .put("claims/github/x", secret.clone(), "text/plain")
+        .await
+        .unwrap();
+    let hostile = BodyRef {
+        bucket: "someone-elses-bucket".into(),
+        key: "claims/github/x".into(),
+        size: secret.len() as u64,
+        sha256: inlet_signature::sha256(&secret)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    };
+    let error = claims::fetch(&rig.objects, &hostile).await.unwrap_err();
+    assert_eq!(error.code(), "payload_ref_refused", "{error}");
+    // Nor is the same key in our own bucket read in its place.
+    assert_eq!(
+        rig.objects.get("claims/github/x").await,
+        Err(ObjectStoreError::NotFound("claims/github/x".into()))
+    );
+    claims::discard(&rig.objects, &hostile).await;
+    assert_eq!(elsewhere.get("claims/github/x").await.unwrap(), secret);
+}
+
+#[tokio::test]
+async fn an_unreachable_store_is_unavailable_not_missing() {
+    let mut rig = rig().await;
+    rig.emulator.stop();
+    let error = claims::store(&rig.objects, "claims/github/y".into(), b"body")
+        .await
+        .unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    assert_eq!(error.code(), "payload_store_unavailable");
+    assert!(matches!(
+        rig.objects.get("claims/github/y").await,
+        Err(ObjectStoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        rig.objects.list("claims/").await,
+        Err(ObjectStoreError::Unavailable(_))
+    ));
+}
