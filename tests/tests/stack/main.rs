@@ -11,4 +11,5 @@ mod inspector;
 mod integration;
 mod objects;
 mod providers;
+mod replay;
 mod template;
