@@ -594,4 +594,64 @@ mod tests {
         assert_eq!(selected.skipped.len(), 1, "{:?}", selected.skipped);
         assert!(selected.skipped[0].contains("1-corrupt"));
     }
+
+    /// An archive whose listing names an object that is gone by the time it is read (deleted
+    /// or expired in between).
+    #[derive(Debug)]
+    struct Vanishing(MemoryObjects);
+
+    impl ObjectStore for Vanishing {
+        fn bucket(&self) -> &str {
+            self.0.bucket()
+        }
+        async fn put(
+            &self,
+            key: &str,
+            body: Vec<u8>,
+            content_type: &'static str,
+        ) -> Result<(), ObjectStoreError> {
+            self.0.put(key, body, content_type).await
+        }
+        async fn get(&self, key: &str) -> Result<Vec<u8>, ObjectStoreError> {
+            self.0.get(key).await
+        }
+        async fn delete(&self, key: &str) -> Result<(), ObjectStoreError> {
+            self.0.delete(key).await
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectStoreError> {
+            let mut keys = self.0.list(prefix).await?;
+            keys.push(format!("{prefix}2-gone.jsonl.gz"));
+            Ok(keys)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_object_gone_since_it_was_listed_is_reported_and_skipped() {
+        let objects = MemoryObjects::new("b");
+        let kept = event("github", "a", "push", "2026-11-28T14:00:00.000Z");
+        Archive::new(objects.clone(), "archive/")
+            .write_batch(&[&kept], NOW_MS, "t1")
+            .await
+            .unwrap();
+        let filter = Filter {
+            since_ms: parse_time("2026-11-28T14:00:00Z", 0).unwrap(),
+            until_ms: parse_time("2026-11-28T15:00:00Z", 0).unwrap(),
+            source: None,
+            event_type: None,
+        };
+        let selected = select(
+            &Vanishing(objects),
+            &Layout::new("archive/"),
+            &filter,
+            &mut Shown::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(selected.events, [kept]);
+        assert_eq!(selected.objects, 2);
+        assert_eq!(
+            selected.skipped,
+            ["archive/2026/11/28/14/2-gone.jsonl.gz: missing (gone since it was listed)"]
+        );
+    }
 }
