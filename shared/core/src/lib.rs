@@ -5,8 +5,8 @@
 //! `inlet-aws` implements the ports, and the signature schemes come from `inlet-signature`.
 
 pub mod actions;
-pub mod claims;
 pub mod archive;
+pub mod claims;
 pub mod config;
 pub mod envelope;
 pub mod ingest;
