@@ -90,6 +90,14 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         .map_err(|error| {
             CliError::Failed(format!("{error}\n(is the emulator at {endpoint} running?)"))
         })?;
+    // An `[archive]` bucket of its own is part of the deployment too.
+    if let Some(bucket) = config.archive.as_ref().and_then(|a| a.bucket.as_deref())
+        && bucket != stack.bucket_name
+    {
+        local::create_bucket(&clients.s3, bucket)
+            .await
+            .map_err(|error| CliError::Failed(format!("archive.bucket: {error}")))?;
+    }
 
     let keys = KeyRing::load(&config, globals.resolver_with(clients.secrets.clone())?).await?;
     // The key ring keeps its resolver; the forward secrets are read the same way, once.

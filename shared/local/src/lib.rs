@@ -8,7 +8,7 @@ mod provision;
 mod queues;
 
 pub use poll::{Poll, Received, poll_once};
-pub use provision::{Stack, StackSettings, provision};
+pub use provision::{Stack, StackSettings, create_bucket, provision};
 pub use queues::{
     DeadLetter, Progress, Selection, delete, depth, peek, peek_all, redrive, redrive_selected,
 };

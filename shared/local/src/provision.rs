@@ -163,7 +163,7 @@ pub async fn provision(
 }
 
 /// Creates the bucket, or finds it made by an earlier run.
-async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<(), StackError> {
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<(), StackError> {
     use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let mut request = s3.create_bucket().bucket(name);
     // S3 takes a bucket outside us-east-1 only with its region as the location constraint.

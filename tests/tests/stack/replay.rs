@@ -20,10 +20,11 @@ const SECRET_VARIABLES: [&str; 2] = ["INLET_REPLAY_GITHUB", "INLET_REPLAY_AGENT"
 /// The local stack's bucket, where the archive goes when `[archive]` names none.
 const BUCKET: &str = "inlet-payloads";
 
-fn config(target: std::net::SocketAddr) -> String {
+/// The config, with `archive` as the `[archive]` section's body.
+fn config(target: std::net::SocketAddr, archive: &str) -> String {
     format!(
         "[process]\nretry_base_secs = 1\nretry_max_secs = 1\n\n\
-         [archive]\n\n\
+         [archive]\n{archive}\n\
          [sources.github]\nscheme = \"github\"\nsecrets = [\"env:INLET_REPLAY_GITHUB\"]\n\n\
          [[routes]]\nsource = \"github\"\naction = {{ type = \"forward\", \
          url = \"http://{target}/ok\", secret = \"env:INLET_REPLAY_AGENT\" }}\n"
@@ -35,15 +36,22 @@ struct Rig {
     dev: Dev,
     emulator: Emulator,
     s3: aws_sdk_s3::Client,
+    /// Where the archive goes.
+    bucket: &'static str,
     http: reqwest::Client,
     scratch: Scratch,
 }
 
 impl Rig {
     async fn start() -> Self {
+        Self::start_archiving_to(BUCKET, "").await
+    }
+
+    /// With `archive` as the `[archive]` section's body, which sends the archive to `bucket`.
+    async fn start_archiving_to(bucket: &'static str, archive: &str) -> Self {
         let scratch = Scratch::new();
         let target = Target::answering(200).await;
-        std::fs::write(scratch.0.join("inlet.toml"), config(target.addr)).unwrap();
+        std::fs::write(scratch.0.join("inlet.toml"), config(target.addr, archive)).unwrap();
         std::fs::write(
             scratch.0.join("local.env"),
             format!("INLET_REPLAY_GITHUB={GITHUB_SECRET}\nINLET_REPLAY_AGENT={AGENT_SECRET}\n"),
@@ -62,6 +70,7 @@ impl Rig {
             dev,
             emulator,
             s3,
+            bucket,
             http,
             scratch,
         }
@@ -130,7 +139,7 @@ impl Rig {
         let listed = self
             .s3
             .list_objects_v2()
-            .bucket(BUCKET)
+            .bucket(self.bucket)
             .prefix("archive/")
             .send()
             .await
@@ -377,4 +386,27 @@ async fn while_the_archive_cannot_be_written_records_wait_then_run_once() {
     assert_eq!(rig.forwards("github#held", None), 1);
     let objects = rig.objects().await;
     assert_eq!(objects.len(), 1, "{objects:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_archive_bucket_of_its_own_is_created_by_inlet_dev_and_written() {
+    const ELSEWHERE: &str = "inlet-archive-elsewhere";
+    let mut rig = Rig::start_archiving_to(ELSEWHERE, &format!("bucket = \"{ELSEWHERE}\"")).await;
+    rig.post("own-bucket").await;
+    rig.wait_until("the delivery is forwarded", |rig| {
+        rig.forwards("github#own-bucket", None) == 1
+    })
+    .await;
+    let objects = rig.objects().await;
+    assert_eq!(objects.len(), 1, "archived in {ELSEWHERE}: {objects:?}");
+    // Not in the stack's payload bucket as well.
+    let stack = rig
+        .s3
+        .list_objects_v2()
+        .bucket(BUCKET)
+        .prefix("archive/")
+        .send()
+        .await
+        .unwrap();
+    assert!(stack.contents.unwrap_or_default().is_empty());
 }
