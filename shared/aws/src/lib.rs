@@ -450,7 +450,17 @@ impl S3Objects {
 fn objects_unavailable<E: ProvideErrorMetadata + std::error::Error + 'static>(
     error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
 ) -> ObjectStoreError {
-    ObjectStoreError::Unavailable(aws_sdk_s3::error::DisplayErrorContext(error).to_string())
+    // A service error's code and message say it all (`NoSuchBucket: The specified bucket does
+    // not exist`); the SDK's full context repeats the raw response, headers and body included.
+    let detail = match error.as_service_error() {
+        Some(service) if service.code().is_some() => format!(
+            "{}: {}",
+            service.code().unwrap_or_default(),
+            service.message().unwrap_or("no message")
+        ),
+        _ => aws_sdk_s3::error::DisplayErrorContext(error).to_string(),
+    };
+    ObjectStoreError::Unavailable(detail)
 }
 
 impl ObjectStore for S3Objects {

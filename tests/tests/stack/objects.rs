@@ -151,3 +151,16 @@ async fn an_unreachable_store_is_unavailable_not_missing() {
         Err(ObjectStoreError::Unavailable(_))
     ));
 }
+
+#[tokio::test]
+async fn a_missing_bucket_is_unavailable_in_one_line() {
+    let rig = rig().await;
+    let gone = S3Objects::new(rig.s3.clone(), "inlet-no-such-bucket");
+    let Err(ObjectStoreError::Unavailable(detail)) =
+        gone.put("archive/x", b"x".to_vec(), "text/plain").await
+    else {
+        panic!("a missing bucket is a fault someone can fix: unavailable");
+    };
+    // The service's code and message, not the raw response the SDK's context repeats.
+    assert_eq!(detail, "NoSuchBucket: The specified bucket does not exist");
+}
