@@ -102,7 +102,7 @@ async fn take_all_showing(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
     limit: usize,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Vec<DeadLetter>, StackError> {
     let mut taken = Vec::new();
     while taken.len() < limit {
@@ -178,7 +178,7 @@ pub async fn peek(
 pub async fn peek_all(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Vec<DeadLetter>, StackError> {
     let letters = take_all_showing(sqs, queue_url, usize::MAX, progress).await?;
     put_back(sqs, queue_url, &letters).await?;
@@ -190,7 +190,7 @@ async fn take_selected(
     sqs: &aws_sdk_sqs::Client,
     dead_letter_queue_url: &str,
     selection: Selection<'_>,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Vec<DeadLetter>, StackError> {
     let letters = take_all_showing(sqs, dead_letter_queue_url, usize::MAX, progress).await?;
     let (chosen, others): (Vec<_>, Vec<_>) = letters
@@ -208,7 +208,7 @@ pub async fn redrive(
     queue_url: &str,
     source: Option<&str>,
     dry_run: bool,
-    mut progress: impl FnMut(usize, usize),
+    mut progress: impl FnMut(usize, usize) + Send,
 ) -> Result<usize, StackError> {
     let selection = source.map_or(Selection::All, Selection::Source);
     let moved = redrive_selected(
@@ -236,7 +236,7 @@ pub async fn redrive_selected(
     queue_url: &str,
     selection: Selection<'_>,
     dry_run: bool,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Vec<DeadLetter>, StackError> {
     let chosen = take_selected(sqs, dead_letter_queue_url, selection, progress).await?;
     if dry_run {
@@ -286,7 +286,7 @@ pub async fn delete(
     dead_letter_queue_url: &str,
     selection: Selection<'_>,
     dry_run: bool,
-    progress: &mut dyn FnMut(Progress),
+    progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<Vec<DeadLetter>, StackError> {
     let chosen = take_selected(sqs, dead_letter_queue_url, selection, progress).await?;
     if dry_run {

@@ -5,10 +5,9 @@ use super::store::{Delivery, State};
 use super::{Inspector, REPLAY_HEADER};
 use crate::payload::EventId;
 use crate::sending::{self, Signed};
-use aws_sdk_sqs::types::MessageAttributeValue;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use inlet_core::config::Config;
-use inlet_core::envelope::Envelope;
+use inlet_local::{self as local, Selection};
 use inlet_signature::Key;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -255,33 +254,23 @@ impl Actions {
         })
     }
 
-    /// Moves the delivery's dead letter back to the queue, where process takes it afresh.
+    /// Moves the delivery's dead letter back to the queue, where process takes it afresh, as
+    /// `inlet dlq redrive --key` does (every copy of the event's key).
     pub(in crate::dev) async fn redrive(&self, id: &str) -> Result<Done, ActionFailure> {
         let key = self.dead_letter_key(id)?;
-        let letter = self.take_dead_letter(&key).await?;
-        let mut send = self
-            .sqs
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(&letter.body);
-        // The failure's own attributes stay behind, as `inlet dlq redrive` does.
-        for (name, value) in letter
-            .attributes
-            .iter()
-            .filter(|(n, _)| !matches!(n.as_str(), "reason" | "failed_at"))
-        {
-            let attribute = MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(value)
-                .build()
-                .map_err(|e| ActionFailure::Queue(e.to_string()))?;
-            send = send.message_attributes(name, attribute);
+        let moved = local::redrive_selected(
+            &self.sqs,
+            &self.dead_letter_queue_url,
+            &self.queue_url,
+            Selection::Key(&key),
+            false,
+            &mut |_| {},
+        )
+        .await
+        .map_err(|e| ActionFailure::Queue(e.to_string()))?;
+        if moved.is_empty() {
+            return Err(ActionFailure::NotInDeadLetterQueue);
         }
-        if let Err(error) = send.send().await {
-            self.put_back(&[letter.receipt_handle]).await;
-            return Err(queue_failure(error));
-        }
-        self.delete_letter(&letter.receipt_handle).await?;
         self.inspector.set_state(
             id,
             State::Queued,
@@ -294,11 +283,21 @@ impl Actions {
         })
     }
 
-    /// Deletes the delivery's dead letter for good.
+    /// Deletes the delivery's dead letter for good, as `inlet dlq delete --key` does.
     pub(in crate::dev) async fn delete(&self, id: &str) -> Result<Done, ActionFailure> {
         let key = self.dead_letter_key(id)?;
-        let letter = self.take_dead_letter(&key).await?;
-        self.delete_letter(&letter.receipt_handle).await?;
+        let deleted = local::delete(
+            &self.sqs,
+            &self.dead_letter_queue_url,
+            Selection::Key(&key),
+            false,
+            &mut |_| {},
+        )
+        .await
+        .map_err(|e| ActionFailure::Queue(e.to_string()))?;
+        if deleted.is_empty() {
+            return Err(ActionFailure::NotInDeadLetterQueue);
+        }
         self.inspector.set_state(
             id,
             State::Deleted,
@@ -322,95 +321,6 @@ impl Actions {
         }
         delivery.key.ok_or(ActionFailure::NotDeadLettered)
     }
-
-    /// Receives from the dead-letter queue until the letter for `key` turns up; every other
-    /// letter is made visible again at once.
-    async fn take_dead_letter(&self, key: &str) -> Result<Letter, ActionFailure> {
-        let mut others = Vec::new();
-        let mut found = None;
-        while found.is_none() {
-            let batch = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.dead_letter_queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                // Hidden while the scan goes on, so each receive brings others.
-                .visibility_timeout(30)
-                .message_attribute_names("All")
-                .send()
-                .await;
-            let messages = match batch {
-                Ok(output) => output.messages.unwrap_or_default(),
-                Err(error) => {
-                    self.put_back(&others).await;
-                    return Err(queue_failure(error));
-                }
-            };
-            if messages.is_empty() {
-                break;
-            }
-            for message in messages {
-                let receipt_handle = message.receipt_handle.unwrap_or_default();
-                let body = message.body.unwrap_or_default();
-                let matches = found.is_none()
-                    && Envelope::from_json(&body).is_ok_and(|envelope| envelope.key == key);
-                if matches {
-                    let attributes = message
-                        .message_attributes
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|(name, value)| Some((name, value.string_value?)))
-                        .collect();
-                    found = Some(Letter {
-                        body,
-                        attributes,
-                        receipt_handle,
-                    });
-                } else {
-                    others.push(receipt_handle);
-                }
-            }
-        }
-        self.put_back(&others).await;
-        found.ok_or(ActionFailure::NotInDeadLetterQueue)
-    }
-
-    /// Makes letters visible again; one that cannot be is visible anyway within 30 s.
-    async fn put_back(&self, receipt_handles: &[String]) {
-        for handle in receipt_handles {
-            let _ = self
-                .sqs
-                .change_message_visibility()
-                .queue_url(&self.dead_letter_queue_url)
-                .receipt_handle(handle)
-                .visibility_timeout(0)
-                .send()
-                .await;
-        }
-    }
-
-    async fn delete_letter(&self, receipt_handle: &str) -> Result<(), ActionFailure> {
-        self.sqs
-            .delete_message()
-            .queue_url(&self.dead_letter_queue_url)
-            .receipt_handle(receipt_handle)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(queue_failure)
-    }
-}
-
-/// A dead letter taken for redrive or delete.
-struct Letter {
-    body: String,
-    attributes: Vec<(String, String)>,
-    receipt_handle: String,
-}
-
-fn queue_failure<E: std::error::Error>(error: E) -> ActionFailure {
-    ActionFailure::Queue(aws_sdk_sqs::error::DisplayErrorContext(error).to_string())
 }
 
 /// A new event id shaped like `old`: a UUID for a UUID, hex or digits of the same length, and
