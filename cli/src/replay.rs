@@ -544,6 +544,7 @@ mod tests {
             body: None,
             body_b64: None,
             replay: None,
+            body_ref: None,
         };
         envelope.set_body(b"{}");
         envelope

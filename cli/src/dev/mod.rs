@@ -140,7 +140,8 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
             RecordingQueue::new(queue, inspector.clone()),
             fifo,
         )
-        .with_metrics(Metrics::Off),
+        .with_metrics(Metrics::Off)
+        .with_payloads(wiring::payloads(&clients, &stack.bucket_name)),
     );
 
     let listener = TcpListener::bind(args.listen)

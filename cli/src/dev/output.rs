@@ -310,6 +310,7 @@ mod tests {
             body: None,
             body_b64: None,
             replay: None,
+            body_ref: None,
         };
         assert_eq!(
             log_action_line(&envelope, 1229),

@@ -118,6 +118,7 @@ mod tests {
             body: Some("{}".into()),
             body_b64: None,
             replay: None,
+            body_ref: None,
         }
     }
 

@@ -40,6 +40,7 @@ fn bodies(run: usize) -> Vec<(String, String)> {
                 body: None,
                 body_b64: None,
                 replay: None,
+                body_ref: None,
             };
             envelope.set_body(br#"{"ref":"refs/heads/main"}"#);
             (format!("m{i}"), envelope.to_json())

@@ -11,6 +11,7 @@ use inlet_core::actions::Handler;
 use inlet_core::actions::forward::Forwarder;
 use inlet_core::actions::router::Router;
 use inlet_core::archive::Archive;
+use inlet_core::claims::{ClaimChecks, PayloadStore};
 use inlet_core::config::{Config, ConfigError};
 use inlet_core::ingest::Ingest;
 use inlet_core::metrics::Metrics;
@@ -20,6 +21,7 @@ use inlet_core::secrets::{Env, KeyRing, SecretError, SecretResolver};
 use inlet_core::telemetry;
 use inlet_signature::clock;
 use lambda_runtime::{LambdaEvent, service_fn};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The ingest pipeline as deployed.
@@ -74,17 +76,26 @@ impl Clients {
     }
 }
 
-/// The ingest pipeline over the queue at `queue_url`, with every source's keys in `keys`.
+/// The ingest pipeline over the queue at `queue_url`, with every source's keys in `keys`;
+/// bodies too large for the queue go to `bucket` (claim checks).
 pub fn ingest_pipeline(
     config: Config,
     keys: KeyRing<SecretsManager>,
     clients: &Clients,
     queue_url: &str,
+    bucket: &str,
     metrics: Metrics,
 ) -> IngestPipeline {
     let queue = SqsQueue::new(clients.sqs.clone(), queue_url);
     let fifo = queue.is_fifo();
-    Ingest::new(config, keys, queue, fifo).with_metrics(metrics)
+    Ingest::new(config, keys, queue, fifo)
+        .with_metrics(metrics)
+        .with_payloads(payloads(clients, bucket))
+}
+
+/// The claim checks in `bucket`, as both pipelines hold them.
+pub fn payloads(clients: &Clients, bucket: &str) -> Arc<dyn PayloadStore> {
+    Arc::new(ClaimChecks(S3Objects::new(clients.s3.clone(), bucket)))
 }
 
 /// The config's `[[routes]]`, every forward secret resolved now: a missing one stops start-up.
@@ -112,7 +123,8 @@ pub fn process_pipeline<H: Handler>(
         handler,
         config.process.clone(),
     )
-    .with_metrics(metrics);
+    .with_metrics(metrics)
+    .with_payloads(payloads(clients, &resources.bucket_name));
     match &config.archive {
         Some(settings) => {
             let bucket = settings
@@ -120,10 +132,7 @@ pub fn process_pipeline<H: Handler>(
                 .clone()
                 .unwrap_or_else(|| resources.bucket_name.clone());
             let objects = S3Objects::new(clients.s3.clone(), bucket);
-            pipeline.with_archive(std::sync::Arc::new(Archive::new(
-                objects,
-                settings.prefix.clone(),
-            )))
+            pipeline.with_archive(Arc::new(Archive::new(objects, settings.prefix.clone())))
         }
         None => pipeline,
     }
@@ -152,6 +161,7 @@ fn start() -> Result<(Config, Clients, SecretResolver<SecretsManager>), WiringEr
 pub async fn run_ingest() -> Result<(), lambda_runtime::Error> {
     let (config, clients, resolver) = start()?;
     let queue_url = required("INLET_QUEUE_URL")?;
+    let bucket = required("INLET_BUCKET")?;
     let keys = KeyRing::load(&config, resolver).await?;
     // Lives as long as the process; leaking it lets every invocation borrow it without a lock.
     let ingest: &'static IngestPipeline = Box::leak(Box::new(ingest_pipeline(
@@ -159,6 +169,7 @@ pub async fn run_ingest() -> Result<(), lambda_runtime::Error> {
         keys,
         &clients,
         &queue_url,
+        &bucket,
         Metrics::Stdout,
     )));
     lambda_runtime::run(service_fn(

@@ -245,6 +245,7 @@ mod tests {
             body: None,
             body_b64: None,
             replay: None,
+            body_ref: None,
         };
         envelope.set_body(format!("{{\"id\":\"{event_id}\"}}").as_bytes());
         envelope

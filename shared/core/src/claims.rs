@@ -8,8 +8,10 @@
 //! bucket) and only under [`CLAIMS_PREFIX`], and checks size and SHA-256 against what ingest
 //! recorded, so a reference can neither read nor substitute anything else.
 
-use crate::config::CLAIMS_PREFIX;
+use crate::config::{CLAIMS_PREFIX, QUEUE_MESSAGE_LIMIT};
+use crate::envelope::{self, Envelope};
 use crate::ports::{ObjectStore, ObjectStoreError};
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 /// Where a claim-checked body is, as the envelope carries it (`body_ref`).
@@ -98,6 +100,10 @@ pub async fn store<O: ObjectStore>(
 /// Whether `reference` may be read from `objects`: its bucket, and a plain key under `claims/`
 /// (no `..` or empty segments that could mean something else to another reader).
 pub fn check<O: ObjectStore>(objects: &O, reference: &BodyRef) -> Result<(), ClaimError> {
+    check_in(objects.bucket(), reference)
+}
+
+fn check_in(bucket: &str, reference: &BodyRef) -> Result<(), ClaimError> {
     let inside = reference
         .key
         .strip_prefix(CLAIMS_PREFIX)
@@ -107,7 +113,7 @@ pub fn check<O: ObjectStore>(objects: &O, reference: &BodyRef) -> Result<(), Cla
                     .split('/')
                     .all(|segment| !segment.is_empty() && segment != "." && segment != "..")
         });
-    if reference.bucket != objects.bucket() || !inside {
+    if reference.bucket != bucket || !inside {
         return Err(ClaimError::Refused {
             bucket: reference.bucket.clone(),
             key: reference.key.clone(),
@@ -152,6 +158,97 @@ pub async fn discard<O: ObjectStore>(objects: &O, reference: &BodyRef) {
     if let Err(error) = objects.delete(&reference.key).await {
         tracing::warn!(key = %reference.key, %error, "could not delete the claim check; the bucket's lifecycle will expire it");
     }
+}
+
+/// Whether the queue takes `envelope` as one message, with the attributes it is sent with.
+pub fn fits_queue(envelope: &Envelope) -> bool {
+    envelope::message_bytes(&envelope.to_json(), &envelope.attributes()) <= QUEUE_MESSAGE_LIMIT
+}
+
+/// The claim-check store as the pipelines hold it: behind a trait object, so that having one
+/// (or not) leaves a pipeline's type alone. [`ClaimChecks`] is the one implementation.
+pub trait PayloadStore: Send + Sync + std::fmt::Debug {
+    /// The deployment's bucket, the only one references may name.
+    fn bucket(&self) -> &str;
+    fn store<'a>(
+        &'a self,
+        key: String,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<BodyRef, ClaimError>>;
+    fn fetch<'a>(&'a self, reference: &'a BodyRef) -> BoxFuture<'a, Result<Vec<u8>, ClaimError>>;
+    fn discard<'a>(&'a self, reference: &'a BodyRef) -> BoxFuture<'a, ()>;
+
+    /// Whether `reference` may be read at all ([`check`]), without reading it.
+    fn check(&self, reference: &BodyRef) -> Result<(), ClaimError> {
+        check_in(self.bucket(), reference)
+    }
+}
+
+/// Claim checks kept in an object store, under `claims/`.
+#[derive(Debug, Clone)]
+pub struct ClaimChecks<O>(pub O);
+
+impl<O: ObjectStore + std::fmt::Debug> PayloadStore for ClaimChecks<O> {
+    fn bucket(&self) -> &str {
+        self.0.bucket()
+    }
+    fn store<'a>(
+        &'a self,
+        key: String,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<BodyRef, ClaimError>> {
+        Box::pin(store(&self.0, key, body))
+    }
+    fn fetch<'a>(&'a self, reference: &'a BodyRef) -> BoxFuture<'a, Result<Vec<u8>, ClaimError>> {
+        Box::pin(fetch(&self.0, reference))
+    }
+    fn discard<'a>(&'a self, reference: &'a BodyRef) -> BoxFuture<'a, ()> {
+        Box::pin(discard(&self.0, reference))
+    }
+}
+
+/// Moves `envelope`'s body into `payloads` and leaves a reference in its place, when the
+/// envelope would not fit the queue as it is; `received_ms` keys the object. Gives the
+/// reference it stored, for the caller to discard if the envelope is then not queued.
+pub async fn offload(
+    payloads: &dyn PayloadStore,
+    envelope: &mut Envelope,
+    received_ms: i64,
+) -> Result<Option<BodyRef>, OffloadError> {
+    if envelope.body_ref.is_some() || fits_queue(envelope) {
+        return Ok(None);
+    }
+    let body = envelope
+        .body_bytes()
+        .map_err(|_| OffloadError::Unreadable)?;
+    let key = object_key(&envelope.source, &envelope.key, &body, received_ms);
+    let reference = payloads
+        .store(key, &body)
+        .await
+        .map_err(OffloadError::Store)?;
+    envelope.body = None;
+    envelope.body_b64 = None;
+    envelope.body_ref = Some(reference.clone());
+    if !fits_queue(envelope) {
+        // Only the headers are left to make it large: ingest keeps a handful, so this is an
+        // envelope from elsewhere (`inlet replay` of a hand-edited archive).
+        payloads.discard(&reference).await;
+        return Err(OffloadError::StillTooLarge);
+    }
+    Ok(Some(reference))
+}
+
+/// Why an envelope could not be made to fit the queue.
+#[derive(Debug, thiserror::Error)]
+pub enum OffloadError {
+    #[error("the body could not be stored: {0}")]
+    Store(ClaimError),
+    #[error("the envelope's body_b64 is not base64")]
+    Unreadable,
+    #[error(
+        "even without its body, the envelope is over the queue's {QUEUE_MESSAGE_LIMIT}-byte message limit"
+    )]
+    StillTooLarge,
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The envelope: what ingest puts on the queue and process takes off it
 //! (architecture.md § Envelope).
 
+use crate::claims::BodyRef;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,10 @@ pub struct Envelope {
     /// `replay:<id>:<key>` ([`Envelope::claim_key`]), so its action runs again, once per run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<String>,
+    /// Instead of `body`/`body_b64`, when the envelope with its body would be over the queue's
+    /// message limit: where ingest stored the body (a claim check, [`crate::claims`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_ref: Option<BodyRef>,
 }
 
 /// Why an envelope cannot be read.
@@ -49,6 +54,8 @@ pub enum EnvelopeError {
     Key,
     #[error("the envelope's replay id is not 1 to {MAX_REPLAY_ID} letters, digits, `-` or `_`")]
     Replay,
+    #[error("the envelope carries both a body and a body_ref")]
+    TwoBodies,
 }
 
 /// The longest replay id: it goes into claim keys and an HTTP header.
@@ -80,7 +87,8 @@ impl Envelope {
         }
     }
 
-    /// The original body bytes.
+    /// The original body bytes, when the envelope carries them: one with a `body_ref` carries
+    /// none, and its body is read with [`crate::claims`].
     pub fn body_bytes(&self) -> Result<Vec<u8>, EnvelopeError> {
         match (&self.body, &self.body_b64) {
             (Some(text), _) => Ok(text.as_bytes().to_vec()),
@@ -109,7 +117,20 @@ impl Envelope {
         {
             return Err(EnvelopeError::Replay);
         }
+        if envelope.body_ref.is_some() && (envelope.body.is_some() || envelope.body_b64.is_some()) {
+            return Err(EnvelopeError::TwoBodies);
+        }
         Ok(envelope)
+    }
+
+    /// The message attributes ingest sets and process, `inlet dlq` and the queue's subscribers
+    /// read: `source`, and `event_type` when there is one.
+    pub fn attributes(&self) -> Vec<(&'static str, String)> {
+        let mut attributes = vec![("source", self.source.clone())];
+        if let Some(event_type) = &self.event_type {
+            attributes.push(("event_type", event_type.clone()));
+        }
+        attributes
     }
 
     /// The key the idempotency store claims: the event key, or for a replayed event
@@ -128,6 +149,16 @@ impl Envelope {
 /// are escaped by JSON, and UTF-8 cannot hold surrogates).
 pub(crate) fn queue_safe(text: &str) -> bool {
     !text.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+}
+
+/// The bytes SQS counts against its message limit: the body, and each attribute's name, data
+/// type (`String`) and value.
+pub fn message_bytes(body: &str, attributes: &[(&str, String)]) -> usize {
+    body.len()
+        + attributes
+            .iter()
+            .map(|(name, value)| name.len() + "String".len() + value.len())
+            .sum::<usize>()
 }
 
 /// `{source}#{event id}`: one namespace per source, so two providers' ids never collide.
@@ -152,6 +183,7 @@ mod tests {
             body: None,
             body_b64: None,
             replay: None,
+            body_ref: None,
         }
     }
 
@@ -212,6 +244,46 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_reference_replaces_the_body_never_joins_it() {
+        let mut envelope = sample();
+        envelope.body_ref = Some(BodyRef {
+            bucket: "inlet-payloads".into(),
+            key: "claims/github/1-ab".into(),
+            size: 3,
+            sha256: "00".repeat(32),
+        });
+        let back = Envelope::from_json(&envelope.to_json()).unwrap();
+        assert_eq!(back, envelope);
+        envelope.set_body(b"{}");
+        assert!(matches!(
+            Envelope::from_json(&envelope.to_json()),
+            Err(EnvelopeError::TwoBodies)
+        ));
+        envelope.set_body(&[0xff]);
+        assert!(matches!(
+            Envelope::from_json(&envelope.to_json()),
+            Err(EnvelopeError::TwoBodies)
+        ));
+    }
+
+    #[test]
+    fn the_queue_counts_body_and_attributes() {
+        let envelope = sample();
+        let attributes = envelope.attributes();
+        assert_eq!(
+            attributes,
+            [
+                ("source", "github".to_owned()),
+                ("event_type", "push".to_owned())
+            ]
+        );
+        assert_eq!(
+            message_bytes("{}", &attributes),
+            2 + ("source".len() + 6 + 6) + ("event_type".len() + 6 + 4)
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! stack and the tests all run this same code. Nothing is acknowledged with a 2xx unless the
 //! queue has stored it.
 
+use crate::claims::{self, OffloadError, PayloadStore};
 use crate::config::{Config, QUEUE_MESSAGE_LIMIT, Source};
 use crate::envelope::{self, Envelope};
 use crate::metrics::{self, Metrics};
@@ -14,6 +15,7 @@ use inlet_signature::clock;
 use inlet_signature::{Delivery, Handshake, HandshakeBody, Scheme, SignatureError, Window};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// What the pipeline needs of an HTTP request.
 #[derive(Debug, Clone, Copy)]
@@ -201,6 +203,9 @@ pub struct Ingest<Q, S> {
     queue: Q,
     fifo: bool,
     metrics: Metrics,
+    /// Where a body too large for the queue is kept (claim check); without it, such a delivery
+    /// is refused with a 413.
+    payloads: Option<Arc<dyn PayloadStore>>,
 }
 
 impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
@@ -212,7 +217,14 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             queue,
             fifo,
             metrics: Metrics::Off,
+            payloads: None,
         }
+    }
+
+    /// Keeps bodies too large for the queue in `payloads`, and queues a reference instead.
+    pub fn with_payloads(mut self, payloads: Arc<dyn PayloadStore>) -> Self {
+        self.payloads = Some(payloads);
+        self
     }
 
     /// Where each request's metric line goes; [`Metrics::Off`] unless set.
@@ -390,30 +402,42 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             body: None,
             body_b64: None,
             replay: None,
+            body_ref: None,
         };
         envelope.set_body(request.body);
-        self.enqueue(source, envelope, key).await
+        self.enqueue(source, envelope, key, now_ms).await
     }
 
-    async fn enqueue(&self, source: &Source, envelope: Envelope, key: String) -> Reply {
-        let body = envelope.to_json();
-        let mut attributes = vec![("source", source.name.clone())];
-        if let Some(event_type) = &envelope.event_type {
-            attributes.push(("event_type", event_type.clone()));
-        }
-        // SQS counts attribute names, types and values against the same limit as the body.
-        let attribute_bytes: usize = attributes
-            .iter()
-            .map(|(k, v)| k.len() + "String".len() + v.len())
-            .sum();
-        if body.len() + attribute_bytes > QUEUE_MESSAGE_LIMIT {
-            return Reply::error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!(
-                    "the envelope would be over the queue's {QUEUE_MESSAGE_LIMIT}-byte message limit"
-                ),
-            );
+    /// Queues `envelope`, its body first stored in the payload bucket when the envelope would
+    /// be over the queue's limit. A 202 only once everything it needs is stored.
+    async fn enqueue(
+        &self,
+        source: &Source,
+        mut envelope: Envelope,
+        key: String,
+        now_ms: i64,
+    ) -> Reply {
+        let stored = match &self.payloads {
+            Some(payloads) => match claims::offload(payloads.as_ref(), &mut envelope, now_ms).await
+            {
+                Ok(stored) => stored,
+                Err(OffloadError::Store(error)) => {
+                    tracing::error!(source = %source.name, key = %key, %error, "could not store the large body");
+                    return Reply::error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "payload_store_unavailable",
+                        "the delivery is too large for the queue and could not be stored; retry later",
+                    );
+                }
+                Err(error) => return too_large_for_queue(&error.to_string()),
+            },
+            None => None,
+        };
+        if !claims::fits_queue(&envelope) {
+            return too_large_for_queue(&format!(
+                "the envelope would be over the queue's {QUEUE_MESSAGE_LIMIT}-byte message limit, \
+                 and no payload bucket is configured to hold the body"
+            ));
         }
         let fifo = self.fifo.then(|| FifoIds {
             group_id: source.name.clone(),
@@ -421,8 +445,8 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             deduplication_id: hex::encode(inlet_signature::sha256(key.as_bytes())),
         });
         let message = OutgoingMessage {
-            body,
-            attributes,
+            body: envelope.to_json(),
+            attributes: envelope.attributes(),
             fifo,
         };
         match self.queue.send(message).await {
@@ -433,6 +457,10 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             ),
             Err(error) => {
                 tracing::error!(source = %source.name, key = %key, %error, "send to the queue failed");
+                // Nothing refers to the stored body now; the provider's retry stores its own.
+                if let (Some(payloads), Some(reference)) = (&self.payloads, &stored) {
+                    payloads.discard(reference).await;
+                }
                 // Either way a 5xx, so the provider keeps the delivery and retries.
                 match error {
                     QueueError::Unavailable(_) => Reply::error(
@@ -449,6 +477,14 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             }
         }
     }
+}
+
+fn too_large_for_queue(message: &str) -> Reply {
+    Reply::error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        message.to_owned(),
+    )
 }
 
 /// `content-type` and the scheme's informative headers; never anything that authenticates.

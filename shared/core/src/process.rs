@@ -9,6 +9,7 @@
 
 use crate::actions::{ActionError, Event, Handled, Handler};
 use crate::archive::BatchArchive;
+use crate::claims::PayloadStore;
 use crate::config::ProcessSettings;
 use crate::envelope::Envelope;
 use crate::metrics::{self, Metrics};
@@ -17,6 +18,7 @@ use crate::ports::{
 };
 use futures_util::StreamExt as _;
 use inlet_signature::clock;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -113,6 +115,9 @@ pub struct Process<St, Dl, Vi, H> {
     /// acknowledged. Behind a trait object so an archive (or none) leaves the pipeline's type
     /// alone.
     archive: Option<Arc<dyn BatchArchive>>,
+    /// Where the bodies of envelopes that carry a `body_ref` are (claim checks). Without it,
+    /// such an envelope is dead-lettered unread.
+    payloads: Option<Arc<dyn PayloadStore>>,
     /// Whether a batch has already come with a deadline that cannot be right: said once per
     /// pipeline (in Lambda, once per execution environment), not on every batch.
     warned_unknown_deadline: AtomicBool,
@@ -226,6 +231,7 @@ where
             settings,
             metrics: Metrics::Off,
             archive: None,
+            payloads: None,
             warned_unknown_deadline: AtomicBool::new(false),
         }
     }
@@ -233,6 +239,12 @@ where
     /// Keeps every batch's envelopes in `archive` before processing any of its records.
     pub fn with_archive(mut self, archive: Arc<dyn BatchArchive>) -> Self {
         self.archive = Some(archive);
+        self
+    }
+
+    /// Reads claim-checked bodies from `payloads`, and deletes each once its event is done.
+    pub fn with_payloads(mut self, payloads: Arc<dyn PayloadStore>) -> Self {
+        self.payloads = Some(payloads);
         self
     }
 
@@ -257,8 +269,13 @@ where
         let budget = Budget::new(clock);
         let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
         let mut forward_ms: Vec<Vec<f64>> = vec![Vec::new(); records.len()];
+        // Bodies the archive had to read from the payload bucket, kept for the actions.
+        let mut fetched: Vec<Option<Vec<u8>>> = vec![None; records.len()];
         // Archive first, then process: nothing processed goes unarchived.
-        if let Err(reason) = self.archive_batch(records, &parsed, clock).await {
+        if let Err(reason) = self
+            .archive_batch(records, &parsed, clock, &mut fetched)
+            .await
+        {
             for (record, outcome) in records.iter().zip(outcomes.iter_mut()) {
                 let delay = self.settings.backoff_secs(record.receive_count);
                 if let Err(error) = self.visibility.delay(record.receipt_handle, delay).await {
@@ -270,7 +287,7 @@ where
             }
         } else {
             let results: Vec<Vec<Done>> = futures_util::stream::iter(lanes)
-                .map(|lane| self.run_lane(lane, records, &parsed, clock, budget))
+                .map(|lane| self.run_lane(lane, records, &parsed, &fetched, clock, budget))
                 .buffer_unordered(self.settings.concurrency.max(1))
                 .collect()
                 .await;
@@ -312,18 +329,58 @@ where
     /// it), so neither is written. On failure the whole batch is retried, not only the records
     /// of the object that failed: a record left out would let later records of its FIFO group
     /// or key overtake it, and an archive that fails one write is down for the others too.
+    ///
+    /// A claim-checked body is archived inline, read from the payload bucket now (and kept in
+    /// `fetched` for the action): its `claims/` object goes once the event is done, while the
+    /// archive must still hold it when a replay asks. One that cannot be read for good is left
+    /// out, and its record is not processed either (it fails on its own, below).
     async fn archive_batch(
         &self,
         records: &[QueuedRecord<'_>],
         parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
         clock: Deadline,
+        fetched: &mut [Option<Vec<u8>>],
     ) -> Result<(), String> {
         let Some(archive) = &self.archive else {
             return Ok(());
         };
+        let mut resolved: Vec<Option<Envelope>> = vec![None; parsed.len()];
+        for (index, envelope) in parsed.iter().enumerate() {
+            let (Ok(envelope), Some(payloads)) = (envelope, &self.payloads) else {
+                continue;
+            };
+            let Some(reference) = envelope
+                .body_ref
+                .as_ref()
+                .filter(|_| envelope.replay.is_none())
+            else {
+                continue;
+            };
+            match payloads.fetch(reference).await {
+                Ok(body) => {
+                    let mut inline = envelope.clone();
+                    inline.body_ref = None;
+                    inline.set_body(&body);
+                    resolved[index] = Some(inline);
+                    fetched[index] = Some(body);
+                }
+                Err(error) if error.is_transient() => {
+                    tracing::warn!(%error, records = records.len(), "could not read a large body to archive: every record will be retried");
+                    return Err(format!(
+                        "the batch could not be archived, so none of it was processed: {error}"
+                    ));
+                }
+                Err(_) => {}
+            }
+        }
         let envelopes: Vec<&Envelope> = parsed
             .iter()
-            .filter_map(|p| p.as_ref().ok())
+            .zip(&resolved)
+            .filter_map(|(parsed, resolved)| match (parsed, resolved) {
+                (_, Some(inline)) => Some(inline),
+                (Ok(envelope), None) if envelope.body_ref.is_none() => Some(envelope),
+                _ => None,
+            })
             .filter(|envelope| envelope.replay.is_none())
             .collect();
         if envelopes.is_empty() {
@@ -370,6 +427,7 @@ where
         lane: Lane,
         records: &[QueuedRecord<'_>],
         parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
+        fetched: &[Option<Vec<u8>>],
         clock: Deadline,
         budget: Budget,
     ) -> Vec<Done> {
@@ -392,7 +450,13 @@ where
                 continue;
             }
             let (outcome, forward_ms) = self
-                .run_record(&records[index], &parsed[index], clock, budget)
+                .run_record(
+                    &records[index],
+                    &parsed[index],
+                    fetched[index].as_deref(),
+                    clock,
+                    budget,
+                )
                 .await;
             failed |= outcome.is_failure();
             done.push(Done {
@@ -408,13 +472,16 @@ where
         &self,
         record: &QueuedRecord<'_>,
         parsed: &Result<Envelope, crate::envelope::EnvelopeError>,
+        fetched: Option<&[u8]>,
         clock: Deadline,
         budget: Budget,
     ) -> (RecordOutcome, Vec<f64>) {
         let (outcome, forward_ms) = match parsed {
             Ok(envelope) => {
-                metrics::collect_forward_latencies(self.run_event(record, envelope, clock, budget))
-                    .await
+                metrics::collect_forward_latencies(
+                    self.run_event(record, envelope, fetched, clock, budget),
+                )
+                .await
             }
             Err(error) => {
                 tracing::warn!(message_id = record.message_id, %error, "unreadable envelope");
@@ -449,16 +516,66 @@ where
         (result, forward_ms)
     }
 
+    /// Runs one event, then deletes its claim-checked body once the event is done (processed,
+    /// unrouted, or found done before). A body whose event failed stays: a retry, or a redrive
+    /// from the dead-letter queue, needs it (the bucket's lifecycle outlives the dead-letter
+    /// queue's retention).
     async fn run_event(
         &self,
         record: &QueuedRecord<'_>,
         envelope: &Envelope,
+        fetched: Option<&[u8]>,
         clock: Deadline,
         budget: Budget,
     ) -> Attempt {
-        let body = match envelope.body_bytes() {
-            Ok(body) => body,
-            Err(_) => return Attempt::Permanent("unparseable_envelope"),
+        let attempt = self
+            .attempt_event(record, envelope, fetched, clock, budget)
+            .await;
+        if let (Some(reference), Some(payloads)) = (&envelope.body_ref, &self.payloads)
+            && matches!(
+                attempt,
+                Attempt::Processed | Attempt::Unrouted | Attempt::Duplicate
+            )
+        {
+            payloads.discard(reference).await;
+        }
+        attempt
+    }
+
+    async fn attempt_event(
+        &self,
+        record: &QueuedRecord<'_>,
+        envelope: &Envelope,
+        fetched: Option<&[u8]>,
+        clock: Deadline,
+        budget: Budget,
+    ) -> Attempt {
+        // The body, or for a claim check the body's hash from its reference: the claim needs
+        // only that, so a copy of an event already done is never read from the bucket.
+        let (body, payload_sha256) = match &envelope.body_ref {
+            None => match envelope.body_bytes() {
+                Ok(body) => {
+                    let sha = hex::encode(inlet_signature::sha256(&body));
+                    (Some(Cow::Owned(body)), sha)
+                }
+                Err(_) => return Attempt::Permanent("unparseable_envelope"),
+            },
+            Some(reference) => {
+                // Checked before anything is claimed or read: a reference to another bucket or
+                // outside `claims/` is input from whoever could send to the queue.
+                let checked = match &self.payloads {
+                    Some(payloads) => payloads.check(reference),
+                    None => Err(crate::claims::ClaimError::Refused {
+                        bucket: reference.bucket.clone(),
+                        key: reference.key.clone(),
+                    }),
+                };
+                if let Err(error) = checked {
+                    tracing::warn!(key = %envelope.key, %error, "payload reference refused");
+                    return Attempt::Permanent(error.code());
+                }
+                (fetched.map(Cow::Borrowed), reference.sha256.clone())
+            }
         };
         // Checked before the claim: an action with no time at all would only be cut off at once,
         // after a claim and a release for nothing, with a reason that hides why.
@@ -478,7 +595,7 @@ where
                 "{}/{}/{}",
                 record.message_id, record.receive_count, clock.now_ms
             ),
-            payload_sha256: hex::encode(inlet_signature::sha256(&body)),
+            payload_sha256,
             now,
             lease_until: clock.deadline_ms.div_euclid(1000) + self.settings.lease_margin_secs,
             expires_at: now + self.settings.record_ttl_secs,
@@ -492,6 +609,24 @@ where
             Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent(PAYLOAD_CONFLICT),
             Err(error) => return Attempt::Transient(error.to_string()),
         }
+        let body = match body {
+            Some(body) => body,
+            None => match self.fetch_claimed(envelope).await {
+                Ok(body) => Cow::Owned(body),
+                Err(error) => {
+                    // Let the next try (or a redrive) claim at once.
+                    if let Err(release) = self.store.release(&claim.key, &claim.token).await {
+                        tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
+                    }
+                    tracing::warn!(key = %claim.key, %error, "could not read the body");
+                    return if error.is_transient() {
+                        Attempt::Transient(error.to_string())
+                    } else {
+                        Attempt::Permanent(error.code())
+                    };
+                }
+            },
+        };
         // What the action gets, after the claim's own round trip.
         let action_ms = (budget.left_ms() - ACTION_DEADLINE_MARGIN_MS).max(0);
         let action = self.handler.handle(Event {
@@ -546,6 +681,23 @@ where
                     }
                 }
             }
+        }
+    }
+
+    /// The claim-checked body of `envelope`, read from the payload bucket.
+    async fn fetch_claimed(
+        &self,
+        envelope: &Envelope,
+    ) -> Result<Vec<u8>, crate::claims::ClaimError> {
+        match (&envelope.body_ref, &self.payloads) {
+            (Some(reference), Some(payloads)) => payloads.fetch(reference).await,
+            // Not reached: the caller checked both before claiming.
+            (reference, _) => Err(crate::claims::ClaimError::Missing(
+                reference
+                    .as_ref()
+                    .map(|r| r.key.clone())
+                    .unwrap_or_default(),
+            )),
         }
     }
 

@@ -141,8 +141,9 @@ secrets = ["env:INLET_HOSTILE_GITHUB"]
 max_body_bytes = 1024
 "#;
 
-/// The per-source limit every source but `small` has (the queue's message limit).
-const MAX_BODY: usize = 1024 * 1024;
+/// The per-source limit every source but `small` has (the default: what API Gateway can hand
+/// Lambda).
+const MAX_BODY: usize = inlet_core::config::MAX_BODY_BYTES;
 /// `inlet dev` refuses bodies over this before any source is looked at, as API Gateway does.
 const MAX_REQUEST: usize = 10 * 1024 * 1024;
 
@@ -1284,13 +1285,13 @@ fn limit_cases(srcs: &[Src], now: i64) -> Vec<Case> {
         "a".repeat(MAX_BODY)
     );
     cases.push(case(
-        "stripe: a signed body over 1 MiB",
+        "stripe: a signed body over the limit",
         resigned(stripe, genuine(stripe, now), over, now),
         413,
         "payload_too_large",
     ));
     cases.push(case(
-        "github: an unsigned body of exactly 1 MiB + 1",
+        "github: an unsigned body of the limit + 1",
         Request::post("/webhooks/github").with(|r| r.body = vec![b'a'; MAX_BODY + 1]),
         413,
         "payload_too_large",

@@ -1,6 +1,6 @@
 //! `[defaults]`: what every source gets unless it says otherwise.
 
-use super::QUEUE_MESSAGE_LIMIT;
+use super::MAX_BODY_BYTES;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Defaults {
@@ -15,7 +15,7 @@ impl Default for Defaults {
     fn default() -> Self {
         Self {
             tolerance_secs: 300,
-            max_body_bytes: QUEUE_MESSAGE_LIMIT,
+            max_body_bytes: MAX_BODY_BYTES,
             secret_refresh_secs: 300,
         }
     }

@@ -32,8 +32,20 @@ pub use source::Source;
 
 use std::collections::BTreeMap;
 
-/// SQS accepts messages of at most 1 MiB, so no body beyond that could ever be queued.
+/// SQS accepts messages of at most 1 MiB: a larger envelope goes as a claim check.
 pub const QUEUE_MESSAGE_LIMIT: usize = 1024 * 1024;
+
+/// Lambda's synchronous invocation payload limit (6 MB, the `Invoke` API): API Gateway's whole
+/// event, body included, must fit in it. API Gateway's own HTTP API limit (10 MB) is higher.
+pub const LAMBDA_INVOKE_LIMIT: usize = 6 * 1024 * 1024;
+
+/// What the event holds besides the body: request context, headers, path and query. Headers
+/// are bounded by API Gateway well below this.
+pub const EVENT_OVERHEAD: usize = 64 * 1024;
+
+/// The largest body the path carries whatever its content type: API Gateway hands a binary body
+/// to Lambda in base64, four bytes for every three (docs/architecture.md § Large payloads).
+pub const MAX_BODY_BYTES: usize = (LAMBDA_INVOKE_LIMIT - EVENT_OVERHEAD) / 4 * 3;
 
 /// The whole validated config, as [`Config::parse`], [`Config::load`] and [`Config::from_env`]
 /// return it.

@@ -8,7 +8,7 @@ use super::process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
 use super::raw::{RawAction, RawArchive, RawConfig, RawDefaults, RawProcess, RawRoute};
 use super::route::{Action, Route};
 use super::secret_ref::SecretRef;
-use super::{Config, Defaults, QUEUE_MESSAGE_LIMIT};
+use super::{Config, Defaults, MAX_BODY_BYTES};
 use std::collections::BTreeMap;
 
 /// A replay window of more than a day would make one captured delivery good for too long.
@@ -165,12 +165,16 @@ pub(super) fn check_tolerance(key: &str, secs: u64) -> Result<(), Problem> {
     Ok(())
 }
 
-/// A body over the queue's message limit could be verified but never queued.
+/// A body over what API Gateway hands Lambda could never arrive: a limit above it would only
+/// mislead.
 pub(super) fn check_body_limit(key: &str, bytes: usize) -> Result<(), Problem> {
-    if bytes == 0 || bytes > QUEUE_MESSAGE_LIMIT {
+    if bytes == 0 || bytes > MAX_BODY_BYTES {
         return Err(invalid(
             key,
-            format!("must be between 1 and {QUEUE_MESSAGE_LIMIT} (the queue's message limit)"),
+            format!(
+                "must be between 1 and {MAX_BODY_BYTES} (the largest body API Gateway can hand \
+                 Lambda in its 6 MB invocation payload, base64-encoded)"
+            ),
         ));
     }
     Ok(())
@@ -225,7 +229,7 @@ mod tests {
         assert!(config.routes.is_empty());
         let source = config.source("github").unwrap();
         assert_eq!(source.tolerance_secs, 300);
-        assert_eq!(source.max_body_bytes, QUEUE_MESSAGE_LIMIT);
+        assert_eq!(source.max_body_bytes, MAX_BODY_BYTES);
     }
 
     #[test]

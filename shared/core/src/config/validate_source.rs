@@ -312,7 +312,7 @@ impl RawSource {
 mod tests {
     use super::super::validate::{assert_refused, validated};
     use super::*;
-    use crate::config::QUEUE_MESSAGE_LIMIT;
+    use crate::config::MAX_BODY_BYTES;
 
     #[test]
     fn a_minimal_source_takes_the_defaults() {
@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(source.name, "github");
         assert_eq!(source.scheme, Scheme::named("github").unwrap());
         assert_eq!(source.tolerance_secs, 300);
-        assert_eq!(source.max_body_bytes, QUEUE_MESSAGE_LIMIT);
+        assert_eq!(source.max_body_bytes, MAX_BODY_BYTES);
         assert_eq!(source.secrets, vec![SecretRef::Env("GH".into())]);
         assert!(source.events.is_none());
         assert!(source.allow_ips.is_empty());
@@ -478,7 +478,7 @@ events = ["contact.*"]
             ),
             (github("tolerance_secs = 0"), "sources.a.tolerance_secs"),
             (
-                github("max_body_bytes = 2000000"),
+                github("max_body_bytes = 4669441"),
                 "sources.a.max_body_bytes",
             ),
             (github("events = []"), "sources.a.events"),

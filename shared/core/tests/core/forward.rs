@@ -64,6 +64,7 @@ fn envelope(source: &str, event_id: &str, event_type: Option<&str>, body: &[u8])
         body: None,
         body_b64: None,
         replay: None,
+        body_ref: None,
     };
     envelope.set_body(body);
     envelope

@@ -657,6 +657,7 @@ proptest! {
             body: None,
             body_b64: None,
             replay: None,
+            body_ref: None,
         };
         envelope.set_body(&body);
         let back = Envelope::from_json(&envelope.to_json()).unwrap();

@@ -215,6 +215,7 @@ fn envelope_json(source: &str, event_id: &str) -> String {
         body: None,
         body_b64: None,
         replay: None,
+        body_ref: None,
     };
     envelope.set_body(format!(r#"{{"note":"{BODY_MARKER}"}}"#).as_bytes());
     envelope.to_json()

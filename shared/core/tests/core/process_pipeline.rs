@@ -108,6 +108,7 @@ fn envelope_json(source: &str, event_id: &str, body: &str) -> String {
         body: None,
         body_b64: None,
         replay: None,
+        body_ref: None,
     };
     envelope.set_body(body.as_bytes());
     envelope.to_json()
