@@ -9,7 +9,9 @@
 //!
 //! The stack is the running `inlet dev`'s (`.inlet/stack.json`) unless the environment names an
 //! endpoint or a queue, as for `inlet dlq`; the bucket is `[archive] bucket`, else
-//! `INLET_BUCKET`, else the local stack's.
+//! `INLET_BUCKET`, else the local stack's. An event too large for one queue message (the archive
+//! keeps bodies inline) has its body stored under `claims/` in the payload bucket (`INLET_BUCKET`,
+//! else the local stack's) and is sent with a reference, as ingest does.
 
 use crate::Report;
 use crate::dlq::Shown;
@@ -19,6 +21,7 @@ use crate::state::Target;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use inlet_aws::S3Objects;
 use inlet_core::archive::{self, Layout};
+use inlet_core::claims::{self, ClaimChecks, PayloadStore};
 use inlet_core::envelope::{self, Envelope};
 use inlet_core::ports::{ObjectStore, ObjectStoreError};
 use inlet_local::{Progress, StackSettings};
@@ -360,6 +363,37 @@ async fn send_all(
     Ok((sent, failed))
 }
 
+/// Stores the bodies of events too large for one queue message in the payload bucket and leaves
+/// a reference in their place, as ingest does; takes out, with a line each, those it cannot.
+async fn offload_large(
+    payloads: Option<&dyn PayloadStore>,
+    events: &mut Vec<Envelope>,
+    now_ms: i64,
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    let mut kept = Vec::with_capacity(events.len());
+    for mut event in events.drain(..) {
+        if claims::fits_queue(&event) {
+            kept.push(event);
+            continue;
+        }
+        let Some(payloads) = payloads else {
+            failed.push(format!(
+                "{}: not sent: too large for one queue message, and no payload bucket to hold its \
+                 body (set INLET_BUCKET)",
+                event.key
+            ));
+            continue;
+        };
+        match claims::offload(payloads, &mut event, now_ms).await {
+            Ok(_) => kept.push(event),
+            Err(error) => failed.push(format!("{}: not sent: {error}", event.key)),
+        }
+    }
+    *events = kept;
+    failed
+}
+
 /// A short pause before trying again, longer each time.
 async fn pause(attempt: u32) {
     tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
@@ -477,9 +511,20 @@ pub async fn run(globals: &Globals, args: &ReplayArgs) -> Result<Report, CliErro
     for event in &mut selected.events {
         event.replay = Some(id.clone());
     }
+    let payload_bucket = variable("INLET_BUCKET")
+        .or_else(|| local.then(|| StackSettings::default().bucket_name));
+    let payloads = payload_bucket
+        .map(|bucket| ClaimChecks(S3Objects::new(inlet_aws::s3_client(&sdk), bucket)));
+    let mut failed = offload_large(
+        payloads.as_ref().map(|p| p as &dyn PayloadStore),
+        &mut selected.events,
+        now_ms,
+    )
+    .await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let queue = queue_url(&target, &sqs).await?;
-    let (sent, failed) = send_all(&sqs, &queue, &selected.events, &mut progress).await?;
+    let (sent, send_failed) = send_all(&sqs, &queue, &selected.events, &mut progress).await?;
+    failed.extend(send_failed);
     for line in &failed {
         eprintln!("inlet: {line}");
     }
@@ -509,6 +554,36 @@ mod tests {
 
     /// 2026-11-28T14:03:20.123Z
     const NOW_MS: i64 = 1_795_874_600_123;
+
+    #[tokio::test]
+    async fn an_event_too_large_for_the_queue_goes_with_a_claim_check() {
+        let mut large = event("github", "big", "push", "2026-11-28T14:00:00.000Z");
+        let body = vec![0x80_u8; 1_000_000];
+        large.set_body(&body);
+        let small = event("github", "small", "push", "2026-11-28T14:00:00.000Z");
+        let objects = MemoryObjects::new("inlet-payloads");
+        let payloads = ClaimChecks(objects.clone());
+
+        let mut events = vec![large.clone(), small.clone()];
+        let failed = offload_large(None, &mut events, NOW_MS).await;
+        assert_eq!(events, [small.clone()]);
+        assert_eq!(failed.len(), 1);
+        assert!(failed[0].contains("github#big") && failed[0].contains("INLET_BUCKET"));
+
+        let mut events = vec![large.clone(), small.clone()];
+        let failed = offload_large(Some(&payloads), &mut events, NOW_MS).await;
+        assert!(failed.is_empty(), "{failed:?}");
+        assert_eq!(events[1], small);
+        let reference = events[0].body_ref.clone().unwrap();
+        assert!(events[0].body_b64.is_none() && claims::fits_queue(&events[0]));
+        assert_eq!(objects.object(&reference.key).unwrap().body, body);
+
+        objects.set_down(true);
+        let mut events = vec![large];
+        let failed = offload_large(Some(&payloads), &mut events, NOW_MS).await;
+        assert!(events.is_empty());
+        assert!(failed[0].contains("could not be stored"), "{failed:?}");
+    }
 
     #[test]
     fn times_are_rfc_3339_or_an_age() {
