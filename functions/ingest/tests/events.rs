@@ -11,10 +11,11 @@ use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use inlet_aws::lambda;
+use inlet_core::claims::{self, ClaimChecks};
 use inlet_core::config::Config;
 use inlet_core::envelope::Envelope;
 use inlet_core::ingest::Ingest;
-use inlet_core::ports::memory::{MemoryQueue, MemorySecrets};
+use inlet_core::ports::memory::{MemoryObjects, MemoryQueue, MemorySecrets};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -125,16 +126,19 @@ fn event_files() -> BTreeSet<String> {
 
 type TestIngest = Ingest<MemoryQueue, MemorySecrets>;
 
-/// The pipeline, a handle to its queue, and the config it runs.
-async fn ingest() -> (TestIngest, MemoryQueue, Config) {
+/// The pipeline, handles to its queue and its payload bucket, and the config it runs.
+async fn ingest() -> (TestIngest, MemoryQueue, MemoryObjects, Config) {
     let config = Config::load(&root().join("inlet.toml")).unwrap();
     let env = std::fs::read_to_string(root().join("local.env")).unwrap();
     let resolver = SecretResolver::new(Env::Map(Env::parse_file(&env)), MemorySecrets::default());
     let keys = KeyRing::load(&config, resolver).await.unwrap();
     let queue = MemoryQueue::new();
+    let objects = MemoryObjects::new("inlet-payloads");
     (
-        Ingest::new(config.clone(), keys, queue.clone(), false),
+        Ingest::new(config.clone(), keys, queue.clone(), false)
+            .with_payloads(std::sync::Arc::new(ClaimChecks(objects.clone()))),
         queue,
+        objects,
         config,
     )
 }
@@ -186,7 +190,12 @@ fn ensure(ok: bool, why: impl FnOnce() -> String) -> Result<(), String> {
     if ok { Ok(()) } else { Err(why()) }
 }
 
-async fn check(ingest: &TestIngest, queue: &MemoryQueue, case: &Case) -> Result<(), String> {
+async fn check(
+    ingest: &TestIngest,
+    queue: &MemoryQueue,
+    objects: &MemoryObjects,
+    case: &Case,
+) -> Result<(), String> {
     let answer = case.expect.answer()?;
     let text = std::fs::read_to_string(events_dir().join(format!("{}.json", case.name)))
         .map_err(|e| format!("cannot read the file: {e}"))?;
@@ -280,7 +289,29 @@ async fn check(ingest: &TestIngest, queue: &MemoryQueue, case: &Case) -> Result<
                 envelope.received_at == inlet_signature::clock::format_rfc3339_millis(now_ms),
                 || format!("received_at {}", envelope.received_at),
             )?;
-            let queued = envelope.body_bytes().map_err(|e| e.to_string())?;
+            // A body too large to go inline is in the payload bucket, and only then.
+            let mut inline = envelope.clone();
+            inline.body_ref = None;
+            inline.set_body(&body);
+            ensure(
+                claims::fits_queue(&inline) == envelope.body_ref.is_none(),
+                || {
+                    format!(
+                        "body_ref {:?} for a {}-byte body",
+                        envelope.body_ref,
+                        body.len()
+                    )
+                },
+            )?;
+            let queued = match &envelope.body_ref {
+                Some(reference) => {
+                    objects
+                        .object(&reference.key)
+                        .ok_or_else(|| format!("{} is not in the bucket", reference.key))?
+                        .body
+                }
+                None => envelope.body_bytes().map_err(|e| e.to_string())?,
+            };
             ensure(queued == body, || {
                 "the queued body differs from the bytes sent".into()
             })?;
@@ -325,10 +356,10 @@ async fn every_event_gets_the_answer_its_case_states() {
         "cases with no file (run `inlet --env-file local.env fixtures`): {missing:?}"
     );
 
-    let (ingest, queue, _) = ingest().await;
+    let (ingest, queue, objects, _) = ingest().await;
     let mut failures = Vec::new();
     for case in &cases {
-        if let Err(why) = check(&ingest, &queue, case).await {
+        if let Err(why) = check(&ingest, &queue, &objects, case).await {
             failures.push(format!("{}: {why}", case.name));
         }
     }
@@ -343,7 +374,7 @@ async fn every_event_gets_the_answer_its_case_states() {
 
 #[tokio::test]
 async fn every_configured_source_has_a_queued_event() {
-    let (_, _, config) = ingest().await;
+    let (_, _, _, config) = ingest().await;
     let cases = manifest();
     for name in config.sources.keys() {
         let path = format!("/webhooks/{name}");
@@ -409,7 +440,7 @@ fn every_event_is_an_http_api_payload_2_0_event() {
 /// base64 that is not is refused before any verification, and nothing is queued.
 #[tokio::test]
 async fn a_body_marked_base64_that_is_not_is_refused_and_nothing_is_queued() {
-    let (ingest, queue, _) = ingest().await;
+    let (ingest, queue, _, _) = ingest().await;
     let text = std::fs::read_to_string(events_dir().join("github-push.json")).unwrap();
     for bad in ["%%% not base64 %%%", "YWJj=ZGVm", "a"] {
         let mut event: Value = serde_json::from_str(&text).unwrap();

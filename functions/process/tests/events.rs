@@ -12,10 +12,13 @@
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use inlet_aws::lambda::handle_sqs;
 use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::claims::ClaimChecks;
 use inlet_core::config::ProcessSettings;
 use inlet_core::envelope::{Envelope, idempotency_key};
 use inlet_core::ports::FifoIds;
-use inlet_core::ports::memory::{MemoryQueue, MemoryStore, MemoryVisibility, RecordStatus};
+use inlet_core::ports::memory::{
+    MemoryObjects, MemoryQueue, MemoryStore, MemoryVisibility, RecordStatus,
+};
 use inlet_core::process::{Deadline, Process};
 use inlet_signature::clock;
 use serde_json::{Value, json};
@@ -78,7 +81,12 @@ impl Expect {
         match self {
             Self::Processed | Self::Unrouted | Self::RetryAfter(_) | Self::ActionFailed => 2,
             Self::Duplicate => 1,
-            Self::DeadLetter { reason, .. } => usize::from(reason == "payload_conflict"),
+            Self::DeadLetter { reason, .. } => match reason {
+                "payload_conflict" => 1,
+                // Claimed, then released when the body could not be read.
+                "payload_missing" | "payload_mismatch" => 2,
+                _ => 0,
+            },
             Self::Skipped => 0,
         }
     }
@@ -182,7 +190,53 @@ const SCENARIOS: &[Scenario] = &[
         ],
         order: &[],
     },
+    // github push too large for the queue (events/ingest/github-push-large.json, as queued), the
+    // same message again, a hand-sent reference to another bucket, one to an expired object
+    Scenario {
+        file: "claim-checks.json",
+        what: "a claim-checked body reaches the action; hostile and missing references are refused",
+        records: &[
+            Processed,
+            Duplicate,
+            DeadLetter {
+                reason: "payload_ref_refused",
+                source: Some("github"),
+            },
+            DeadLetter {
+                reason: "payload_missing",
+                source: Some("stripe"),
+            },
+        ],
+        order: &[],
+    },
 ];
+
+/// The payload bucket the stack's claim checks are in.
+const BUCKET: &str = "inlet-payloads";
+
+/// The bodies of the deliveries in events/ingest/, by hex SHA-256: ingest stored the large ones
+/// in the payload bucket, so the bucket holds them for the references that name them by hash.
+fn ingest_bodies() -> HashMap<String, Vec<u8>> {
+    let dir = events_dir().parent().unwrap().join("ingest");
+    let mut bodies = HashMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let event: Value = serde_json::from_str(&text).unwrap();
+        let Some(body) = event["body"].as_str() else {
+            continue;
+        };
+        let bytes = if event["isBase64Encoded"] == json!(true) {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .unwrap()
+        } else {
+            body.as_bytes().to_vec()
+        };
+        bodies.insert(sha_hex(&bytes), bytes);
+    }
+    bodies
+}
 
 // ---- the handler ----
 
@@ -433,6 +487,7 @@ type TestProcess = Process<MemoryStore, MemoryQueue, MemoryVisibility, Arc<Scrip
 /// pipeline's clones.
 struct Fakes {
     store: MemoryStore,
+    objects: MemoryObjects,
     dead_letters: MemoryQueue,
     visibility: MemoryVisibility,
     handler: Arc<ScriptedHandler>,
@@ -442,10 +497,29 @@ impl Fakes {
     fn new(handler: ScriptedHandler) -> Self {
         Self {
             store: MemoryStore::new(),
+            objects: MemoryObjects::new(BUCKET),
             dead_letters: MemoryQueue::new(),
             visibility: MemoryVisibility::default(),
             handler: Arc::new(handler),
         }
+    }
+
+    /// Puts in the payload bucket the body of every reference in `file` that ingest stored (the
+    /// others are gone: expired); gives their keys.
+    fn fill_bucket(&self, file: &File) -> BTreeSet<String> {
+        let bodies = ingest_bodies();
+        let mut stored = BTreeSet::new();
+        for index in 0..file.records().len() {
+            let Some(reference) = file.envelope(index).and_then(|e| e.body_ref) else {
+                continue;
+            };
+            if let (BUCKET, Some(body)) = (reference.bucket.as_str(), bodies.get(&reference.sha256))
+            {
+                self.objects.insert(&reference.key, body.clone());
+                stored.insert(reference.key);
+            }
+        }
+        stored
     }
 
     fn process(&self) -> TestProcess {
@@ -456,6 +530,7 @@ impl Fakes {
             Arc::clone(&self.handler),
             ProcessSettings::default(),
         )
+        .with_payloads(Arc::new(ClaimChecks(self.objects.clone())))
     }
 }
 
@@ -492,6 +567,7 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         )
     })?;
     let fakes = process_for(&file, scenario)?;
+    let stored = fakes.fill_bucket(&file);
     let process = fakes.process();
     let clock = file.clock();
     let fifo = records[0]
@@ -520,7 +596,10 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         let envelope = file.envelope(index).unwrap();
         Call {
             key: envelope.key.clone(),
-            sha256: sha_hex(&envelope.body_bytes().unwrap()),
+            sha256: match &envelope.body_ref {
+                Some(reference) => reference.sha256.clone(),
+                None => sha_hex(&envelope.body_bytes().unwrap()),
+            },
         }
     };
     let calls = fakes.handler.calls.lock().unwrap().clone();
@@ -635,6 +714,21 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         format!("visibility changes {delays:?}, expected {wanted_delays:?}")
     })?;
 
+    // A claim-checked body goes once its event is done; a failed one keeps it for the retry or
+    // the redrive. Nothing else in the bucket is touched.
+    let mut kept = stored.clone();
+    for (index, expect) in scenario.records.iter().enumerate() {
+        if let (Some(reference), Processed | Unrouted | Duplicate) =
+            (file.envelope(index).and_then(|e| e.body_ref), expect)
+        {
+            kept.remove(&reference.key);
+        }
+    }
+    let left: BTreeSet<String> = fakes.objects.keys().into_iter().collect();
+    ensure(left == kept, || {
+        format!("the bucket holds {left:?}, expected {kept:?}")
+    })?;
+
     let calls = fakes.store.calls();
     let wanted_calls: usize = scenario.records.iter().map(|e| e.store_calls()).sum();
     ensure(calls == wanted_calls, || {
@@ -722,6 +816,7 @@ async fn a_second_batch_of_the_same_file_runs_nothing_again() {
     for name in event_files() {
         let file = File::read(&name);
         let fakes = Fakes::new(ScriptedHandler::default());
+        fakes.fill_bucket(&file);
         let process = fakes.process();
         let clock = file.clock();
         let first = handle_sqs(&process, &file.event, clock).await;
@@ -755,8 +850,10 @@ async fn every_file_runs_under_an_emulators_impossible_deadline() {
         for name in event_files() {
             let file = File::read(&name);
             let expected = Fakes::new(ScriptedHandler::default());
+            expected.fill_bucket(&file);
             let real = handle_sqs(&expected.process(), &file.event, file.clock()).await;
             let fakes = Fakes::new(ScriptedHandler::default());
+            fakes.fill_bucket(&file);
             let odd = Deadline {
                 now_ms: file.clock().now_ms,
                 deadline_ms,
