@@ -511,8 +511,8 @@ pub async fn run(globals: &Globals, args: &ReplayArgs) -> Result<Report, CliErro
     for event in &mut selected.events {
         event.replay = Some(id.clone());
     }
-    let payload_bucket = variable("INLET_BUCKET")
-        .or_else(|| local.then(|| StackSettings::default().bucket_name));
+    let payload_bucket =
+        variable("INLET_BUCKET").or_else(|| local.then(|| StackSettings::default().bucket_name));
     let payloads = payload_bucket
         .map(|bucket| ClaimChecks(S3Objects::new(inlet_aws::s3_client(&sdk), bucket)));
     let mut failed = offload_large(
