@@ -508,6 +508,44 @@ impl ObjectStore for S3Objects {
         Ok(body.into_bytes().to_vec())
     }
 
+    async fn copy(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        key: &str,
+    ) -> Result<(), ObjectStoreError> {
+        // `CopySource` is `bucket/key` with the key URL-encoded; its slashes stay.
+        const KEY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'/')
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
+        let source = format!(
+            "{source_bucket}/{}",
+            percent_encoding::utf8_percent_encode(source_key, KEY)
+        );
+        match self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .copy_source(source)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.code() == Some("NoSuchKey")) =>
+            {
+                Err(ObjectStoreError::NotFound(source_key.to_owned()))
+            }
+            Err(error) => Err(objects_unavailable(&error)),
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), ObjectStoreError> {
         self.client
             .delete_object()

@@ -7,7 +7,13 @@
 //! `<prefix>YYYY/MM/DD/HH/<batch start ms>-<tag>.jsonl.gz`. The hour is that of the envelopes'
 //! `received_at` (a batch spanning an hour boundary writes one object per hour), so a window is
 //! listed by its hours' prefixes alone and no envelope of the window sits under another hour.
+//!
+//! A claim-checked body (`body_ref`) is not read into the batch: it is copied, inside S3, from
+//! `claims/` to `<prefix>bodies/`, and the archived envelope refers to the copy, which lives as
+//! long as the archive while the claim check goes once its event is done.
 
+use crate::claims::BodyRef;
+use crate::config::CLAIMS_PREFIX;
 use crate::envelope::Envelope;
 use crate::ports::{ObjectStore, ObjectStoreError};
 use futures_util::future::BoxFuture;
@@ -54,6 +60,12 @@ impl Layout {
 
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// Where the archive keeps claim-checked bodies: beside the hours, not under one, so a
+    /// window's listing holds only batches.
+    pub fn bodies_prefix(&self) -> String {
+        format!("{}bodies/", self.prefix)
     }
 
     /// `<prefix>2026/11/28/14/`: every object of the hour that holds `at_ms`.
@@ -199,6 +211,26 @@ impl<O: ObjectStore> Archive<O> {
         }
         Ok(written)
     }
+
+    /// Copies the claim check `reference` names into the archive, under `<prefix>bodies/` and
+    /// the same name, and gives the reference to the copy. `Store(NotFound)` when the claim
+    /// check is gone.
+    pub async fn keep_body(&self, reference: &BodyRef) -> Result<BodyRef, ArchiveError> {
+        let name = reference
+            .key
+            .strip_prefix(CLAIMS_PREFIX)
+            .unwrap_or(&reference.key);
+        let key = format!("{}{name}", self.layout.bodies_prefix());
+        self.objects
+            .copy(&reference.bucket, &reference.key, &key)
+            .await?;
+        Ok(BodyRef {
+            bucket: self.objects.bucket().to_owned(),
+            key,
+            size: reference.size,
+            sha256: reference.sha256.clone(),
+        })
+    }
 }
 
 /// The archive as the process pipeline holds it: object-safe, so that an archive (or none)
@@ -210,6 +242,10 @@ pub trait BatchArchive: Send + Sync + std::fmt::Debug {
         batch_ms: i64,
         tag: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, ArchiveError>>;
+    fn keep_body<'a>(
+        &'a self,
+        reference: &'a BodyRef,
+    ) -> BoxFuture<'a, Result<BodyRef, ArchiveError>>;
 }
 
 impl<O: ObjectStore + std::fmt::Debug> BatchArchive for Archive<O> {
@@ -220,6 +256,12 @@ impl<O: ObjectStore + std::fmt::Debug> BatchArchive for Archive<O> {
         tag: &'a str,
     ) -> BoxFuture<'a, Result<Vec<String>, ArchiveError>> {
         Box::pin(Archive::write_batch(self, envelopes, batch_ms, tag))
+    }
+    fn keep_body<'a>(
+        &'a self,
+        reference: &'a BodyRef,
+    ) -> BoxFuture<'a, Result<BodyRef, ArchiveError>> {
+        Box::pin(Archive::keep_body(self, reference))
     }
 }
 

@@ -70,10 +70,19 @@ impl ClaimError {
 /// time and a hash of its event key and body), so deleting one event's object never removes
 /// another's, and a provider's resend stores a copy of its own.
 pub fn object_key(source: &str, event_key: &str, body: &[u8], received_ms: i64) -> String {
-    let body_sha = inlet_signature::sha256(body);
+    object_key_for(
+        source,
+        event_key,
+        &inlet_signature::sha256(body),
+        received_ms,
+    )
+}
+
+/// [`object_key`] from the body's SHA-256, for a body that is copied rather than read.
+pub fn object_key_for(source: &str, event_key: &str, body_sha: &[u8], received_ms: i64) -> String {
     let mut seed = Vec::with_capacity(event_key.len() + body_sha.len());
     seed.extend_from_slice(event_key.as_bytes());
-    seed.extend_from_slice(&body_sha);
+    seed.extend_from_slice(body_sha);
     let tag = hex::encode(inlet_signature::sha256(&seed));
     format!("{CLAIMS_PREFIX}{source}/{received_ms}-{}", &tag[..32])
 }
@@ -95,6 +104,25 @@ pub async fn store<O: ObjectStore>(
         .await
         .map_err(ClaimError::Unavailable)?;
     Ok(reference)
+}
+
+/// Copies the body `reference` names (in any bucket: the archive's) to a new claim check under
+/// `key` in `objects`, inside the object store, and gives the new reference.
+pub async fn adopt<O: ObjectStore>(
+    objects: &O,
+    reference: &BodyRef,
+    key: String,
+) -> Result<BodyRef, ClaimError> {
+    match objects.copy(&reference.bucket, &reference.key, &key).await {
+        Ok(()) => Ok(BodyRef {
+            bucket: objects.bucket().to_owned(),
+            key,
+            size: reference.size,
+            sha256: reference.sha256.clone(),
+        }),
+        Err(ObjectStoreError::NotFound(key)) => Err(ClaimError::Missing(key)),
+        Err(error) => Err(ClaimError::Unavailable(error)),
+    }
 }
 
 /// Whether `reference` may be read from `objects`: its bucket, and a plain key under `claims/`
@@ -177,6 +205,11 @@ pub trait PayloadStore: Send + Sync + std::fmt::Debug {
     ) -> BoxFuture<'a, Result<BodyRef, ClaimError>>;
     fn fetch<'a>(&'a self, reference: &'a BodyRef) -> BoxFuture<'a, Result<Vec<u8>, ClaimError>>;
     fn discard<'a>(&'a self, reference: &'a BodyRef) -> BoxFuture<'a, ()>;
+    fn adopt<'a>(
+        &'a self,
+        reference: &'a BodyRef,
+        key: String,
+    ) -> BoxFuture<'a, Result<BodyRef, ClaimError>>;
 
     /// Whether `reference` may be read at all ([`check`]), without reading it.
     fn check(&self, reference: &BodyRef) -> Result<(), ClaimError> {
@@ -204,6 +237,13 @@ impl<O: ObjectStore + std::fmt::Debug> PayloadStore for ClaimChecks<O> {
     }
     fn discard<'a>(&'a self, reference: &'a BodyRef) -> BoxFuture<'a, ()> {
         Box::pin(discard(&self.0, reference))
+    }
+    fn adopt<'a>(
+        &'a self,
+        reference: &'a BodyRef,
+        key: String,
+    ) -> BoxFuture<'a, Result<BodyRef, ClaimError>> {
+        Box::pin(adopt(&self.0, reference, key))
     }
 }
 

@@ -8,17 +8,17 @@
 //! a failed action is neither repeated in the same batch nor overtaken.
 
 use crate::actions::{ActionError, Event, Handled, Handler};
-use crate::archive::BatchArchive;
+use crate::archive::{ArchiveError, BatchArchive};
 use crate::claims::PayloadStore;
 use crate::config::ProcessSettings;
 use crate::envelope::Envelope;
 use crate::metrics::{self, Metrics};
 use crate::ports::{
-    Claim, ClaimOutcome, IdempotencyStore, OutgoingMessage, Queue, StoreError, Visibility,
+    Claim, ClaimOutcome, IdempotencyStore, ObjectStoreError, OutgoingMessage, Queue, StoreError,
+    Visibility,
 };
 use futures_util::StreamExt as _;
 use inlet_signature::clock;
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -118,10 +118,18 @@ pub struct Process<St, Dl, Vi, H> {
     /// Where the bodies of envelopes that carry a `body_ref` are (claim checks). Without it,
     /// such an envelope is dead-lettered unread.
     payloads: Option<Arc<dyn PayloadStore>>,
+    /// Claim-checked bodies held at once: each may be several megabytes, the function has
+    /// 128 MB, and a batch's lanes run concurrently.
+    large_bodies: tokio::sync::Semaphore,
     /// Whether a batch has already come with a deadline that cannot be right: said once per
     /// pipeline (in Lambda, once per execution environment), not on every batch.
     warned_unknown_deadline: AtomicBool,
 }
+
+/// How many claim-checked bodies a batch holds in memory at once: at the largest body
+/// (`MAX_BODY_BYTES`, about 4.5 MiB) and a copy for the action, about 20 MiB, well inside the
+/// function's 128 MB beside everything else. Further large records wait for a turn.
+pub const LARGE_BODIES_AT_ONCE: usize = 2;
 
 /// How long before the function's deadline an unfinished action is cut off: time for releasing
 /// its claim, delaying its retry and answering the batch.
@@ -232,6 +240,7 @@ where
             metrics: Metrics::Off,
             archive: None,
             payloads: None,
+            large_bodies: tokio::sync::Semaphore::new(LARGE_BODIES_AT_ONCE),
             warned_unknown_deadline: AtomicBool::new(false),
         }
     }
@@ -269,13 +278,8 @@ where
         let budget = Budget::new(clock);
         let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
         let mut forward_ms: Vec<Vec<f64>> = vec![Vec::new(); records.len()];
-        // Bodies the archive had to read from the payload bucket, kept for the actions.
-        let mut fetched: Vec<Option<Vec<u8>>> = vec![None; records.len()];
         // Archive first, then process: nothing processed goes unarchived.
-        if let Err(reason) = self
-            .archive_batch(records, &parsed, clock, &mut fetched)
-            .await
-        {
+        if let Err(reason) = self.archive_batch(records, &parsed, clock).await {
             for (record, outcome) in records.iter().zip(outcomes.iter_mut()) {
                 let delay = self.settings.backoff_secs(record.receive_count);
                 if let Err(error) = self.visibility.delay(record.receipt_handle, delay).await {
@@ -287,7 +291,7 @@ where
             }
         } else {
             let results: Vec<Vec<Done>> = futures_util::stream::iter(lanes)
-                .map(|lane| self.run_lane(lane, records, &parsed, &fetched, clock, budget))
+                .map(|lane| self.run_lane(lane, records, &parsed, clock, budget))
                 .buffer_unordered(self.settings.concurrency.max(1))
                 .collect()
                 .await;
@@ -330,21 +334,21 @@ where
     /// of the object that failed: a record left out would let later records of its FIFO group
     /// or key overtake it, and an archive that fails one write is down for the others too.
     ///
-    /// A claim-checked body is archived inline, read from the payload bucket now (and kept in
-    /// `fetched` for the action): its `claims/` object goes once the event is done, while the
-    /// archive must still hold it when a replay asks. One that cannot be read for good is left
-    /// out, and its record is not processed either (it fails on its own, below).
+    /// A claim-checked body is copied into the archive inside S3 (never read here), and the
+    /// archived envelope refers to the copy: its `claims/` object goes once the event is done,
+    /// while the archive must still hold it when a replay asks. A reference that is refused, or
+    /// whose object is gone, is left out, and its record is not processed either (it fails on
+    /// its own, below).
     async fn archive_batch(
         &self,
         records: &[QueuedRecord<'_>],
         parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
         clock: Deadline,
-        fetched: &mut [Option<Vec<u8>>],
     ) -> Result<(), String> {
         let Some(archive) = &self.archive else {
             return Ok(());
         };
-        let mut resolved: Vec<Option<Envelope>> = vec![None; parsed.len()];
+        let mut copied: Vec<Option<Envelope>> = vec![None; parsed.len()];
         for (index, envelope) in parsed.iter().enumerate() {
             let (Ok(envelope), Some(payloads)) = (envelope, &self.payloads) else {
                 continue;
@@ -356,28 +360,29 @@ where
             else {
                 continue;
             };
-            match payloads.fetch(reference).await {
-                Ok(body) => {
-                    let mut inline = envelope.clone();
-                    inline.body_ref = None;
-                    inline.set_body(&body);
-                    resolved[index] = Some(inline);
-                    fetched[index] = Some(body);
+            if payloads.check(reference).is_err() {
+                continue;
+            }
+            match archive.keep_body(reference).await {
+                Ok(copy) => {
+                    let mut archived = envelope.clone();
+                    archived.body_ref = Some(copy);
+                    copied[index] = Some(archived);
                 }
-                Err(error) if error.is_transient() => {
-                    tracing::warn!(%error, records = records.len(), "could not read a large body to archive: every record will be retried");
+                Err(ArchiveError::Store(ObjectStoreError::NotFound(_))) => {}
+                Err(error) => {
+                    tracing::warn!(%error, records = records.len(), "could not copy a large body into the archive: every record will be retried");
                     return Err(format!(
                         "the batch could not be archived, so none of it was processed: {error}"
                     ));
                 }
-                Err(_) => {}
             }
         }
         let envelopes: Vec<&Envelope> = parsed
             .iter()
-            .zip(&resolved)
-            .filter_map(|(parsed, resolved)| match (parsed, resolved) {
-                (_, Some(inline)) => Some(inline),
+            .zip(&copied)
+            .filter_map(|(parsed, copied)| match (parsed, copied) {
+                (_, Some(archived)) => Some(archived),
                 (Ok(envelope), None) if envelope.body_ref.is_none() => Some(envelope),
                 _ => None,
             })
@@ -427,7 +432,6 @@ where
         lane: Lane,
         records: &[QueuedRecord<'_>],
         parsed: &[Result<Envelope, crate::envelope::EnvelopeError>],
-        fetched: &[Option<Vec<u8>>],
         clock: Deadline,
         budget: Budget,
     ) -> Vec<Done> {
@@ -450,13 +454,7 @@ where
                 continue;
             }
             let (outcome, forward_ms) = self
-                .run_record(
-                    &records[index],
-                    &parsed[index],
-                    fetched[index].as_deref(),
-                    clock,
-                    budget,
-                )
+                .run_record(&records[index], &parsed[index], clock, budget)
                 .await;
             failed |= outcome.is_failure();
             done.push(Done {
@@ -472,16 +470,13 @@ where
         &self,
         record: &QueuedRecord<'_>,
         parsed: &Result<Envelope, crate::envelope::EnvelopeError>,
-        fetched: Option<&[u8]>,
         clock: Deadline,
         budget: Budget,
     ) -> (RecordOutcome, Vec<f64>) {
         let (outcome, forward_ms) = match parsed {
             Ok(envelope) => {
-                metrics::collect_forward_latencies(
-                    self.run_event(record, envelope, fetched, clock, budget),
-                )
-                .await
+                metrics::collect_forward_latencies(self.run_event(record, envelope, clock, budget))
+                    .await
             }
             Err(error) => {
                 tracing::warn!(message_id = record.message_id, %error, "unreadable envelope");
@@ -524,13 +519,10 @@ where
         &self,
         record: &QueuedRecord<'_>,
         envelope: &Envelope,
-        fetched: Option<&[u8]>,
         clock: Deadline,
         budget: Budget,
     ) -> Attempt {
-        let attempt = self
-            .attempt_event(record, envelope, fetched, clock, budget)
-            .await;
+        let attempt = self.attempt_event(record, envelope, clock, budget).await;
         if let (Some(reference), Some(payloads)) = (&envelope.body_ref, &self.payloads)
             && matches!(
                 attempt,
@@ -546,7 +538,6 @@ where
         &self,
         record: &QueuedRecord<'_>,
         envelope: &Envelope,
-        fetched: Option<&[u8]>,
         clock: Deadline,
         budget: Budget,
     ) -> Attempt {
@@ -556,7 +547,7 @@ where
             None => match envelope.body_bytes() {
                 Ok(body) => {
                     let sha = hex::encode(inlet_signature::sha256(&body));
-                    (Some(Cow::Owned(body)), sha)
+                    (Some(body), sha)
                 }
                 Err(_) => return Attempt::Permanent("unparseable_envelope"),
             },
@@ -574,7 +565,7 @@ where
                     tracing::warn!(key = %envelope.key, %error, "payload reference refused");
                     return Attempt::Permanent(error.code());
                 }
-                (fetched.map(Cow::Borrowed), reference.sha256.clone())
+                (None, reference.sha256.clone())
             }
         };
         // Checked before the claim: an action with no time at all would only be cut off at once,
@@ -609,10 +600,15 @@ where
             Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent(PAYLOAD_CONFLICT),
             Err(error) => return Attempt::Transient(error.to_string()),
         }
+        // A claim-checked body waits for its turn to be held, and holds it through the action.
+        let _turn = match body {
+            Some(_) => None,
+            None => self.large_bodies.acquire().await.ok(),
+        };
         let body = match body {
             Some(body) => body,
             None => match self.fetch_claimed(envelope).await {
-                Ok(body) => Cow::Owned(body),
+                Ok(body) => body,
                 Err(error) => {
                     // Let the next try (or a redrive) claim at once.
                     if let Err(release) = self.store.release(&claim.key, &claim.token).await {

@@ -316,6 +316,7 @@ struct ObjectsState {
     gets: AtomicUsize,
     deletes: AtomicUsize,
     lists: AtomicUsize,
+    copies: AtomicUsize,
 }
 
 /// An object as it was put.
@@ -376,6 +377,10 @@ impl MemoryObjects {
         self.0.deletes.load(Ordering::SeqCst)
     }
 
+    pub fn copies(&self) -> usize {
+        self.0.copies.load(Ordering::SeqCst)
+    }
+
     pub fn lists(&self) -> usize {
         self.0.lists.load(Ordering::SeqCst)
     }
@@ -410,6 +415,29 @@ impl ObjectStore for MemoryObjects {
                 content_type: content_type.to_owned(),
             },
         );
+        Ok(())
+    }
+
+    /// Within its own bucket only: the fake holds one.
+    async fn copy(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        key: &str,
+    ) -> Result<(), ObjectStoreError> {
+        self.call(&self.0.copies)?;
+        if source_bucket != self.0.bucket {
+            return Err(ObjectStoreError::Unavailable(format!(
+                "the in-memory store holds only `{}`, not `{source_bucket}`",
+                self.0.bucket
+            )));
+        }
+        let mut objects = lock(&self.0.objects);
+        let object = objects
+            .get(source_key)
+            .cloned()
+            .ok_or_else(|| ObjectStoreError::NotFound(source_key.to_owned()))?;
+        objects.insert(key.to_owned(), object);
         Ok(())
     }
 

@@ -155,6 +155,14 @@ pub trait ObjectStore: Send + Sync {
     ) -> impl Future<Output = Result<(), ObjectStoreError>> + Send;
     fn get(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, ObjectStoreError>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), ObjectStoreError>> + Send;
+    /// Copies the object `source_key` of `source_bucket` to `key` in this store's bucket, inside
+    /// the object store: the bytes never pass through here. `NotFound` when the source is gone.
+    fn copy(
+        &self,
+        source_bucket: &str,
+        source_key: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<(), ObjectStoreError>> + Send;
     /// Every key under `prefix` (all pages), in key order.
     fn list(
         &self,

@@ -14,7 +14,7 @@ use inlet_core::ports::ObjectStore as _;
 use inlet_core::ports::memory::{
     MemoryObjects, MemoryQueue, MemorySecrets, MemoryStore, MemoryVisibility, RecordStatus,
 };
-use inlet_core::process::{Deadline, Process, QueuedRecord, RecordOutcome};
+use inlet_core::process::{Deadline, LARGE_BODIES_AT_ONCE, Process, QueuedRecord, RecordOutcome};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use std::sync::{Arc, Mutex};
 
@@ -391,16 +391,17 @@ async fn a_hostile_reference_is_dead_lettered_unread_and_unclaimed() {
 }
 
 #[tokio::test]
-async fn the_archive_keeps_a_large_body_inline_and_reads_it_once() {
+async fn the_archive_keeps_a_copy_of_a_large_body_without_reading_it() {
     let mut rig = rig().await;
-    let archive_objects = MemoryObjects::new("archive-bucket");
+    // The archive in the payload bucket, as by default: the fake copies within one bucket.
     rig.process = rig
         .process
-        .with_archive(Arc::new(Archive::new(archive_objects.clone(), "archive/")));
+        .with_archive(Arc::new(Archive::new(rig.objects.clone(), "archive/")));
     let body = binary(2_000_000);
     post(&rig.ingest, &body).await;
     post(&rig.ingest, b"{\"small\":true}").await;
     let messages = queued(&rig);
+    let claim = reference(&messages[0]);
 
     // The bucket is down: the whole batch waits, unarchived and unrun.
     rig.objects.set_down(true);
@@ -409,9 +410,9 @@ async fn the_archive_keeps_a_large_body_inline_and_reads_it_once() {
         outcomes.iter().all(RecordOutcome::is_failure),
         "{outcomes:?}"
     );
-    assert!(archive_objects.keys().is_empty());
     assert!(rig.handler.seen.lock().unwrap().is_empty());
     rig.objects.set_down(false);
+    assert_eq!(rig.objects.keys(), [claim.key.clone()]);
 
     let gets = rig.objects.gets();
     let outcomes = process(&rig, &messages).await;
@@ -419,16 +420,91 @@ async fn the_archive_keeps_a_large_body_inline_and_reads_it_once() {
         outcomes,
         [RecordOutcome::Processed, RecordOutcome::Processed]
     );
-    assert_eq!(rig.objects.gets() - gets, 1, "read once, for both");
-    let keys = archive_objects.keys();
-    assert_eq!(keys.len(), 1);
-    let archived = archive::decode(&archive_objects.object(&keys[0]).unwrap().body).unwrap();
+    assert_eq!(rig.objects.gets() - gets, 1, "read once, for the action");
+    let keys = rig.objects.keys();
+    let batches: Vec<&String> = keys.iter().filter(|k| k.ends_with(".jsonl.gz")).collect();
+    assert_eq!(batches.len(), 1, "{keys:?}");
+    let archived = archive::decode(&rig.objects.object(batches[0]).unwrap().body).unwrap();
     assert_eq!(archived.envelopes.len(), 2);
-    let large = &archived.envelopes[0];
-    assert!(large.body_ref.is_none(), "the claim check is not kept");
-    assert!(large.body_bytes().unwrap() == body);
+    let large = archived.envelopes[0].body_ref.clone().unwrap();
+    assert_eq!(
+        large.key,
+        claim.key.replacen("claims/", "archive/bodies/", 1),
+        "the copy keeps the claim check's name"
+    );
+    assert_eq!((large.size, &large.sha256), (claim.size, &claim.sha256));
+    assert!(rig.objects.object(&large.key).unwrap().body == body);
     assert!(
-        rig.objects.keys().is_empty(),
+        rig.objects.object(&claim.key).is_none(),
         "the claim check went once done"
     );
+    assert_eq!(
+        archived.envelopes[1].body_bytes().unwrap(),
+        b"{\"small\":true}"
+    );
+}
+
+/// Counts the claim-checked bodies its actions hold at once.
+#[derive(Default)]
+struct Slow {
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl Handler for Slow {
+    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let large = event.envelope.body_ref.is_some();
+        if large {
+            let now = self.now.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if large {
+            self.now.fetch_sub(1, SeqCst);
+        }
+        Ok(Handled::Done)
+    }
+}
+
+#[tokio::test]
+async fn a_batch_holds_few_large_bodies_at_once() {
+    let rig = rig().await;
+    for n in 0..6 {
+        let mut body = binary(1_200_000);
+        body[0] = n;
+        post(&rig.ingest, &body).await;
+    }
+    post(&rig.ingest, b"{}").await;
+    let handler = Arc::new(Slow::default());
+    let process = Process::new(
+        MemoryStore::new(),
+        MemoryQueue::new(),
+        MemoryVisibility::default(),
+        Arc::clone(&handler),
+        ProcessSettings::default(),
+    )
+    .with_payloads(Arc::new(ClaimChecks(rig.objects.clone())));
+    let bodies = queued(&rig);
+    let ids: Vec<String> = (0..bodies.len()).map(|i| format!("m{i}")).collect();
+    let records: Vec<QueuedRecord<'_>> = bodies
+        .iter()
+        .zip(&ids)
+        .map(|(body, id)| QueuedRecord {
+            message_id: id,
+            receipt_handle: id,
+            body,
+            receive_count: 1,
+            group_id: None,
+            source: Some("open"),
+        })
+        .collect();
+    let batch = process.handle_batch(&records, CLOCK).await;
+    assert!(batch.failures().is_empty(), "{batch:?}");
+    let most = handler.most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (1..=LARGE_BODIES_AT_ONCE).contains(&most),
+        "{most} large bodies at once"
+    );
+    assert!(rig.objects.keys().is_empty());
 }
