@@ -309,6 +309,12 @@ impl Numbered<'_> {
         }
     }
 
+    /// The claim check the body is in, when the delivery was too large for the queue: peek shows
+    /// where it is rather than reading it from the bucket.
+    fn body_ref(&self) -> Option<&inlet_core::claims::BodyRef> {
+        self.envelope.as_ref()?.body_ref.as_ref()
+    }
+
     fn body(&self) -> Vec<u8> {
         match &self.envelope {
             Some(envelope) => envelope.body_bytes().unwrap_or_default(),
@@ -319,6 +325,13 @@ impl Numbered<'_> {
     fn to_json(&self) -> serde_json::Value {
         let envelope = self.envelope.as_ref();
         let body = self.body();
+        let (text, bytes) = match self.body_ref() {
+            Some(reference) => (None, reference.size),
+            None => (
+                Some(String::from_utf8_lossy(&body)),
+                u64::try_from(body.len()).unwrap_or(u64::MAX),
+            ),
+        };
         serde_json::json!({
             "message_id": self.letter.message_id,
             "key": envelope.map(|e| &e.key),
@@ -331,8 +344,9 @@ impl Numbered<'_> {
             "failed_at": self.letter.attributes.get("failed_at"),
             "attributes": self.letter.attributes,
             "headers": envelope.map(|e| &e.headers),
-            "body": String::from_utf8_lossy(&body),
-            "body_bytes": body.len(),
+            "body": text,
+            "body_ref": self.body_ref(),
+            "body_bytes": bytes,
         })
     }
 }
@@ -387,7 +401,18 @@ fn describe(text: &mut String, copy: &Numbered<'_>) {
             let _ = writeln!(text, "    {name}: {value}");
         }
     }
-    let _ = writeln!(text, "  body:      {}", preview(&copy.body(), 120));
+    match copy.body_ref() {
+        Some(reference) => {
+            let _ = writeln!(
+                text,
+                "  body:      in s3://{}/{} ({} bytes, too large for the queue)",
+                reference.bucket, reference.key, reference.size
+            );
+        }
+        None => {
+            let _ = writeln!(text, "  body:      {}", preview(&copy.body(), 120));
+        }
+    }
 }
 
 /// Progress of a bulk operation on stderr: a bar redrawn in place on a terminal, a line at
