@@ -631,7 +631,7 @@ mod tests {
 
         let mut events = vec![large.clone(), small.clone(), copied.clone()];
         let failed = stage_bodies(None, &archived, &mut events, NOW_MS).await;
-        assert_eq!(events, [small.clone()]);
+        assert_eq!(events, std::slice::from_ref(&small));
         assert_eq!(failed.len(), 2);
         assert!(failed.iter().all(|line| line.contains("INLET_BUCKET")));
 
