@@ -417,10 +417,19 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
         key: String,
         now_ms: i64,
     ) -> Reply {
-        let stored = match &self.payloads {
-            Some(payloads) => match claims::offload(payloads.as_ref(), &mut envelope, now_ms).await
-            {
-                Ok(stored) => stored,
+        // Serialised once for a delivery that fits, which is nearly every one.
+        let attributes = envelope.attributes();
+        let mut body = envelope.to_json();
+        let mut stored = None;
+        if envelope::message_bytes(&body, &attributes) > QUEUE_MESSAGE_LIMIT {
+            let Some(payloads) = &self.payloads else {
+                return too_large_for_queue(&format!(
+                    "the envelope would be over the queue's {QUEUE_MESSAGE_LIMIT}-byte message \
+                     limit, and no payload bucket is configured to hold the body"
+                ));
+            };
+            match claims::offload(payloads.as_ref(), &mut envelope, now_ms).await {
+                Ok(reference) => stored = reference,
                 Err(OffloadError::Store(error)) => {
                     tracing::error!(source = %source.name, key = %key, %error, "could not store the large body");
                     return Reply::error(
@@ -430,14 +439,8 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
                     );
                 }
                 Err(error) => return too_large_for_queue(&error.to_string()),
-            },
-            None => None,
-        };
-        if !claims::fits_queue(&envelope) {
-            return too_large_for_queue(&format!(
-                "the envelope would be over the queue's {QUEUE_MESSAGE_LIMIT}-byte message limit, \
-                 and no payload bucket is configured to hold the body"
-            ));
+            }
+            body = envelope.to_json();
         }
         let fifo = self.fifo.then(|| FifoIds {
             group_id: source.name.clone(),
@@ -445,8 +448,8 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             deduplication_id: hex::encode(inlet_signature::sha256(key.as_bytes())),
         });
         let message = OutgoingMessage {
-            body: envelope.to_json(),
-            attributes: envelope.attributes(),
+            body,
+            attributes,
             fifo,
         };
         match self.queue.send(message).await {
