@@ -9,7 +9,7 @@
 
 use crate::actions::{ActionError, Event, Handled, Handler};
 use crate::archive::{ArchiveError, BatchArchive};
-use crate::claims::PayloadStore;
+use crate::claims::{ClaimError, PayloadStore};
 use crate::config::ProcessSettings;
 use crate::envelope::Envelope;
 use crate::metrics::{self, Metrics};
@@ -556,7 +556,7 @@ where
                 // outside `claims/` is input from whoever could send to the queue.
                 let checked = match &self.payloads {
                     Some(payloads) => payloads.check(reference),
-                    None => Err(crate::claims::ClaimError::Refused {
+                    None => Err(ClaimError::Refused {
                         bucket: reference.bucket.clone(),
                         key: reference.key.clone(),
                     }),
@@ -600,28 +600,42 @@ where
             Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent(PAYLOAD_CONFLICT),
             Err(error) => return Attempt::Transient(error.to_string()),
         }
-        // A claim-checked body waits for its turn to be held, and holds it through the action.
-        let _turn = match body {
-            Some(_) => None,
-            None => self.large_bodies.acquire().await.ok(),
-        };
-        let body = match body {
-            Some(body) => body,
-            None => match self.fetch_claimed(envelope).await {
-                Ok(body) => body,
-                Err(error) => {
-                    // Let the next try (or a redrive) claim at once.
-                    if let Err(release) = self.store.release(&claim.key, &claim.token).await {
-                        tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
+        // A claim-checked body waits for its turn to be held (and holds it through the action),
+        // then is read; both within the actions' time, like the action itself.
+        let (_turn, body) = match body {
+            Some(body) => (None, body),
+            None => {
+                let read = async {
+                    let turn = self.large_bodies.acquire().await.ok();
+                    (turn, self.fetch_claimed(envelope).await)
+                };
+                let (turn, fetched) = tokio::time::timeout_at(budget.actions_end(), read)
+                    .await
+                    .unwrap_or_else(|_| {
+                        (
+                            None,
+                            Err(ClaimError::Unavailable(ObjectStoreError::Unavailable(
+                                "no time was left before the function's deadline to read the body"
+                                    .into(),
+                            ))),
+                        )
+                    });
+                match fetched {
+                    Ok(body) => (turn, body),
+                    Err(error) => {
+                        // Let the next try (or a redrive) claim at once.
+                        if let Err(release) = self.store.release(&claim.key, &claim.token).await {
+                            tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
+                        }
+                        tracing::warn!(key = %claim.key, %error, "could not read the body");
+                        return if error.is_transient() {
+                            Attempt::Transient(error.to_string())
+                        } else {
+                            Attempt::Permanent(error.code())
+                        };
                     }
-                    tracing::warn!(key = %claim.key, %error, "could not read the body");
-                    return if error.is_transient() {
-                        Attempt::Transient(error.to_string())
-                    } else {
-                        Attempt::Permanent(error.code())
-                    };
                 }
-            },
+            }
         };
         // What the action gets, after the claim's own round trip.
         let action_ms = (budget.left_ms() - ACTION_DEADLINE_MARGIN_MS).max(0);
@@ -681,14 +695,11 @@ where
     }
 
     /// The claim-checked body of `envelope`, read from the payload bucket.
-    async fn fetch_claimed(
-        &self,
-        envelope: &Envelope,
-    ) -> Result<Vec<u8>, crate::claims::ClaimError> {
+    async fn fetch_claimed(&self, envelope: &Envelope) -> Result<Vec<u8>, ClaimError> {
         match (&envelope.body_ref, &self.payloads) {
             (Some(reference), Some(payloads)) => payloads.fetch(reference).await,
             // Not reached: the caller checked both before claiming.
-            (reference, _) => Err(crate::claims::ClaimError::Missing(
+            (reference, _) => Err(ClaimError::Missing(
                 reference
                     .as_ref()
                     .map(|r| r.key.clone())

@@ -508,3 +508,74 @@ async fn a_batch_holds_few_large_bodies_at_once() {
     );
     assert!(rig.objects.keys().is_empty());
 }
+
+/// Holds every large body it is given far longer than the batch has.
+struct Stuck;
+
+impl Handler for Stuck {
+    async fn handle(&self, _: Event<'_>) -> Result<Handled, ActionError> {
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        Ok(Handled::Done)
+    }
+}
+
+#[tokio::test]
+async fn waiting_for_a_turn_to_read_a_body_ends_with_the_actions_time() {
+    let rig = rig().await;
+    for n in 0..3 {
+        let mut body = binary(1_200_000);
+        body[0] = n;
+        post(&rig.ingest, &body).await;
+    }
+    let store = MemoryStore::new();
+    let process = Process::new(
+        store.clone(),
+        MemoryQueue::new(),
+        MemoryVisibility::default(),
+        Stuck,
+        ProcessSettings::default(),
+    )
+    .with_payloads(Arc::new(ClaimChecks(rig.objects.clone())));
+    let bodies = queued(&rig);
+    let ids: Vec<String> = (0..bodies.len()).map(|i| format!("m{i}")).collect();
+    let records: Vec<QueuedRecord<'_>> = bodies
+        .iter()
+        .zip(&ids)
+        .map(|(body, id)| QueuedRecord {
+            message_id: id,
+            receipt_handle: id,
+            body,
+            receive_count: 1,
+            group_id: None,
+            source: Some("open"),
+        })
+        .collect();
+    // 300 ms for the actions, past the 2 s margin.
+    let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
+    let clock = Deadline {
+        now_ms,
+        deadline_ms: now_ms + 2_300,
+    };
+    let batch = process.handle_batch(&records, clock).await;
+    let reasons: Vec<String> = batch
+        .outcomes
+        .iter()
+        .map(|(_, outcome)| match outcome {
+            RecordOutcome::Retry { reason } => reason.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // Two hold a turn and are cut off in their action; the third waits for one, and is cut off
+    // waiting, or gets it as they are cut off and is cut off at once. None runs to the end.
+    assert!(
+        reasons.iter().all(|r| r.contains("did not finish")
+            || (r.contains("no time was left") && r.contains("read the body"))),
+        "{reasons:?}"
+    );
+    // Every claim released for the retry, every body kept for it.
+    for body in &bodies {
+        let key = Envelope::from_json(body).unwrap().key;
+        assert!(store.record(&key).is_none(), "{key}");
+    }
+    assert_eq!(rig.objects.keys().len(), 3);
+}
