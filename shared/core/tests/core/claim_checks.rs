@@ -412,7 +412,7 @@ async fn the_archive_keeps_a_copy_of_a_large_body_without_reading_it() {
     );
     assert!(rig.handler.seen.lock().unwrap().is_empty());
     rig.objects.set_down(false);
-    assert_eq!(rig.objects.keys(), [claim.key.clone()]);
+    assert_eq!(rig.objects.keys(), std::slice::from_ref(&claim.key));
 
     let gets = rig.objects.gets();
     let outcomes = process(&rig, &messages).await;
