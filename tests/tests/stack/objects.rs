@@ -1,6 +1,7 @@
 //! The S3 adapter and the claim check's reads on the emulator's S3, through the real SDK: the
 //! bucket the local stack provisions, bodies byte for byte, every page of a listing, a missing
-//! key, an unreachable store, and a reference to another bucket refused unread.
+//! key, an unreachable store, a reference to another bucket refused unread, and a copy inside S3
+//! (within the bucket, from another one, of a key that must be percent-encoded, of nothing).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use inlet_aws::S3Objects;
@@ -96,6 +97,146 @@ async fn objects_round_trip_and_list_every_page() {
     );
     // Deleting what is not there succeeds, as S3 answers it.
     rig.objects.delete(&reference.key).await.unwrap();
+}
+
+/// Length and SHA-256: a failed comparison must not print megabytes.
+fn digest(bytes: &[u8]) -> (usize, String) {
+    let sha = inlet_signature::sha256(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (bytes.len(), sha)
+}
+
+#[tokio::test]
+async fn copy_moves_the_bytes_inside_s3_within_and_across_buckets() {
+    let rig = rig().await;
+    let body = large_body();
+    let source = "claims/github/1795352400000-copy";
+    rig.objects
+        .put(source, body.clone(), "application/octet-stream")
+        .await
+        .unwrap();
+
+    // Within the store's bucket: the copy is the bytes, and the source stays.
+    let kept = "archive/bodies/github/1795352400000-copy";
+    rig.objects
+        .copy("inlet-payloads", source, kept)
+        .await
+        .unwrap();
+    assert_eq!(
+        digest(&rig.objects.get(kept).await.unwrap()),
+        digest(&body),
+        "the copy within the bucket"
+    );
+    assert_eq!(
+        digest(&rig.objects.get(source).await.unwrap()),
+        digest(&body),
+        "the source after the copy"
+    );
+
+    // From another bucket into the store's: the copy lands in the store's bucket, not the
+    // source's, and the source stays.
+    const OTHER: &str = "inlet-archive-copy";
+    local::create_bucket(&rig.s3, OTHER).await.unwrap();
+    let archive = S3Objects::new(rig.s3.clone(), OTHER);
+    archive.copy("inlet-payloads", source, kept).await.unwrap();
+    assert_eq!(
+        digest(&archive.get(kept).await.unwrap()),
+        digest(&body),
+        "the copy into {OTHER}"
+    );
+    // And back again, from the other bucket into the payload bucket under a new key.
+    let adopted = "claims/github/1795352499999-adopted";
+    rig.objects.copy(OTHER, kept, adopted).await.unwrap();
+    assert_eq!(
+        digest(&rig.objects.get(adopted).await.unwrap()),
+        digest(&body),
+        "the copy from {OTHER}"
+    );
+    assert_eq!(
+        digest(&archive.get(kept).await.unwrap()),
+        digest(&body),
+        "the source in {OTHER} after the copy"
+    );
+    assert_eq!(
+        archive.get(adopted).await,
+        Err(ObjectStoreError::NotFound(adopted.into())),
+        "nothing written to the source's bucket"
+    );
+    let listed = archive.list("").await.unwrap();
+    assert_eq!(listed, [kept], "{OTHER} holds the one copy");
+}
+
+#[tokio::test]
+async fn copy_of_a_key_that_needs_percent_encoding_takes_that_object_and_no_other() {
+    let rig = rig().await;
+    let body = large_body();
+    // A space, `+`, `=`, `%`, `&` and characters outside ASCII: each must reach S3 encoded in
+    // `CopySource`, which S3 decodes.
+    let source = "claims/github/a b+c=d%41&é/ü€ 1.json";
+    rig.objects
+        .put(source, body.clone(), "application/octet-stream")
+        .await
+        .unwrap();
+    // Decoys at the keys a wrong encoding would name instead: `+` read as a space, `%41` read
+    // as `A`. A copy of either would not be the body.
+    for decoy in [
+        "claims/github/a b c=d%41&é/ü€ 1.json",
+        "claims/github/a b+c=dA&é/ü€ 1.json",
+    ] {
+        rig.objects
+            .put(decoy, b"decoy".to_vec(), "text/plain")
+            .await
+            .unwrap();
+    }
+    let key = "archive/bodies/github/a b+c=d%41&é/ü€ 1.json";
+    rig.objects
+        .copy("inlet-payloads", source, key)
+        .await
+        .unwrap();
+    assert_eq!(
+        digest(&rig.objects.get(key).await.unwrap()),
+        digest(&body),
+        "{key}"
+    );
+    // Listed under its own name, beside the source and the decoys.
+    let listed = rig.objects.list("archive/bodies/").await.unwrap();
+    assert_eq!(listed, [key]);
+    assert_eq!(
+        digest(&rig.objects.get(source).await.unwrap()),
+        digest(&body),
+        "the source after the copy"
+    );
+}
+
+#[tokio::test]
+async fn copy_of_a_missing_source_is_not_found_and_writes_nothing() {
+    let rig = rig().await;
+    let missing = "claims/github/1795352400000-gone";
+    assert_eq!(
+        rig.objects
+            .copy("inlet-payloads", missing, "archive/bodies/github/gone")
+            .await,
+        Err(ObjectStoreError::NotFound(missing.into()))
+    );
+    assert_eq!(
+        rig.objects.list("archive/").await.unwrap(),
+        Vec::<String>::new()
+    );
+    // A source bucket that is not there is a fault someone can fix, not a missing body.
+    let Err(ObjectStoreError::Unavailable(detail)) = rig
+        .objects
+        .copy(
+            "inlet-no-such-bucket",
+            missing,
+            "archive/bodies/github/gone",
+        )
+        .await
+    else {
+        panic!("a missing source bucket is unavailable");
+    };
+    assert!(detail.starts_with("NoSuchBucket"), "{detail}");
 }
 
 #[tokio::test]

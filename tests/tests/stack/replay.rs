@@ -1,8 +1,9 @@
 //! The archive and `inlet replay` on the emulator's S3, through `inlet dev` as a user runs it:
 //! deliveries are archived in batched objects before they are acknowledged, a replay of a window
 //! forwards each of its events exactly once more (and none outside it), a second run of the same
-//! replay id forwards nothing new, unreadable objects are reported and skipped, and an archive
-//! that cannot be written holds the records back until it can.
+//! replay id forwards nothing new, unreadable objects are reported and skipped, an archive
+//! that cannot be written holds the records back until it can, and a delivery too large for the
+//! queue is archived as a copy of its claim check and replayed byte for byte from it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use http::{HeaderMap, HeaderValue};
@@ -27,7 +28,8 @@ fn config(target: std::net::SocketAddr, archive: &str) -> String {
          [archive]\n{archive}\n\
          [sources.github]\nscheme = \"github\"\nsecrets = [\"env:INLET_REPLAY_GITHUB\"]\n\n\
          [[routes]]\nsource = \"github\"\naction = {{ type = \"forward\", \
-         url = \"http://{target}/ok\", secret = \"env:INLET_REPLAY_AGENT\" }}\n"
+         url = \"http://{target}/ok\", secret = \"env:INLET_REPLAY_AGENT\", \
+         timeout_ms = 30000 }}\n"
     )
 }
 
@@ -79,6 +81,11 @@ impl Rig {
     /// Posts a signed GitHub delivery; it must be queued.
     async fn post(&self, id: &str) {
         let body = format!(r#"{{"ref":"refs/heads/main","delivery":"{id}"}}"#);
+        self.post_body(id, body.into_bytes()).await;
+    }
+
+    /// Posts `body` as a signed GitHub delivery `id`; it must be queued.
+    async fn post_body(&self, id: &str, body: Vec<u8>) {
         let mut headers = HeaderMap::new();
         headers.insert("content-type", HeaderValue::from_static("application/json"));
         headers.insert("x-github-event", HeaderValue::from_static("push"));
@@ -89,7 +96,7 @@ impl Rig {
             .sign(
                 &inlet_signature::Delivery {
                     headers: &headers,
-                    body: body.as_bytes(),
+                    body: &body,
                     url: None,
                     method: "POST",
                     query: None,
@@ -136,11 +143,16 @@ impl Rig {
 
     /// Every archived object's key.
     async fn objects(&self) -> Vec<String> {
+        self.keys(self.bucket, "archive/").await
+    }
+
+    /// The keys under `prefix` in `bucket`.
+    async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
         let listed = self
             .s3
             .list_objects_v2()
-            .bucket(self.bucket)
-            .prefix("archive/")
+            .bucket(bucket)
+            .prefix(prefix)
             .send()
             .await
             .unwrap();
@@ -150,6 +162,41 @@ impl Rig {
             .into_iter()
             .filter_map(|o| o.key)
             .collect()
+    }
+
+    async fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        self.s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{bucket}/{key}: {}", inlet_local::one_line(&e)))
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes()
+            .to_vec()
+    }
+
+    /// Polls S3 until `claims/` in the payload bucket is empty; panics after 90 s.
+    async fn wait_until_no_claims(&mut self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let claims = self.keys(BUCKET, "claims/").await;
+            if claims.is_empty() {
+                return;
+            }
+            self.dev.assert_running();
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting until claims/ is empty {what}: {claims:?}; inlet dev \
+                 said:\n{}",
+                self.dev.tail(40)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) {
@@ -181,6 +228,47 @@ impl Rig {
             String::from_utf8_lossy(&output.stderr).into_owned(),
         )
     }
+}
+
+/// Over the queue's 1 MiB message limit, so ingest stores it as a claim check.
+const LARGE: usize = 2_000_000;
+
+/// `{"ref":…,"delivery":"<id>","pad":"…"}` of exactly `len` bytes: JSON, with text outside ASCII
+/// and no run that repeats evenly, so a shifted, cut or re-encoded copy has another hash.
+fn large_json(id: &str, len: usize) -> Vec<u8> {
+    let start = format!(r#"{{"ref":"refs/heads/main","delivery":"{id}","pad":""#);
+    let end = r#""}"#;
+    let mut body = start.into_bytes();
+    let mut i: u32 = 0;
+    while body.len() < len - end.len() {
+        let room = len - end.len() - body.len();
+        // "é" and "€" are 2 and 3 bytes: taken only when they fit.
+        match i.wrapping_mul(2_654_435_761) >> 28 {
+            0 if room >= 2 => body.extend_from_slice("é".as_bytes()),
+            1 if room >= 3 => body.extend_from_slice("€".as_bytes()),
+            n => body.push(b"abcdefghijklmnopqrstuvwxyz012345"[(n as usize + i as usize) % 32]),
+        }
+        i += 1;
+    }
+    body.extend_from_slice(end.as_bytes());
+    assert_eq!(body.len(), len);
+    body
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    inlet_signature::sha256(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Compares bodies by length and hash: a failure must not print megabytes.
+fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
+    assert_eq!(
+        (got.len(), sha256_hex(got)),
+        (want.len(), sha256_hex(want)),
+        "{what}: not the original bytes (length, sha256)"
+    );
 }
 
 fn now_ms() -> i64 {
@@ -409,4 +497,103 @@ async fn an_archive_bucket_of_its_own_is_created_by_inlet_dev_and_written() {
         .await
         .unwrap();
     assert!(stack.contents.unwrap_or_default().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_checked_delivery_is_archived_as_a_copy_and_replayed_byte_for_byte() {
+    let mut rig = Rig::start().await;
+    let since = now_ms();
+    let body = large_json("large", LARGE);
+    rig.post_body("large", body.clone()).await;
+    let until = now_ms() + 1;
+    rig.wait_until("the large delivery is forwarded", |rig| {
+        rig.forwards("github#large", None) == 1
+    })
+    .await;
+    let original = rig.target.hits_for("github#large");
+    assert_eq!(original.len(), 1, "forwarded once");
+    assert_same_bytes(&original[0].body, &body, "the original forward");
+    assert_eq!(original[0].header("inlet-replay"), None);
+    rig.wait_until_no_claims("once the delivery is done").await;
+
+    // The archive holds a copy of the body under bodies/, and its batch refers to the copy.
+    let bodies = rig.keys(BUCKET, "archive/bodies/").await;
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert!(
+        bodies[0].starts_with("archive/bodies/github/"),
+        "{bodies:?}"
+    );
+    assert_same_bytes(
+        &rig.get(BUCKET, &bodies[0]).await,
+        &body,
+        "the archived body",
+    );
+    let batches: Vec<String> = rig
+        .objects()
+        .await
+        .into_iter()
+        .filter(|key| !key.starts_with("archive/bodies/"))
+        .collect();
+    assert_eq!(batches.len(), 1, "{batches:?}");
+    let batch = rig.get(BUCKET, &batches[0]).await;
+    assert!(
+        batch.len() < 64 * 1024,
+        "the body is not in the batch: {} bytes",
+        batch.len()
+    );
+    let decoded = archive::decode(&batch).unwrap();
+    assert_eq!(decoded.envelopes.len(), 1);
+    let archived = &decoded.envelopes[0];
+    assert_eq!(archived.key, "github#large");
+    assert!(archived.body.is_none() && archived.body_b64.is_none());
+    let reference = archived
+        .body_ref
+        .as_ref()
+        .expect("the archived envelope refers to its body");
+    assert_eq!(
+        (reference.bucket.as_str(), reference.key.as_str()),
+        (BUCKET, bodies[0].as_str())
+    );
+    assert_eq!(reference.size, LARGE as u64);
+    assert_eq!(reference.sha256, sha256_hex(&body));
+
+    // The replay: the body is copied back to a new claim check, and forwarded once more.
+    let window = ["--since", &rfc3339(since), "--until", &rfc3339(until)];
+    let (code, stdout, stderr) = rig
+        .replay(&[&window[..], &["--id", "r-large"]].concat())
+        .await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("sent 1"), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("not sent") && !stderr.contains("not sent"),
+        "{stdout}{stderr}"
+    );
+    rig.wait_until("the large delivery is forwarded again", |rig| {
+        rig.forwards("github#large", Some("r-large")) == 1
+    })
+    .await;
+    rig.wait_until_no_claims("once the replay is done").await;
+    let replayed: Vec<_> = rig
+        .target
+        .all_hits()
+        .into_iter()
+        .filter(|hit| hit.header("inlet-replay").is_some())
+        .collect();
+    assert_eq!(replayed.len(), 1, "replayed once");
+    assert_eq!(replayed[0].header("inlet-replay"), Some("r-large"));
+    assert_eq!(replayed[0].key(), Some("replay:r-large:github#large"));
+    assert!(replayed[0].succeeded());
+    assert_same_bytes(&replayed[0].body, &body, "the replayed forward");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(rig.forwards("github#large", None), 1);
+    assert_eq!(rig.forwards("github#large", Some("r-large")), 1);
+    assert_eq!(rig.target.all_hits().len(), 2, "nothing else was forwarded");
+    // The archive's copy stays for the next replay; the replay is not archived again.
+    assert_eq!(rig.keys(BUCKET, "archive/bodies/").await, bodies);
+    assert_same_bytes(
+        &rig.get(BUCKET, &bodies[0]).await,
+        &body,
+        "the archived body after the replay",
+    );
+    assert_eq!(rig.objects().await.len(), batches.len() + bodies.len());
 }
