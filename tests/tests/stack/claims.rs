@@ -14,7 +14,7 @@ use inlet_local::{self as local, StackSettings};
 use inlet_signature::clock;
 use inlet_testkit::providers::{self, named};
 use inlet_testkit::target::{Hit, Script, Target};
-use inlet_testkit::{Dev, Emulator, Scratch};
+use inlet_testkit::{Dev, Emulator, Scratch, inlet_command, run};
 use std::time::{Duration, Instant, SystemTime};
 
 const GITHUB_SECRET: &str = "claims-github-secret";
@@ -92,13 +92,13 @@ struct Rig {
     target: Target,
     dev: Dev,
     // Last: `inlet dev` is stopped before its emulator.
-    _emulator: Emulator,
+    emulator: Emulator,
     sqs: aws_sdk_sqs::Client,
     s3: aws_sdk_s3::Client,
     dynamodb: aws_sdk_dynamodb::Client,
     http: reqwest::Client,
     settings: StackSettings,
-    _scratch: Scratch,
+    scratch: Scratch,
 }
 
 impl Rig {
@@ -123,14 +123,27 @@ impl Rig {
         Self {
             target,
             dev,
-            _emulator: emulator,
+            emulator,
             sqs: aws_sdk_sqs::Client::new(&sdk),
             s3: inlet_aws::s3_client(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             http,
             settings: StackSettings::default(),
-            _scratch: scratch,
+            scratch,
         }
+    }
+
+    /// `inlet ARGS` in the stack's directory, as a user runs it beside `inlet dev`.
+    async fn inlet(&self, args: &[&str]) -> inlet_testkit::Run {
+        let mut command = inlet_command(
+            &self.emulator.endpoint(),
+            &self.scratch.0,
+            &SECRET_VARIABLES,
+        );
+        command.args(args).current_dir(&self.scratch.0);
+        tokio::task::spawn_blocking(move || run(&mut command, b""))
+            .await
+            .unwrap()
     }
 
     fn bucket(&self) -> &str {
@@ -363,6 +376,19 @@ async fn a_dead_lettered_large_delivery_keeps_its_body_for_the_redrive() {
         &large.body,
         "the stored claim check",
     );
+    // `inlet dlq peek` says where the body is, without reading megabytes into the terminal.
+    let peek = rig.inlet(&["dlq", "peek"]).await;
+    assert_eq!(peek.code, 0, "{peek:?}");
+    let line = format!(
+        "body:      in s3://{}/{} ({LARGE} bytes, too large for the queue)",
+        reference.bucket, reference.key
+    );
+    assert!(peek.stdout.contains(&line), "{}", peek.stdout);
+    let json = rig.inlet(&["dlq", "peek", "--json"]).await;
+    let letters: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(letters[0]["body"], serde_json::Value::Null);
+    assert_eq!(letters[0]["body_bytes"], LARGE);
+    assert_eq!(letters[0]["body_ref"]["key"], reference.key.as_str());
 
     // The redrive: the target now answers 200, and the object goes once the event is done.
     let dead_letter_queue = rig.queue_url(&rig.settings.dead_letter_queue_name).await;
