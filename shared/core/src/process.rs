@@ -541,13 +541,14 @@ where
         clock: Deadline,
         budget: Budget,
     ) -> Attempt {
-        // The body, or for a claim check the body's hash from its reference: the claim needs
-        // only that, so a copy of an event already done is never read from the bucket.
+        // The body, or for a claim check where it is and the body's hash from its reference:
+        // the claim needs only that, so a copy of an event already done is never read from the
+        // bucket.
         let (body, payload_sha256) = match &envelope.body_ref {
             None => match envelope.body_bytes() {
                 Ok(body) => {
                     let sha = hex::encode(inlet_signature::sha256(&body));
-                    (Some(body), sha)
+                    (Body::Inline(body), sha)
                 }
                 Err(_) => return Attempt::Permanent("unparseable_envelope"),
             },
@@ -555,17 +556,19 @@ where
                 // Checked before anything is claimed or read: a reference to another bucket or
                 // outside `claims/` is input from whoever could send to the queue.
                 let checked = match &self.payloads {
-                    Some(payloads) => payloads.check(reference),
+                    Some(payloads) => payloads.check(reference).map(|()| payloads.as_ref()),
                     None => Err(ClaimError::Refused {
                         bucket: reference.bucket.clone(),
                         key: reference.key.clone(),
                     }),
                 };
-                if let Err(error) = checked {
-                    tracing::warn!(key = %envelope.key, %error, "payload reference refused");
-                    return Attempt::Permanent(error.code());
+                match checked {
+                    Ok(payloads) => (Body::Claimed(payloads, reference), reference.sha256.clone()),
+                    Err(error) => {
+                        tracing::warn!(key = %envelope.key, %error, "payload reference refused");
+                        return Attempt::Permanent(error.code());
+                    }
                 }
-                (None, reference.sha256.clone())
             }
         };
         // Checked before the claim: an action with no time at all would only be cut off at once,
@@ -603,11 +606,11 @@ where
         // A claim-checked body waits for its turn to be held (and holds it through the action),
         // then is read; both within the actions' time, like the action itself.
         let (_turn, body) = match body {
-            Some(body) => (None, body),
-            None => {
+            Body::Inline(body) => (None, body),
+            Body::Claimed(payloads, reference) => {
                 let read = async {
                     let turn = self.large_bodies.acquire().await.ok();
-                    (turn, self.fetch_claimed(envelope).await)
+                    (turn, payloads.fetch(reference).await)
                 };
                 let (turn, fetched) = tokio::time::timeout_at(budget.actions_end(), read)
                     .await
@@ -694,20 +697,6 @@ where
         }
     }
 
-    /// The claim-checked body of `envelope`, read from the payload bucket.
-    async fn fetch_claimed(&self, envelope: &Envelope) -> Result<Vec<u8>, ClaimError> {
-        match (&envelope.body_ref, &self.payloads) {
-            (Some(reference), Some(payloads)) => payloads.fetch(reference).await,
-            // Not reached: the caller checked both before claiming.
-            (reference, _) => Err(ClaimError::Missing(
-                reference
-                    .as_ref()
-                    .map(|r| r.key.clone())
-                    .unwrap_or_default(),
-            )),
-        }
-    }
-
     /// Marks the claim completed, trying again over a short store outage or throttling (while
     /// the deadline allows): the action has already run, and an unmarked key is what lets it run
     /// twice.
@@ -785,6 +774,13 @@ fn source_of<'a>(
         .ok()
         .or(record.source)
         .unwrap_or("")
+}
+
+/// A record's body before its claim: in the envelope, or a claim check in the payload bucket,
+/// read only once the claim is new.
+enum Body<'a> {
+    Inline(Vec<u8>),
+    Claimed(&'a dyn PayloadStore, &'a crate::claims::BodyRef),
 }
 
 /// How one record of a lane ended.
