@@ -14,7 +14,9 @@ use inlet_core::ports::ObjectStore as _;
 use inlet_core::ports::memory::{
     MemoryObjects, MemoryQueue, MemorySecrets, MemoryStore, MemoryVisibility, RecordStatus,
 };
-use inlet_core::process::{Deadline, LARGE_BODIES_AT_ONCE, Process, QueuedRecord, RecordOutcome};
+use inlet_core::process::{
+    BatchOutcome, Deadline, LARGE_BODIES_AT_ONCE, Process, QueuedRecord, RecordOutcome,
+};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use std::sync::{Arc, Mutex};
 
@@ -103,8 +105,12 @@ fn binary(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8 | 0x80).collect()
 }
 
-/// Runs the queued messages as one batch, each as received `receive_count` times.
-async fn process(rig: &Rig, bodies: &[String]) -> Vec<RecordOutcome> {
+/// Runs the queued messages through `process` as one batch, each on its first receive.
+async fn run_batch<H: Handler>(
+    process: &Process<MemoryStore, MemoryQueue, MemoryVisibility, H>,
+    bodies: &[String],
+    clock: Deadline,
+) -> BatchOutcome {
     let ids: Vec<String> = (0..bodies.len()).map(|i| format!("m{i}")).collect();
     let records: Vec<QueuedRecord<'_>> = bodies
         .iter()
@@ -118,7 +124,12 @@ async fn process(rig: &Rig, bodies: &[String]) -> Vec<RecordOutcome> {
             source: Some("open"),
         })
         .collect();
-    let batch = rig.process.handle_batch(&records, CLOCK).await;
+    process.handle_batch(&records, clock).await
+}
+
+/// Runs the queued messages through the rig's pipeline as one batch.
+async fn process(rig: &Rig, bodies: &[String]) -> Vec<RecordOutcome> {
+    let batch = run_batch(&rig.process, bodies, CLOCK).await;
     batch.outcomes.into_iter().map(|(_, o)| o).collect()
 }
 
@@ -486,20 +497,7 @@ async fn a_batch_holds_few_large_bodies_at_once() {
     )
     .with_payloads(Arc::new(ClaimChecks(rig.objects.clone())));
     let bodies = queued(&rig);
-    let ids: Vec<String> = (0..bodies.len()).map(|i| format!("m{i}")).collect();
-    let records: Vec<QueuedRecord<'_>> = bodies
-        .iter()
-        .zip(&ids)
-        .map(|(body, id)| QueuedRecord {
-            message_id: id,
-            receipt_handle: id,
-            body,
-            receive_count: 1,
-            group_id: None,
-            source: Some("open"),
-        })
-        .collect();
-    let batch = process.handle_batch(&records, CLOCK).await;
+    let batch = run_batch(&process, &bodies, CLOCK).await;
     assert!(batch.failures().is_empty(), "{batch:?}");
     let most = handler.most.load(std::sync::atomic::Ordering::SeqCst);
     assert!(
@@ -537,26 +535,13 @@ async fn waiting_for_a_turn_to_read_a_body_ends_with_the_actions_time() {
     )
     .with_payloads(Arc::new(ClaimChecks(rig.objects.clone())));
     let bodies = queued(&rig);
-    let ids: Vec<String> = (0..bodies.len()).map(|i| format!("m{i}")).collect();
-    let records: Vec<QueuedRecord<'_>> = bodies
-        .iter()
-        .zip(&ids)
-        .map(|(body, id)| QueuedRecord {
-            message_id: id,
-            receipt_handle: id,
-            body,
-            receive_count: 1,
-            group_id: None,
-            source: Some("open"),
-        })
-        .collect();
     // 300 ms for the actions, past the 2 s margin.
     let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
     let clock = Deadline {
         now_ms,
         deadline_ms: now_ms + 2_300,
     };
-    let batch = process.handle_batch(&records, clock).await;
+    let batch = run_batch(&process, &bodies, clock).await;
     let reasons: Vec<String> = batch
         .outcomes
         .iter()
