@@ -6,6 +6,7 @@
 //! unread; and a body over the limit is refused with the limit in the message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::bucket;
 use futures_util::future::BoxFuture;
 use http::{HeaderMap, HeaderValue};
 use inlet_core::claims::BodyRef;
@@ -201,45 +202,15 @@ impl Rig {
     }
 
     async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
-        self.s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .unwrap()
-            .contents
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|o| o.key)
-            .collect()
+        bucket::keys(&self.s3, bucket, prefix).await
     }
 
     async fn put(&self, bucket: &str, key: &str, body: &[u8]) {
-        self.s3
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(body.to_vec().into())
-            .send()
-            .await
-            .unwrap();
+        bucket::put(&self.s3, bucket, key, body.to_vec()).await;
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
-        self.s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{bucket}/{key}: {}", local::one_line(&e)))
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes()
-            .to_vec()
+        bucket::get(&self.s3, bucket, key).await
     }
 
     /// The idempotency record of `key`, if any: attribute name → string or number.

@@ -2,6 +2,7 @@
 //! whole pipeline end to end through `inlet dev`, faults, hostile input over raw TCP, and the
 //! template's invariants. One test binary for the crate: each module is a suite.
 
+mod bucket;
 mod claims;
 mod dlq;
 mod docs;

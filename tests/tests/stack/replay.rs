@@ -6,6 +6,7 @@
 //! queue is archived as a copy of its claim check and replayed byte for byte from it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use crate::bucket;
 use http::{HeaderMap, HeaderValue};
 use inlet_core::archive;
 use inlet_core::envelope::Envelope;
@@ -148,36 +149,11 @@ impl Rig {
 
     /// The keys under `prefix` in `bucket`.
     async fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
-        let listed = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .unwrap();
-        listed
-            .contents
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|o| o.key)
-            .collect()
+        bucket::keys(&self.s3, bucket, prefix).await
     }
 
     async fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
-        self.s3
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{bucket}/{key}: {}", inlet_local::one_line(&e)))
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes()
-            .to_vec()
+        bucket::get(&self.s3, bucket, key).await
     }
 
     /// Polls S3 until `claims/` in the payload bucket is empty; panics after 90 s.
@@ -200,14 +176,7 @@ impl Rig {
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) {
-        self.s3
-            .put_object()
-            .bucket(BUCKET)
-            .key(key)
-            .body(body.into())
-            .send()
-            .await
-            .unwrap();
+        bucket::put(&self.s3, BUCKET, key, body).await;
     }
 
     /// `inlet replay <args>` against this rig's stack: exit code, stdout, stderr.
@@ -314,19 +283,7 @@ async fn a_window_is_archived_in_batches_and_replayed_once_per_run() {
     let mut archived: Vec<String> = Vec::new();
     for key in &objects {
         assert!(key.ends_with(".jsonl.gz"), "{key}");
-        let body = rig
-            .s3
-            .get_object()
-            .bucket(BUCKET)
-            .key(key)
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
+        let body = rig.get(BUCKET, key).await;
         let decoded = archive::decode(&body).unwrap();
         let hour = archive::Layout::new("archive/")
             .hour_prefix(archive::received_at_ms(&decoded.envelopes[0].received_at).unwrap());
@@ -488,15 +445,7 @@ async fn an_archive_bucket_of_its_own_is_created_by_inlet_dev_and_written() {
     let objects = rig.objects().await;
     assert_eq!(objects.len(), 1, "archived in {ELSEWHERE}: {objects:?}");
     // Not in the stack's payload bucket as well.
-    let stack = rig
-        .s3
-        .list_objects_v2()
-        .bucket(BUCKET)
-        .prefix("archive/")
-        .send()
-        .await
-        .unwrap();
-    assert!(stack.contents.unwrap_or_default().is_empty());
+    assert!(rig.keys(BUCKET, "archive/").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
