@@ -247,15 +247,17 @@ impl<O: ObjectStore + std::fmt::Debug> PayloadStore for ClaimChecks<O> {
     }
 }
 
-/// Moves `envelope`'s body into `payloads` and leaves a reference in its place, when the
-/// envelope would not fit the queue as it is; `received_ms` keys the object. Gives the
-/// reference it stored, for the caller to discard if the envelope is then not queued.
+/// Moves `envelope`'s body into `payloads` and leaves a reference in its place; `received_ms`
+/// keys the object. For an envelope its caller found too large for the queue (both callers
+/// have measured it already, and serialising a megabyte again to ask would be work twice).
+/// Gives the reference it stored, for the caller to discard if the envelope is then not queued;
+/// `None` when the body is already a reference.
 pub async fn offload(
     payloads: &dyn PayloadStore,
     envelope: &mut Envelope,
     received_ms: i64,
 ) -> Result<Option<BodyRef>, OffloadError> {
-    if envelope.body_ref.is_some() || fits_queue(envelope) {
+    if envelope.body_ref.is_some() {
         return Ok(None);
     }
     let body = envelope
