@@ -30,6 +30,29 @@ const AGENT_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// Appears in every body, and so must appear in no log line.
 const BODY_MARKER: &str = "card-4242-body-marker";
 
+/// Records nothing, but never lets a callsite be cached as uninteresting (see `install`).
+struct AskEveryTime;
+
+impl tracing::Subscriber for AskEveryTime {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::sometimes()
+    }
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
 /// Log output, kept in memory.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -57,6 +80,14 @@ impl Capture {
     /// Routes this thread's logs here, at DEBUG, in the shipped format, until the guard drops.
     /// The tests run on a current-thread runtime, so every pipeline log line lands here.
     fn install(&self) -> tracing::subscriber::DefaultGuard {
+        // Callsites cache interest across every dispatcher alive: with only the global no-op one
+        // besides, another test's thread can cache "never" between the rebuild below and the
+        // first event here. A global subscriber that answers "sometimes" (and records nothing)
+        // keeps every callsite asking the thread's own subscriber.
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(AskEveryTime);
+        });
         let subscriber =
             inlet_core::telemetry::subscriber("debug".parse::<Targets>().unwrap(), self.clone());
         let guard = tracing::subscriber::set_default(subscriber);
