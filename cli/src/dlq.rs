@@ -10,6 +10,7 @@ use crate::error::CliError;
 use crate::state::Target;
 use inlet_core::envelope::Envelope;
 use inlet_local::{self as local, DeadLetter, Progress, Selection, StackSettings};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
@@ -37,6 +38,18 @@ impl Which {
             (_, Some(key)) => Selection::Key(key),
             (Some(source), None) => Selection::Source(source),
             (None, None) => Selection::All,
+        }
+    }
+
+    /// An error when `--key` named an event the dead-letter queue holds no copy of: a script
+    /// that redrives or deletes one event must not take "nothing happened" for success.
+    fn matched(&self, count: usize, doing: &str) -> Result<(), CliError> {
+        match &self.key {
+            Some(key) if count == 0 => Err(CliError::Failed(format!(
+                "no dead letter has the key {key}: nothing {doing} (`inlet dlq peek` lists the \
+                 keys it holds)"
+            ))),
+            _ => Ok(()),
         }
     }
 
@@ -186,7 +199,7 @@ pub async fn run(args: &DlqArgs) -> Result<Report, CliError> {
             Ok(Report::ok(text))
         }
         DlqCommand::Redrive { which, dry_run } => {
-            let letters = local::redrive_selected(
+            let moved = local::redrive_selected(
                 &sqs,
                 &dlq_url,
                 &queue,
@@ -196,6 +209,15 @@ pub async fn run(args: &DlqArgs) -> Result<Report, CliError> {
             )
             .await?;
             progress.finish();
+            which.matched(moved.len(), "moved")?;
+            if !*dry_run {
+                let redriven: Vec<serde_json::Value> = moved
+                    .iter()
+                    .map(|m| json!({"origin": m.letter.origin(), "message_id": m.message_id}))
+                    .collect();
+                tell_inspector(&target, json!({ "redriven": redriven, "by": "inlet dlq" })).await;
+            }
+            let letters: Vec<DeadLetter> = moved.into_iter().map(|m| m.letter).collect();
             let of = which.describe();
             Ok(Report::ok(if *dry_run {
                 format!(
@@ -221,6 +243,11 @@ pub async fn run(args: &DlqArgs) -> Result<Report, CliError> {
             })
             .await?;
             progress.finish();
+            which.matched(letters.len(), "deleted")?;
+            if !*dry_run {
+                let deleted: Vec<&str> = letters.iter().map(DeadLetter::origin).collect();
+                tell_inspector(&target, json!({ "deleted": deleted, "by": "inlet dlq" })).await;
+            }
             let of = which.describe();
             Ok(Report::ok(if *dry_run {
                 format!(
@@ -232,6 +259,42 @@ pub async fn run(args: &DlqArgs) -> Result<Report, CliError> {
                 format!("deleted {} dead letter(s){of}\n", letters.len())
             }))
         }
+    }
+}
+
+/// Tells the running `inlet dev`'s inspector what was just done to its dead letters, so the page
+/// shows it at once rather than a Redrive button for a letter that is gone. Only for the local
+/// stack, and best effort: the dead-letter queue itself is the record, and the inspector checks it
+/// again when it starts.
+async fn tell_inspector(target: &Target, change: serde_json::Value) {
+    let Target::Local(state) = target else {
+        return;
+    };
+    let Some(inspector) = &state.inspector else {
+        return;
+    };
+    let Ok(client) = crate::sending::client(true) else {
+        return;
+    };
+    let told = client
+        .post(format!("{inspector}/api/dead-letters"))
+        .timeout(std::time::Duration::from_secs(5))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(change.to_string())
+        .send()
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| {
+            r.status()
+                .is_success()
+                .then_some(())
+                .ok_or_else(|| format!("it answered {}", r.status()))
+        });
+    if let Err(error) = told {
+        eprintln!(
+            "note: the inspector at {inspector} was not told ({error}); it shows the change \
+             once it next sees those events"
+        );
     }
 }
 

@@ -150,6 +150,14 @@ async fn answers(url: &str) -> bool {
     )
 }
 
+/// The `inlet dev` running in this directory, if one is: its state file names a live process
+/// that still answers where it serves.
+pub async fn running_stack() -> Option<StackState> {
+    let state = StackState::read_in(Path::new("."))?;
+    (state.pid != std::process::id() && alive(state.pid) && answers(&state.listen).await)
+        .then_some(state)
+}
+
 /// How a command reaches the stack.
 #[derive(Debug)]
 pub enum Target {

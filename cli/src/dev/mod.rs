@@ -45,8 +45,9 @@ pub struct DevArgs {
     /// The sample deliveries to send at start, one signed POST each.
     #[arg(long, value_name = "DIR", default_value = "events/payloads")]
     pub samples: PathBuf,
-    /// Where to serve the inspector page: a loopback address and port.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4040")]
+    /// Where to serve the inspector page: a loopback address and port. (Not 4040: ngrok's own
+    /// inspector takes it, and the README suggests a tunnel.)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5056")]
     pub inspect: SocketAddr,
     /// Allow --inspect on an address other machines can reach. The page can replay deliveries
     /// and delete dead letters, and has no login: only on networks you trust.
@@ -82,7 +83,41 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
                 .into(),
         ));
     }
+    // Another `inlet dev` here owns `.inlet/`: say which one, and change nothing of its.
+    if let Some(running) = crate::state::running_stack().await {
+        return Err(CliError::Failed(format!(
+            "inlet dev is already running in this directory (pid {}, serving {}{}); stop it \
+             (Ctrl-C in its terminal, or kill {}) before starting another",
+            running.pid,
+            running.listen,
+            running
+                .inspector
+                .as_deref()
+                .map(|url| format!(", inspector {url}"))
+                .unwrap_or_default(),
+            running.pid
+        )));
+    }
     let config = globals.load_config()?;
+    // The ports first: a run that cannot listen leaves the history and the state file alone.
+    let listener = TcpListener::bind(args.listen).await.map_err(|e| {
+        CliError::Failed(format!(
+            "cannot listen on {}: {e} (serve elsewhere with --listen ADDR, or `make dev \
+             LISTEN=ADDR`)",
+            args.listen
+        ))
+    })?;
+    let inspector_listener = if args.no_inspect {
+        None
+    } else {
+        Some(TcpListener::bind(args.inspect).await.map_err(|e| {
+            CliError::Failed(format!(
+                "cannot serve the inspector on {}: {e} (move it with --inspect ADDR, or `make dev \
+                 INSPECT=ADDR`; turn it off with --no-inspect, or `make dev INSPECT=off`)",
+                args.inspect
+            ))
+        })?)
+    };
     let clients = Clients::new(&emulator::sdk_config().await);
     let settings = StackSettings::default();
     let stack = local::provision(&clients.sqs, &clients.dynamodb, &clients.s3, &settings)
@@ -114,15 +149,21 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         None
     } else {
         let history = std::path::Path::new(inspector::HISTORY_FILE);
-        Some(Inspector::open(history).map_err(|e| {
+        let inspector = Inspector::open(history).map_err(|e| {
             CliError::Failed(format!("inspector: cannot keep the delivery history: {e}"))
-        })?)
+        })?;
+        // The dead-letter queue is the record: what it no longer holds is gone, whatever the
+        // history said when the last run stopped.
+        match local::peek_all(&clients.sqs, &stack.dead_letter_queue_url, &mut |_| {}).await {
+            Ok(letters) => inspector
+                .reconcile_dead_letters(&letters.iter().map(|l| l.origin().to_owned()).collect()),
+            Err(error) => say(format!(
+                "inspector: cannot read the dead-letter queue to check the history: {error}"
+            )),
+        }
+        Some(inspector)
     };
-    let recording = Arc::new(Recording::new(
-        router,
-        config.routes.clone(),
-        inspector.clone(),
-    ));
+    let recording = Arc::new(Recording::new(router, config.routes.clone()));
     let process = wiring::process_pipeline(
         &config,
         &clients,
@@ -144,19 +185,6 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         .with_payloads(wiring::payloads(&clients, &stack.bucket_name)),
     );
 
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
-    let inspector_listener = match &inspector {
-        Some(_) => Some(TcpListener::bind(args.inspect).await.map_err(|e| {
-            CliError::Failed(format!(
-                "cannot serve the inspector on {}: {e} (move it with --inspect ADDR, or turn it \
-                 off with --no-inspect)",
-                args.inspect
-            ))
-        })?),
-        None => None,
-    };
     let base_url = format!("http://{}", args.listen);
     let inspector_url = inspector_listener
         .as_ref()
@@ -221,6 +249,7 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         &stack,
         &process,
         &recording,
+        inspector.as_ref(),
         &config.process,
         stopped.clone(),
     );

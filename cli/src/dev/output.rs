@@ -1,12 +1,12 @@
 //! What `inlet dev` prints: one human line per step of each delivery, prefixed with the UTC time.
 
+use super::inspector::ActionRun;
 use crate::sending::now_secs;
 use inlet_core::config::{Action, Config, ProcessSettings};
 use inlet_core::envelope::Envelope;
 use inlet_core::ingest::{Outcome, Reply};
 use inlet_core::process::RecordOutcome;
-use inlet_local::{Poll, Stack};
-use std::collections::HashMap;
+use inlet_local::{Poll, Received, Stack};
 use std::io::Write as _;
 
 /// `HH:MM:SS` (UTC) of a time in seconds since the epoch.
@@ -106,14 +106,14 @@ fn size(bytes: usize) -> String {
 
 /// What process made of one poll's batch, a line per record, at `now` (seconds since the epoch)
 /// when the batch was answered. `retry` is the backoff the pipeline set on the failed records;
-/// `last_errors` the action's last error per key, which a dead letter's reason does not carry.
+/// `runs` the action's runs in the batch, whose errors a dead letter's reason does not carry.
 /// The local queue is a standard one: copies of one event share a lane, not a FIFO group.
 pub(super) fn poll_lines(
     poll: &Poll,
     max_receive_count: u32,
     retry: &ProcessSettings,
     now: i64,
-    last_errors: &HashMap<String, String>,
+    runs: &[ActionRun],
 ) -> Vec<String> {
     let Some(outcome) = &poll.outcome else {
         return Vec::new();
@@ -121,12 +121,14 @@ pub(super) fn poll_lines(
     let mut lines = Vec::new();
     for (message_id, result) in &outcome.outcomes {
         let received = poll.received.iter().find(|r| &r.message_id == message_id);
-        let key = received.and_then(|r| r.key.clone());
-        let label = key
-            .clone()
-            .unwrap_or_else(|| format!("message {message_id}"));
+        let label = label(poll, received, message_id);
         let attempt = received.map_or(1, |r| r.receive_count);
         let exhausted = poll.exhausted.contains(message_id);
+        let last_error = runs
+            .iter()
+            .rev()
+            .filter(|r| &r.message_id == message_id)
+            .find_map(ActionRun::error);
         // The visibility delay the pipeline just set on a failed record.
         let next_try = time_of_day(now + i64::from(retry.backoff_secs(attempt)));
         let step = match result {
@@ -140,33 +142,60 @@ pub(super) fn poll_lines(
                 "failed (attempt {attempt}/{max_receive_count}, next try at about {next_try}): \
                  {reason}"
             ),
-            RecordOutcome::DeadLettered { reason } => {
-                match key.as_ref().and_then(|k| last_errors.get(k)) {
-                    Some(answer) => format!("dead-lettered ({reason}): {answer}"),
-                    None => format!("dead-lettered ({reason})"),
-                }
-            }
+            RecordOutcome::DeadLettered { reason } => match last_error {
+                Some(answer) => format!("dead-lettered ({reason}): {answer}"),
+                None => format!("dead-lettered ({reason})"),
+            },
+            RecordOutcome::Skipped if exhausted => format!(
+                "held back, not tried (receive {attempt}/{max_receive_count}, the last): an \
+                 earlier copy of this event in the batch failed"
+            ),
             RecordOutcome::Skipped => format!(
-                "skipped (an earlier copy of this event in the batch failed: next try at about \
-                 {next_try})"
+                "held back, not tried (an earlier copy of this event in the batch failed: next \
+                 try at about {next_try})"
             ),
         };
         lines.push(format!("{label}: {step}"));
         if exhausted {
             // SQS applies the redrive policy only when it would deliver the record again, which
             // is once the visibility delay the pipeline just set has run out.
-            let answer = match result {
-                RecordOutcome::Retry { reason } => format!(" after {reason}"),
-                _ => String::new(),
+            let why = match result {
+                RecordOutcome::Retry { reason } => {
+                    format!("failed {attempt} times, the last after {reason}")
+                }
+                _ => format!("its {attempt} receives ran out while held back"),
             };
             lines.push(format!(
-                "{label}: dead-lettered (failed {attempt} times{answer}): SQS moves it to the \
-                 dead-letter queue when its retry delay ends, at about {next_try}; \
-                 `inlet dlq peek` shows it from then"
+                "{label}: dead-lettered ({why}): SQS moves it to the dead-letter queue when its \
+                 retry delay ends, at about {next_try}; `inlet dlq peek` shows it from then"
             ));
         }
     }
     lines
+}
+
+/// How a record is named in its lines: its key; the message too when the batch holds other
+/// copies of the event, so each copy's lines can be told apart; and the replay run it belongs to.
+fn label(poll: &Poll, received: Option<&Received>, message_id: &str) -> String {
+    let Some(key) = received.and_then(|r| r.key.as_deref()) else {
+        return format!("message {message_id}");
+    };
+    let copies = poll
+        .received
+        .iter()
+        .filter(|r| r.key.as_deref() == Some(key))
+        .count();
+    let mut label = key.to_owned();
+    if let Some(run) = received
+        .and_then(|r| r.envelope.as_ref())
+        .and_then(|e| e.replay.as_deref())
+    {
+        label.push_str(&format!(" (replay {run})"));
+    }
+    if copies > 1 {
+        label.push_str(&format!(" [message {message_id}]"));
+    }
+    label
 }
 
 #[cfg(test)]
@@ -191,6 +220,8 @@ mod tests {
             received: vec![Received {
                 message_id: "m-1".into(),
                 key: Some("broken#b-1".into()),
+                envelope: None,
+                origin_message_id: "m-1".into(),
                 receive_count,
             }],
             exhausted: if exhausted {
@@ -201,8 +232,8 @@ mod tests {
         }
     }
 
-    fn no_errors() -> HashMap<String, String> {
-        HashMap::new()
+    fn no_errors() -> Vec<ActionRun> {
+        Vec::new()
     }
 
     #[test]
@@ -219,9 +250,9 @@ mod tests {
             lines,
             [
                 "broken#b-1: failed (attempt 5/5, the last): the target answered 500",
-                "broken#b-1: dead-lettered (failed 5 times after the target answered 500): SQS \
-                 moves it to the dead-letter queue when its retry delay ends, at about 13:01:20; \
-                 `inlet dlq peek` shows it from then",
+                "broken#b-1: dead-lettered (failed 5 times, the last after the target answered \
+                 500): SQS moves it to the dead-letter queue when its retry delay ends, at about \
+                 13:01:20; `inlet dlq peek` shows it from then",
             ]
         );
         // The delay is the one the pipeline set, cap included.
@@ -263,10 +294,16 @@ mod tests {
 
     #[test]
     fn a_dead_letter_says_what_the_target_answered() {
-        let errors = HashMap::from([(
-            "broken#b-1".to_owned(),
-            "the target answered 404".to_owned(),
-        )]);
+        let errors = vec![ActionRun {
+            message_id: "m-1".into(),
+            at_ms: 0,
+            latency: std::time::Duration::ZERO,
+            result: Err(inlet_core::actions::ActionError::Permanent(
+                "the target answered 404".into(),
+            )),
+            answer: "the target answered 404".into(),
+            response: None,
+        }];
         let poll = poll_of(RecordOutcome::DeadLettered {
             reason: "action_failed",
         });
@@ -289,11 +326,40 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "broken#b-1: skipped (an earlier copy of this event in the batch failed: next \
-                 try at about 13:00:05)"
+                "broken#b-1: held back, not tried (an earlier copy of this event in the batch \
+                 failed: next try at about 13:00:05)"
             ]
         );
         assert!(!lines[0].contains("group"));
+    }
+
+    #[test]
+    fn copies_in_one_batch_are_told_apart_and_a_held_back_one_never_failed() {
+        let mut poll = failed_poll(5, true);
+        let mut second = poll.received[0].clone();
+        second.message_id = "m-2".into();
+        second.origin_message_id = "m-2".into();
+        poll.received.push(second);
+        poll.exhausted.push("m-2".into());
+        if let Some(outcome) = &mut poll.outcome {
+            outcome
+                .outcomes
+                .push(("m-2".into(), RecordOutcome::Skipped));
+        }
+        let lines = poll_lines(&poll, 5, &ProcessSettings::default(), NOON, &no_errors());
+        assert!(
+            lines[0].starts_with("broken#b-1 [message m-1]: failed"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].starts_with("broken#b-1 [message m-2]: held back, not tried (receive 5/5"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[3].contains("dead-lettered (its 5 receives ran out while held back)"),
+            "{lines:?}"
+        );
+        assert!(!lines[3].contains("failed"), "{lines:?}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The process pipeline, fed the way Lambda's event source mapping feeds it.
 
+use super::inspector::Inspector;
 use super::output::{poll_lines, say};
 use super::recorder::Recording;
 use super::signals::stop_requested;
@@ -17,13 +18,15 @@ const POLL_WAIT: Duration = Duration::from_secs(2);
 
 /// Polls until a stop is asked for, then lets the batch in hand finish. `retry` holds the
 /// settings the pipeline's retry backoff comes from; `recording` the handler the pipeline runs,
-/// which knows the action's last errors and the inspector to tell.
+/// which keeps the action's runs for the console's lines and the inspector.
+#[allow(clippy::too_many_arguments)] // the loop's whole context, each borrowed from `dev::run`
 pub(super) async fn poll_loop(
     clients: &Clients,
     settings: &StackSettings,
     stack: &Stack,
     process: &ProcessPipeline<Arc<Recording<Router>>>,
     recording: &Recording<Router>,
+    inspector: Option<&Inspector>,
     retry: &ProcessSettings,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -72,12 +75,12 @@ pub(super) async fn poll_loop(
                     say("poller: the queue answers again");
                 }
                 let now = now_secs();
-                let errors = recording.take_errors();
-                for line in poll_lines(&poll, settings.max_receive_count, retry, now, &errors) {
+                let runs = recording.take_runs();
+                for line in poll_lines(&poll, settings.max_receive_count, retry, now, &runs) {
                     say(line);
                 }
-                if let Some(inspector) = recording.inspector() {
-                    inspector.polled(&poll, retry, now, &errors);
+                if let Some(inspector) = inspector {
+                    inspector.polled(&poll, retry, now, &runs);
                 }
             }
             Err(error) => {

@@ -155,7 +155,7 @@ async fn answer(
                     headers: &parts.headers,
                     body: &[],
                 };
-                inspector.ingested(&seen, source_of(path), &reply);
+                inspector.ingested(&seen, source_of(path), &reply, None);
             }
             return to_response(reply);
         }
@@ -170,7 +170,7 @@ async fn answer(
         source_ip: Some(peer.ip().to_canonical()),
     };
     let now_ms = inlet_signature::clock::epoch_millis(SystemTime::now());
-    let reply = ingest.handle(&request, now_ms).await;
+    let (reply, message_id) = super::inspector::watch(ingest.handle(&request, now_ms)).await;
     say(ingest_line(&label, &reply));
     if let Some(inspector) = inspector {
         let seen = Seen {
@@ -180,7 +180,7 @@ async fn answer(
             headers: &parts.headers,
             body: &body,
         };
-        inspector.ingested(&seen, source, &reply);
+        inspector.ingested(&seen, source, &reply, message_id);
         if let Some(failure) = inspector.take_write_failure() {
             say(format!(
                 "inspector: the history is kept in memory only: {failure}"

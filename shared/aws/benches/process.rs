@@ -87,6 +87,7 @@ fn batch_of_ten(c: &mut Criterion) {
                         receive_count: 1,
                         group_id: None,
                         source: None,
+                        origin_message_id: None,
                     })
                     .collect();
                 let clock = Deadline {

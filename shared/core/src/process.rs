@@ -35,6 +35,22 @@ pub struct QueuedRecord<'a> {
     /// The `source` message attribute ingest set, so that even a record whose envelope cannot be
     /// read is dead-lettered with its source.
     pub source: Option<&'a str>,
+    /// The [`ORIGIN_MESSAGE_ID`] attribute: set on a record that is a redriven dead letter, it
+    /// names the message ingest first queued. `None` on a record as ingest queued it.
+    pub origin_message_id: Option<&'a str>,
+}
+
+/// The message attribute that names the message a delivery was first queued as. Dead letters
+/// and redriven records are new messages with new ids; this one id follows a delivery through
+/// every copy, so a tool (or a person reading the dead-letter queue next to the logs) can tell
+/// which delivery each is, even among several copies of one event.
+pub const ORIGIN_MESSAGE_ID: &str = "origin_message_id";
+
+impl QueuedRecord<'_> {
+    /// The id of the message this delivery was first queued as: its own, unless it was redriven.
+    pub fn origin(&self) -> &str {
+        self.origin_message_id.unwrap_or(self.message_id)
+    }
 }
 
 /// Completion writes per event, and the pause before the second (doubling after), on top of the
@@ -645,6 +661,7 @@ where
         let action = self.handler.handle(Event {
             envelope,
             body: &body,
+            message_id: record.message_id,
         });
         // An action still running when Lambda's deadline hits would be killed with the whole
         // batch, every record's answer lost with it: it is cut off in time to release its claim
@@ -741,6 +758,7 @@ where
         let mut attributes = vec![
             ("reason", reason.to_owned()),
             ("failed_at", clock::format_rfc3339_millis(clock.now_ms)),
+            (ORIGIN_MESSAGE_ID, record.origin().to_owned()),
         ];
         if !source.is_empty() {
             attributes.push(("source", source.to_owned()));

@@ -10,7 +10,8 @@ mod queues;
 pub use poll::{Poll, Received, poll_once};
 pub use provision::{Stack, StackSettings, create_bucket, provision};
 pub use queues::{
-    DeadLetter, Progress, Selection, delete, depth, peek, peek_all, redrive, redrive_selected,
+    DeadLetter, Progress, Redriven, Selection, delete, depth, peek, peek_all, redrive,
+    redrive_selected,
 };
 
 #[derive(Debug, thiserror::Error)]

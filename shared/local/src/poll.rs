@@ -5,7 +5,7 @@ use crate::{StackError, StackSettings, failed};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use inlet_core::actions::Handler;
 use inlet_core::ports::{IdempotencyStore, Queue, Visibility};
-use inlet_core::process::{BatchOutcome, Deadline, Process, QueuedRecord};
+use inlet_core::process::{BatchOutcome, Deadline, ORIGIN_MESSAGE_ID, Process, QueuedRecord};
 use std::time::Duration;
 
 /// One poll of the event source mapping: what came in and what the pipeline made of it.
@@ -25,6 +25,11 @@ pub struct Received {
     pub message_id: String,
     /// The envelope's idempotency key; `None` when the body is not an envelope.
     pub key: Option<String>,
+    /// The envelope, when the body is one.
+    pub envelope: Option<inlet_core::envelope::Envelope>,
+    /// The message this delivery was first queued as: its own id, or the
+    /// [`ORIGIN_MESSAGE_ID`] attribute of a redriven dead letter.
+    pub origin_message_id: String,
     /// `ApproximateReceiveCount`: 1 on the first delivery.
     pub receive_count: u32,
 }
@@ -77,11 +82,8 @@ where
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(1),
                 group_id: attribute(MessageSystemAttributeName::MessageGroupId),
-                source: message
-                    .message_attributes
-                    .as_ref()
-                    .and_then(|a| a.get("source"))
-                    .and_then(|v| v.string_value.as_deref()),
+                source: message_attribute(message, "source"),
+                origin_message_id: message_attribute(message, ORIGIN_MESSAGE_ID),
             }
         })
         .collect();
@@ -113,12 +115,15 @@ where
     }
     let received = records
         .iter()
-        .map(|r| Received {
-            message_id: r.message_id.to_owned(),
-            key: inlet_core::envelope::Envelope::from_json(r.body)
-                .ok()
-                .map(|e| e.key),
-            receive_count: r.receive_count,
+        .map(|r| {
+            let envelope = inlet_core::envelope::Envelope::from_json(r.body).ok();
+            Received {
+                message_id: r.message_id.to_owned(),
+                key: envelope.as_ref().map(|e| e.key.clone()),
+                envelope,
+                origin_message_id: r.origin().to_owned(),
+                receive_count: r.receive_count,
+            }
         })
         .collect();
     Ok(Poll {
@@ -126,4 +131,13 @@ where
         received,
         exhausted,
     })
+}
+
+/// A string message attribute of a received message.
+fn message_attribute<'a>(message: &'a aws_sdk_sqs::types::Message, name: &str) -> Option<&'a str> {
+    message
+        .message_attributes
+        .as_ref()
+        .and_then(|a| a.get(name))
+        .and_then(|v| v.string_value.as_deref())
 }

@@ -3,6 +3,7 @@
 use crate::{StackError, failed};
 use aws_sdk_sqs::types::QueueAttributeName;
 use inlet_core::envelope::Envelope;
+use inlet_core::process::ORIGIN_MESSAGE_ID;
 
 /// A message in the dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,23 @@ impl DeadLetter {
     pub fn key(&self) -> Option<String> {
         self.envelope().map(|e| e.key)
     }
+
+    /// The id of the message this delivery was first queued as: the attribute process and
+    /// redrives set, else this message's own id (SQS's redrive policy moves a message to the
+    /// dead-letter queue under the id it had).
+    pub fn origin(&self) -> &str {
+        self.attributes
+            .get(ORIGIN_MESSAGE_ID)
+            .map_or(&self.message_id, String::as_str)
+    }
+}
+
+/// A dead letter sent back to the queue: the letter, and the id of the message it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redriven {
+    pub letter: DeadLetter,
+    /// Empty for a dry run, which sends nothing.
+    pub message_id: String,
 }
 
 /// Which dead letters a redrive or a delete takes.
@@ -42,6 +60,9 @@ pub enum Selection<'a> {
     Source(&'a str),
     /// Every copy of one event, by its key.
     Key(&'a str),
+    /// One delivery's dead letter, by the id of the message it was first queued as
+    /// ([`DeadLetter::origin`]).
+    Origin(&'a str),
 }
 
 impl Selection<'_> {
@@ -50,6 +71,7 @@ impl Selection<'_> {
             Self::All => true,
             Self::Source(source) => letter.source().as_deref() == Some(*source),
             Self::Key(key) => letter.key().as_deref() == Some(*key),
+            Self::Origin(origin) => letter.origin() == *origin,
         }
     }
 }
@@ -229,7 +251,8 @@ pub async fn redrive(
 
 /// Moves the dead letters `selection` names back to the queue: receive → send → delete, which
 /// works on every emulator, unlike `StartMessageMoveTask`. `progress` is told after each one.
-/// With `dry_run`, nothing moves. Returns the letters it moved (or would have).
+/// With `dry_run`, nothing moves. Returns the letters it moved (or would have), each with the id
+/// of the message it now is.
 pub async fn redrive_selected(
     sqs: &aws_sdk_sqs::Client,
     dead_letter_queue_url: &str,
@@ -237,23 +260,34 @@ pub async fn redrive_selected(
     selection: Selection<'_>,
     dry_run: bool,
     progress: &mut (dyn FnMut(Progress) + Send),
-) -> Result<Vec<DeadLetter>, StackError> {
+) -> Result<Vec<Redriven>, StackError> {
     let chosen = take_selected(sqs, dead_letter_queue_url, selection, progress).await?;
     if dry_run {
         put_back(sqs, dead_letter_queue_url, &chosen).await?;
-        return Ok(chosen);
+        return Ok(chosen
+            .into_iter()
+            .map(|letter| Redriven {
+                letter,
+                message_id: String::new(),
+            })
+            .collect());
     }
-    for (done, letter) in chosen.iter().enumerate() {
+    let mut moved = Vec::with_capacity(chosen.len());
+    let total = chosen.len();
+    for (done, letter) in chosen.into_iter().enumerate() {
         let mut send = sqs
             .send_message()
             .queue_url(queue_url)
             .message_body(&letter.body);
-        // The failure's own attributes stay behind: a redriven event starts afresh.
-        for (name, value) in letter
+        // The failure's own attributes stay behind: a redriven event starts afresh. The origin
+        // goes with it, so the copy stays the same delivery wherever it is seen.
+        let origin = letter.origin().to_owned();
+        let kept = letter
             .attributes
             .iter()
-            .filter(|(n, _)| !matches!(n.as_str(), "reason" | "failed_at"))
-        {
+            .filter(|(n, _)| !matches!(n.as_str(), "reason" | "failed_at" | ORIGIN_MESSAGE_ID))
+            .map(|(n, v)| (n.as_str(), v.as_str()));
+        for (name, value) in kept.chain([(ORIGIN_MESSAGE_ID, origin.as_str())]) {
             let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()
                 .data_type("String")
                 .string_value(value)
@@ -261,7 +295,8 @@ pub async fn redrive_selected(
                 .map_err(failed("copy an attribute"))?;
             send = send.message_attributes(name, attribute);
         }
-        send.send()
+        let sent = send
+            .send()
             .await
             .map_err(failed("send back to the queue"))?;
         sqs.delete_message()
@@ -273,10 +308,14 @@ pub async fn redrive_selected(
         progress(Progress {
             doing: "redriving",
             done: done + 1,
-            total: Some(chosen.len()),
+            total: Some(total),
+        });
+        moved.push(Redriven {
+            letter,
+            message_id: sent.message_id.unwrap_or_default(),
         });
     }
-    Ok(chosen)
+    Ok(moved)
 }
 
 /// Deletes the dead letters `selection` names, for good. With `dry_run`, nothing goes.

@@ -16,15 +16,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(in crate::dev) enum ActionFailure {
     #[error("no delivery {0}")]
     NotFound(String),
-    #[error("only a dead-lettered delivery can be redriven or deleted")]
-    NotDeadLettered,
-    #[error("the emulator no longer holds it (inlet dev was restarted)")]
-    Gone,
     #[error(
-        "it is not in the dead-letter queue: SQS moves an exhausted record there only once its \
-         last retry delay ends, and an emulator started since has lost it"
+        "only a dead-lettered delivery can be redriven or deleted; this one is {state}: {detail}"
     )]
-    NotInDeadLetterQueue,
+    NotDeadLettered { state: &'static str, detail: String },
+    #[error("its dead letter is no longer in the dead-letter queue: {0}")]
+    Gone(String),
+    #[error(
+        "it is not in the dead-letter queue yet: SQS moves a record whose receives ran out only \
+         once its last retry delay ends, at about {0}"
+    )]
+    NotYetInDeadLetterQueue(String),
+    #[error(
+        "its dead letter is no longer in the dead-letter queue: it was redriven or deleted \
+         elsewhere (`inlet dlq`, or another inspector page)"
+    )]
+    MovedElsewhere,
     #[error("only {kept} of its {size} bytes were kept, so it cannot be sent again as it came")]
     BodyTruncated { kept: usize, size: usize },
     #[error("no source `{0}` in the config")]
@@ -41,9 +48,10 @@ impl ActionFailure {
     pub(in crate::dev) fn status(&self) -> StatusCode {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::NotDeadLettered
-            | Self::Gone
-            | Self::NotInDeadLetterQueue
+            Self::NotDeadLettered { .. }
+            | Self::Gone(_)
+            | Self::NotYetInDeadLetterQueue(_)
+            | Self::MovedElsewhere
             | Self::BodyTruncated { .. }
             | Self::UnknownSource(_) => StatusCode::CONFLICT,
             Self::Sign(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -54,9 +62,10 @@ impl ActionFailure {
     pub(in crate::dev) fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "not_found",
-            Self::NotDeadLettered => "not_dead_lettered",
-            Self::Gone => "gone",
-            Self::NotInDeadLetterQueue => "not_in_dead_letter_queue",
+            Self::NotDeadLettered { .. } => "not_dead_lettered",
+            Self::Gone(_) => "gone",
+            Self::NotYetInDeadLetterQueue(_) => "not_in_dead_letter_queue_yet",
+            Self::MovedElsewhere => "moved_elsewhere",
             Self::BodyTruncated { .. } => "body_truncated",
             Self::UnknownSource(_) => "unknown_source",
             Self::Sign(_) => "cannot_sign",
@@ -64,6 +73,25 @@ impl ActionFailure {
             Self::Queue(_) => "queue_failed",
         }
     }
+}
+
+/// What `inlet dlq` did to the dead-letter queue, told to the running inspector. Letters are
+/// named by the message their delivery was first queued as (`origin_message_id`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(in crate::dev) struct DeadLetterChange {
+    #[serde(default)]
+    pub redriven: Vec<RedrivenLetter>,
+    #[serde(default)]
+    pub deleted: Vec<String>,
+    #[serde(default)]
+    pub by: String,
+}
+
+/// A dead letter sent back to the queue. (The report also names the message it is now; the
+/// page needs only the origin, which the redriven message carries as an attribute too.)
+#[derive(Debug, serde::Deserialize)]
+pub(in crate::dev) struct RedrivenLetter {
+    pub origin: String,
 }
 
 /// What an action did: the delivery it made or changed, and anything worth saying.
@@ -254,55 +282,47 @@ impl Actions {
         })
     }
 
-    /// Moves the delivery's dead letter back to the queue, where process takes it afresh, as
-    /// `inlet dlq redrive --key` does (every copy of the event's key).
+    /// Moves the delivery's own dead letter back to the queue, where process takes it afresh:
+    /// this copy only, as `inlet dlq redrive --key` moves every copy of the event.
     pub(in crate::dev) async fn redrive(&self, id: &str) -> Result<Done, ActionFailure> {
-        let key = self.dead_letter_key(id)?;
+        let origin = self.dead_letter_of(id)?;
         let moved = local::redrive_selected(
             &self.sqs,
             &self.dead_letter_queue_url,
             &self.queue_url,
-            Selection::Key(&key),
+            Selection::Origin(&origin),
             false,
             &mut |_| {},
         )
         .await
         .map_err(|e| ActionFailure::Queue(e.to_string()))?;
         if moved.is_empty() {
-            return Err(ActionFailure::NotInDeadLetterQueue);
+            return Err(self.not_there(id));
         }
-        self.inspector.set_state(
-            id,
-            State::Queued,
-            "redriven from the dead-letter queue".to_owned(),
-        );
+        self.inspector.redriven(&origin, "the inspector");
         Ok(Done {
             delivery: id.to_owned(),
             status: None,
-            note: None,
+            note: (moved.len() > 1).then(|| format!("{} copies of its dead letter", moved.len())),
         })
     }
 
-    /// Deletes the delivery's dead letter for good, as `inlet dlq delete --key` does.
+    /// Deletes the delivery's own dead letter for good.
     pub(in crate::dev) async fn delete(&self, id: &str) -> Result<Done, ActionFailure> {
-        let key = self.dead_letter_key(id)?;
+        let origin = self.dead_letter_of(id)?;
         let deleted = local::delete(
             &self.sqs,
             &self.dead_letter_queue_url,
-            Selection::Key(&key),
+            Selection::Origin(&origin),
             false,
             &mut |_| {},
         )
         .await
         .map_err(|e| ActionFailure::Queue(e.to_string()))?;
         if deleted.is_empty() {
-            return Err(ActionFailure::NotInDeadLetterQueue);
+            return Err(self.not_there(id));
         }
-        self.inspector.set_state(
-            id,
-            State::Deleted,
-            "deleted from the dead-letter queue".to_owned(),
-        );
+        self.inspector.deleted(&origin, "the inspector");
         Ok(Done {
             delivery: id.to_owned(),
             status: None,
@@ -310,16 +330,58 @@ impl Actions {
         })
     }
 
-    /// The key of a dead-lettered delivery this emulator still holds.
-    fn dead_letter_key(&self, id: &str) -> Result<String, ActionFailure> {
+    /// Applies what `inlet dlq` reports it did to the dead-letter queue. Returns how many
+    /// deliveries it changed.
+    pub(in crate::dev) fn dead_letters_changed(&self, change: &DeadLetterChange) -> usize {
+        // Shown on the page: a short label, whatever a caller sent.
+        let by: String = change.by.chars().take(40).collect();
+        let redriven = change
+            .redriven
+            .iter()
+            .filter_map(|letter| self.inspector.redriven(&letter.origin, &by));
+        let deleted = change
+            .deleted
+            .iter()
+            .filter_map(|origin| self.inspector.deleted(origin, &by));
+        redriven.count() + deleted.count()
+    }
+
+    /// The origin message of a dead-lettered delivery whose dead letter should be in the queue.
+    fn dead_letter_of(&self, id: &str) -> Result<String, ActionFailure> {
         let delivery = self.delivery(id)?;
         if delivery.state != State::DeadLettered {
-            return Err(ActionFailure::NotDeadLettered);
+            return Err(ActionFailure::NotDeadLettered {
+                state: delivery.state.name(),
+                detail: delivery.state_detail,
+            });
         }
         if delivery.gone {
-            return Err(ActionFailure::Gone);
+            return Err(ActionFailure::Gone(delivery.state_detail));
         }
-        delivery.key.ok_or(ActionFailure::NotDeadLettered)
+        delivery
+            .message_id
+            .ok_or_else(|| ActionFailure::Gone("it was recorded by an older inlet dev".into()))
+    }
+
+    /// Why a dead-lettered delivery's letter was not found: SQS has yet to move it, or something
+    /// else moved it first (then the delivery says so from now on).
+    fn not_there(&self, id: &str) -> ActionFailure {
+        let due = self
+            .inspector
+            .store()
+            .get(id)
+            .and_then(|d| d.dead_letter_at.clone())
+            .filter(|at| {
+                inlet_signature::clock::parse_rfc3339(at)
+                    .is_some_and(|secs| secs > crate::sending::now_secs())
+            });
+        if let Some(at) = due {
+            return ActionFailure::NotYetInDeadLetterQueue(at);
+        }
+        let failure = ActionFailure::MovedElsewhere;
+        self.inspector
+            .left_dead_letter_queue(id, failure.to_string());
+        failure
     }
 }
 

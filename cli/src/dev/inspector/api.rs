@@ -1,6 +1,6 @@
 //! The inspector's HTTP face: the page at `/` and the JSON API it polls and acts through.
 
-use super::actions::{ActionFailure, Actions, Done};
+use super::actions::{ActionFailure, Actions, DeadLetterChange, Done};
 use super::pretty::pretty_json;
 use super::store::{Delivery, State};
 use crate::dev::server::Answer;
@@ -35,7 +35,7 @@ impl Answer for InspectorService {
         let actions = Arc::clone(&self.actions);
         let public = self.public;
         async move {
-            let (parts, _body) = request.into_parts();
+            let (parts, body) = request.into_parts();
             if !public && !loopback_host(&parts.headers) {
                 // A page on another site that got a name resolving here (DNS rebinding) must
                 // not read or replay deliveries.
@@ -54,8 +54,40 @@ impl Answer for InspectorService {
                     "actions come from the inspector's own page",
                 );
             }
+            if parts.method == Method::POST && parts.uri.path() == "/api/dead-letters" {
+                return dead_letters_changed(&actions, body).await;
+            }
             route(&actions, &parts.method, parts.uri.path(), parts.uri.query()).await
         }
+    }
+}
+
+/// How large a report of `inlet dlq`'s changes may be: thousands of letters' ids.
+const MAX_CHANGE_BYTES: usize = 1024 * 1024;
+
+/// `POST /api/dead-letters`: `inlet dlq` telling the page what it redrove or deleted.
+async fn dead_letters_changed(actions: &Actions, body: Incoming) -> Response<Full<Bytes>> {
+    use http_body_util::BodyExt as _;
+    let Ok(collected) = http_body_util::Limited::new(body, MAX_CHANGE_BYTES)
+        .collect()
+        .await
+    else {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the report could not be read whole",
+        );
+    };
+    match serde_json::from_slice::<DeadLetterChange>(&collected.to_bytes()) {
+        Ok(change) => {
+            let updated = actions.dead_letters_changed(&change);
+            json_response(StatusCode::OK, &json!({ "ok": true, "updated": updated }))
+        }
+        Err(e) => error(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            &format!("expected {{\"redriven\": [...], \"deleted\": [...]}}: {e}"),
+        ),
     }
 }
 
@@ -232,11 +264,20 @@ fn summary(delivery: &Delivery) -> Value {
         "state": state_name(delivery.state),
         "state_detail": delivery.state_detail,
         "next_try_at": delivery.next_try_at,
+        "dead_letter_at": delivery.dead_letter_at,
         "attempts": delivery.attempts,
+        "message_id": delivery.message_id,
         "gone": delivery.gone,
         "replay_of": delivery.replay_of,
+        "replay_run": replay_run(delivery),
         "body_excerpt": excerpt,
     })
+}
+
+/// The `inlet replay` run a delivery's envelope came from, if it did: such an envelope carries
+/// the run's id, and the list marks it as a replay (as it marks the page's own, `replay_of`).
+fn replay_run(delivery: &Delivery) -> Option<&str> {
+    delivery.envelope.as_ref()?.get("replay")?.as_str()
 }
 
 /// A delivery whole.
@@ -383,7 +424,9 @@ mod tests {
                 headers: &headers,
                 body: body.as_bytes(),
             };
-            actions.inspector.ingested(&seen, Some("github"), reply)
+            actions
+                .inspector
+                .ingested(&seen, Some("github"), reply, None)
         }
 
         fn queued(key: &str) -> Reply {

@@ -12,8 +12,9 @@ mod store;
 
 pub(super) use actions::Actions;
 pub(super) use api::InspectorService;
-pub(super) use queued::RecordingQueue;
+pub(super) use queued::{RecordingQueue, watch};
 
+use inlet_core::actions::answers::TargetAnswer;
 use inlet_core::actions::{ActionError, Handled};
 use inlet_core::config::ProcessSettings;
 use inlet_core::envelope::Envelope;
@@ -24,7 +25,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use store::{ActionAttempt, Arrival, Progress, Request, State, Store, Verdict};
+use store::{ActionAttempt, Arrival, Progress, Request, State, Store, TargetResponse, Verdict};
 
 pub(super) use store::HistoryError;
 
@@ -41,9 +42,51 @@ pub(super) struct Inspector {
     store: Arc<Mutex<Store>>,
     /// Replay tokens to the delivery each became.
     replays: Arc<Mutex<HashMap<String, String>>>,
-    /// Envelopes the queue has stored, by key, until the server records the request they came
-    /// from (which it can only do once ingest has answered).
-    queued: Arc<Mutex<HashMap<String, serde_json::Value>>>,
+}
+
+/// One run of the action, as `inlet dev`'s recorder saw it: which message it was for, when, how
+/// long, what came of it and what the target answered.
+#[derive(Debug, Clone)]
+pub(super) struct ActionRun {
+    pub message_id: String,
+    pub at_ms: i64,
+    pub latency: Duration,
+    pub result: Result<Handled, ActionError>,
+    /// What the action's target made of it, in words.
+    pub answer: String,
+    pub response: Option<TargetAnswer>,
+}
+
+impl ActionRun {
+    fn attempt(&self) -> ActionAttempt {
+        let (outcome, error) = match &self.result {
+            Ok(Handled::Done) => ("done", None),
+            Ok(Handled::Unrouted) => ("unrouted", None),
+            Err(ActionError::Transient(why)) => ("transient", Some(why.clone())),
+            Err(ActionError::Permanent(why)) => ("permanent", Some(why.clone())),
+        };
+        ActionAttempt {
+            attempt: 0,
+            at: inlet_signature::clock::format_rfc3339_millis(self.at_ms),
+            outcome: outcome.to_owned(),
+            answer: self.answer.clone(),
+            latency_ms: u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX),
+            error,
+            response: self.response.as_ref().map(|r| TargetResponse {
+                status: r.status,
+                body: r.body.clone(),
+                truncated: r.truncated,
+            }),
+        }
+    }
+
+    /// The action's error, if it failed.
+    pub(super) fn error(&self) -> Option<&str> {
+        match &self.result {
+            Err(ActionError::Transient(why) | ActionError::Permanent(why)) => Some(why),
+            Ok(_) => None,
+        }
+    }
 }
 
 /// A request as the ingest server saw it.
@@ -65,7 +108,6 @@ impl Inspector {
         Self {
             store: Arc::new(Mutex::new(store)),
             replays: Arc::default(),
-            queued: Arc::default(),
         }
     }
 
@@ -79,45 +121,27 @@ impl Inspector {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The outcomes of the action's runs on a delivery, for tests of what feeds the record.
-    #[cfg(test)]
-    pub(super) fn action_outcomes(&self, id: &str) -> Vec<String> {
-        self.store()
-            .get(id)
-            .map(|d| {
-                d.action_attempts
-                    .iter()
-                    .map(|a| a.outcome.clone())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
     /// A failed history write, once: the page keeps working from memory.
     pub(super) fn take_write_failure(&self) -> Option<String> {
         self.store().write_failure.take()
     }
 
-    /// Records what ingest answered to a request; the delivery's id.
-    pub(super) fn ingested(&self, seen: &Seen<'_>, source: Option<&str>, reply: &Reply) -> String {
+    /// Records what ingest answered to a request, and the message it was queued as; the
+    /// delivery's id.
+    pub(super) fn ingested(
+        &self,
+        seen: &Seen<'_>,
+        source: Option<&str>,
+        reply: &Reply,
+        message_id: Option<String>,
+    ) -> String {
         let replay = seen
             .headers
             .get(REPLAY_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let mut arrival = arrival(seen, source, reply, replay.as_deref());
-        if let Some(key) = &arrival.key
-            && let Some(envelope) = self.queued_lock().remove(key)
-        {
-            // The 202's body names the key only; the event type is the envelope's.
-            if arrival.event_type.is_none() {
-                arrival.event_type = envelope
-                    .get("event_type")
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_owned);
-            }
-            arrival.envelope = Some(envelope);
-        }
+        arrival.message_id = message_id;
         let id = self.store().arrive(arrival);
         if let Some(token) = replay {
             self.replays_lock().insert(token, id.clone());
@@ -125,19 +149,12 @@ impl Inspector {
         id
     }
 
-    /// Keeps an envelope the queue has just stored (its message body), for [`Self::ingested`].
-    pub(super) fn queued(&self, body: &str) {
-        let Ok(envelope) = serde_json::from_str::<serde_json::Value>(body) else {
-            return;
-        };
-        if let Some(key) = envelope.get("key").and_then(serde_json::Value::as_str) {
-            let key = key.to_owned();
-            self.queued_lock().insert(key, envelope);
+    /// Keeps the envelope of a message ingest has just queued (its body), for
+    /// [`Self::ingested`].
+    pub(super) fn queued(&self, message_id: &str, body: &str) {
+        if let Ok(envelope) = serde_json::from_str::<serde_json::Value>(body) {
+            self.store().queued(message_id, envelope);
         }
-    }
-
-    fn queued_lock(&self) -> MutexGuard<'_, HashMap<String, serde_json::Value>> {
-        self.queued.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn replays_lock(&self) -> MutexGuard<'_, HashMap<String, String>> {
@@ -149,42 +166,14 @@ impl Inspector {
         self.replays_lock().remove(token)
     }
 
-    /// Records one run of the action: when, how long, and what came of it.
-    pub(super) fn acted(
-        &self,
-        envelope: &Envelope,
-        result: &Result<Handled, ActionError>,
-        answer: String,
-        latency: Duration,
-        at_ms: i64,
-    ) {
-        let (outcome, error) = match result {
-            Ok(Handled::Done) => ("done", None),
-            Ok(Handled::Unrouted) => ("unrouted", None),
-            Err(ActionError::Transient(why)) => ("transient", Some(why.clone())),
-            Err(ActionError::Permanent(why)) => ("permanent", Some(why.clone())),
-        };
-        let attempt = ActionAttempt {
-            attempt: 0,
-            at: inlet_signature::clock::format_rfc3339_millis(at_ms),
-            outcome: outcome.to_owned(),
-            answer,
-            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
-            error,
-        };
-        let json = serde_json::to_value(envelope).unwrap_or(serde_json::Value::Null);
-        self.store()
-            .attempt(&envelope.key, json, envelope.event_type.clone(), attempt);
-    }
-
-    /// Records what process made of a poll's batch, at `now` (seconds since the epoch).
-    /// `last_errors` holds the action's last error per key, for dead letters.
+    /// Records what process made of a poll's batch, at `now` (seconds since the epoch), with the
+    /// action's runs in it. Each outcome lands on the delivery its message was first queued as.
     pub(super) fn polled(
         &self,
         poll: &Poll,
         retry: &ProcessSettings,
         now: i64,
-        last_errors: &HashMap<String, String>,
+        runs: &[ActionRun],
     ) {
         let Some(outcome) = &poll.outcome else {
             return;
@@ -194,29 +183,113 @@ impl Inspector {
             let Some(received) = poll.received.iter().find(|r| &r.message_id == message_id) else {
                 continue;
             };
-            let Some(key) = &received.key else {
-                continue;
-            };
+            let mine: Vec<&ActionRun> = runs
+                .iter()
+                .filter(|r| &r.message_id == message_id)
+                .collect();
+            let last_error = mine.iter().rev().find_map(|r| r.error());
             let exhausted = poll.exhausted.contains(message_id);
-            let progress = progress_of(
-                result,
-                received.receive_count,
-                exhausted,
-                retry,
-                now,
-                last_errors.get(key).map(String::as_str),
+            store.receive(
+                &received.origin_message_id,
+                mine.iter().map(|r| r.attempt()).collect(),
+                |tried| {
+                    progress_of(
+                        result,
+                        received.receive_count,
+                        exhausted,
+                        retry,
+                        now,
+                        last_error,
+                        tried,
+                    )
+                },
+                || received.envelope.as_ref().map(adopted),
             );
-            store.progress(key, progress);
         }
     }
 
-    /// Marks a delivery redriven or deleted.
-    fn set_state(&self, id: &str, state: State, detail: String) {
-        self.store().set_state(id, state, detail);
+    /// Marks the delivery first queued as `origin` redriven; its id.
+    pub(super) fn redriven(&self, origin: &str, by: &str) -> Option<String> {
+        self.store().redriven(
+            origin,
+            format!("redriven from the dead-letter queue by {by}"),
+        )
+    }
+
+    /// Marks the delivery first queued as `origin` deleted from the dead-letter queue; its id.
+    pub(super) fn deleted(&self, origin: &str, by: &str) -> Option<String> {
+        self.store().deleted(
+            origin,
+            format!("deleted from the dead-letter queue by {by}"),
+        )
+    }
+
+    /// Marks the dead letters the queue no longer holds as gone; `present` are the origins of
+    /// those it does.
+    pub(super) fn reconcile_dead_letters(&self, present: &std::collections::HashSet<String>) {
+        self.store().reconcile_dead_letters(present);
+    }
+
+    /// Marks a delivery as no longer in the dead-letter queue.
+    fn left_dead_letter_queue(&self, id: &str, detail: String) {
+        self.store().left_dead_letter_queue(id, detail);
     }
 }
 
-/// What one record's outcome means for its delivery.
+/// A delivery for a message the inspector never saw ingest queue: one `inlet replay` sent, or
+/// one left in the queue from before this run.
+fn adopted(envelope: &Envelope) -> Arrival {
+    let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
+    let body = envelope.body_bytes().unwrap_or_default();
+    let kept = body.len().min(store::MAX_BODY_BYTES);
+    let message = match &envelope.replay {
+        Some(run) => format!(
+            "not seen at the door: `inlet replay` (run {run}) sent it to the queue, from the \
+             archive of the delivery received at {}",
+            envelope.received_at
+        ),
+        None => format!(
+            "not seen at the door of this run: taken from the queue (received at {})",
+            envelope.received_at
+        ),
+    };
+    Arrival {
+        received_at: inlet_signature::clock::format_rfc3339_millis(now_ms),
+        source: envelope.source.clone(),
+        event_type: envelope.event_type.clone(),
+        event_id: Some(envelope.event_id.clone()),
+        key: Some(envelope.key.clone()),
+        status: 0,
+        code: None,
+        state: State::Queued,
+        state_detail: "queued".to_owned(),
+        replay_of: None,
+        request: Request {
+            method: "POST".to_owned(),
+            path: format!("/webhooks/{}", envelope.source),
+            query: None,
+            headers: envelope
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            body: body[..kept].to_vec(),
+            body_truncated_from: (kept < body.len()).then_some(body.len()),
+        },
+        verdict: Verdict {
+            status: 0,
+            code: None,
+            message,
+            verified: false,
+        },
+        envelope: serde_json::to_value(envelope).ok(),
+        message_id: None,
+    }
+}
+
+/// What one record's outcome means for its delivery. `tried` tells whether the action has ever
+/// run on the delivery: a copy held back behind a failing one never has, and is not said to have
+/// failed.
 fn progress_of(
     result: &RecordOutcome,
     receive_count: u32,
@@ -224,9 +297,16 @@ fn progress_of(
     retry: &ProcessSettings,
     now: i64,
     last_error: Option<&str>,
+    tried: bool,
 ) -> Progress {
     let next_try = now + i64::from(retry.backoff_secs(receive_count));
     let at = |secs: i64| inlet_signature::clock::format_rfc3339_secs(secs);
+    // SQS applies the redrive policy only when it would deliver the record again: once the
+    // visibility delay the pipeline just set has run out.
+    let moves = format!(
+        "SQS moves it to the dead-letter queue when its retry delay ends, at about {}",
+        at(next_try)
+    );
     let (state, detail, next_try_at) = match result {
         RecordOutcome::Processed => (State::Processed, "the action ran".to_owned(), None),
         RecordOutcome::Unrouted => (
@@ -241,11 +321,7 @@ fn progress_of(
         ),
         RecordOutcome::Retry { reason } if exhausted => (
             State::DeadLettered,
-            format!(
-                "failed {receive_count} times, the last: {reason}; SQS moves it to the \
-                 dead-letter queue at about {}",
-                at(next_try)
-            ),
+            format!("received {receive_count} times, the last failed: {reason}; {moves}"),
             None,
         ),
         RecordOutcome::Retry { reason } => (
@@ -253,10 +329,26 @@ fn progress_of(
             format!("{reason}; next try at about {}", at(next_try)),
             Some(at(next_try)),
         ),
+        RecordOutcome::Skipped if exhausted => (
+            State::DeadLettered,
+            if tried {
+                format!(
+                    "received {receive_count} times, the last held back (not tried) behind an \
+                     earlier copy of this event that failed; {moves}"
+                )
+            } else {
+                format!(
+                    "never tried: held back in each of its {receive_count} receives behind an \
+                     earlier copy of this event that failed; {moves}"
+                )
+            },
+            None,
+        ),
         RecordOutcome::Skipped => (
             State::Retrying,
             format!(
-                "an earlier copy of this event in the batch failed; next try at about {}",
+                "held back (not tried): an earlier copy of this event in the batch failed; next \
+                 try at about {}",
                 at(next_try)
             ),
             Some(at(next_try)),
@@ -274,7 +366,7 @@ fn progress_of(
         state,
         detail,
         next_try_at,
-        receive_count,
+        dead_letter_at: exhausted.then(|| at(next_try)),
     }
 }
 
@@ -377,6 +469,7 @@ fn arrival(seen: &Seen<'_>, source: Option<&str>, reply: &Reply, replay: Option<
             verified,
         },
         envelope: None,
+        message_id: None,
     }
 }
 
@@ -393,7 +486,7 @@ mod tests {
             "v": 1, "key": "github#d-1", "source": "github", "scheme": "github",
             "event_type": "push", "event_id": "d-1", "received_at": "2026-11-28T13:00:00.000Z",
         });
-        inspector.queued(&envelope.to_string());
+        inspector.queued("m-1", &envelope.to_string());
         let headers = http::HeaderMap::new();
         let seen = Seen {
             method: "POST",
@@ -411,12 +504,13 @@ mod tests {
             },
             headers: Vec::new(),
         };
-        let id = inspector.ingested(&seen, Some("github"), &reply);
+        let id = inspector.ingested(&seen, Some("github"), &reply, Some("m-1".into()));
         let delivery = inspector.store().get(&id).cloned().expect("recorded");
         assert_eq!(delivery.event_type.as_deref(), Some("push"));
         assert_eq!(delivery.envelope, Some(envelope));
-        // Taken once: a later copy with the key gets the envelope its own send stored.
-        let again = inspector.ingested(&seen, Some("github"), &reply);
+        assert_eq!(delivery.message_id.as_deref(), Some("m-1"));
+        // Taken once: another copy of the key gets the envelope its own message carried.
+        let again = inspector.ingested(&seen, Some("github"), &reply, Some("m-2".into()));
         assert_eq!(
             inspector
                 .store()
@@ -431,7 +525,15 @@ mod tests {
         let retry = RecordOutcome::Retry {
             reason: "the target answered 500".into(),
         };
-        let progress = progress_of(&retry, 2, false, &ProcessSettings::default(), NOON, None);
+        let progress = progress_of(
+            &retry,
+            2,
+            false,
+            &ProcessSettings::default(),
+            NOON,
+            None,
+            true,
+        );
         assert_eq!(progress.state, State::Retrying);
         assert_eq!(
             progress.next_try_at.as_deref(),
@@ -456,14 +558,78 @@ mod tests {
             &ProcessSettings::default(),
             NOON,
             Some("the target answered 404"),
+            true,
         );
         assert_eq!(progress.state, State::DeadLettered);
         assert_eq!(progress.detail, "action_failed: the target answered 404");
         let last = RecordOutcome::Retry {
             reason: "the target answered 500".into(),
         };
-        let progress = progress_of(&last, 5, true, &ProcessSettings::default(), NOON, None);
+        let progress = progress_of(
+            &last,
+            5,
+            true,
+            &ProcessSettings::default(),
+            NOON,
+            None,
+            true,
+        );
         assert_eq!(progress.state, State::DeadLettered);
         assert!(progress.detail.contains("the target answered 500"));
+        assert_eq!(
+            progress.dead_letter_at.as_deref(),
+            Some("2026-11-22T13:01:20Z")
+        );
+    }
+
+    #[test]
+    fn a_copy_held_back_is_never_said_to_have_failed() {
+        let settings = ProcessSettings::default();
+        let held = progress_of(
+            &RecordOutcome::Skipped,
+            2,
+            false,
+            &settings,
+            NOON,
+            None,
+            false,
+        );
+        assert_eq!(held.state, State::Retrying);
+        assert!(
+            held.detail.starts_with("held back (not tried)"),
+            "{}",
+            held.detail
+        );
+        let last = progress_of(
+            &RecordOutcome::Skipped,
+            5,
+            true,
+            &settings,
+            NOON,
+            None,
+            false,
+        );
+        assert_eq!(last.state, State::DeadLettered);
+        assert!(
+            last.detail
+                .starts_with("never tried: held back in each of its 5 receives"),
+            "{}",
+            last.detail
+        );
+        assert!(!last.detail.contains("failed 5 times"), "{}", last.detail);
+        let tried = progress_of(
+            &RecordOutcome::Skipped,
+            5,
+            true,
+            &settings,
+            NOON,
+            None,
+            true,
+        );
+        assert!(
+            tried.detail.contains("the last held back"),
+            "{}",
+            tried.detail
+        );
     }
 }

@@ -29,6 +29,22 @@ pub(crate) enum State {
 }
 
 impl State {
+    /// The state's name, as the API and the history write it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Processed => "processed",
+            Self::Duplicate => "duplicate",
+            Self::Retrying => "retrying",
+            Self::DeadLettered => "dead_lettered",
+            Self::Rejected => "rejected",
+            Self::Ignored => "ignored",
+            Self::Handshake => "handshake",
+            Self::Failed => "failed",
+            Self::Deleted => "deleted",
+        }
+    }
+
     /// Whether the pipeline is done with it: a later outcome for its key belongs to another copy.
     pub(crate) fn is_final(self) -> bool {
         !matches!(self, Self::Queued | Self::Retrying)
@@ -77,6 +93,17 @@ pub(crate) struct ActionAttempt {
     pub answer: String,
     pub latency_ms: u64,
     pub error: Option<String>,
+    /// What the forward's target answered, when it answered at all.
+    #[serde(default)]
+    pub response: Option<TargetResponse>,
+}
+
+/// A forward target's HTTP answer: its status and the start of its body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TargetResponse {
+    pub status: u16,
+    pub body: String,
+    pub truncated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,8 +120,17 @@ pub(crate) struct Delivery {
     pub state: State,
     pub state_detail: String,
     pub next_try_at: Option<String>,
-    /// How many times process received it (SQS's receive count).
+    /// About when SQS moves it to the dead-letter queue, once its receives have run out: until
+    /// then its dead letter is not there to redrive.
+    #[serde(default)]
+    pub dead_letter_at: Option<String>,
+    /// How many times process received it, over every message it has been (a redrive starts
+    /// SQS's own receive count again).
     pub attempts: u32,
+    /// The SQS message ingest queued it as. Its dead letter and any redrive of it carry this id
+    /// (`origin_message_id`), so every outcome lands on this copy and no other copy of its event.
+    #[serde(default)]
+    pub message_id: Option<String>,
     #[serde(default)]
     pub gone: bool,
     pub replay_of: Option<String>,
@@ -122,15 +158,18 @@ pub(crate) struct Arrival {
     pub verdict: Verdict,
     /// The envelope as ingest queued it, when it queued one.
     pub envelope: Option<serde_json::Value>,
+    /// The message it was queued as.
+    pub message_id: Option<String>,
 }
 
-/// What the process pipeline made of one received copy of a key.
+/// What the process pipeline made of one receive of a delivery's message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Progress {
     pub state: State,
     pub detail: String,
     pub next_try_at: Option<String>,
-    pub receive_count: u32,
+    /// When SQS should move it to the dead-letter queue, for a record whose receives ran out.
+    pub dead_letter_at: Option<String>,
 }
 
 /// The history file: one JSON delivery per line, the last line for an id wins.
@@ -159,12 +198,24 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError {
     move |source| HistoryError::Io { path, source }
 }
 
+/// A receive of a message the store cannot place yet: ingest has queued it, but the server has
+/// not recorded the request it came from (the poller can be that quick).
+#[derive(Debug, Clone)]
+struct Early {
+    runs: Vec<ActionAttempt>,
+    progress: Progress,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     /// Oldest first.
     deliveries: VecDeque<Delivery>,
     next_seq: u64,
     history: Option<History>,
+    /// Envelopes ingest has queued, by message id, until the request they came from is recorded.
+    pending: HashMap<String, serde_json::Value>,
+    /// Receives of pending messages, applied once their delivery is recorded.
+    early: HashMap<String, Vec<Early>>,
     /// A history write that failed, to report once rather than on every event.
     pub(crate) write_failure: Option<String>,
 }
@@ -213,8 +264,7 @@ impl Store {
         let mut store = Self {
             deliveries: deliveries.into(),
             next_seq,
-            history: None,
-            write_failure: None,
+            ..Self::default()
         };
         store.history = Some(store.rewrite(path)?);
         Ok(store)
@@ -274,8 +324,31 @@ impl Store {
         }
     }
 
-    /// Records a delivery ingest answered; its id.
-    pub(crate) fn arrive(&mut self, arrival: Arrival) -> String {
+    /// Keeps the envelope of a message ingest has just queued, until [`Self::arrive`] records
+    /// the request it came from.
+    pub(crate) fn queued(&mut self, message_id: &str, envelope: serde_json::Value) {
+        self.pending.insert(message_id.to_owned(), envelope);
+    }
+
+    /// Records a delivery ingest answered; its id. A queued one takes the envelope
+    /// [`Self::queued`] kept, and any receive of its message that came first.
+    pub(crate) fn arrive(&mut self, mut arrival: Arrival) -> String {
+        let early = match &arrival.message_id {
+            Some(message_id) => {
+                if let Some(envelope) = self.pending.remove(message_id) {
+                    // The 202's body names the key only; the event type is the envelope's.
+                    if arrival.event_type.is_none() {
+                        arrival.event_type = envelope
+                            .get("event_type")
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_owned);
+                    }
+                    arrival.envelope = Some(envelope);
+                }
+                self.early.remove(message_id).unwrap_or_default()
+            }
+            None => Vec::new(),
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
         let id = format!("d-{seq:06}");
@@ -292,7 +365,9 @@ impl Store {
             state: arrival.state,
             state_detail: arrival.state_detail,
             next_try_at: None,
+            dead_letter_at: None,
             attempts: 0,
+            message_id: arrival.message_id,
             gone: false,
             replay_of: arrival.replay_of,
             request: arrival.request,
@@ -307,77 +382,150 @@ impl Store {
                 history.live.remove(&old.id);
             }
         }
+        for receive in early {
+            self.apply(&id, receive.runs, receive.progress);
+        }
         self.persist(&id);
         id
     }
 
-    /// The copy of `key` the pipeline is working on: the oldest not yet final. The queue hands
-    /// copies out roughly in the order they came, so the oldest is the likeliest.
-    fn working_on(&mut self, key: &str) -> Option<&mut Delivery> {
+    /// The delivery first queued as message `origin`.
+    fn by_origin(&mut self, origin: &str) -> Option<&mut Delivery> {
         self.deliveries
             .iter_mut()
-            .find(|d| d.key.as_deref() == Some(key) && !d.state.is_final())
+            .rev()
+            .find(|d| d.message_id.as_deref() == Some(origin))
     }
 
-    /// Applies what process made of a copy of `key`; the delivery it applied to.
-    pub(crate) fn progress(&mut self, key: &str, progress: Progress) -> Option<String> {
-        let known = self
-            .deliveries
-            .iter()
-            .rev()
-            .find(|d| d.key.as_deref() == Some(key) && d.envelope.is_some())
-            .map(|d| (d.envelope.clone(), d.event_type.clone()));
-        let delivery = self.working_on(key)?;
+    /// Applies one receive of a delivery's message: the action's runs on it, then what process
+    /// made of it. `progress` is told whether the action has ever run on the delivery (a copy
+    /// held back behind a failing one never has). A message the store has never heard of (sent
+    /// by `inlet replay`, or queued before this run) becomes a delivery of its own through
+    /// `unknown`. Returns the delivery it landed on, or `None` while it waits for its request.
+    pub(crate) fn receive(
+        &mut self,
+        origin: &str,
+        runs: Vec<ActionAttempt>,
+        progress: impl FnOnce(bool) -> Progress,
+        unknown: impl FnOnce() -> Option<Arrival>,
+    ) -> Option<String> {
+        if let Some(delivery) = self.by_origin(origin) {
+            let tried = !delivery.action_attempts.is_empty() || !runs.is_empty();
+            let id = delivery.id.clone();
+            self.apply(&id, runs, progress(tried));
+            self.persist(&id);
+            return Some(id);
+        }
+        if self.pending.contains_key(origin) {
+            let progress = progress(!runs.is_empty());
+            self.early
+                .entry(origin.to_owned())
+                .or_default()
+                .push(Early { runs, progress });
+            return None;
+        }
+        let mut arrival = unknown()?;
+        arrival.message_id = Some(origin.to_owned());
+        let id = self.arrive(arrival);
+        let tried = !runs.is_empty();
+        self.apply(&id, runs, progress(tried));
+        self.persist(&id);
+        Some(id)
+    }
+
+    /// Sets what a receive made of delivery `id`.
+    fn apply(&mut self, id: &str, runs: Vec<ActionAttempt>, progress: Progress) {
+        // A duplicate never reaches the action: it shows the envelope of its key's earlier copy.
+        let known = |store: &Self, key: &str| {
+            store
+                .deliveries
+                .iter()
+                .rev()
+                .find(|d| d.key.as_deref() == Some(key) && d.envelope.is_some())
+                .map(|d| (d.envelope.clone(), d.event_type.clone()))
+        };
+        let key = self.get(id).and_then(|d| d.key.clone());
+        let earlier = key.as_deref().and_then(|key| known(self, key));
+        let Some(delivery) = self.deliveries.iter_mut().find(|d| d.id == id) else {
+            return;
+        };
+        for run in runs {
+            let number = u32::try_from(delivery.action_attempts.len()).unwrap_or(u32::MAX);
+            delivery.action_attempts.push(ActionAttempt {
+                attempt: number.saturating_add(1),
+                ..run
+            });
+        }
         delivery.state = progress.state;
         delivery.state_detail = progress.detail;
         delivery.next_try_at = progress.next_try_at;
-        delivery.attempts = delivery.attempts.max(progress.receive_count);
+        delivery.dead_letter_at = progress.dead_letter_at;
+        delivery.attempts = delivery.attempts.saturating_add(1);
         delivery.gone = false;
-        // A duplicate never reaches the action, so its envelope is its key's earlier copy's.
         if delivery.envelope.is_none()
-            && let Some((envelope, event_type)) = known
+            && let Some((envelope, event_type)) = earlier
         {
             delivery.envelope = envelope;
             if delivery.event_type.is_none() {
                 delivery.event_type = event_type;
             }
         }
+    }
+
+    /// The delivery whose dead letter was sent back to the queue (by the page or `inlet dlq`).
+    pub(crate) fn redriven(&mut self, origin: &str, detail: String) -> Option<String> {
+        let delivery = self.by_origin(origin)?;
+        delivery.state = State::Queued;
+        delivery.state_detail = detail;
+        delivery.next_try_at = None;
+        delivery.gone = false;
         let id = delivery.id.clone();
         self.persist(&id);
         Some(id)
     }
 
-    /// Records a run of the action on `key`, with the envelope it ran on.
-    pub(crate) fn attempt(
-        &mut self,
-        key: &str,
-        envelope: serde_json::Value,
-        event_type: Option<String>,
-        attempt: ActionAttempt,
-    ) -> Option<String> {
-        let delivery = self.working_on(key)?;
-        delivery.envelope = Some(envelope);
-        if delivery.event_type.is_none() {
-            delivery.event_type = event_type;
+    /// The delivery whose dead letter was deleted for good.
+    pub(crate) fn deleted(&mut self, origin: &str, detail: String) -> Option<String> {
+        let delivery = self.by_origin(origin)?;
+        delivery.state = State::Deleted;
+        delivery.state_detail = detail;
+        delivery.next_try_at = None;
+        let id = delivery.id.clone();
+        self.persist(&id);
+        Some(id)
+    }
+
+    /// Marks the dead-lettered deliveries whose dead letters the queue no longer holds as gone:
+    /// `present` holds the origins of those it does. Run once at start, against whatever emulator
+    /// this run has (a fresh one has none).
+    pub(crate) fn reconcile_dead_letters(&mut self, present: &std::collections::HashSet<String>) {
+        let mut changed = Vec::new();
+        for delivery in &mut self.deliveries {
+            if delivery.state != State::DeadLettered {
+                continue;
+            }
+            let held = delivery
+                .message_id
+                .as_ref()
+                .is_some_and(|origin| present.contains(origin));
+            if delivery.gone != held {
+                continue;
+            }
+            delivery.gone = !held;
+            changed.push(delivery.id.clone());
         }
-        let number = u32::try_from(delivery.action_attempts.len()).unwrap_or(u32::MAX);
-        delivery.action_attempts.push(ActionAttempt {
-            attempt: number.saturating_add(1),
-            ..attempt
-        });
-        let id = delivery.id.clone();
-        self.persist(&id);
-        Some(id)
+        for id in changed {
+            self.persist(&id);
+        }
     }
 
-    /// Sets a delivery's state by hand (redrive, delete).
-    pub(crate) fn set_state(&mut self, id: &str, state: State, detail: String) {
+    /// Marks a dead-lettered delivery as no longer in the dead-letter queue, with why.
+    pub(crate) fn left_dead_letter_queue(&mut self, id: &str, detail: String) {
         if let Some(delivery) = self.deliveries.iter_mut().find(|d| d.id == id) {
-            delivery.state = state;
+            delivery.gone = true;
             delivery.state_detail = detail;
             delivery.next_try_at = None;
-            let id = delivery.id.clone();
-            self.persist(&id);
+            self.persist(id);
         }
     }
 
@@ -452,6 +600,15 @@ mod tests {
                 verified: true,
             },
             envelope: None,
+            message_id: None,
+        }
+    }
+
+    /// A delivery ingest queued as message `message_id`.
+    fn queued(key: &str, message_id: &str) -> Arrival {
+        Arrival {
+            message_id: Some(message_id.to_owned()),
+            ..arrival(key, State::Queued)
         }
     }
 
@@ -460,8 +617,18 @@ mod tests {
             state,
             detail: String::new(),
             next_try_at: None,
-            receive_count: 1,
+            dead_letter_at: None,
         }
+    }
+
+    /// A receive of message `origin`'s delivery, with `runs`, ending in `state`.
+    fn receive(
+        store: &mut Store,
+        origin: &str,
+        runs: Vec<ActionAttempt>,
+        state: State,
+    ) -> Option<String> {
+        store.receive(origin, runs, |_| progress(state), || None)
     }
 
     fn attempt() -> ActionAttempt {
@@ -472,6 +639,7 @@ mod tests {
             answer: "forwarded".into(),
             latency_ms: 3,
             error: None,
+            response: None,
         }
     }
 
@@ -496,55 +664,119 @@ mod tests {
     }
 
     #[test]
-    fn outcomes_go_to_the_oldest_copy_of_a_key_still_in_the_queue() {
+    fn each_outcome_lands_on_the_copy_its_message_belongs_to() {
         let mut store = Store::in_memory();
-        let first = store.arrive(arrival("github#a", State::Queued));
-        let second = store.arrive(arrival("github#a", State::Queued));
-        let retry = Progress {
-            state: State::Retrying,
-            detail: "next try at about 13:00:10".into(),
-            next_try_at: Some("2026-11-28T13:00:10Z".into()),
-            receive_count: 1,
+        let first = store.arrive(queued("github#a", "m-1"));
+        let second = store.arrive(queued("github#a", "m-2"));
+        let third = store.arrive(queued("github#a", "m-3"));
+        // One batch: the first copy fails, the two behind it are held back.
+        let failed = ActionAttempt {
+            outcome: "transient".into(),
+            ..attempt()
         };
         assert_eq!(
-            store.progress("github#a", retry).as_deref(),
-            Some(first.as_str())
+            receive(&mut store, "m-1", vec![failed], State::Retrying),
+            Some(first.clone())
         );
-        // Still working on the first: a retry is not final.
-        let at = store.attempt(
-            "github#a",
-            serde_json::json!({"key": "github#a"}),
-            Some("push".into()),
-            attempt(),
-        );
-        assert_eq!(at.as_deref(), Some(first.as_str()));
-        store.progress("github#a", progress(State::Processed));
         assert_eq!(
-            store
-                .progress("github#a", progress(State::Duplicate))
-                .as_deref(),
-            Some(second.as_str())
+            receive(&mut store, "m-3", Vec::new(), State::Retrying),
+            Some(third.clone())
         );
-        let (a, b) = (store.get(&first).unwrap(), store.get(&second).unwrap());
-        assert_eq!((a.state, b.state), (State::Processed, State::Duplicate));
-        assert_eq!(a.action_attempts.len(), 1);
-        assert_eq!(a.action_attempts[0].attempt, 1);
-        assert_eq!(a.next_try_at, None);
-        // The duplicate never ran the action: it shows its key's envelope and type.
-        assert_eq!(b.envelope, a.envelope);
-        assert_eq!(b.event_type.as_deref(), Some("push"));
-        // Nothing left in the queue for that key.
-        assert_eq!(store.progress("github#a", progress(State::Processed)), None);
+        assert_eq!(
+            receive(&mut store, "m-2", Vec::new(), State::Retrying),
+            Some(second.clone())
+        );
+        // The next batch: the first goes through, the others are duplicates.
+        receive(&mut store, "m-1", vec![attempt()], State::Processed);
+        receive(&mut store, "m-2", Vec::new(), State::Duplicate);
+        receive(&mut store, "m-3", Vec::new(), State::Duplicate);
+        let view = |id: &str| {
+            let d = store.get(id).unwrap();
+            (d.state, d.attempts, d.action_attempts.len())
+        };
+        assert_eq!(view(&first), (State::Processed, 2, 2));
+        assert_eq!(view(&second), (State::Duplicate, 2, 0));
+        assert_eq!(view(&third), (State::Duplicate, 2, 0));
+        let numbers: Vec<u32> = store
+            .get(&first)
+            .unwrap()
+            .action_attempts
+            .iter()
+            .map(|a| a.attempt)
+            .collect();
+        assert_eq!(numbers, [1, 2]);
     }
 
     #[test]
-    fn a_redriven_dead_letter_takes_its_next_outcome() {
+    fn a_receive_before_its_request_is_recorded_waits_for_it() {
         let mut store = Store::in_memory();
-        let id = store.arrive(arrival("github#a", State::Queued));
-        store.progress("github#a", progress(State::DeadLettered));
-        store.set_state(&id, State::Queued, "redriven".into());
-        store.progress("github#a", progress(State::Processed));
-        assert_eq!(store.get(&id).unwrap().state, State::Processed);
+        store.queued(
+            "m-1",
+            serde_json::json!({"key": "github#a", "event_type": "push"}),
+        );
+        // The poller took the message before the server recorded the request.
+        assert_eq!(
+            receive(&mut store, "m-1", vec![attempt()], State::Processed),
+            None
+        );
+        let id = store.arrive(queued("github#a", "m-1"));
+        let delivery = store.get(&id).unwrap();
+        assert_eq!(delivery.state, State::Processed);
+        assert_eq!(delivery.action_attempts.len(), 1);
+        assert_eq!(delivery.event_type.as_deref(), Some("push"));
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn a_message_never_seen_at_the_door_becomes_a_delivery_of_its_own() {
+        let mut store = Store::in_memory();
+        let known = store.arrive(queued("github#a", "m-1"));
+        let adopted = store.receive(
+            "m-9",
+            Vec::new(),
+            |tried| {
+                assert!(!tried);
+                progress(State::Duplicate)
+            },
+            || Some(arrival("github#a", State::Queued)),
+        );
+        let adopted = adopted.unwrap();
+        assert_ne!(adopted, known);
+        let delivery = store.get(&adopted).unwrap();
+        assert_eq!(delivery.message_id.as_deref(), Some("m-9"));
+        assert_eq!(delivery.state, State::Duplicate);
+        assert_eq!(store.get(&known).unwrap().state, State::Queued);
+    }
+
+    #[test]
+    fn a_dead_letter_moved_or_deleted_elsewhere_says_so() {
+        let mut store = Store::in_memory();
+        let kept = store.arrive(queued("github#a", "m-1"));
+        let redriven = store.arrive(queued("github#a", "m-2"));
+        let deleted = store.arrive(queued("github#a", "m-3"));
+        for origin in ["m-1", "m-2", "m-3"] {
+            receive(&mut store, origin, Vec::new(), State::DeadLettered);
+        }
+        assert_eq!(
+            store.redriven("m-2", "redriven by inlet dlq".into()),
+            Some(redriven.clone())
+        );
+        assert_eq!(
+            store.deleted("m-3", "deleted by inlet dlq".into()),
+            Some(deleted.clone())
+        );
+        assert_eq!(store.redriven("m-404", String::new()), None);
+        // The redriven message comes back carrying its origin, and lands on its delivery.
+        receive(&mut store, "m-2", vec![attempt()], State::Processed);
+        let state = |id: &str| store.get(id).unwrap().state;
+        assert_eq!(state(&kept), State::DeadLettered);
+        assert_eq!(state(&redriven), State::Processed);
+        assert_eq!(state(&deleted), State::Deleted);
+        // A start against a queue that no longer holds m-1's letter.
+        store.reconcile_dead_letters(&std::collections::HashSet::new());
+        assert!(store.get(&kept).unwrap().gone);
+        store.reconcile_dead_letters(&["m-1".to_owned()].into());
+        assert!(!store.get(&kept).unwrap().gone);
     }
 
     #[test]
@@ -554,11 +786,11 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         {
             let mut store = Store::open(&path).unwrap();
-            store.arrive(arrival("github#done", State::Queued));
-            store.progress("github#done", progress(State::Processed));
-            store.arrive(arrival("github#waiting", State::Queued));
-            store.arrive(arrival("github#dead", State::Queued));
-            store.progress("github#dead", progress(State::DeadLettered));
+            store.arrive(queued("github#done", "m-1"));
+            receive(&mut store, "m-1", Vec::new(), State::Processed);
+            store.arrive(queued("github#waiting", "m-2"));
+            store.arrive(queued("github#dead", "m-3"));
+            receive(&mut store, "m-3", Vec::new(), State::DeadLettered);
             let mut rejected = arrival("github#x", State::Rejected);
             rejected.key = None;
             store.arrive(rejected);

@@ -1,7 +1,7 @@
 //! The forward action: POST the original body to the agent's URL, signed the Standard Webhooks
 //! way with the event key as `webhook-id`, so the receiver can verify and deduplicate too.
 
-use crate::actions::{ActionError, Event};
+use crate::actions::{ActionError, Event, answers};
 use crate::metrics;
 use inlet_signature::clock;
 use inlet_signature::{Key, sign_outbound};
@@ -81,7 +81,16 @@ impl Forwarder {
         // figure toward zero and a timeout only repeats the configured limit; both are counted
         // as failed_transient instead.
         metrics::observe_forward_latency(started.elapsed());
-        classify(response.status())
+        let status = response.status();
+        if answers::capturing() {
+            let (body, truncated) = answers::read_bounded(response).await;
+            answers::keep(answers::TargetAnswer {
+                status: status.as_u16(),
+                body,
+                truncated,
+            });
+        }
+        classify(status)
     }
 }
 

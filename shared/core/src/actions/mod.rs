@@ -3,6 +3,7 @@
 //! The process pipeline calls a [`Handler`]; the config's `[[routes]]` are one ([`router::Router`],
 //! with its forward and log actions), and users' own Rust code can be another.
 
+pub mod answers;
 pub mod forward;
 pub mod router;
 
@@ -16,6 +17,8 @@ pub struct Event<'a> {
     pub envelope: &'a Envelope,
     /// The original delivery body.
     pub body: &'a [u8],
+    /// The queue message this run is for: copies of one event are different messages.
+    pub message_id: &'a str,
 }
 
 /// Why an action did not finish.

@@ -122,6 +122,7 @@ async fn run_batch<H: Handler>(
             receive_count: 1,
             group_id: None,
             source: Some("open"),
+            origin_message_id: None,
         })
         .collect();
     process.handle_batch(&records, clock).await

@@ -124,6 +124,7 @@ async fn forward(
     let event = Event {
         envelope,
         body: &body,
+        message_id: "m-1",
     };
     let forwarder = Forwarder::new().unwrap();
     let key = key(secret);
@@ -418,6 +419,7 @@ async fn route(router: &Router, envelope: &Envelope) -> Result<Handled, ActionEr
         .handle(Event {
             envelope,
             body: &body,
+            message_id: "m-1",
         })
         .await
 }

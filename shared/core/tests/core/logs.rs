@@ -325,6 +325,7 @@ action = {{ type = "log" }}
             receive_count: 1,
             group_id: None,
             source: None,
+            origin_message_id: None,
         })
         .collect();
     let clock = Deadline {
@@ -458,6 +459,7 @@ async fn an_impossible_deadline_is_logged_once() {
         receive_count: 1,
         group_id: None,
         source: None,
+        origin_message_id: None,
     }];
     let clock = Deadline {
         now_ms: NOW_MS,

@@ -286,6 +286,7 @@ fn record<'a>(message_id: &'a str, body: &'a str, source: Option<&'a str>) -> Qu
         receive_count: 1,
         group_id: None,
         source,
+        origin_message_id: None,
     }
 }
 

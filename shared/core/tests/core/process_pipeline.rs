@@ -160,6 +160,7 @@ impl Batch {
                 receive_count: *count,
                 group_id: group.as_deref(),
                 source: None,
+                origin_message_id: None,
             })
             .collect()
     }
@@ -516,6 +517,7 @@ async fn an_unreadable_envelope_keeps_the_source_ingest_put_on_the_message() {
         receive_count: 1,
         group_id: None,
         source: Some("stripe"),
+        origin_message_id: None,
     };
     rig.process.handle_batch(&[record], CLOCK).await;
     let dead = rig.dead_letters.messages();
