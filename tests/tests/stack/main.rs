@@ -10,6 +10,7 @@ mod e2e;
 mod faults;
 mod hostile;
 mod inspector;
+mod inspector_copies;
 mod integration;
 mod objects;
 mod providers;
