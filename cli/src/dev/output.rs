@@ -193,7 +193,9 @@ fn label(poll: &Poll, received: Option<&Received>, message_id: &str) -> String {
         label.push_str(&format!(" (replay {run})"));
     }
     if copies > 1 {
-        label.push_str(&format!(" [message {message_id}]"));
+        // The start of a UUID tells copies apart, and finds the message in `inlet dlq peek`.
+        let short: String = message_id.chars().take(8).collect();
+        label.push_str(&format!(" [message {short}]"));
     }
     label
 }

@@ -87,11 +87,11 @@ pub(in crate::dev) struct DeadLetterChange {
     pub by: String,
 }
 
-/// A dead letter sent back to the queue. (The report also names the message it is now; the
-/// page needs only the origin, which the redriven message carries as an attribute too.)
+/// A dead letter sent back to the queue, and the message it is there now.
 #[derive(Debug, serde::Deserialize)]
 pub(in crate::dev) struct RedrivenLetter {
     pub origin: String,
+    pub message_id: String,
 }
 
 /// What an action did: the delivery it made or changed, and anything worth saying.
@@ -299,7 +299,10 @@ impl Actions {
         if moved.is_empty() {
             return Err(self.not_there(id));
         }
-        self.inspector.redriven(&origin, "the inspector");
+        for copy in &moved {
+            self.inspector
+                .redriven(&origin, &copy.message_id, "the inspector");
+        }
         Ok(Done {
             delivery: id.to_owned(),
             status: None,
@@ -335,10 +338,10 @@ impl Actions {
     pub(in crate::dev) fn dead_letters_changed(&self, change: &DeadLetterChange) -> usize {
         // Shown on the page: a short label, whatever a caller sent.
         let by: String = change.by.chars().take(40).collect();
-        let redriven = change
-            .redriven
-            .iter()
-            .filter_map(|letter| self.inspector.redriven(&letter.origin, &by));
+        let redriven = change.redriven.iter().filter_map(|letter| {
+            self.inspector
+                .redriven(&letter.origin, &letter.message_id, &by)
+        });
         let deleted = change
             .deleted
             .iter()

@@ -191,6 +191,7 @@ impl Inspector {
             let exhausted = poll.exhausted.contains(message_id);
             store.receive(
                 &received.origin_message_id,
+                message_id,
                 mine.iter().map(|r| r.attempt()).collect(),
                 |tried| {
                     progress_of(
@@ -208,10 +209,11 @@ impl Inspector {
         }
     }
 
-    /// Marks the delivery first queued as `origin` redriven; its id.
-    pub(super) fn redriven(&self, origin: &str, by: &str) -> Option<String> {
+    /// Marks the delivery first queued as `origin` redriven, as message `message_id`; its id.
+    pub(super) fn redriven(&self, origin: &str, message_id: &str, by: &str) -> Option<String> {
         self.store().redriven(
             origin,
+            message_id,
             format!("redriven from the dead-letter queue by {by}"),
         )
     }

@@ -131,6 +131,9 @@ pub(crate) struct Delivery {
     /// (`origin_message_id`), so every outcome lands on this copy and no other copy of its event.
     #[serde(default)]
     pub message_id: Option<String>,
+    /// The message process last received for it: the first, or a redrive's.
+    #[serde(default)]
+    pub last_message_id: Option<String>,
     #[serde(default)]
     pub gone: bool,
     pub replay_of: Option<String>,
@@ -202,6 +205,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError {
 /// not recorded the request it came from (the poller can be that quick).
 #[derive(Debug, Clone)]
 struct Early {
+    message_id: String,
     runs: Vec<ActionAttempt>,
     progress: Progress,
 }
@@ -368,6 +372,7 @@ impl Store {
             dead_letter_at: None,
             attempts: 0,
             message_id: arrival.message_id,
+            last_message_id: None,
             gone: false,
             replay_of: arrival.replay_of,
             request: arrival.request,
@@ -383,7 +388,7 @@ impl Store {
             }
         }
         for receive in early {
-            self.apply(&id, receive.runs, receive.progress);
+            self.apply(&id, &receive.message_id, receive.runs, receive.progress);
         }
         self.persist(&id);
         id
@@ -401,10 +406,12 @@ impl Store {
     /// made of it. `progress` is told whether the action has ever run on the delivery (a copy
     /// held back behind a failing one never has). A message the store has never heard of (sent
     /// by `inlet replay`, or queued before this run) becomes a delivery of its own through
-    /// `unknown`. Returns the delivery it landed on, or `None` while it waits for its request.
+    /// `unknown`. `message_id` is the message received: `origin` itself, or a redrive of it.
+    /// Returns the delivery it landed on, or `None` while it waits for its request.
     pub(crate) fn receive(
         &mut self,
         origin: &str,
+        message_id: &str,
         runs: Vec<ActionAttempt>,
         progress: impl FnOnce(bool) -> Progress,
         unknown: impl FnOnce() -> Option<Arrival>,
@@ -412,7 +419,7 @@ impl Store {
         if let Some(delivery) = self.by_origin(origin) {
             let tried = !delivery.action_attempts.is_empty() || !runs.is_empty();
             let id = delivery.id.clone();
-            self.apply(&id, runs, progress(tried));
+            self.apply(&id, message_id, runs, progress(tried));
             self.persist(&id);
             return Some(id);
         }
@@ -421,20 +428,24 @@ impl Store {
             self.early
                 .entry(origin.to_owned())
                 .or_default()
-                .push(Early { runs, progress });
+                .push(Early {
+                    message_id: message_id.to_owned(),
+                    runs,
+                    progress,
+                });
             return None;
         }
         let mut arrival = unknown()?;
         arrival.message_id = Some(origin.to_owned());
         let id = self.arrive(arrival);
         let tried = !runs.is_empty();
-        self.apply(&id, runs, progress(tried));
+        self.apply(&id, message_id, runs, progress(tried));
         self.persist(&id);
         Some(id)
     }
 
     /// Sets what a receive made of delivery `id`.
-    fn apply(&mut self, id: &str, runs: Vec<ActionAttempt>, progress: Progress) {
+    fn apply(&mut self, id: &str, message_id: &str, runs: Vec<ActionAttempt>, progress: Progress) {
         // A duplicate never reaches the action: it shows the envelope of its key's earlier copy.
         let known = |store: &Self, key: &str| {
             store
@@ -461,6 +472,7 @@ impl Store {
         delivery.next_try_at = progress.next_try_at;
         delivery.dead_letter_at = progress.dead_letter_at;
         delivery.attempts = delivery.attempts.saturating_add(1);
+        delivery.last_message_id = Some(message_id.to_owned());
         delivery.gone = false;
         if delivery.envelope.is_none()
             && let Some((envelope, event_type)) = earlier
@@ -472,9 +484,19 @@ impl Store {
         }
     }
 
-    /// The delivery whose dead letter was sent back to the queue (by the page or `inlet dlq`).
-    pub(crate) fn redriven(&mut self, origin: &str, detail: String) -> Option<String> {
+    /// The delivery whose dead letter was sent back to the queue (by the page or `inlet dlq`) as
+    /// message `message_id`. Told after the move, this can come after process has already taken
+    /// that message: then the delivery's state is newer and stays.
+    pub(crate) fn redriven(
+        &mut self,
+        origin: &str,
+        message_id: &str,
+        detail: String,
+    ) -> Option<String> {
         let delivery = self.by_origin(origin)?;
+        if delivery.last_message_id.as_deref() == Some(message_id) {
+            return Some(delivery.id.clone());
+        }
         delivery.state = State::Queued;
         delivery.state_detail = detail;
         delivery.next_try_at = None;
@@ -628,7 +650,7 @@ mod tests {
         runs: Vec<ActionAttempt>,
         state: State,
     ) -> Option<String> {
-        store.receive(origin, runs, |_| progress(state), || None)
+        store.receive(origin, origin, runs, |_| progress(state), || None)
     }
 
     fn attempt() -> ActionAttempt {
@@ -733,6 +755,7 @@ mod tests {
         let known = store.arrive(queued("github#a", "m-1"));
         let adopted = store.receive(
             "m-9",
+            "m-9",
             Vec::new(),
             |tried| {
                 assert!(!tried);
@@ -758,16 +781,24 @@ mod tests {
             receive(&mut store, origin, Vec::new(), State::DeadLettered);
         }
         assert_eq!(
-            store.redriven("m-2", "redriven by inlet dlq".into()),
+            store.redriven("m-2", "m-20", "redriven by inlet dlq".into()),
             Some(redriven.clone())
         );
         assert_eq!(
             store.deleted("m-3", "deleted by inlet dlq".into()),
             Some(deleted.clone())
         );
-        assert_eq!(store.redriven("m-404", String::new()), None);
+        assert_eq!(store.redriven("m-404", "m-405", String::new()), None);
         // The redriven message comes back carrying its origin, and lands on its delivery.
-        receive(&mut store, "m-2", vec![attempt()], State::Processed);
+        store.receive(
+            "m-2",
+            "m-20",
+            vec![attempt()],
+            |_| progress(State::Processed),
+            || None,
+        );
+        // A report of the redrive that comes after process took the message changes nothing.
+        store.redriven("m-2", "m-20", "redriven by inlet dlq".into());
         let state = |id: &str| store.get(id).unwrap().state;
         assert_eq!(state(&kept), State::DeadLettered);
         assert_eq!(state(&redriven), State::Processed);
