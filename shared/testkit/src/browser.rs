@@ -241,6 +241,38 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{e}\n{}", self.diagnostics()))
     }
 
+    /// Lays the page out as a window of `width` × `height` CSS pixels (at scale 1) would: the
+    /// headless window's own size is whatever Chromium's default is, not a screen people use.
+    pub fn set_viewport(&mut self, width: u32, height: u32) {
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false }),
+        );
+    }
+
+    /// Runs the page in the time zone `zone` (an IANA name such as `Asia/Kolkata`), so that a
+    /// test can tell a time shown in the browser's zone from one shown in UTC.
+    pub fn set_time_zone(&mut self, zone: &str) {
+        self.call(
+            "Emulation.setTimezoneOverride",
+            json!({ "timezoneId": zone }),
+        );
+    }
+
+    /// Writes what the page shows (its viewport) to `path` as a PNG.
+    pub fn screenshot(&mut self, path: &Path) {
+        use base64::Engine as _;
+        let shot = self.call("Page.captureScreenshot", json!({ "format": "png" }));
+        let data = shot["data"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no screenshot from Chromium: {shot}"));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap_or_else(|e| panic!("Chromium's screenshot is not base64: {e}"));
+        std::fs::write(path, png)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+
     /// Polls `check` every 100 ms until it gives a value; panics with `what` and the page's
     /// state after `timeout`. The check sees the page as it is, without reloading it.
     pub fn wait_until<T>(

@@ -16,8 +16,12 @@ use inlet_testkit::target::{Script, Target};
 use inlet_testkit::{Emulator, Scratch, free_port, inlet_command};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 // ---- config ----
@@ -27,7 +31,7 @@ const STRIPE_SECRET: &str = "whsec_inspector_stripe_secret";
 const AGENT_SECRET: &str = "whsec_aW5zcGVjdG9yLWFnZW50LWZvcndhcmQtc2VjcmV0";
 
 /// The names the config reads; `inlet` prefers the process environment to --env-file.
-const SECRET_VARIABLES: [&str; 3] = [
+pub(super) const SECRET_VARIABLES: [&str; 3] = [
     "INLET_INSPECT_GITHUB",
     "INLET_INSPECT_STRIPE",
     "INLET_INSPECT_AGENT",
@@ -44,8 +48,8 @@ fn env_file() -> String {
 /// `github` and `stripe` forward to a target that takes everything; `broken` to one that answers
 /// 410 until told otherwise (a permanent failure: dead-lettered at once); `flaky` to one that
 /// answers 500, which process retries only after a minute, so it stays `retrying` while a test
-/// looks at it.
-fn config(target: &Target) -> String {
+/// looks at it. Each of `more` is a GitHub-signed source and the URL it forwards to.
+fn config(target: &Target, more: &[(&str, String)]) -> String {
     let mut text = String::from(
         "[process]\nretry_base_secs = 60\nretry_max_secs = 60\n\n\
          [sources.github]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n\
@@ -65,6 +69,13 @@ fn config(target: &Target) -> String {
             target.url(&format!("/{path}"))
         ));
     }
+    for (source, url) in more {
+        text.push_str(&format!(
+            "[sources.{source}]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n\
+             [[routes]]\nsource = \"{source}\"\naction = {{ type = \"forward\", url = \"{url}\", \
+             secret = \"env:INLET_INSPECT_AGENT\", timeout_ms = 5000 }}\n\n"
+        ));
+    }
     text
 }
 
@@ -76,10 +87,10 @@ fn now_secs() -> i64 {
 
 /// A delivery as its provider would send it.
 #[derive(Debug, Clone)]
-struct Signed {
-    source: String,
+pub(super) struct Signed {
+    pub(super) source: String,
     /// The key ingest gives it (`source#event id`).
-    key: String,
+    pub(super) key: String,
     headers: HeaderMap,
     body: Vec<u8>,
 }
@@ -127,7 +138,7 @@ fn sign(
 
 /// A GitHub push to `source`; its delivery id is in the body too, so that "replay as new" can
 /// give the copy a fresh one.
-fn github(source: &str, id: &str) -> Signed {
+pub(super) fn github(source: &str, id: &str) -> Signed {
     sign(
         source,
         "github",
@@ -154,16 +165,16 @@ fn stripe(id: &str) -> Signed {
 /// A running `inlet dev --no-samples` with the inspector on a free port, in `dir`; killed when
 /// dropped (its output printed if the test is failing), or stopped with [`Dev::interrupt`].
 #[derive(Debug)]
-struct Dev {
+pub(super) struct Dev {
     child: Child,
-    port: u16,
+    pub(super) port: u16,
     inspect_port: u16,
     output: PathBuf,
 }
 
 impl Dev {
     /// `run` numbers the output file, so that a restarted `inlet dev` does not overwrite it.
-    fn start(emulator: &Emulator, dir: &Path, run: u32) -> Self {
+    pub(super) fn start(emulator: &Emulator, dir: &Path, run: u32) -> Self {
         let (port, inspect_port) = (free_port(), free_port());
         let output = dir.join(format!("dev-{run}.log"));
         let log = std::fs::File::create(&output).unwrap();
@@ -204,7 +215,7 @@ impl Dev {
         format!("http://127.0.0.1:{}/webhooks/{source}", self.port)
     }
 
-    fn inspector(&self) -> String {
+    pub(super) fn inspector(&self) -> String {
         format!("http://127.0.0.1:{}", self.inspect_port)
     }
 
@@ -212,18 +223,18 @@ impl Dev {
         self.child.try_wait().ok().flatten()
     }
 
-    fn log(&self) -> String {
+    pub(super) fn log(&self) -> String {
         std::fs::read_to_string(&self.output).unwrap_or_default()
     }
 
-    fn assert_running(&mut self) {
+    pub(super) fn assert_running(&mut self) {
         if let Some(status) = self.exited() {
             panic!("inlet dev exited ({status}):\n{}", self.log());
         }
     }
 
     /// Stops it as Ctrl-C does (SIGINT) and waits for it to finish; how it exited.
-    fn interrupt(&mut self) -> ExitStatus {
+    pub(super) fn interrupt(&mut self) -> ExitStatus {
         let _ = std::process::Command::new("kill")
             .args(["-s", "INT", &self.child.id().to_string()])
             .stderr(Stdio::null())
@@ -259,17 +270,28 @@ impl Drop for Dev {
 
 /// The target, the emulator, `inlet dev` and an HTTP client; the tests are plain threads that
 /// block on `runtime` where they need async (the target runs on it).
-struct Rig {
-    dev: Dev,
-    emulator: Emulator,
-    target: Target,
+pub(super) struct Rig {
+    pub(super) dev: Dev,
+    pub(super) emulator: Emulator,
+    pub(super) target: Target,
     http: reqwest::Client,
     runtime: tokio::runtime::Runtime,
-    scratch: Scratch,
+    pub(super) scratch: Scratch,
 }
 
 impl Rig {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With more sources, as [`config`] takes them.
+    fn start_with(more: &[(&str, String)]) -> Self {
+        Self::start_from(|target| config(target, more))
+    }
+
+    /// With the config `config` writes for the forward target (its paths are `ok`, `gone` and
+    /// `fail`, scripted as [`config`] describes).
+    pub(super) fn start_from(config: impl FnOnce(&Target) -> String) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -316,13 +338,13 @@ impl Rig {
     }
 
     /// Posts a delivery that ingest must queue.
-    fn post(&self, delivery: &Signed) {
+    pub(super) fn post(&self, delivery: &Signed) {
         let (status, body) = self.send(delivery);
         assert_eq!(status, 202, "{}: {body}", delivery.key);
     }
 
     /// A request to the inspector's API: the status and the JSON answered.
-    fn api(&self, method: &str, path: &str) -> (u16, Value) {
+    pub(super) fn api(&self, method: &str, path: &str) -> (u16, Value) {
         let url = format!("{}{path}", self.dev.inspector());
         self.runtime.block_on(async {
             let request = match method {
@@ -340,7 +362,7 @@ impl Rig {
     }
 
     /// `GET /api/deliveries`, newest first.
-    fn deliveries(&self) -> Vec<Value> {
+    pub(super) fn deliveries(&self) -> Vec<Value> {
         let (status, json) = self.api("GET", "/api/deliveries");
         assert_eq!(status, 200, "{json}");
         json["deliveries"]
@@ -350,7 +372,7 @@ impl Rig {
     }
 
     /// The first listed delivery `test` accepts, once there is one.
-    fn wait_for_delivery(&mut self, what: &str, test: impl Fn(&Value) -> bool) -> Value {
+    pub(super) fn wait_for_delivery(&mut self, what: &str, test: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + browser::WAIT;
         loop {
             self.dev.assert_running();
@@ -368,7 +390,7 @@ impl Rig {
 }
 
 /// A delivery's field as text ("" if absent).
-fn text<'a>(delivery: &'a Value, field: &str) -> &'a str {
+pub(super) fn text<'a>(delivery: &'a Value, field: &str) -> &'a str {
     delivery[field].as_str().unwrap_or_default()
 }
 
@@ -595,6 +617,7 @@ fn the_page_fills_filters_shows_and_replays_deliveries_as_they_happen() {
         rig.target.succeeded(&new_key),
         "the copy reached the target"
     );
+    assert_replay_marked(&mut browser, &replayed.id);
     assert_eq!(rig.target.hits_for("github#gh-insp-2").len(), 1);
 
     // Replay as received: the same event again, which process acknowledges as a duplicate.
@@ -603,6 +626,7 @@ fn the_page_fills_filters_shows_and_replays_deliveries_as_they_happen() {
     let (_, copy) = rig.api("GET", &format!("/api/deliveries/{}", again.id));
     assert_eq!(copy["replay_of"], chosen.as_str(), "{copy}");
     assert_eq!(copy["key"], "github#gh-insp-2", "{copy}");
+    assert_replay_marked(&mut browser, &again.id);
     assert_eq!(
         rig.target.hits_for("github#gh-insp-2").len(),
         1,
@@ -617,8 +641,22 @@ fn the_page_fills_filters_shows_and_replays_deliveries_as_they_happen() {
     rig.dev.assert_running();
 }
 
+/// That the row of `id`, a copy the page's Replay button made, reads as a replay.
+fn assert_replay_marked(browser: &mut Browser, id: &str) {
+    let row = row_selector(id);
+    let row_json = Value::String(row.clone());
+    let mark = browser.wait_for_js(
+        &format!("the row of {id} is marked as a replay"),
+        &format!(
+            "(() => {{ const r = document.querySelector({row_json}); \
+             return r && r.dataset.replay && [r.dataset.replay, r.querySelector('.tag')?.textContent]; }})()"
+        ),
+    );
+    assert_eq!(mark, serde_json::json!(["page", "replay"]), "{row}");
+}
+
 /// The fields every listed delivery has.
-const SUMMARY_FIELDS: [&str; 14] = [
+const SUMMARY_FIELDS: [&str; 17] = [
     "id",
     "received_at",
     "source",
@@ -633,18 +671,26 @@ const SUMMARY_FIELDS: [&str; 14] = [
     "attempts",
     "gone",
     "replay_of",
+    "replay_run",
+    "message_id",
+    "dead_letter_at",
 ];
 
 #[test]
 fn the_api_shows_redrives_deletes_and_keeps_the_history_across_a_restart() {
     let mut rig = Rig::start();
-    assert!(
-        rig.dev
-            .log()
-            .contains(&format!("inspector: {}", rig.dev.inspector())),
-        "the banner names the inspector:\n{}",
-        rig.dev.log()
-    );
+    // `inlet dev` binds its ports before it prints the banner: the line may follow them.
+    let banner = format!("inspector: {}", rig.dev.inspector());
+    let deadline = Instant::now() + browser::WAIT;
+    while !rig.dev.log().contains(&banner) {
+        rig.dev.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "the banner names the inspector:\n{}",
+            rig.dev.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let ok = github("github", "api-1");
     let paid = stripe("evt_api_1");
     let redriven = github("broken", "api-dead-1");
@@ -711,6 +757,12 @@ fn the_api_shows_redrives_deletes_and_keeps_the_history_across_a_restart() {
     assert_eq!(of(&ok.key)["event_id"], "api-1");
     assert_eq!(of(&ok.key)["event_type"], "push");
     assert_eq!(of(&ok.key)["gone"], false);
+    assert!(of(&ok.key)["message_id"].is_string(), "{}", of(&ok.key));
+    assert_eq!(
+        of(&ok.key)["replay_run"],
+        Value::Null,
+        "not from `inlet replay`"
+    );
 
     // One delivery whole.
     let ok_id = text(&of(&ok.key), "id").to_owned();
@@ -822,6 +874,277 @@ fn the_api_shows_redrives_deletes_and_keeps_the_history_across_a_restart() {
             .count(),
         1
     );
+}
+
+// ---- at a laptop's width ----
+
+/// A forward target that answers every request with one status and body (the testkit's target
+/// answers with an empty body), so that an attempt has a target's answer to show. Plain blocking
+/// I/O on a thread of its own: one request per connection, answered with `connection: close`.
+#[derive(Debug)]
+struct Talking {
+    pub(super) port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Talking {
+    fn start(status: u16, body: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Non-blocking accepts, so that the thread sees `stop` and the test can join it.
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => answer_with(stream, status, body),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        Self {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hooks", self.port)
+    }
+}
+
+impl Drop for Talking {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Reads one request (headers, then `content-length` bytes of body) and answers it.
+fn answer_with(mut stream: TcpStream, status: u16, body: &str) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut request = Vec::new();
+    let mut chunk = [0_u8; 4096];
+    let head_end = loop {
+        if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => request.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&request[..head_end]).to_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    while request.len() < head_end + length {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => request.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} Answer\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// What the page's list looks like, measured in the browser: the numbers the test judges.
+const LAYOUT: &str = "(() => {
+  const list = document.querySelector('.list');
+  const box = list.getBoundingClientRect();
+  const headers = [...document.querySelectorAll('table#deliveries thead th')];
+  const head = headers.find(th => th.textContent.trim() === 'state');
+  const headBox = head ? head.getBoundingClientRect() : { width: 0 };
+  const rows = [...document.querySelectorAll('table#deliveries tbody tr[data-delivery-id]')]
+    .filter(r => r.getClientRects().length > 0);
+  const inside = (inner, outer) => inner.left >= outer.left - 0.5 && inner.right <= outer.right + 0.5;
+  return {
+    viewport: innerWidth,
+    page: [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth],
+    list: [list.scrollWidth, list.clientWidth],
+    first_header: headers[0].textContent.trim(),
+    header_shown: headBox.width > 0 && headBox.left >= 0 && headBox.right <= Math.min(box.right, innerWidth),
+    headers_cut: headers.filter(th => th.getClientRects().length > 0 && th.scrollWidth > th.clientWidth)
+      .map(th => th.textContent.trim()),
+    states: rows.map(r => r.cells[0].querySelector('.state')?.textContent || ''),
+    expected_states: rows.map(r => r.dataset.state.replace('_', ' ')),
+    states_cut: rows.filter(r => {
+      const cell = r.cells[0], badge = cell.querySelector('.state');
+      return !badge || cell.scrollWidth > cell.clientWidth
+        || !inside(badge.getBoundingClientRect(), cell.getBoundingClientRect())
+        || badge.getBoundingClientRect().right > Math.min(box.right, innerWidth);
+    }).map(r => r.dataset.deliveryId),
+    times_cut: rows.filter(r => {
+      const cell = r.cells[1], time = cell.querySelector('time');
+      return !time || time.getClientRects().length !== 1 || cell.scrollWidth > cell.clientWidth;
+    }).map(r => r.dataset.deliveryId),
+  };
+})()";
+
+/// `at` (RFC 3339 UTC, `…THH:MM:SS.mmmZ`) as a clock in a zone `offset_minutes` east of UTC.
+fn clock_at(at: &str, offset_minutes: i64, with_ms: bool) -> String {
+    let time = &at[11..];
+    let field = |range: std::ops::Range<usize>| -> i64 { time[range].parse().unwrap() };
+    let minutes = (field(0..2) * 60 + field(3..5) + offset_minutes).rem_euclid(24 * 60);
+    let clock = format!("{:02}:{:02}:{}", minutes / 60, minutes % 60, &time[6..8]);
+    if with_ms {
+        format!("{clock}{}", &time[8..12])
+    } else {
+        clock
+    }
+}
+
+/// Issue 19's "readable at a laptop's width": at 1400 × 900 the list fits without a sideways
+/// scroll with the state first and whole, times on one line, and an attempt shows the target's
+/// answer body once, its words once, and its time in the browser's zone in the past tense.
+#[test]
+fn at_1400_by_900_the_list_fits_with_the_state_first_and_attempts_show_the_answer() {
+    const ANSWER: &str =
+        r#"{"error":"schema_mismatch","detail":"repository.full_name is missing"}"#;
+    let talking = Talking::start(422, ANSWER);
+    let mut rig = Rig::start_with(&[("talking", talking.url())]);
+    // A long event id and a long refusal code: the values that widened the old table.
+    let wide = github("github", &format!("gh-wide-{}", "0123456789".repeat(8)));
+    let answered = github("talking", "talk-1");
+    let stuck = github("flaky", "wide-stuck-1");
+    let dead = github("broken", "wide-dead-1");
+    for delivery in [&wide, &answered, &stuck, &dead] {
+        rig.post(delivery);
+    }
+    let mut forged = github("github", "wide-forged");
+    forged.body = br#"{"ref":"refs/heads/evil"}"#.to_vec();
+    assert_eq!(rig.send(&forged).0, 401);
+    for (key, state) in [
+        (&wide.key, "processed"),
+        (&answered.key, "dead_lettered"),
+        (&stuck.key, "retrying"),
+        (&dead.key, "dead_lettered"),
+    ] {
+        rig.wait_for_delivery(&format!("{key} is {state}"), |d| {
+            text(d, "key") == key.as_str() && text(d, "state") == state
+        });
+    }
+
+    let mut browser = Browser::launch();
+    browser.set_viewport(1400, 900);
+    // Five and a half hours east of UTC: a time still shown in UTC would be off by 5:30.
+    browser.set_time_zone("Asia/Kolkata");
+    browser.goto(&rig.dev.inspector());
+    wait_for_rows(&mut browser, "all five deliveries are listed", |rows| {
+        rows.len() == 5
+    });
+    // Kept for a person to look at (the layout numbers below say what is wrong, not how it looks).
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let shot = shots.join("inspector-1400x900.png");
+    browser.screenshot(&shot);
+    let layout = browser.value(LAYOUT);
+    let seen = format!("{layout:#}\n(screenshot: {})", shot.display());
+    assert_eq!(layout["viewport"], 1400, "{seen}");
+    let fits = |pair: &Value| pair[0].as_f64() <= pair[1].as_f64();
+    assert!(fits(&layout["page"]), "the page scrolls sideways: {seen}");
+    assert!(fits(&layout["list"]), "the list scrolls sideways: {seen}");
+    assert_eq!(layout["first_header"], "state", "state comes first: {seen}");
+    assert_eq!(
+        layout["header_shown"], true,
+        "the state header is in view: {seen}"
+    );
+    assert_eq!(layout["states"], layout["expected_states"], "{seen}");
+    assert_eq!(
+        layout["headers_cut"],
+        serde_json::json!([]),
+        "headers cut off: {seen}"
+    );
+    assert_eq!(
+        layout["states_cut"],
+        serde_json::json!([]),
+        "states cut off: {seen}"
+    );
+    assert_eq!(
+        layout["times_cut"],
+        serde_json::json!([]),
+        "times wrapped or cut: {seen}"
+    );
+
+    // The refused attempt: the target's body, the words once, the time where the browser is.
+    let id = text(
+        &rig.wait_for_delivery("the answered delivery is listed", |d| {
+            text(d, "key") == answered.key
+        }),
+        "id",
+    )
+    .to_owned();
+    let (_, detail) = rig.api("GET", &format!("/api/deliveries/{id}"));
+    let attempt = detail["action_attempts"][0].clone();
+    assert_eq!(attempt["response"]["status"], 422, "{detail}");
+    open_detail(&mut browser, &id);
+    let shown = wait_for_text(&mut browser, "#detail-attempts .attempt");
+    assert!(
+        shown.contains("schema_mismatch") && shown.contains("repository.full_name is missing"),
+        "the target's answer body is shown: {shown}"
+    );
+    assert!(shown.contains("HTTP 422"), "{shown}");
+    let words = text(&attempt, "answer");
+    assert!(!words.is_empty(), "{attempt}");
+    assert_eq!(
+        shown.matches(words).count(),
+        1,
+        "the answer and the error say {words:?} once: {shown}"
+    );
+    let at = text(&attempt, "at");
+    let zone = browser.value(&format!(
+        "new Intl.DateTimeFormat(undefined, {{ timeZoneName: 'short' }})\
+         .formatToParts(new Date({})).find(p => p.type === 'timeZoneName').value",
+        Value::String(at.to_owned())
+    ));
+    let zone = zone.as_str().unwrap_or_default();
+    assert!(
+        !zone.is_empty() && zone != "UTC",
+        "the page runs in Kolkata: {zone}"
+    );
+    let local = format!("{} {zone}", clock_at(at, 5 * 60 + 30, true));
+    assert!(
+        shown.contains(&local),
+        "the attempt at {at} shows as {local}: {shown}"
+    );
+    assert!(
+        shown.contains(" ago)"),
+        "a past time in the past tense: {shown}"
+    );
+    browser.screenshot(&shots.join("inspector-1400x900-attempt.png"));
+
+    // The retrying one: its next try is a time to come, in the browser's zone.
+    let stuck_summary =
+        rig.wait_for_delivery("the stuck one is listed", |d| text(d, "key") == stuck.key);
+    open_detail(&mut browser, text(&stuck_summary, "id"));
+    let next = text(&stuck_summary, "next_try_at");
+    let facts = wait_for_text(&mut browser, "#detail .facts");
+    let local = format!("{} {zone} (in ", clock_at(next, 5 * 60 + 30, false));
+    assert!(
+        facts.contains(&local),
+        "the next try at {next} shows as {local}…: {facts}"
+    );
+
+    assert_eq!(
+        browser.page_errors(),
+        [] as [String; 0],
+        "the page reported errors"
+    );
+    rig.dev.assert_running();
 }
 
 /// The harness itself, on a page of its own: load, click, type, select, wait — and no Chromium

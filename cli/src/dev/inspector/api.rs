@@ -514,6 +514,53 @@ mod tests {
         }
 
         #[tokio::test(flavor = "current_thread")]
+        async fn a_copy_from_inlet_replay_names_its_run() {
+            let actions = actions();
+            let plain = receive(&actions, "{}", &queued("github#1"));
+            // An envelope `inlet replay` queued carries its run's id.
+            actions.inspector.queued(
+                "m-7",
+                r#"{"key":"github#2","event_type":"push","replay":"run-7"}"#,
+            );
+            let mut headers = HeaderMap::new();
+            headers.insert("x-github-event", "push".parse().unwrap());
+            let seen = Seen {
+                method: "POST",
+                path: "/webhooks/github",
+                query: None,
+                headers: &headers,
+                body: b"{}",
+            };
+            let replayed = actions.inspector.ingested(
+                &seen,
+                Some("github"),
+                &queued("github#2"),
+                Some("m-7".into()),
+            );
+            let (_, list) = call(&actions, Method::GET, "/api/deliveries", None).await;
+            let row = |id: &str| {
+                list["deliveries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|d| d["id"] == id)
+                    .cloned()
+                    .unwrap()
+            };
+            assert_eq!(row(&replayed)["replay_run"], "run-7");
+            assert_eq!(row(&replayed)["message_id"], "m-7");
+            assert_eq!(row(&plain)["replay_run"], Value::Null);
+            let (_, detail) = call(
+                &actions,
+                Method::GET,
+                &format!("/api/deliveries/{replayed}"),
+                None,
+            )
+            .await;
+            assert_eq!(detail["replay_run"], "run-7");
+        }
+
+        #[tokio::test(flavor = "current_thread")]
         async fn actions_refuse_what_they_cannot_do() {
             let actions = actions();
             let id = receive(&actions, "{}", &queued("github#1"));
