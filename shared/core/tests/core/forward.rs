@@ -355,6 +355,73 @@ async fn a_closed_port_is_transient_and_the_url_stays_out_of_the_error() {
     }
 }
 
+/// A target on loopback that answers each connection with `status` and `body`, then closes it.
+async fn answering(status: &'static str, body: Vec<u8>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            // The request is small: one read takes its headers and body.
+            let mut request = vec![0; 64 * 1024];
+            let _ = stream.read(&mut request).await;
+            let head = format!(
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&body).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_targets_answer_is_kept_only_for_a_caller_that_captures_it() {
+    use inlet_core::actions::answers::{ANSWER_BODY_BYTES, capture};
+    let envelope = envelope("github", "d-6", Some("push"), b"{}");
+    let short = answering(
+        "503 Service Unavailable",
+        br#"{"error":"db down"}"#.to_vec(),
+    )
+    .await;
+    let url = format!("http://{short}/hook");
+    let (result, answers) = capture(forward(
+        &url,
+        AGENT_SECRET,
+        Duration::from_secs(5),
+        &envelope,
+    ))
+    .await;
+    assert_eq!(class(&result), Class::Transient);
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0].status, 503);
+    assert_eq!(answers[0].body, r#"{"error":"db down"}"#);
+    assert!(!answers[0].truncated);
+    // Outside a capture nothing is kept (and the body is not read).
+    let (_, none) = capture(async {}).await;
+    assert!(none.is_empty());
+    assert_eq!(
+        class(&forward(&url, AGENT_SECRET, Duration::from_secs(5), &envelope).await),
+        Class::Transient
+    );
+
+    // A long answer is cut at the bound, and says so.
+    let long = answering("200 OK", vec![b'x'; ANSWER_BODY_BYTES * 3]).await;
+    let url = format!("http://{long}/hook");
+    let (result, answers) = capture(forward(
+        &url,
+        AGENT_SECRET,
+        Duration::from_secs(5),
+        &envelope,
+    ))
+    .await;
+    assert_eq!(class(&result), Class::Ok);
+    assert_eq!(answers[0].status, 200);
+    assert_eq!(answers[0].body.len(), ANSWER_BODY_BYTES);
+    assert!(answers[0].truncated);
+}
+
 #[test]
 fn classify_covers_every_final_status() {
     for code in 200..=599u16 {

@@ -8,7 +8,7 @@ use inlet_core::envelope::{self, Envelope};
 use inlet_core::ports::memory::{
     MemoryObjects, MemoryQueue, MemoryStore, MemoryVisibility, Record, RecordStatus,
 };
-use inlet_core::process::{Deadline, Process, QueuedRecord, RecordOutcome};
+use inlet_core::process::{Deadline, ORIGIN_MESSAGE_ID, Process, QueuedRecord, RecordOutcome};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,8 @@ const CLOCK: Deadline = Deadline {
 #[derive(Default)]
 struct Scripted {
     ran: Mutex<Vec<String>>,
+    /// The queue message each run was for.
+    messages: Mutex<Vec<String>>,
     answers: Mutex<HashMap<String, Vec<Result<Handled, ActionError>>>>,
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
@@ -52,6 +54,10 @@ impl Handler for Scripted {
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.ran.lock().unwrap().push(event.envelope.key.clone());
+        self.messages
+            .lock()
+            .unwrap()
+            .push(event.message_id.to_owned());
         let mut answers = self.answers.lock().unwrap();
         match answers.get_mut(&event.envelope.event_id) {
             Some(list) if !list.is_empty() => list.remove(0),
@@ -484,6 +490,52 @@ async fn permanent_failures_go_to_the_dead_letter_queue_at_once() {
 }
 
 #[tokio::test]
+async fn a_dead_letter_names_the_message_its_delivery_was_first_queued_as() {
+    let handler = Scripted::default();
+    let refuse = || Err(ActionError::Permanent("the target answered 404".into()));
+    handler.answer("d1", vec![refuse()]);
+    handler.answer("d2", vec![refuse()]);
+    let rig = pipeline(handler);
+    let first = envelope_json("github", "d1", "{}");
+    let again = envelope_json("github", "d2", "{}");
+    // m1 as ingest queued it; m9 a redrive of a dead letter whose delivery was first m2.
+    let records = [
+        QueuedRecord {
+            message_id: "m1",
+            receipt_handle: "rh-1",
+            body: &first,
+            receive_count: 1,
+            group_id: None,
+            source: None,
+            origin_message_id: None,
+        },
+        QueuedRecord {
+            message_id: "m9",
+            receipt_handle: "rh-9",
+            body: &again,
+            receive_count: 1,
+            group_id: None,
+            source: None,
+            origin_message_id: Some("m2"),
+        },
+    ];
+    rig.process.handle_batch(&records, CLOCK).await;
+    let origins: Vec<String> = rig
+        .dead_letters
+        .messages()
+        .iter()
+        .map(|m| {
+            m.attributes
+                .iter()
+                .find(|(name, _)| *name == ORIGIN_MESSAGE_ID)
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(origins, ["m1", "m2"]);
+}
+
+#[tokio::test]
 async fn unreadable_envelopes_are_dead_lettered_without_a_claim() {
     let rig = pipeline(Scripted::default());
     let batch = Batch::new()
@@ -580,6 +632,10 @@ async fn one_bad_record_never_fails_the_batch_and_copies_in_a_batch_run_once() {
     let mut ran = rig.handler.ran();
     ran.sort();
     assert_eq!(ran, vec!["github#d1", "stripe#d3", "stripe#d5"]);
+    // The action is told which copy it runs for: the first of d1's, not its duplicate.
+    let mut messages = rig.handler.messages.lock().unwrap().clone();
+    messages.sort();
+    assert_eq!(messages, ["m1", "m3", "m5"]);
 }
 
 #[tokio::test]
