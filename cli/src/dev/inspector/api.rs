@@ -262,7 +262,7 @@ fn summary(delivery: &Delivery) -> Value {
         "status": delivery.status,
         "code": delivery.code,
         "state": state_name(delivery.state),
-        "state_detail": delivery.state_detail,
+        "state_detail": super::detail_as_of(delivery, crate::sending::now_secs()),
         "next_try_at": delivery.next_try_at,
         "dead_letter_at": delivery.dead_letter_at,
         "attempts": delivery.attempts,

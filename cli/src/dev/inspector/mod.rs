@@ -289,6 +289,26 @@ fn adopted(envelope: &Envelope) -> Arrival {
     }
 }
 
+/// How a delivery whose receives ran out says when SQS moves it, and how it says so once that
+/// time has passed ([`detail_as_of`]).
+const WILL_MOVE: &str = "SQS moves it to the dead-letter queue when its retry delay ends, at about";
+const MOVED: &str = "SQS moved it to the dead-letter queue when its retry delay ended, at about";
+
+/// A delivery's state detail as of `now` (seconds since the epoch): a move to the dead-letter
+/// queue that is due by then is told in the past tense.
+pub(super) fn detail_as_of(delivery: &store::Delivery, now: i64) -> std::borrow::Cow<'_, str> {
+    let due = delivery
+        .dead_letter_at
+        .as_deref()
+        .and_then(inlet_signature::clock::parse_rfc3339)
+        .is_some_and(|at| at <= now);
+    if due && delivery.state_detail.contains(WILL_MOVE) {
+        delivery.state_detail.replace(WILL_MOVE, MOVED).into()
+    } else {
+        delivery.state_detail.as_str().into()
+    }
+}
+
 /// What one record's outcome means for its delivery. `tried` tells whether the action has ever
 /// run on the delivery: a copy held back behind a failing one never has, and is not said to have
 /// failed.
@@ -305,10 +325,7 @@ fn progress_of(
     let at = |secs: i64| inlet_signature::clock::format_rfc3339_secs(secs);
     // SQS applies the redrive policy only when it would deliver the record again: once the
     // visibility delay the pipeline just set has run out.
-    let moves = format!(
-        "SQS moves it to the dead-letter queue when its retry delay ends, at about {}",
-        at(next_try)
-    );
+    let moves = format!("{WILL_MOVE} {}", at(next_try));
     let (state, detail, next_try_at) = match result {
         RecordOutcome::Processed => (State::Processed, "the action ran".to_owned(), None),
         RecordOutcome::Unrouted => (
@@ -581,6 +598,48 @@ mod tests {
         assert_eq!(
             progress.dead_letter_at.as_deref(),
             Some("2026-11-22T13:01:20Z")
+        );
+    }
+
+    #[test]
+    fn a_due_move_to_the_dead_letter_queue_is_told_in_the_past_tense() {
+        let last = RecordOutcome::Retry {
+            reason: "the target answered 500".into(),
+        };
+        let settings = ProcessSettings::default();
+        let progress = progress_of(&last, 5, true, &settings, NOON, None, true);
+        let inspector = Inspector::in_memory();
+        inspector
+            .store()
+            .queued("m-1", serde_json::json!({"key": "github#a"}));
+        let headers = http::HeaderMap::new();
+        let seen = Seen {
+            method: "POST",
+            path: "/webhooks/github",
+            query: None,
+            headers: &headers,
+            body: b"{}",
+        };
+        let reply = Reply {
+            status: http::StatusCode::ACCEPTED,
+            content_type: "application/json",
+            body: "{}".into(),
+            outcome: Outcome::Queued {
+                key: "github#a".into(),
+            },
+            headers: Vec::new(),
+        };
+        inspector.ingested(&seen, Some("github"), &reply, Some("m-1".into()));
+        inspector
+            .store()
+            .receive("m-1", "m-1", Vec::new(), |_| progress, || None);
+        let delivery = inspector.store().newest_first().next().cloned().unwrap();
+        // Due at NOON + 80 s (5 s × 2⁴).
+        assert!(detail_as_of(&delivery, NOON).contains("SQS moves it"));
+        let later = detail_as_of(&delivery, NOON + 80);
+        assert!(
+            later.contains("SQS moved it to the dead-letter queue when its retry delay ended"),
+            "{later}"
         );
     }
 
