@@ -2,7 +2,7 @@
 
 use super::actions::{ActionFailure, Actions, DeadLetterChange, Done};
 use super::pretty::pretty_json;
-use super::store::{Delivery, State};
+use super::store::Delivery;
 use crate::dev::server::Answer;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -211,7 +211,7 @@ impl Filter {
     }
 
     fn keeps(&self, delivery: &Delivery) -> bool {
-        let state = state_name(delivery.state);
+        let state = delivery.state.name();
         self.source.as_ref().is_none_or(|s| *s == delivery.source)
             && self.state.as_ref().is_none_or(|s| s == state)
             && self.text.as_ref().is_none_or(|text| {
@@ -231,21 +231,6 @@ impl Filter {
     }
 }
 
-fn state_name(state: State) -> &'static str {
-    match state {
-        State::Queued => "queued",
-        State::Processed => "processed",
-        State::Duplicate => "duplicate",
-        State::Retrying => "retrying",
-        State::DeadLettered => "dead_lettered",
-        State::Rejected => "rejected",
-        State::Ignored => "ignored",
-        State::Handshake => "handshake",
-        State::Failed => "failed",
-        State::Deleted => "deleted",
-    }
-}
-
 /// A delivery as the list shows it.
 fn summary(delivery: &Delivery) -> Value {
     let excerpt: String = String::from_utf8_lossy(&delivery.request.body)
@@ -261,7 +246,7 @@ fn summary(delivery: &Delivery) -> Value {
         "key": delivery.key,
         "status": delivery.status,
         "code": delivery.code,
-        "state": state_name(delivery.state),
+        "state": delivery.state.name(),
         "state_detail": super::detail_as_of(delivery, crate::sending::now_secs()),
         "next_try_at": delivery.next_try_at,
         "dead_letter_at": delivery.dead_letter_at,
