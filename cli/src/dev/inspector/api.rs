@@ -400,6 +400,16 @@ mod tests {
         }
 
         fn receive(actions: &Actions, body: &str, reply: &Reply) -> String {
+            receive_as(actions, body, reply, None)
+        }
+
+        /// A request ingest answered with `reply`, queued as `message_id`.
+        fn receive_as(
+            actions: &Actions,
+            body: &str,
+            reply: &Reply,
+            message_id: Option<&str>,
+        ) -> String {
             let mut headers = HeaderMap::new();
             headers.insert("x-github-event", "push".parse().unwrap());
             let seen = Seen {
@@ -411,7 +421,7 @@ mod tests {
             };
             actions
                 .inspector
-                .ingested(&seen, Some("github"), reply, None)
+                .ingested(&seen, Some("github"), reply, message_id.map(str::to_owned))
         }
 
         fn queued(key: &str) -> Reply {
@@ -507,21 +517,7 @@ mod tests {
                 "m-7",
                 r#"{"key":"github#2","event_type":"push","replay":"run-7"}"#,
             );
-            let mut headers = HeaderMap::new();
-            headers.insert("x-github-event", "push".parse().unwrap());
-            let seen = Seen {
-                method: "POST",
-                path: "/webhooks/github",
-                query: None,
-                headers: &headers,
-                body: b"{}",
-            };
-            let replayed = actions.inspector.ingested(
-                &seen,
-                Some("github"),
-                &queued("github#2"),
-                Some("m-7".into()),
-            );
+            let replayed = receive_as(&actions, "{}", &queued("github#2"), Some("m-7"));
             let (_, list) = call(&actions, Method::GET, "/api/deliveries", None).await;
             let row = |id: &str| {
                 list["deliveries"]

@@ -498,14 +498,8 @@ mod tests {
 
     const NOON: i64 = 1_795_352_400;
 
-    #[test]
-    fn a_queued_delivery_shows_its_envelope_and_type_before_any_action_runs() {
-        let inspector = Inspector::in_memory();
-        let envelope = serde_json::json!({
-            "v": 1, "key": "github#d-1", "source": "github", "scheme": "github",
-            "event_type": "push", "event_id": "d-1", "received_at": "2026-11-28T13:00:00.000Z",
-        });
-        inspector.queued("m-1", &envelope.to_string());
+    /// A POST to `/webhooks/github` that ingest queued as `key`, in message `message_id`.
+    fn record_queued(inspector: &Inspector, key: &str, message_id: &str) -> String {
         let headers = http::HeaderMap::new();
         let seen = Seen {
             method: "POST",
@@ -517,19 +511,28 @@ mod tests {
         let reply = Reply {
             status: http::StatusCode::ACCEPTED,
             content_type: "application/json",
-            body: r#"{"id":"github#d-1","status":"queued"}"#.into(),
-            outcome: Outcome::Queued {
-                key: "github#d-1".into(),
-            },
+            body: format!(r#"{{"id":"{key}","status":"queued"}}"#),
+            outcome: Outcome::Queued { key: key.into() },
             headers: Vec::new(),
         };
-        let id = inspector.ingested(&seen, Some("github"), &reply, Some("m-1".into()));
+        inspector.ingested(&seen, Some("github"), &reply, Some(message_id.into()))
+    }
+
+    #[test]
+    fn a_queued_delivery_shows_its_envelope_and_type_before_any_action_runs() {
+        let inspector = Inspector::in_memory();
+        let envelope = serde_json::json!({
+            "v": 1, "key": "github#d-1", "source": "github", "scheme": "github",
+            "event_type": "push", "event_id": "d-1", "received_at": "2026-11-28T13:00:00.000Z",
+        });
+        inspector.queued("m-1", &envelope.to_string());
+        let id = record_queued(&inspector, "github#d-1", "m-1");
         let delivery = inspector.store().get(&id).cloned().expect("recorded");
         assert_eq!(delivery.event_type.as_deref(), Some("push"));
         assert_eq!(delivery.envelope, Some(envelope));
         assert_eq!(delivery.message_id.as_deref(), Some("m-1"));
         // Taken once: another copy of the key gets the envelope its own message carried.
-        let again = inspector.ingested(&seen, Some("github"), &reply, Some("m-2".into()));
+        let again = record_queued(&inspector, "github#d-1", "m-2");
         assert_eq!(
             inspector
                 .store()
@@ -612,24 +615,7 @@ mod tests {
         inspector
             .store()
             .queued("m-1", serde_json::json!({"key": "github#a"}));
-        let headers = http::HeaderMap::new();
-        let seen = Seen {
-            method: "POST",
-            path: "/webhooks/github",
-            query: None,
-            headers: &headers,
-            body: b"{}",
-        };
-        let reply = Reply {
-            status: http::StatusCode::ACCEPTED,
-            content_type: "application/json",
-            body: "{}".into(),
-            outcome: Outcome::Queued {
-                key: "github#a".into(),
-            },
-            headers: Vec::new(),
-        };
-        inspector.ingested(&seen, Some("github"), &reply, Some("m-1".into()));
+        record_queued(&inspector, "github#a", "m-1");
         inspector
             .store()
             .receive("m-1", "m-1", Vec::new(), |_| progress, || None);

@@ -6,6 +6,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
+use inlet_core::actions::answers;
 use inlet_core::actions::forward::{Forwarder, classify};
 use inlet_core::actions::router::Router;
 use inlet_core::actions::{ActionError, Event, Handled, Handler};
@@ -376,50 +377,46 @@ async fn answering(status: &'static str, body: Vec<u8>) -> std::net::SocketAddr 
     addr
 }
 
+/// [`forward`] to `addr` inside [`answers::capture`]: its result, and the answers it kept.
+async fn forward_captured(
+    addr: std::net::SocketAddr,
+    envelope: &Envelope,
+) -> (Result<(), ActionError>, Vec<answers::TargetAnswer>) {
+    let url = format!("http://{addr}/hook");
+    answers::capture(forward(
+        &url,
+        AGENT_SECRET,
+        Duration::from_secs(5),
+        envelope,
+    ))
+    .await
+}
+
 #[tokio::test]
-async fn a_targets_answer_is_kept_only_for_a_caller_that_captures_it() {
-    use inlet_core::actions::answers::{ANSWER_BODY_BYTES, capture};
+async fn a_targets_answer_is_kept_for_a_caller_that_captures_it() {
     let envelope = envelope("github", "d-6", Some("push"), b"{}");
-    let short = answering(
+    let down = answering(
         "503 Service Unavailable",
         br#"{"error":"db down"}"#.to_vec(),
     )
     .await;
-    let url = format!("http://{short}/hook");
-    let (result, answers) = capture(forward(
-        &url,
-        AGENT_SECRET,
-        Duration::from_secs(5),
-        &envelope,
-    ))
-    .await;
+    let (result, kept) = forward_captured(down, &envelope).await;
     assert_eq!(class(&result), Class::Transient);
-    assert_eq!(answers.len(), 1, "{answers:?}");
-    assert_eq!(answers[0].status, 503);
-    assert_eq!(answers[0].body, r#"{"error":"db down"}"#);
-    assert!(!answers[0].truncated);
-    // Outside a capture nothing is kept (and the body is not read).
-    let (_, none) = capture(async {}).await;
-    assert!(none.is_empty());
     assert_eq!(
-        class(&forward(&url, AGENT_SECRET, Duration::from_secs(5), &envelope).await),
-        Class::Transient
+        kept,
+        [answers::TargetAnswer {
+            status: 503,
+            body: r#"{"error":"db down"}"#.into(),
+            truncated: false,
+        }]
     );
-
     // A long answer is cut at the bound, and says so.
-    let long = answering("200 OK", vec![b'x'; ANSWER_BODY_BYTES * 3]).await;
-    let url = format!("http://{long}/hook");
-    let (result, answers) = capture(forward(
-        &url,
-        AGENT_SECRET,
-        Duration::from_secs(5),
-        &envelope,
-    ))
-    .await;
+    let long = answering("200 OK", vec![b'x'; answers::ANSWER_BODY_BYTES * 3]).await;
+    let (result, kept) = forward_captured(long, &envelope).await;
     assert_eq!(class(&result), Class::Ok);
-    assert_eq!(answers[0].status, 200);
-    assert_eq!(answers[0].body.len(), ANSWER_BODY_BYTES);
-    assert!(answers[0].truncated);
+    assert_eq!(kept[0].status, 200);
+    assert_eq!(kept[0].body.len(), answers::ANSWER_BODY_BYTES);
+    assert!(kept[0].truncated);
 }
 
 #[test]
