@@ -564,6 +564,33 @@ fn usage_errors_exit_2() {
     assert!(run.stderr.contains("webhookTimestamp"), "{run:?}");
 }
 
+/// A scheme that signs the URL cannot sign without one: with `--scheme` the only place it can
+/// come from is `--url`, and the message says so.
+#[test]
+fn signing_a_url_signing_scheme_without_a_url_names_the_option() {
+    use inlet_signature::Scheme;
+    use inlet_testkit::providers::secrets_from;
+
+    let mut checked = Vec::new();
+    for provider in inlet_signature::registry::all() {
+        let scheme = Scheme::Provider(provider);
+        if !scheme.signs_url() {
+            continue;
+        }
+        let name = provider.name;
+        let secrets = secrets_from(&scheme, b"cli seed");
+        let run = inlet(&["sign", "--scheme", name, "--secret", &secrets.sign]);
+        assert_eq!(run.code, 2, "{name}: {run:?}");
+        assert!(
+            run.stderr.contains("--url") && run.stderr.contains(name),
+            "{name}: {run:?}"
+        );
+        assert!(run.stdout.is_empty(), "{name}: {run:?}");
+        checked.push(name);
+    }
+    assert!(checked.contains(&"twilio"), "{checked:?}");
+}
+
 /// Every provider of the registry, through `inlet sign` and `inlet verify` with `--scheme` and
 /// `--secret`: what sign prints verifies, another key does not. Asymmetric providers sign with
 /// the private key and verify with the public one, each in the provider's own format.
