@@ -17,22 +17,47 @@ COLDSTART_RUNS ?= 5
 COLDSTART_INVOCATIONS ?= 200
 # Benchmarks sample for this long per case (seconds); raise for steadier figures.
 BENCH_TIME ?= 3
-# `make dev LISTEN=127.0.0.1:8080` serves elsewhere; `INSPECT=127.0.0.1:4041` moves the inspector page.
+# `make dev` (and `make invoke`): the config and the file its `env:` secrets come from, so
+# `make dev CONFIG=mine.toml ENV_FILE=mine.env` runs another config without editing the tracked
+# inlet.toml (ENV_FILE= reads none: the environment alone). LISTEN is where POST /webhooks/{source}
+# is served. INSPECT is the inspector page's address, or `off` for none (--no-inspect): 5056, beside
+# the emulator's port, because ngrok's own inspector holds 4040 and a tunnel is how real providers
+# reach `make dev`. EMULATOR_PORT is moto's port (scripts/with-emulator.sh); a free one when taken.
+CONFIG ?= inlet.toml
+ENV_FILE ?= local.env
 LISTEN ?= 127.0.0.1:3000
-INSPECT ?= 127.0.0.1:4040
+INSPECT ?= 127.0.0.1:5056
+EMULATOR_PORT ?= 5055
+# inlet's options for the above: an empty ENV_FILE or INSPECT passes nothing (inlet's default).
+DEV_GLOBALS = --config "$(CONFIG)" $(if $(ENV_FILE),--env-file "$(ENV_FILE)")
+DEV_INSPECT = $(if $(filter off,$(INSPECT)),--no-inspect,$(if $(INSPECT),--inspect $(INSPECT)))
 
 .PHONY: help venv dev test fmt-check lint tests browser bench build lambda build-IngestFunction build-ProcessFunction clean build-tools lint-tools template-lint coldstart soak fuzz invoke sam-build
 
+# Each target, then the variables it reads (`make dev LISTEN=127.0.0.1:8080`), with their values.
 help:
 	@echo "make dev     run the whole pipeline locally against an AWS emulator (Ctrl-C stops it)"
+	@echo "               CONFIG=$(CONFIG) ENV_FILE=$(ENV_FILE)   the config, and the file its env: secrets come from"
+	@echo "               LISTEN=$(LISTEN)   where POST /webhooks/{source} is served"
+	@echo "               INSPECT=$(INSPECT)   the inspector page; INSPECT=off for none"
+	@echo "               EMULATOR_PORT=$(EMULATOR_PORT)   the emulator's port (a free one if taken)"
 	@echo "make test    format check, clippy (-D warnings) and every test tier"
-	@echo "make bench   criterion benchmarks, compared with openssl on this machine"
+	@echo "               CHROMIUM=/path/to/chromium   for the inspector's browser tests (default /usr/bin/chromium)"
+	@echo "make bench   criterion benchmarks, compared with openssl on this machine, then make coldstart"
+	@echo "               BENCH_TIME=$(BENCH_TIME)   seconds measured per case"
 	@echo "make build   the functions as Lambda arm64 zips, each with its inlet.toml (cargo lambda), and the CLI"
+	@echo "               DEPLOY_CONFIG=file.toml   package another config as inlet.toml"
 	@echo "make invoke  both functions under cargo lambda watch, invoked with events/, against the emulator"
+	@echo "               INGEST_EVENT=$(INGEST_EVENT)  PROCESS_EVENT=$(PROCESS_EVENT)"
+	@echo "               FORWARD_URL=http://...   where GitHub events go (default: a target of its own)"
+	@echo "               CONFIG, ENV_FILE, EMULATOR_PORT   as for make dev"
 	@echo "make sam-build  sam build (.aws-sam/build) with the pinned SAM CLI"
 	@echo "make coldstart  init time, CPU and memory of the release functions against a local Runtime API"
+	@echo "               COLDSTART_RUNS=$(COLDSTART_RUNS) COLDSTART_INVOCATIONS=$(COLDSTART_INVOCATIONS)"
 	@echo "make soak    10,000+ signed deliveries through the local stack: nothing lost, nothing twice"
+	@echo "               SOAK_DELIVERIES=$(SOAK_DELIVERIES) SOAK_SECONDS=$(SOAK_SECONDS)"
 	@echo "make fuzz    the header-parser property tests with many more cases than make test runs"
+	@echo "               FUZZ_CASES=$(FUZZ_CASES)"
 
 # The emulator (moto server) lives in a project venv, pinned.
 $(VENV)/.installed: tools/requirements-emulator.txt tools/constraints-emulator.txt
@@ -44,12 +69,13 @@ $(VENV)/.installed: tools/requirements-emulator.txt tools/constraints-emulator.t
 
 venv: $(VENV)/.installed
 
-# The emulator listens on 127.0.0.1:5055 (`EMULATOR_PORT=N make dev` for another), or on a free
+# The emulator listens on 127.0.0.1:5055 (`make dev EMULATOR_PORT=N` for another), or on a free
 # port when that one is taken; the stack's addresses go to .inlet/stack.json for the other commands.
 dev: venv
 	@[ -x target/debug/inlet ] || echo "compiling the inlet CLI: the first build takes a few minutes"
 	$(CARGO) build --locked -p inlet-cli
-	scripts/with-emulator.sh ./target/debug/inlet --config inlet.toml --env-file local.env dev --listen $(LISTEN) --inspect $(INSPECT)
+	EMULATOR_PORT=$(EMULATOR_PORT) scripts/with-emulator.sh \
+		./target/debug/inlet $(DEV_GLOBALS) dev --listen $(LISTEN) $(DEV_INSPECT)
 
 test: fmt-check lint template-lint tests
 
@@ -170,10 +196,14 @@ lambda: build-tools
 # invoke` of each with a committed event, against the local stack (provisioned as `inlet dev` does)
 # on the emulator: its own, or the one AWS_ENDPOINT_URL names (a running `make dev`'s). Everything
 # it starts is stopped when it ends. `make invoke INGEST_EVENT=events/ingest/stripe-invoice-paid.json`
+# FORWARD_URL: where the config's GitHub route forwards (empty: a target scripts/invoke.sh starts).
 INGEST_EVENT ?= events/ingest/github-push.json
 PROCESS_EVENT ?= events/process/standard-mixed-sources.json
+FORWARD_URL ?=
 invoke: venv build-tools
-	INGEST_EVENT="$(INGEST_EVENT)" PROCESS_EVENT="$(PROCESS_EVENT)" scripts/with-emulator.sh scripts/invoke.sh
+	INGEST_EVENT="$(INGEST_EVENT)" PROCESS_EVENT="$(PROCESS_EVENT)" FORWARD_URL="$(FORWARD_URL)" \
+		CONFIG="$(CONFIG)" ENV_FILE="$(ENV_FILE)" EMULATOR_PORT=$(EMULATOR_PORT) \
+		scripts/with-emulator.sh scripts/invoke.sh
 
 # `sam build` with the pinned SAM CLI from the lint venv; it runs the build-<Function> targets below.
 sam-build: lint-tools build-tools

@@ -13,6 +13,10 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 ingest_event=${INGEST_EVENT:-events/ingest/github-push.json}
 process_event=${PROCESS_EVENT:-events/process/standard-mixed-sources.json}
+# The config the functions run, and the file its `env:` secrets come from (empty: none), as for
+# `make dev`.
+config_file=${CONFIG:-inlet.toml}
+env_file=${ENV_FILE-local.env}
 python="$root/.venv/bin/python"
 # cargo-lambda (and zig) live in the project venv: `make build-tools`.
 export PATH="$root/.venv/bin:$PATH"
@@ -122,29 +126,40 @@ EOF
 fi
 # Passed as INLET_CONFIG (the config's text), which wins over any inlet.toml; under watch the
 # function runs from target/debug, where no inlet.toml sits beside it anyway.
-config=$(<inlet.toml)
+config=$(<"$config_file")
 export INLET_CONFIG="${config//http:\/\/127.0.0.1:8900\/hooks/$FORWARD_URL}"
 echo "forward target: $FORWARD_URL"
 
-# The secrets inlet.toml's `env:` references name, from local.env; a variable already set wins, as
+# The secrets the config's `env:` references name, from the env file; a variable already set wins, as
 # with `inlet --env-file`. Exported rather than passed with `--env-file`: cargo-lambda's env-file
 # reader refuses the `=` padding of a base64 value, and watch passes its own environment on.
-while IFS= read -r line; do
-  [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
-  [ -n "${!BASH_REMATCH[1]:-}" ] || export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
-done <local.env
+if [ -n "$env_file" ]; then
+  while IFS= read -r line; do
+    [[ $line =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+    [ -n "${!BASH_REMATCH[1]:-}" ] || export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
+  done <"$env_file"
+fi
 
-# Built first, in the profile watch runs, so the first invoke does not wait for a compile.
-cargo build --locked --quiet -p inlet-ingest -p inlet-process
+# Built first, exactly as watch builds them, so that the first invoke finds them fresh instead of
+# compiling (silently: its output goes to the log) while the invoke waits. On each function's first
+# invoke watch runs `cargo run --bin <function>` at the workspace root: no -p, so cargo resolves
+# features for every workspace member (the CLI's and the tests' tokio features too), and a build of
+# `-p inlet-ingest -p inlet-process` alone would have other features and so another copy of the
+# AWS SDK. Same profile (dev), same packages, same target directory. Watch runs without --quiet,
+# so that its log shows cargo's line for each start: `Finished` at once when nothing was compiled.
+echo "building the functions as cargo lambda watch runs them: cargo build --bin ingest --bin process" \
+  "(the first time, a few minutes: it compiles the AWS SDK)"
+cargo build --locked --bin ingest --bin process
 port=$(free_port)
-setsid cargo lambda watch --quiet --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$port" \
-  >target/invoke-watch.log 2>&1 &
+echo "starting cargo lambda watch on 127.0.0.1:$port (its log, with the functions': target/invoke-watch.log)"
+setsid cargo lambda watch --ignore-changes --locked \
+  --invoke-address 127.0.0.1 --invoke-port "$port" >target/invoke-watch.log 2>&1 &
 pids+=($!)
 wait_for_port "$port" "${pids[-1]}" "cargo lambda watch (log: target/invoke-watch.log)"
-echo "cargo lambda watch on 127.0.0.1:$port (function logs: target/invoke-watch.log)"
 
 invoke() { # function, event file
   echo
+  echo "invoking $1: watch starts it on the first invoke (cargo run --bin $1, already built)"
   echo "\$ cargo lambda invoke $1 --invoke-address 127.0.0.1 --invoke-port $port --data-file $2"
   cargo lambda invoke "$1" --invoke-address 127.0.0.1 --invoke-port "$port" --data-file "$2" --output-format json
   echo
@@ -154,6 +169,8 @@ invoke ingest "$ingest_event"
 queue_depths
 invoke process "$process_event"
 queue_depths
+echo "  (what ingest queued is still there: under watch nothing polls the queue, as Lambda's event"
+echo "  source mapping would; process was handed $process_event instead)"
 echo
 echo "function log lines (target/invoke-watch.log):"
 grep -E '^\{' target/invoke-watch.log || true

@@ -1,6 +1,6 @@
 //! The repository keeps itself: the README's custom-handler code is the example `make test`
-//! compiles, the design is referenced where it lives (docs/architecture.md), and nothing reads from
-//! beside the repository.
+//! compiles, the design is referenced where it lives (docs/architecture.md), nothing reads from
+//! beside the repository, and every `make` variable the README shows is one `make help` lists.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use inlet_testkit::repo_root;
@@ -134,4 +134,67 @@ fn the_readme_provider_table_is_the_registry() {
         "README.md's provider table differs from the registry: paste `inlet providers --markdown` \
          between its markers"
     );
+}
+
+/// The variables the README tells people to give `make` (`make dev LISTEN=…`), in the order found.
+fn readme_make_variables(readme: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let words: Vec<&str> = readme
+        .split(|c: char| c.is_whitespace() || c == '`' || c == '(' || c == ')')
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (at, word) in words.iter().enumerate() {
+        if *word != "make" {
+            continue;
+        }
+        // `make TARGET NAME=value …`: the assignments after the target.
+        for word in words.iter().skip(at + 2) {
+            let Some((name, _)) = word.split_once('=') else {
+                break;
+            };
+            let is_variable = name.starts_with(|c: char| c.is_ascii_uppercase())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if !is_variable {
+                break;
+            }
+            if !found.iter().any(|f| f == name) {
+                found.push(name.to_owned());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_make_variables_the_readme_names_are_in_make_help() {
+    let root = repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let makefile = std::fs::read_to_string(root.join("Makefile")).unwrap();
+    let named = readme_make_variables(&readme);
+    for expected in ["CONFIG", "LISTEN", "INSPECT", "EMULATOR_PORT"] {
+        assert!(
+            named.iter().any(|n| n == expected),
+            "the README no longer shows `make dev {expected}=…`; found {named:?}"
+        );
+    }
+    let help = std::process::Command::new("make")
+        .args(["--no-print-directory", "-s", "help"])
+        .current_dir(&root)
+        .output()
+        .expect("make runs");
+    assert!(help.status.success(), "make help: {help:?}");
+    let help = String::from_utf8(help.stdout).unwrap();
+    for name in &named {
+        assert!(
+            help.contains(&format!("{name}=")),
+            "the README tells `make` {name}=…, but `make help` does not list it:\n{help}"
+        );
+        // Read by the Makefile itself, so that `make TARGET NAME=…` is what passes it on.
+        assert!(
+            makefile.contains(&format!("\n{name} ?=")),
+            "the README tells `make` {name}=…, but the Makefile sets no default for it"
+        );
+    }
 }
