@@ -5,7 +5,9 @@
 //! `--source` / `--type`, keeps one copy per event key, and sends each as an envelope carrying
 //! this run's id (`replay`). Process claims such an event under `replay:<id>:<key>`: the action
 //! runs again, once per run, however often SQS redelivers it or the command is run again with
-//! `--id`. An object that is missing or unreadable is reported and skipped.
+//! `--id`. Run again so, it looks its events' claim keys up in the idempotency table and sends
+//! only those not completed yet, counting the rest as already done. An object that is missing or
+//! unreadable is reported and skipped.
 //!
 //! The stack is the running `inlet dev`'s (`.inlet/stack.json`) unless the environment names an
 //! endpoint or a queue, as for `inlet dlq`; the bucket is `[archive] bucket`, else
@@ -19,14 +21,14 @@ use crate::error::CliError;
 use crate::globals::Globals;
 use crate::state::Target;
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use inlet_aws::S3Objects;
+use inlet_aws::{DynamoStore, S3Objects};
 use inlet_core::archive::{self, Layout};
 use inlet_core::claims::{self, BodyRef, ClaimChecks, PayloadStore};
 use inlet_core::envelope::{self, Envelope};
-use inlet_core::ports::{ObjectStore, ObjectStoreError};
+use inlet_core::ports::{ObjectStore, ObjectStoreError, StoreError};
 use inlet_local::{Progress, StackSettings};
 use inlet_signature::clock;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
@@ -48,7 +50,8 @@ pub struct ReplayArgs {
     /// List what would be sent (key, source, type, received_at), and send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Resume the replay run with this id: events it already sent are not run again.
+    /// Resume the replay run with this id: events it already did are not sent again (they are
+    /// counted as already done), and those it sent that are still queued run once.
     #[arg(long, value_name = "ID")]
     pub id: Option<String>,
 }
@@ -146,6 +149,8 @@ struct Selected {
     found: usize,
     filtered_out: usize,
     duplicates: usize,
+    /// Events of the window this run had already done, taken out of `events` (`--id` only).
+    already_done: Option<usize>,
     /// One line per object or line that was skipped.
     skipped: Vec<String>,
 }
@@ -363,6 +368,43 @@ async fn send_all(
     Ok((sent, failed))
 }
 
+/// Where a run's finished events are recorded: the idempotency table, under each event's claim key
+/// (`replay:<id>:<key>`).
+trait Done {
+    /// Which of `claim_keys` are completed.
+    async fn completed(&self, claim_keys: &[String]) -> Result<HashSet<String>, StoreError>;
+}
+
+impl Done for DynamoStore {
+    async fn completed(&self, claim_keys: &[String]) -> Result<HashSet<String>, StoreError> {
+        DynamoStore::completed(self, claim_keys).await
+    }
+}
+
+/// Takes out of `events` (each already carrying its run's id) those the run has done, and gives
+/// how many. Sending them again would change nothing (process acknowledges them as duplicates),
+/// but the count is what tells the user the run had got that far.
+async fn leave_out_done(done: &impl Done, events: &mut Vec<Envelope>) -> Result<usize, StoreError> {
+    let keys: Vec<String> = events.iter().map(Envelope::claim_key).collect();
+    let completed = done.completed(&keys).await?;
+    let before = events.len();
+    events.retain(|event| !completed.contains(&event.claim_key()));
+    Ok(before - events.len())
+}
+
+/// The idempotency table: the running `inlet dev`'s, `INLET_TABLE`, or against an emulator the
+/// local stack's name. AWS's is generated (the stack's `IdempotencyTableName`): without
+/// `INLET_TABLE` there is none to ask.
+fn table_name(target: &Target, local: bool) -> Option<String> {
+    if let Target::Local(state) = target {
+        return Some(state.table_name.clone());
+    }
+    std::env::var("INLET_TABLE")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(|| local.then(|| StackSettings::default().table_name))
+}
+
 /// Where the archive keeps claim-checked bodies: the only references an archived envelope may
 /// carry.
 struct ArchivedBodies<'a> {
@@ -517,11 +559,40 @@ pub async fn run(globals: &Globals, args: &ReplayArgs) -> Result<Report, CliErro
     for line in &selected.skipped {
         eprintln!("inlet: skipped {line}");
     }
+    for event in &mut selected.events {
+        event.replay = Some(id.clone());
+    }
+    // Only a run named by --id can have been here before (an interrupted one, finished by
+    // running it again).
+    if args.id.is_some() {
+        let counted = match table_name(&target, local) {
+            Some(table) => {
+                let store = DynamoStore::from_config(&sdk, table);
+                leave_out_done(&store, &mut selected.events)
+                    .await
+                    .map_err(|error| error.to_string())
+            }
+            None => Err("no idempotency table to ask: set INLET_TABLE (the stack's \
+                         IdempotencyTableName)"
+                .to_owned()),
+        };
+        match counted {
+            Ok(count) => selected.already_done = Some(count),
+            Err(why) => eprintln!(
+                "inlet: cannot tell which events replay {id} already did ({why}); sending them \
+                 all: process acknowledges those it did as duplicates"
+            ),
+        }
+    }
     let mut text = String::new();
     let summary = |text: &mut String, selected: &Selected, sent: &str| {
+        let done = selected
+            .already_done
+            .map(|count| format!("already done {count}, "))
+            .unwrap_or_default();
         let _ = writeln!(
             text,
-            "{} object(s) read ({} skipped): found {}, filtered out {}, duplicates {}, {sent}",
+            "{} object(s) read ({} skipped): found {}, filtered out {}, duplicates {}, {done}{sent}",
             selected.objects,
             selected.skipped.len(),
             selected.found,
@@ -550,9 +621,6 @@ pub async fn run(globals: &Globals, args: &ReplayArgs) -> Result<Report, CliErro
         let would = format!("would send {}", selected.events.len());
         summary(&mut text, &selected, &would);
         return Ok(Report::ok(text));
-    }
-    for event in &mut selected.events {
-        event.replay = Some(id.clone());
     }
     let payload_bucket =
         variable("INLET_BUCKET").or_else(|| local.then(|| StackSettings::default().bucket_name));
@@ -658,6 +726,71 @@ mod tests {
         let failed = stage_bodies(Some(&payloads), &archived, &mut events, NOW_MS).await;
         assert!(events.is_empty());
         assert!(failed[0].contains("could not be stored"), "{failed:?}");
+    }
+
+    /// A table that records `completed` as done, or is down.
+    struct Table {
+        completed: Vec<String>,
+        down: bool,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Done for Table {
+        async fn completed(&self, claim_keys: &[String]) -> Result<HashSet<String>, StoreError> {
+            self.asked
+                .lock()
+                .unwrap()
+                .extend(claim_keys.iter().cloned());
+            if self.down {
+                return Err(StoreError::Unavailable("throttled".into()));
+            }
+            Ok(claim_keys
+                .iter()
+                .filter(|k| self.completed.contains(k))
+                .cloned()
+                .collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn what_the_run_already_did_is_left_out_and_counted() {
+        let mut events: Vec<Envelope> = ["a", "b", "c"]
+            .iter()
+            .map(|id| {
+                let mut e = event("github", id, "push", "2026-11-28T14:00:00.000Z");
+                e.replay = Some("r-1".into());
+                e
+            })
+            .collect();
+        let table = Table {
+            // Done in this run, and (under its own key) the original of c: only the run counts.
+            completed: vec!["replay:r-1:github#a".into(), "github#c".into()],
+            down: false,
+            asked: std::sync::Mutex::default(),
+        };
+        assert_eq!(leave_out_done(&table, &mut events).await, Ok(1));
+        let left: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(left, ["github#b", "github#c"]);
+        assert_eq!(
+            *table.asked.lock().unwrap(),
+            [
+                "replay:r-1:github#a",
+                "replay:r-1:github#b",
+                "replay:r-1:github#c"
+            ]
+        );
+
+        let down = Table {
+            completed: Vec::new(),
+            down: true,
+            asked: std::sync::Mutex::default(),
+        };
+        assert!(leave_out_done(&down, &mut events).await.is_err());
+        assert_eq!(
+            events.len(),
+            2,
+            "nothing is taken out when the table cannot tell"
+        );
     }
 
     #[test]

@@ -314,12 +314,86 @@ fn owned_write<O, E: ProvideErrorMetadata + std::error::Error + 'static>(
     }
 }
 
+/// BatchGetItem takes at most 100 keys per call.
+const BATCH_GET_KEYS: usize = 100;
+/// Calls for one batch's keys, when DynamoDB leaves some unprocessed (throttling).
+const BATCH_GET_ATTEMPTS: u32 = 5;
+
 impl DynamoStore {
     pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
         }
+    }
+
+    /// The store for `table`, with a client of its own built from `sdk`.
+    pub fn from_config(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
+    }
+
+    /// Which of `keys` the table records as completed. Not a pipeline step (the pipelines never
+    /// read the table): `inlet replay --id` asks it which of its run's claim keys
+    /// (`replay:<id>:<key>`) are already done, so as not to send them again. Strongly
+    /// consistent `BatchGetItem`s of `pk` and `status` only, 100 keys each; keys DynamoDB leaves
+    /// unprocessed are asked again, a few times.
+    pub async fn completed(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        use std::collections::HashMap;
+        let mut done = std::collections::HashSet::new();
+        for chunk in keys.chunks(BATCH_GET_KEYS) {
+            let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|key| HashMap::from([("pk".to_owned(), s(key))]))
+                .collect();
+            for attempt in 1..=BATCH_GET_ATTEMPTS {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .projection_expression("pk, #status")
+                    .expression_attribute_names("#status", "status")
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|error| store_unavailable(&error))?;
+                let items = output
+                    .responses
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .unwrap_or_default();
+                for item in items {
+                    let field = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+                    if field("status").is_some_and(|status| status == COMPLETED)
+                        && let Some(key) = field("pk")
+                    {
+                        done.insert(key.clone());
+                    }
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .map(|left| left.keys)
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == BATCH_GET_ATTEMPTS {
+                    return Err(StoreError::Unavailable(format!(
+                        "DynamoDB left {} key(s) unprocessed {BATCH_GET_ATTEMPTS} times",
+                        pending.len()
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+        }
+        Ok(done)
     }
 
     /// What a failed claim condition found, from the old item DynamoDB returned.
