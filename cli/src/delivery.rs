@@ -115,6 +115,17 @@ impl DeliveryArgs {
                 scheme.name()
             )));
         }
+        let url = self.url.clone().or(configured_url);
+        // A source has its url from the config (validation requires it); --scheme has only
+        // --url. Said here, naming the option, for sign and verify alike, rather than by the
+        // scheme's "pass one" or a verdict about a source there is none of.
+        if scheme.signs_url() && url.is_none() {
+            return Err(CliError::Usage(format!(
+                "--url: the {} scheme signs the public URL the provider posts to: give it with \
+                 --url URL, exactly as configured at the provider",
+                scheme.name()
+            )));
+        }
         let method = match &self.method {
             None => "POST".to_owned(),
             Some(method) if scheme.signs_method() => method.to_ascii_uppercase(),
@@ -130,7 +141,7 @@ impl DeliveryArgs {
             keys,
             headers,
             body,
-            url: self.url.clone().or(configured_url),
+            url,
             method,
             now,
             tolerance_secs,

@@ -19,15 +19,6 @@ pub struct SignArgs {
 
 pub async fn run(globals: &Globals, args: &SignArgs) -> Result<Report, CliError> {
     let mut prepared = args.delivery.prepare(globals, KeyUse::Sign).await?;
-    // A source has its url from the config (validation requires it); --scheme has only --url.
-    // Said here, naming the option, rather than by the scheme's "pass one".
-    if prepared.scheme.signs_url() && prepared.url.is_none() {
-        return Err(CliError::Usage(format!(
-            "--url: the {} scheme signs the public URL the provider posts to: give it with --url \
-             URL, exactly as configured at the provider",
-            prepared.scheme.name()
-        )));
-    }
     // A source signs with its first secret: during a rotation that is the new one.
     let key = prepared.keys.first().ok_or(SignError::Unsigned)?.clone();
     if let Some(signed) = prepared

@@ -38,17 +38,37 @@ pub(super) async fn send_samples(
         files.len(),
         dir.display()
     ));
+    // Samples of sources another config (`make dev CONFIG=…`) does not have are one line, not
+    // one each.
+    let mut skipped: Vec<String> = Vec::new();
     for path in files {
         let sending = send_sample(&client, &path, config, keys, base_url);
         tokio::select! {
             () = stop_requested(&mut stopped) => return,
-            result = sending => {
-                if let Err(why) = result {
-                    say(format!("samples: {}: {why}", path.display()));
+            result = sending => match result {
+                Ok(()) => {}
+                Err(Unsent::NoSource(source)) => {
+                    if !skipped.contains(&source) {
+                        skipped.push(source);
+                    }
                 }
+                Err(Unsent::Failed(why)) => say(format!("samples: {}: {why}", path.display())),
             }
         }
     }
+    if !skipped.is_empty() {
+        say(format!(
+            "samples: not sent for sources the config does not have: {}",
+            skipped.join(", ")
+        ));
+    }
+}
+
+/// Why a sample was not sent.
+enum Unsent {
+    /// Its source is not in the config.
+    NoSource(String),
+    Failed(String),
 }
 
 async fn send_sample(
@@ -57,26 +77,24 @@ async fn send_sample(
     config: &Config,
     keys: &SourceKeys,
     base_url: &str,
-) -> Result<(), String> {
-    let payload = Payload::load(path).map_err(|e| e.to_string())?;
+) -> Result<(), Unsent> {
+    let failed = |e: &dyn std::fmt::Display| Unsent::Failed(e.to_string());
+    let payload = Payload::load(path).map_err(|e| failed(&e))?;
     let Some(source) = config.source(&payload.source) else {
-        return Err(format!(
-            "not sent: no source `{}` in the config",
-            payload.source
-        ));
+        return Err(Unsent::NoSource(payload.source));
     };
     let key = keys
         .iter()
         .find(|(name, _)| *name == source.name)
         .and_then(|(_, key)| key.as_ref());
     let now = now_secs();
-    let rendered = payload.render(now)?;
+    let rendered = payload.render(now).map_err(Unsent::Failed)?;
     let signed = sending::sign(source, key, &rendered.headers, rendered.body, now)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failed(&e))?;
     let url = sending::webhook_url(base_url, &source.name);
     // The server prints what became of it; only a failure to get an answer is news here.
     sending::post(client, &url, &signed)
         .await
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| failed(&e))
 }

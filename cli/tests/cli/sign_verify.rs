@@ -567,7 +567,7 @@ fn usage_errors_exit_2() {
 /// A scheme that signs the URL cannot sign without one: with `--scheme` the only place it can
 /// come from is `--url`, and the message says so.
 #[test]
-fn signing_a_url_signing_scheme_without_a_url_names_the_option() {
+fn a_url_signing_scheme_without_a_url_names_the_option() {
     use inlet_signature::Scheme;
     use inlet_testkit::providers::secrets_from;
 
@@ -579,13 +579,17 @@ fn signing_a_url_signing_scheme_without_a_url_names_the_option() {
         }
         let name = provider.name;
         let secrets = secrets_from(&scheme, b"cli seed");
-        let run = inlet(&["sign", "--scheme", name, "--secret", &secrets.sign]);
-        assert_eq!(run.code, 2, "{name}: {run:?}");
-        assert!(
-            run.stderr.contains("--url") && run.stderr.contains(name),
-            "{name}: {run:?}"
-        );
-        assert!(run.stdout.is_empty(), "{name}: {run:?}");
+        // Verify too: a usage error naming the option, not a verdict about a source there is
+        // none of.
+        for (command, secret) in [("sign", &secrets.sign), ("verify", &secrets.verify)] {
+            let run = inlet(&[command, "--scheme", name, "--secret", secret]);
+            assert_eq!(run.code, 2, "{command} {name}: {run:?}");
+            assert!(
+                run.stderr.contains("--url") && run.stderr.contains(name),
+                "{command} {name}: {run:?}"
+            );
+            assert!(run.stdout.is_empty(), "{command} {name}: {run:?}");
+        }
         checked.push(name);
     }
     assert!(checked.contains(&"twilio"), "{checked:?}");

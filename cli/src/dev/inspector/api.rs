@@ -340,19 +340,19 @@ mod tests {
             headers.insert(header::HOST, host.parse().unwrap());
             loopback_host(&headers)
         };
-        assert!(with("127.0.0.1:4040"));
-        assert!(with("localhost:4040"));
-        assert!(with("[::1]:4040"));
-        assert!(!with("evil.example:4040"));
-        assert!(!with("192.168.1.2:4040"));
+        assert!(with("127.0.0.1:5056"));
+        assert!(with("localhost:5056"));
+        assert!(with("[::1]:5056"));
+        assert!(!with("evil.example:5056"));
+        assert!(!with("192.168.1.2:5056"));
     }
 
     #[test]
     fn a_post_from_another_origin_is_refused() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, "127.0.0.1:4040".parse().unwrap());
+        headers.insert(header::HOST, "127.0.0.1:5056".parse().unwrap());
         assert!(same_origin(&headers));
-        headers.insert(header::ORIGIN, "http://127.0.0.1:4040".parse().unwrap());
+        headers.insert(header::ORIGIN, "http://127.0.0.1:5056".parse().unwrap());
         assert!(same_origin(&headers));
         headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
         assert!(!same_origin(&headers));
