@@ -6,6 +6,7 @@
 
 mod actions;
 mod api;
+mod history;
 mod pretty;
 mod queued;
 mod store;

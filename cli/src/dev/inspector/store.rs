@@ -1,11 +1,11 @@
 //! The inspector's record of deliveries: what came in, what ingest answered, and what became of
 //! it in the queue, kept bounded and written to `.inlet/history.jsonl` so a restart keeps it.
 
+use super::history::History;
+pub(crate) use super::history::HistoryError;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// How many deliveries are kept; the oldest go first.
 pub(crate) const MAX_DELIVERIES: usize = 1000;
@@ -175,32 +175,6 @@ pub(crate) struct Progress {
     pub dead_letter_at: Option<String>,
 }
 
-/// The history file: one JSON delivery per line, the last line for an id wins.
-#[derive(Debug)]
-struct History {
-    path: PathBuf,
-    file: File,
-    /// Bytes in the file, and the bytes the live deliveries' last lines take: when the file
-    /// grows well past what is live, it is rewritten with only those.
-    written: u64,
-    live: HashMap<String, u64>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum HistoryError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError {
-    let path = path.to_owned();
-    move |source| HistoryError::Io { path, source }
-}
-
 /// A receive of a message the store cannot place yet: ingest has queued it, but the server has
 /// not recorded the request it came from (the poller can be that quick).
 #[derive(Debug, Clone)]
@@ -237,22 +211,7 @@ impl Store {
     /// Loads the history at `path` (missing is empty) and keeps writing to it. Deliveries the
     /// last run left in a queue are marked gone: the emulator they were in is not this one.
     pub(crate) fn open(path: &Path) -> Result<Self, HistoryError> {
-        let mut by_id: HashMap<String, Delivery> = HashMap::new();
-        match File::open(path) {
-            Ok(file) => {
-                for line in BufReader::new(file).lines() {
-                    let line = line.map_err(io_error(path))?;
-                    // A line cut short by a crash, or from another version, is skipped: the
-                    // history is a convenience, not a record anything depends on.
-                    if let Ok(delivery) = serde_json::from_str::<Delivery>(&line) {
-                        by_id.insert(delivery.id.clone(), delivery);
-                    }
-                }
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(io_error(path)(error)),
-        }
-        let mut deliveries: Vec<Delivery> = by_id.into_values().collect();
+        let mut deliveries = History::load(path)?;
         deliveries.sort_by_key(|d| d.seq);
         let excess = deliveries.len().saturating_sub(MAX_DELIVERIES);
         deliveries.drain(..excess);
@@ -262,42 +221,12 @@ impl Store {
             }
         }
         let next_seq = deliveries.last().map_or(1, |d| d.seq + 1);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-        }
-        let mut store = Self {
+        let history = History::rewrite(path, &deliveries)?;
+        Ok(Self {
             deliveries: deliveries.into(),
             next_seq,
+            history: Some(history),
             ..Self::default()
-        };
-        store.history = Some(store.rewrite(path)?);
-        Ok(store)
-    }
-
-    /// Writes the live deliveries to a fresh file in place of the old one.
-    fn rewrite(&self, path: &Path) -> Result<History, HistoryError> {
-        let fresh = path.with_extension("jsonl.new");
-        let mut file = File::create(&fresh).map_err(io_error(&fresh))?;
-        let mut live = HashMap::new();
-        let mut written = 0;
-        for delivery in &self.deliveries {
-            let line = line_of(delivery);
-            file.write_all(line.as_bytes()).map_err(io_error(&fresh))?;
-            written += line.len() as u64;
-            live.insert(delivery.id.clone(), line.len() as u64);
-        }
-        file.flush().map_err(io_error(&fresh))?;
-        drop(file);
-        std::fs::rename(&fresh, path).map_err(io_error(path))?;
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(io_error(path))?;
-        Ok(History {
-            path: path.to_owned(),
-            file,
-            written,
-            live,
         })
     }
 
@@ -309,19 +238,11 @@ impl Store {
         let Some(delivery) = self.deliveries.iter().find(|d| d.id == id) else {
             return;
         };
-        let line = line_of(delivery);
-        let result = history
-            .file
-            .write_all(line.as_bytes())
-            .map_err(io_error(&history.path));
-        history.written += line.len() as u64;
-        history.live.insert(id.to_owned(), line.len() as u64);
-        let live: u64 = history.live.values().sum();
-        let result = if history.written > 2 * live + 1024 * 1024 {
-            let path = history.path.clone();
-            self.rewrite(&path).map(|fresh| self.history = Some(fresh))
-        } else {
-            result
+        let result = match history.append(delivery) {
+            Ok(true) => History::rewrite(history.path(), &self.deliveries)
+                .map(|fresh| self.history = Some(fresh)),
+            Ok(false) => Ok(()),
+            Err(error) => Err(error),
         };
         if let Err(error) = result {
             self.write_failure.get_or_insert(error.to_string());
@@ -384,7 +305,7 @@ impl Store {
             if let Some(old) = self.deliveries.pop_front()
                 && let Some(history) = &mut self.history
             {
-                history.live.remove(&old.id);
+                history.forget(&old.id);
             }
         }
         for receive in early {
@@ -564,13 +485,6 @@ impl Store {
     pub(crate) fn len(&self) -> usize {
         self.deliveries.len()
     }
-}
-
-fn line_of(delivery: &Delivery) -> String {
-    // A struct of strings, numbers and JSON values always serialises.
-    let mut line = serde_json::to_string(delivery).unwrap_or_default();
-    line.push('\n');
-    line
 }
 
 /// Bodies are bytes: base64 keeps them exact in a JSON line.
@@ -857,7 +771,7 @@ mod tests {
         let path = dir.join("history.jsonl");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let good = line_of(&{
+        let good = crate::dev::inspector::history::line_of(&{
             let mut store = Store::in_memory();
             store.arrive(arrival("github#a", State::Queued));
             store.get("d-000001").unwrap().clone()

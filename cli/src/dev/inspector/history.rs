@@ -1,0 +1,120 @@
+//! `.inlet/history.jsonl`: the inspector's deliveries on disk, so a restart keeps them. One JSON
+//! delivery per line, appended as each changes; the last line for an id wins, and the file is
+//! rewritten with only the live lines once it has grown well past them.
+
+use super::store::Delivery;
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+
+/// The open history file.
+#[derive(Debug)]
+pub(super) struct History {
+    path: PathBuf,
+    file: File,
+    /// Bytes in the file, and the bytes the live deliveries' last lines take: when the file
+    /// grows well past what is live, it is rewritten with only those.
+    written: u64,
+    live: HashMap<String, u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HistoryError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError {
+    let path = path.to_owned();
+    move |source| HistoryError::Io { path, source }
+}
+
+impl History {
+    /// Every delivery the file at `path` holds, its last line each; a missing file holds none.
+    pub(super) fn load(path: &Path) -> Result<Vec<Delivery>, HistoryError> {
+        let mut by_id: HashMap<String, Delivery> = HashMap::new();
+        match File::open(path) {
+            Ok(file) => {
+                for line in BufReader::new(file).lines() {
+                    let line = line.map_err(io_error(path))?;
+                    // A line cut short by a crash, or from another version, is skipped: the
+                    // history is a convenience, not a record anything depends on.
+                    if let Ok(delivery) = serde_json::from_str::<Delivery>(&line) {
+                        by_id.insert(delivery.id.clone(), delivery);
+                    }
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(io_error(path)(error)),
+        }
+        Ok(by_id.into_values().collect())
+    }
+
+    /// Writes `deliveries` to a fresh file in place of the one at `path`, and keeps it open to
+    /// append to.
+    pub(super) fn rewrite<'a>(
+        path: &Path,
+        deliveries: impl IntoIterator<Item = &'a Delivery>,
+    ) -> Result<Self, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        }
+        let fresh = path.with_extension("jsonl.new");
+        let mut file = File::create(&fresh).map_err(io_error(&fresh))?;
+        let mut live = HashMap::new();
+        let mut written = 0;
+        for delivery in deliveries {
+            let line = line_of(delivery);
+            file.write_all(line.as_bytes()).map_err(io_error(&fresh))?;
+            written += line.len() as u64;
+            live.insert(delivery.id.clone(), line.len() as u64);
+        }
+        file.flush().map_err(io_error(&fresh))?;
+        drop(file);
+        std::fs::rename(&fresh, path).map_err(io_error(path))?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io_error(path))?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            written,
+            live,
+        })
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a delivery's current state. Whether the file has grown enough to be rewritten.
+    pub(super) fn append(&mut self, delivery: &Delivery) -> Result<bool, HistoryError> {
+        let line = line_of(delivery);
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(io_error(&self.path))?;
+        self.written += line.len() as u64;
+        self.live.insert(delivery.id.clone(), line.len() as u64);
+        let live: u64 = self.live.values().sum();
+        Ok(self.written > 2 * live + 1024 * 1024)
+    }
+
+    /// A delivery the record no longer keeps: its lines no longer count as live.
+    pub(super) fn forget(&mut self, id: &str) {
+        self.live.remove(id);
+    }
+}
+
+/// A delivery as one line of the file.
+pub(super) fn line_of(delivery: &Delivery) -> String {
+    // A struct of strings, numbers and JSON values always serialises.
+    let mut line = serde_json::to_string(delivery).unwrap_or_default();
+    line.push('\n');
+    line
+}
