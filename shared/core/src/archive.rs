@@ -12,9 +12,8 @@
 //! `claims/` to `<prefix>bodies/`, and the archived envelope refers to the copy, which lives as
 //! long as the archive while the claim check goes once its event is done.
 
-use crate::claims::BodyRef;
 use crate::config::CLAIMS_PREFIX;
-use crate::envelope::Envelope;
+use crate::envelope::{BodyRef, Envelope};
 use crate::ports::{ObjectStore, ObjectStoreError};
 use futures_util::future::BoxFuture;
 use inlet_signature::clock;

@@ -12,18 +12,10 @@ use crate::config::{CLAIMS_PREFIX, QUEUE_MESSAGE_LIMIT};
 use crate::envelope::{self, Envelope};
 use crate::ports::{ObjectStore, ObjectStoreError};
 use futures_util::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 
-/// Where a claim-checked body is, as the envelope carries it (`body_ref`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BodyRef {
-    pub bucket: String,
-    pub key: String,
-    /// The body's length in bytes.
-    pub size: u64,
-    /// Hex SHA-256 of the body.
-    pub sha256: String,
-}
+/// The reference is part of the envelope's format, so it lives there; named here too, where the
+/// bodies it points at are stored and read.
+pub use crate::envelope::BodyRef;
 
 /// The content type claim checks are stored with: the bytes as received, whatever they are.
 const CONTENT_TYPE: &str = "application/octet-stream";

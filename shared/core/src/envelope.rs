@@ -1,7 +1,6 @@
 //! The envelope: what ingest puts on the queue and process takes off it
 //! (architecture.md § Envelope).
 
-use crate::claims::BodyRef;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -39,6 +38,17 @@ pub struct Envelope {
     /// message limit: where ingest stored the body (a claim check, [`crate::claims`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_ref: Option<BodyRef>,
+}
+
+/// Where a claim-checked body is, as the envelope carries it (`body_ref`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodyRef {
+    pub bucket: String,
+    pub key: String,
+    /// The body's length in bytes.
+    pub size: u64,
+    /// Hex SHA-256 of the body.
+    pub sha256: String,
 }
 
 /// Why an envelope cannot be read.

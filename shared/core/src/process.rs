@@ -798,7 +798,7 @@ fn source_of<'a>(
 /// read only once the claim is new.
 enum Body<'a> {
     Inline(Vec<u8>),
-    Claimed(&'a dyn PayloadStore, &'a crate::claims::BodyRef),
+    Claimed(&'a dyn PayloadStore, &'a crate::envelope::BodyRef),
 }
 
 /// How one record of a lane ended.
