@@ -4,7 +4,7 @@
 //! start-up, which is how long a configuration lives.
 
 use super::crypto::{self, Algorithm, Encoding};
-use super::registry::Facts;
+use super::provider::Facts;
 use super::{
     Delivery, Key, KeyError, SignatureError, SignedHeader, Verified, Window, check_window,
     epoch_secs, value,

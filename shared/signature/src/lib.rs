@@ -45,6 +45,7 @@ pub mod custom;
 mod enrol;
 mod key;
 mod presets;
+mod provider;
 /// One module per file under `src/providers/`, and `FILES`, their providers: listed by build.rs.
 pub mod providers {
     include!(concat!(env!("OUT_DIR"), "/providers.rs"));
@@ -56,8 +57,8 @@ pub use body::BodyFields;
 pub use crypto::{Algorithm, Encoding};
 pub use custom::CustomScheme;
 pub use key::Key;
+pub use provider::{Provider, Secrets};
 pub use providers::standard_webhooks::sign_outbound;
-pub use registry::{Provider, Secrets};
 pub use token::TokenScheme;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -293,12 +294,12 @@ impl Scheme {
         }
     }
 
-    fn facts(&self) -> registry::Facts {
+    fn facts(&self) -> provider::Facts {
         match self {
             Self::Provider(provider) => provider.facts(),
             Self::Hmac(custom) => custom.facts(),
             Self::Token(token) => token.facts(),
-            Self::None => registry::Facts::UNSIGNED,
+            Self::None => provider::Facts::UNSIGNED,
         }
     }
 
@@ -430,7 +431,7 @@ impl Scheme {
     /// Whether the provider has a handshake that is not a signed delivery.
     pub fn has_unsigned_handshake(&self) -> bool {
         self.provider().is_some_and(
-            |p| matches!(&p.how, registry::How::Code(code) if code.unsigned_handshake.is_some()),
+            |p| matches!(&p.how, provider::How::Code(code) if code.unsigned_handshake.is_some()),
         )
     }
 

@@ -3,7 +3,7 @@
 //! that need more (several signatures, a signed URL, a handshake, a public key) have a file of
 //! their own under `src/providers/`.
 
-use crate::registry::{How, Provider};
+use crate::provider::{How, Provider};
 use crate::{Algorithm, CustomScheme, Encoding, TokenScheme};
 
 const fn hmac(header: &'static str, algorithm: Algorithm, encoding: Encoding) -> CustomScheme {

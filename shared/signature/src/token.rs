@@ -3,7 +3,7 @@
 //! in constant time; nothing binds it to the body, so such sources should also be reached over
 //! HTTPS only, which API Gateway enforces.
 
-use super::registry::Facts;
+use super::provider::Facts;
 use super::{Delivery, header, optional_header};
 use super::{Key, SignatureError, SignedHeader, Verified, value};
 use http::HeaderName;

@@ -12,7 +12,7 @@
 
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::enrol;
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     Delivery, Handshake, HandshakeBody, Key, SignError, SignatureError, SignedHeader, Verified,
     Window, header, value,

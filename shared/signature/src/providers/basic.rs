@@ -6,7 +6,7 @@
 //! constant time. Like any shared token, nothing binds them to the body or to a time, so they only
 //! prove who sent the request over HTTPS.
 
-use crate::registry::{Code, Facts, How, Provider, Secrets};
+use crate::provider::{Code, Facts, How, Provider, Secrets};
 use crate::token;
 use crate::{
     Delivery, Key, KeyError, SignError, SignatureError, SignedHeader, Verified, Window, header,

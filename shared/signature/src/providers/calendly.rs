@@ -5,7 +5,7 @@
 
 use crate::Encoding;
 use crate::body::Scalar;
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     Delivery, Key, SignError, SignatureError, SignedHeader, StampedHeader, Verified, Window,
 };

@@ -8,7 +8,7 @@
 use crate::asymmetric;
 use crate::body::BodyFields;
 use crate::crypto::Encoding;
-use crate::registry::{Code, Facts, How, Provider, Secrets};
+use crate::provider::{Code, Facts, How, Provider, Secrets};
 use crate::{
     Delivery, Handshake, Key, KeyError, SignError, SignatureError, SignedHeader, Verified, Window,
     check_window, epoch_secs, header, value,

@@ -12,7 +12,7 @@
 //! needs no particular answer: it verifies like any event.
 
 use crate::body::Scalar;
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::token;
 use crate::{Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window};
 use http::{HeaderName, HeaderValue};

@@ -1,7 +1,7 @@
 //! GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`.
 
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,
     optional_header, value,

@@ -2,7 +2,7 @@
 //! `webhookTimestamp`, in milliseconds.
 
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     BodyFields, Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window,
     check_window, header, optional_header, value,

@@ -3,7 +3,7 @@
 //! versions are skipped. Bodies are JSON events whose `id` and `type` name them.
 
 use crate::Encoding;
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     BodyFields, Delivery, Key, SignError, SignatureError, SignedHeader, StampedHeader, Verified,
     Window,

@@ -8,7 +8,7 @@
 //! (see `crate::enrol`); the token then becomes the source's secret.
 
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     BodyFields, Delivery, Handshake, HandshakeBody, Key, SignError, SignatureError, SignedHeader,
     Verified, Window, enrol, header, value,

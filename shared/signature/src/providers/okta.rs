@@ -11,7 +11,7 @@
 //! challenge back as `{"verification": …}`.
 
 use crate::body::Scalar;
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::token;
 use crate::{
     Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,

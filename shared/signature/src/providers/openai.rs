@@ -7,7 +7,7 @@
 //! Standard Webhooks' own; only the secrets accepted are OpenAI's.
 
 use crate::providers::standard_webhooks;
-use crate::registry::{Code, Facts, How, Provider};
+use crate::provider::{Code, Facts, How, Provider};
 use crate::{Encoding, Key, KeyError};
 
 const ID: &str = "webhook-id";

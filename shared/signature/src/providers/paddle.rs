@@ -1,6 +1,6 @@
 //! Paddle Billing: `Paddle-Signature: ts=<ts>;h1=<hex>[;h1=<hex>…]` over `ts + ":" + body`.
 
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     BodyFields, Delivery, Encoding, Key, SignError, SignatureError, SignedHeader, StampedHeader,
     Verified, Window,

@@ -6,7 +6,7 @@
 
 use crate::body::Scalar;
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, header, value,
 };

@@ -7,7 +7,7 @@
 //! keys are `standard_webhooks::SVIX_HOSTED`, shared with every provider that delivers through Svix.
 
 use crate::providers::standard_webhooks;
-use crate::registry::{How, Provider};
+use crate::provider::{How, Provider};
 
 pub static PROVIDER: Provider = Provider {
     name: "resend",

@@ -2,7 +2,7 @@
 //! `url_verification` handshake.
 
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     BodyFields, Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified,
     Window, check_window, epoch_secs, header, value,

@@ -1,7 +1,7 @@
 //! Square: `x-square-hmacsha256-signature: <base64 HMAC-SHA256(key, notification_url + body)>`.
 
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     BodyFields, Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,
     value,

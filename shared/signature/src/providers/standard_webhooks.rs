@@ -13,7 +13,7 @@
 use crate::asymmetric;
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::key::Material;
-use crate::registry::{Code, Facts, How, Provider, Secrets};
+use crate::provider::{Code, Facts, How, Provider, Secrets};
 use crate::{
     BodyFields, Delivery, Key, KeyError, SignError, SignatureError, SignedHeader, Verified, Window,
     check_window, derived_id, epoch_secs, optional_header, value,

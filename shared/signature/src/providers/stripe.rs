@@ -1,7 +1,7 @@
 //! Stripe: `Stripe-Signature: t=<ts>,v1=<hex>[,v1=<hex>…]` over `t + "." + body`; the key is the
 //! `whsec_…` string itself.
 
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     BodyFields, Delivery, Encoding, Key, SignError, SignatureError, SignedHeader, StampedHeader,
     Verified, Window,

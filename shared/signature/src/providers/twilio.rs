@@ -3,7 +3,7 @@
 //! hex SHA-256, and the signature covers the URL alone.
 
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,
     optional_header, value,

@@ -9,7 +9,7 @@
 //! signed ones with an empty 200 and the others with a 401, which a mismatch already gives.
 
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::registry::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
     Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,
     value,
