@@ -1,0 +1,226 @@
+//! The process pipeline: a batch of queued envelopes in, the ids of the records SQS should retry
+//! out (docs/architecture.md: Flow, Idempotency record, Dead letters).
+//!
+//! Each record is claimed in the idempotency store with one conditional write, handled, and
+//! marked completed. Records run concurrently (bounded), except that records of one FIFO group,
+//! or with the same key in a standard queue, run in order in one lane: the second of two copies
+//! then finds the first completed instead of racing it, and a lane stops at its first failure, so
+//! a failed action is neither repeated in the same batch nor overtaken.
+//!
+//! One job a file: `batch` schedules a batch's records into lanes, `archiving` keeps the batch in
+//! the archive before any of it runs, `record` takes one record through its claim, body, action
+//! and completion, `dead_letter` sends one to the dead-letter queue, and `deadline` is the
+//! batch's clock and the time its actions have.
+
+mod archiving;
+mod batch;
+mod dead_letter;
+mod deadline;
+mod record;
+
+pub use deadline::{ACTION_DEADLINE_MARGIN_MS, Deadline, UNKNOWN_DEADLINE_TIMEOUT_MS};
+
+use crate::actions::Handler;
+use crate::archive::BatchArchive;
+use crate::claims::PayloadStore;
+use crate::config::ProcessSettings;
+use crate::metrics::{self, Metrics};
+use crate::ports::{IdempotencyStore, Queue, Visibility};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// One SQS record, as the pipeline needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct QueuedRecord<'a> {
+    pub message_id: &'a str,
+    pub receipt_handle: &'a str,
+    pub body: &'a str,
+    /// `ApproximateReceiveCount`: 1 on the first delivery.
+    pub receive_count: u32,
+    /// FIFO queues: `MessageGroupId`.
+    pub group_id: Option<&'a str>,
+    /// The `source` message attribute ingest set, so that even a record whose envelope cannot be
+    /// read is dead-lettered with its source.
+    pub source: Option<&'a str>,
+    /// The [`ORIGIN_MESSAGE_ID`] attribute: set on a record that is a redriven dead letter, it
+    /// names the message ingest first queued. `None` on a record as ingest queued it.
+    pub origin_message_id: Option<&'a str>,
+}
+
+/// The message attribute that names the message a delivery was first queued as. Dead letters
+/// and redriven records are new messages with new ids; this one id follows a delivery through
+/// every copy, so a tool (or a person reading the dead-letter queue next to the logs) can tell
+/// which delivery each is, even among several copies of one event.
+pub const ORIGIN_MESSAGE_ID: &str = "origin_message_id";
+
+impl QueuedRecord<'_> {
+    /// The id of the message this delivery was first queued as: its own, unless it was redriven.
+    pub fn origin(&self) -> &str {
+        self.origin_message_id.unwrap_or(self.message_id)
+    }
+}
+
+/// The dead-letter reason of a key seen again with a different payload.
+const PAYLOAD_CONFLICT: &str = "payload_conflict";
+
+/// How one record ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Processed,
+    Unrouted,
+    Duplicate,
+    /// Reported to SQS as a batch item failure, to be retried.
+    Retry {
+        reason: String,
+    },
+    /// Sent to the dead-letter queue and acknowledged.
+    DeadLettered {
+        reason: &'static str,
+    },
+    /// Not attempted: an earlier record of its FIFO group, or a copy with its key, failed.
+    Skipped,
+}
+
+impl RecordOutcome {
+    /// The outcome as the metrics count it.
+    pub(crate) fn metric(&self) -> metrics::RecordCount {
+        match self {
+            Self::Processed => metrics::RecordCount::Processed,
+            Self::Unrouted => metrics::RecordCount::Unrouted,
+            Self::Duplicate => metrics::RecordCount::Duplicate,
+            Self::Retry { .. } => metrics::RecordCount::FailedTransient,
+            Self::DeadLettered { reason } => metrics::RecordCount::DeadLettered {
+                conflict: *reason == PAYLOAD_CONFLICT,
+            },
+            Self::Skipped => metrics::RecordCount::Skipped,
+        }
+    }
+
+    /// Whether SQS should deliver the record again.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Self::Retry { .. } | Self::Skipped)
+    }
+}
+
+/// What a batch came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Per record, in the batch's order.
+    pub outcomes: Vec<(String, RecordOutcome)>,
+}
+
+impl BatchOutcome {
+    /// The message ids for `SqsBatchResponse.batchItemFailures`.
+    pub fn failures(&self) -> Vec<String> {
+        self.outcomes
+            .iter()
+            .filter(|(_, outcome)| outcome.is_failure())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+/// The process pipeline over its ports.
+#[derive(Debug)]
+pub struct Process<St, Dl, Vi, H> {
+    store: St,
+    dead_letters: Dl,
+    visibility: Vi,
+    handler: H,
+    settings: ProcessSettings,
+    metrics: Metrics,
+    /// `[archive]`: where each batch's envelopes are kept before any of its records is
+    /// acknowledged. Behind a trait object so an archive (or none) leaves the pipeline's type
+    /// alone.
+    archive: Option<Arc<dyn BatchArchive>>,
+    /// Where the bodies of envelopes that carry a `body_ref` are (claim checks). Without it,
+    /// such an envelope is dead-lettered unread.
+    payloads: Option<Arc<dyn PayloadStore>>,
+    /// Claim-checked bodies held at once: each may be several megabytes, the function has
+    /// 128 MB, and a batch's lanes run concurrently.
+    large_bodies: tokio::sync::Semaphore,
+    /// Whether a batch has already come with a deadline that cannot be right: said once per
+    /// pipeline (in Lambda, once per execution environment), not on every batch.
+    warned_unknown_deadline: AtomicBool,
+}
+
+/// How many claim-checked bodies a batch holds in memory at once: at the largest body
+/// (`MAX_BODY_BYTES`, about 4.5 MiB) and a copy for the action, about 20 MiB, well inside the
+/// function's 128 MB beside everything else. Further large records wait for a turn.
+pub const LARGE_BODIES_AT_ONCE: usize = 2;
+
+impl<St, Dl, Vi, H> Process<St, Dl, Vi, H>
+where
+    St: IdempotencyStore,
+    Dl: Queue,
+    Vi: Visibility,
+    H: Handler,
+{
+    pub fn new(
+        store: St,
+        dead_letters: Dl,
+        visibility: Vi,
+        handler: H,
+        settings: ProcessSettings,
+    ) -> Self {
+        Self {
+            store,
+            dead_letters,
+            visibility,
+            handler,
+            settings,
+            metrics: Metrics::Off,
+            archive: None,
+            payloads: None,
+            large_bodies: tokio::sync::Semaphore::new(LARGE_BODIES_AT_ONCE),
+            warned_unknown_deadline: AtomicBool::new(false),
+        }
+    }
+
+    /// Keeps every batch's envelopes in `archive` before processing any of its records.
+    pub fn with_archive(mut self, archive: Arc<dyn BatchArchive>) -> Self {
+        self.archive = Some(archive);
+        self
+    }
+
+    /// Reads claim-checked bodies from `payloads`, and deletes each once its event is done.
+    pub fn with_payloads(mut self, payloads: Arc<dyn PayloadStore>) -> Self {
+        self.payloads = Some(payloads);
+        self
+    }
+
+    /// Where each batch's metric lines go; [`Metrics::Off`] unless set.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::{ActionError, Event, Handled};
+    use crate::ports::memory::{MemoryQueue, MemoryStore, MemoryVisibility};
+
+    struct Done;
+
+    impl Handler for Done {
+        async fn handle(&self, _: Event<'_>) -> Result<Handled, ActionError> {
+            Ok(Handled::Done)
+        }
+    }
+
+    #[test]
+    fn metrics_are_off_unless_asked_for() {
+        let process = Process::new(
+            MemoryStore::new(),
+            MemoryQueue::new(),
+            MemoryVisibility::default(),
+            Done,
+            ProcessSettings::default(),
+        );
+        assert!(matches!(process.metrics, Metrics::Off));
+        let process = process.with_metrics(Metrics::Stdout);
+        assert!(matches!(process.metrics, Metrics::Stdout));
+    }
+}
