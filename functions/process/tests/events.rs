@@ -672,6 +672,13 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         if let Some(source) = source {
             attributes.insert("source".to_owned(), source);
         }
+        // The message its delivery was first queued as: the record's own, unless it was a
+        // redriven dead letter carrying the origin.
+        attributes.insert(
+            "origin_message_id".to_owned(),
+            file.message_attribute(index, "origin_message_id")
+                .unwrap_or_else(|| file.message_id(index).to_owned()),
+        );
         let fifo_ids = fifo.then(|| {
             (
                 file.attribute(index, "MessageGroupId").unwrap().to_owned(),
