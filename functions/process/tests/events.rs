@@ -190,6 +190,20 @@ const SCENARIOS: &[Scenario] = &[
         ],
         order: &[],
     },
+    // the github push and the svix event, each redriven from the dead-letter queue by an
+    // operator (`inlet dlq redrive`): new messages that name the ones ingest first queued
+    Scenario {
+        file: "redriven-dead-letters.json",
+        what: "redriven dead letters run afresh",
+        records: &[Processed, Processed],
+        order: &[],
+    },
+    Scenario {
+        file: "redriven-dead-letters.json",
+        what: "a redriven record refused again is dead-lettered under the message it first was",
+        records: &[Processed, ActionFailed],
+        order: &[],
+    },
     // github push too large for the queue (events/ingest/github-push-large.json, as queued), the
     // same message again, a hand-sent reference to another bucket, one to an expired object
     Scenario {
@@ -1003,6 +1017,16 @@ fn check_file(name: &str) -> Result<(), String> {
         let mut wanted = json!({ "source": string_attribute(&envelope.source) });
         if let Some(event_type) = &envelope.event_type {
             wanted["event_type"] = string_attribute(event_type);
+        }
+        // A redrive (`inlet dlq redrive`) adds the message the delivery was first queued as.
+        if let Some(origin) = message_attributes.get("origin_message_id") {
+            ensure(
+                origin["stringValue"]
+                    .as_str()
+                    .is_some_and(|o| !o.is_empty()),
+                || at("origin_message_id is empty".into()),
+            )?;
+            wanted["origin_message_id"] = origin.clone();
         }
         ensure(record["messageAttributes"] == wanted, || {
             at(format!("messageAttributes {}", record["messageAttributes"]))
