@@ -2,18 +2,11 @@
 
 use super::deadline::Deadline;
 use super::{Process, QueuedRecord};
-use crate::actions::Handler;
 use crate::archive::ArchiveError;
 use crate::envelope::Envelope;
-use crate::ports::{IdempotencyStore, ObjectStoreError, Queue, Visibility};
+use crate::ports::ObjectStoreError;
 
-impl<St, Dl, Vi, H> Process<St, Dl, Vi, H>
-where
-    St: IdempotencyStore,
-    Dl: Queue,
-    Vi: Visibility,
-    H: Handler,
-{
+impl<St, Dl, Vi, H> Process<St, Dl, Vi, H> {
     /// Writes the batch's envelopes to the archive, when there is one. Unreadable envelopes are
     /// not events, and replayed ones are in the archive already (`inlet replay` read them from
     /// it), so neither is written. On failure the whole batch is retried, not only the records

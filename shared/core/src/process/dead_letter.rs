@@ -2,17 +2,10 @@
 
 use super::deadline::Deadline;
 use super::{ORIGIN_MESSAGE_ID, Process, QueuedRecord, RecordOutcome};
-use crate::actions::Handler;
-use crate::ports::{IdempotencyStore, OutgoingMessage, Queue, Visibility};
+use crate::ports::{OutgoingMessage, Queue};
 use inlet_signature::clock;
 
-impl<St, Dl, Vi, H> Process<St, Dl, Vi, H>
-where
-    St: IdempotencyStore,
-    Dl: Queue,
-    Vi: Visibility,
-    H: Handler,
-{
+impl<St, Dl: Queue, Vi, H> Process<St, Dl, Vi, H> {
     pub(super) async fn dead_letter(
         &self,
         record: &QueuedRecord<'_>,
