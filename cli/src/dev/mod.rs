@@ -99,7 +99,25 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         )));
     }
     let config = globals.load_config()?;
-    // The ports first: a run that cannot listen leaves the history and the state file alone.
+    let clients = Clients::new(&emulator::sdk_config().await);
+    let settings = StackSettings::default();
+    let stack = local::provision(&clients.sqs, &clients.dynamodb, &clients.s3, &settings)
+        .await
+        .map_err(|error| {
+            CliError::Failed(format!("{error}\n(is the emulator at {endpoint} running?)"))
+        })?;
+    // An `[archive]` bucket of its own is part of the deployment too.
+    if let Some(bucket) = config.archive.as_ref().and_then(|a| a.bucket.as_deref())
+        && bucket != stack.bucket_name
+    {
+        local::create_bucket(&clients.s3, bucket)
+            .await
+            .map_err(|error| CliError::Failed(format!("archive.bucket: {error}")))?;
+    }
+
+    // The ports before any state of ours: a run that cannot listen leaves the history and the
+    // state file alone. After provisioning (idempotent, the emulator's side only), so that a port
+    // that answers means the stack is there.
     let listener = TcpListener::bind(args.listen).await.map_err(|e| {
         CliError::Failed(format!(
             "cannot listen on {}: {e} (serve elsewhere with --listen ADDR, or `make dev \
@@ -118,22 +136,6 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
             ))
         })?)
     };
-    let clients = Clients::new(&emulator::sdk_config().await);
-    let settings = StackSettings::default();
-    let stack = local::provision(&clients.sqs, &clients.dynamodb, &clients.s3, &settings)
-        .await
-        .map_err(|error| {
-            CliError::Failed(format!("{error}\n(is the emulator at {endpoint} running?)"))
-        })?;
-    // An `[archive]` bucket of its own is part of the deployment too.
-    if let Some(bucket) = config.archive.as_ref().and_then(|a| a.bucket.as_deref())
-        && bucket != stack.bucket_name
-    {
-        local::create_bucket(&clients.s3, bucket)
-            .await
-            .map_err(|error| CliError::Failed(format!("archive.bucket: {error}")))?;
-    }
-
     let keys = KeyRing::load(&config, globals.resolver_with(clients.secrets.clone())?).await?;
     // The key ring keeps its resolver; the forward secrets are read the same way, once.
     let router =

@@ -1,8 +1,7 @@
-//! `.inlet/history.jsonl`: the inspector's deliveries on disk, so a restart keeps them. One JSON
-//! delivery per line, appended as each changes; the last line for an id wins, and the file is
-//! rewritten with only the live lines once it has grown well past them.
+//! `.inlet/history.jsonl`: the inspector's deliveries on disk, so a restart keeps them. One line
+//! per change of a delivery, appended; the last line for an id wins, and the file is rewritten with
+//! only the live lines once it has grown well past them. What a line says is the store's business.
 
-use super::store::Delivery;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -35,31 +34,23 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> HistoryError {
 }
 
 impl History {
-    /// Every delivery the file at `path` holds, its last line each; a missing file holds none.
-    pub(super) fn load(path: &Path) -> Result<Vec<Delivery>, HistoryError> {
-        let mut by_id: HashMap<String, Delivery> = HashMap::new();
+    /// Every line of the file at `path`, oldest first; a missing file has none.
+    pub(super) fn load(path: &Path) -> Result<Vec<String>, HistoryError> {
         match File::open(path) {
-            Ok(file) => {
-                for line in BufReader::new(file).lines() {
-                    let line = line.map_err(io_error(path))?;
-                    // A line cut short by a crash, or from another version, is skipped: the
-                    // history is a convenience, not a record anything depends on.
-                    if let Ok(delivery) = serde_json::from_str::<Delivery>(&line) {
-                        by_id.insert(delivery.id.clone(), delivery);
-                    }
-                }
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(io_error(path)(error)),
+            Ok(file) => BufReader::new(file)
+                .lines()
+                .collect::<Result<_, _>>()
+                .map_err(io_error(path)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(error) => Err(io_error(path)(error)),
         }
-        Ok(by_id.into_values().collect())
     }
 
-    /// Writes `deliveries` to a fresh file in place of the one at `path`, and keeps it open to
-    /// append to.
-    pub(super) fn rewrite<'a>(
+    /// Writes `lines` (each with the id it is the last line of) to a fresh file in place of the
+    /// one at `path`, and keeps it open to append to.
+    pub(super) fn rewrite(
         path: &Path,
-        deliveries: impl IntoIterator<Item = &'a Delivery>,
+        lines: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, HistoryError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io_error(dir))?;
@@ -68,11 +59,10 @@ impl History {
         let mut file = File::create(&fresh).map_err(io_error(&fresh))?;
         let mut live = HashMap::new();
         let mut written = 0;
-        for delivery in deliveries {
-            let line = line_of(delivery);
+        for (id, line) in lines {
             file.write_all(line.as_bytes()).map_err(io_error(&fresh))?;
             written += line.len() as u64;
-            live.insert(delivery.id.clone(), line.len() as u64);
+            live.insert(id, line.len() as u64);
         }
         file.flush().map_err(io_error(&fresh))?;
         drop(file);
@@ -93,14 +83,13 @@ impl History {
         &self.path
     }
 
-    /// Appends a delivery's current state. Whether the file has grown enough to be rewritten.
-    pub(super) fn append(&mut self, delivery: &Delivery) -> Result<bool, HistoryError> {
-        let line = line_of(delivery);
+    /// Appends the line of id's current state. Whether the file has grown enough to be rewritten.
+    pub(super) fn append(&mut self, id: &str, line: &str) -> Result<bool, HistoryError> {
         self.file
             .write_all(line.as_bytes())
             .map_err(io_error(&self.path))?;
         self.written += line.len() as u64;
-        self.live.insert(delivery.id.clone(), line.len() as u64);
+        self.live.insert(id.to_owned(), line.len() as u64);
         let live: u64 = self.live.values().sum();
         Ok(self.written > 2 * live + 1024 * 1024)
     }
@@ -109,12 +98,4 @@ impl History {
     pub(super) fn forget(&mut self, id: &str) {
         self.live.remove(id);
     }
-}
-
-/// A delivery as one line of the file.
-pub(super) fn line_of(delivery: &Delivery) -> String {
-    // A struct of strings, numbers and JSON values always serialises.
-    let mut line = serde_json::to_string(delivery).unwrap_or_default();
-    line.push('\n');
-    line
 }

@@ -211,7 +211,15 @@ impl Store {
     /// Loads the history at `path` (missing is empty) and keeps writing to it. Deliveries the
     /// last run left in a queue are marked gone: the emulator they were in is not this one.
     pub(crate) fn open(path: &Path) -> Result<Self, HistoryError> {
-        let mut deliveries = History::load(path)?;
+        let mut by_id: HashMap<String, Delivery> = HashMap::new();
+        for line in History::load(path)? {
+            // A line cut short by a crash, or from another version, is skipped: the history is a
+            // convenience, not a record anything depends on.
+            if let Ok(delivery) = serde_json::from_str::<Delivery>(&line) {
+                by_id.insert(delivery.id.clone(), delivery);
+            }
+        }
+        let mut deliveries: Vec<Delivery> = by_id.into_values().collect();
         deliveries.sort_by_key(|d| d.seq);
         let excess = deliveries.len().saturating_sub(MAX_DELIVERIES);
         deliveries.drain(..excess);
@@ -221,7 +229,7 @@ impl Store {
             }
         }
         let next_seq = deliveries.last().map_or(1, |d| d.seq + 1);
-        let history = History::rewrite(path, &deliveries)?;
+        let history = History::rewrite(path, lines_of(&deliveries))?;
         Ok(Self {
             deliveries: deliveries.into(),
             next_seq,
@@ -238,8 +246,8 @@ impl Store {
         let Some(delivery) = self.deliveries.iter().find(|d| d.id == id) else {
             return;
         };
-        let result = match history.append(delivery) {
-            Ok(true) => History::rewrite(history.path(), &self.deliveries)
+        let result = match history.append(id, &line_of(delivery)) {
+            Ok(true) => History::rewrite(history.path(), lines_of(&self.deliveries))
                 .map(|fresh| self.history = Some(fresh)),
             Ok(false) => Ok(()),
             Err(error) => Err(error),
@@ -485,6 +493,23 @@ impl Store {
     pub(crate) fn len(&self) -> usize {
         self.deliveries.len()
     }
+}
+
+/// A delivery as one line of the history.
+fn line_of(delivery: &Delivery) -> String {
+    // A struct of strings, numbers and JSON values always serialises.
+    let mut line = serde_json::to_string(delivery).unwrap_or_default();
+    line.push('\n');
+    line
+}
+
+/// Each delivery's id and line, for a fresh history.
+fn lines_of<'a>(
+    deliveries: impl IntoIterator<Item = &'a Delivery>,
+) -> impl Iterator<Item = (String, String)> {
+    deliveries
+        .into_iter()
+        .map(|delivery| (delivery.id.clone(), line_of(delivery)))
 }
 
 /// Bodies are bytes: base64 keeps them exact in a JSON line.
@@ -771,7 +796,7 @@ mod tests {
         let path = dir.join("history.jsonl");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let good = crate::dev::inspector::history::line_of(&{
+        let good = line_of(&{
             let mut store = Store::in_memory();
             store.arrive(arrival("github#a", State::Queued));
             store.get("d-000001").unwrap().clone()
