@@ -6,8 +6,8 @@
 //! `svix-id` names the delivery and the body's `type` the event. Verification, signing and
 //! keys are `standard_webhooks::SVIX_HOSTED`, shared with every provider that delivers through Svix.
 
-use crate::providers::standard_webhooks;
 use crate::provider::{How, Provider};
+use crate::providers::standard_webhooks;
 
 pub static PROVIDER: Provider = Provider {
     name: "clerk",

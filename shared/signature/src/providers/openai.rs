@@ -6,8 +6,8 @@
 //! `webhook-id` names the delivery and the body's `type` the event. Verification and signing are
 //! Standard Webhooks' own; only the secrets accepted are OpenAI's.
 
-use crate::providers::standard_webhooks;
 use crate::provider::{Code, Facts, How, Provider};
+use crate::providers::standard_webhooks;
 use crate::{Encoding, Key, KeyError};
 
 const ID: &str = "webhook-id";
