@@ -31,7 +31,7 @@ use signals::wait_for_signal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
 #[derive(Debug, clap::Args)]
@@ -115,10 +115,11 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
             .map_err(|error| CliError::Failed(format!("archive.bucket: {error}")))?;
     }
 
-    // The ports before any state of ours: a run that cannot listen leaves the history and the
-    // state file alone. After provisioning (idempotent, the emulator's side only), so that a port
-    // that answers means the stack is there.
-    let listener = TcpListener::bind(args.listen).await.map_err(|e| {
+    // The ports are taken (bound, not yet listening) before any state of ours is touched: a run
+    // that cannot have them leaves the history and the state file alone. They listen only once
+    // everything is ready, so that a port that answers means the stack, the history and the
+    // state file are there.
+    let listener = reserve(args.listen).map_err(|e| {
         CliError::Failed(format!(
             "cannot listen on {}: {e} (serve elsewhere with --listen ADDR, or `make dev \
              LISTEN=ADDR`)",
@@ -128,7 +129,7 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
     let inspector_listener = if args.no_inspect {
         None
     } else {
-        Some(TcpListener::bind(args.inspect).await.map_err(|e| {
+        Some(reserve(args.inspect).map_err(|e| {
             CliError::Failed(format!(
                 "cannot serve the inspector on {}: {e} (move it with --inspect ADDR, or `make dev \
                  INSPECT=ADDR`; turn it off with --no-inspect, or `make dev INSPECT=off`)",
@@ -187,6 +188,11 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         .with_payloads(wiring::payloads(&clients, &stack.bucket_name)),
     );
 
+    let listener = listen(listener, args.listen)?;
+    let inspector_listener = match inspector_listener {
+        Some(socket) => Some(listen(socket, args.inspect)?),
+        None => None,
+    };
     let base_url = format!("http://{}", args.listen);
     let inspector_url = inspector_listener
         .as_ref()
@@ -281,4 +287,25 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
     }
     say("stopped");
     Ok(Report::ok(String::new()))
+}
+
+/// Binds a socket to `addr` without listening yet: the port is ours (another process holding it
+/// fails here), but nothing connects until [`listen`].
+fn reserve(addr: SocketAddr) -> std::io::Result<TcpSocket> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a port left in TIME_WAIT by the last run can be taken again.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket)
+}
+
+/// Starts accepting connections on a socket [`reserve`] bound.
+fn listen(socket: TcpSocket, addr: SocketAddr) -> Result<TcpListener, CliError> {
+    socket
+        .listen(1024)
+        .map_err(|e| CliError::Failed(format!("cannot listen on {addr}: {e}")))
 }

@@ -610,7 +610,7 @@ async fn failing_targets_are_retried_and_what_cannot_succeed_is_dead_lettered() 
     for line in [
         "flaky#f-1: processed",
         "gone#g-1: dead-lettered (action_failed): the target answered 410",
-        "broken#b-1: dead-lettered (failed 5 times after the target answered 500)",
+        "broken#b-1: dead-lettered (failed 5 times, the last after the target answered 500)",
     ] {
         assert!(log.contains(line), "the output says {line:?}:\n{log}");
     }
