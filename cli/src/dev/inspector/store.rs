@@ -375,17 +375,6 @@ impl Store {
 
     /// Sets what a receive made of delivery `id`.
     fn apply(&mut self, id: &str, message_id: &str, runs: Vec<ActionAttempt>, progress: Progress) {
-        // A duplicate never reaches the action: it shows the envelope of its key's earlier copy.
-        let known = |store: &Self, key: &str| {
-            store
-                .deliveries
-                .iter()
-                .rev()
-                .find(|d| d.key.as_deref() == Some(key) && d.envelope.is_some())
-                .map(|d| (d.envelope.clone(), d.event_type.clone()))
-        };
-        let key = self.get(id).and_then(|d| d.key.clone());
-        let earlier = key.as_deref().and_then(|key| known(self, key));
         let Some(delivery) = self.deliveries.iter_mut().find(|d| d.id == id) else {
             return;
         };
@@ -403,14 +392,6 @@ impl Store {
         delivery.attempts = delivery.attempts.saturating_add(1);
         delivery.last_message_id = Some(message_id.to_owned());
         delivery.gone = false;
-        if delivery.envelope.is_none()
-            && let Some((envelope, event_type)) = earlier
-        {
-            delivery.envelope = envelope;
-            if delivery.event_type.is_none() {
-                delivery.event_type = event_type;
-            }
-        }
     }
 
     /// The delivery whose dead letter was sent back to the queue (by the page or `inlet dlq`) as
