@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use store::{ActionAttempt, Arrival, Progress, Request, State, Store, TargetResponse, Verdict};
+use store::{ActionAttempt, Arrival, Progress, Request, State, Store, Verdict};
 
 pub(super) use store::HistoryError;
 
@@ -73,11 +73,7 @@ impl ActionRun {
             answer: self.answer.clone(),
             latency_ms: u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX),
             error,
-            response: self.response.as_ref().map(|r| TargetResponse {
-                status: r.status,
-                body: r.body.clone(),
-                truncated: r.truncated,
-            }),
+            response: self.response.clone(),
         }
     }
 

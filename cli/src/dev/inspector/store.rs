@@ -3,6 +3,7 @@
 
 use super::history::History;
 pub(crate) use super::history::HistoryError;
+use inlet_core::actions::answers::TargetAnswer;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -95,15 +96,7 @@ pub(crate) struct ActionAttempt {
     pub error: Option<String>,
     /// What the forward's target answered, when it answered at all.
     #[serde(default)]
-    pub response: Option<TargetResponse>,
-}
-
-/// A forward target's HTTP answer: its status and the start of its body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct TargetResponse {
-    pub status: u16,
-    pub body: String,
-    pub truncated: bool,
+    pub response: Option<TargetAnswer>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

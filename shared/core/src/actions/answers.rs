@@ -11,7 +11,7 @@ use std::future::Future;
 pub const ANSWER_BODY_BYTES: usize = 4096;
 
 /// One HTTP answer from a forward's target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TargetAnswer {
     pub status: u16,
     /// The body's first [`ANSWER_BODY_BYTES`] bytes, as text (invalid UTF-8 replaced).
