@@ -9,6 +9,7 @@ use crate::Report;
 use crate::error::CliError;
 use crate::state::Target;
 use inlet_core::envelope::Envelope;
+use inlet_core::process::{ROUTE_ERRORS, ROUTES};
 use inlet_local::{self as local, DeadLetter, Progress, Selection, StackSettings};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -406,6 +407,10 @@ impl Numbered<'_> {
             "reason": self.reason(),
             "failed_at": self.letter.attributes.get("failed_at"),
             "attributes": self.letter.attributes,
+            // The routes that failed for good, and why each did; null for a letter of the whole
+            // record.
+            "routes": failed_routes(&self.letter.attributes),
+            "route_errors": route_errors(&self.letter.attributes),
             "headers": envelope.map(|e| &e.headers),
             "body": text,
             "body_ref": self.body_ref(),
@@ -433,6 +438,7 @@ fn describe(text: &mut String, copy: &Numbered<'_>) {
         let _ = writeln!(text, "  key:       {}", envelope.key);
     }
     let _ = writeln!(text, "  reason:    {}", copy.reason());
+    describe_routes(text, &letter.attributes);
     let _ = writeln!(
         text,
         "  source:    {}",
@@ -450,7 +456,12 @@ fn describe(text: &mut String, copy: &Numbered<'_>) {
     let others: Vec<String> = letter
         .attributes
         .iter()
-        .filter(|(name, _)| !matches!(name.as_str(), "reason" | "source" | "failed_at"))
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "reason" | "source" | "failed_at" | ROUTES | ROUTE_ERRORS
+            )
+        })
         .map(|(name, value)| format!("{name}={value}"))
         .collect();
     if !others.is_empty() {
@@ -475,6 +486,67 @@ fn describe(text: &mut String, copy: &Numbered<'_>) {
         None => {
             let _ = writeln!(text, "  body:      {}", preview(&copy.body(), 120));
         }
+    }
+}
+
+/// The routes a letter names as failed for good (the `routes` attribute), which a redrive runs
+/// again; `None` for a letter of the whole record.
+fn failed_routes(attributes: &BTreeMap<String, String>) -> Option<Vec<&str>> {
+    let names: Vec<&str> = attributes
+        .get(ROUTES)?
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+/// Why each route failed (the `route_errors` attribute, a JSON object), parsed; the text as it
+/// is if it does not parse.
+fn route_errors(attributes: &BTreeMap<String, String>) -> Option<serde_json::Value> {
+    let text = attributes.get(ROUTE_ERRORS)?;
+    Some(
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .filter(serde_json::Value::is_object)
+            .unwrap_or_else(|| serde_json::Value::String(text.clone())),
+    )
+}
+
+/// One line per failed route with its reason and message, as far as the letter says: a letter
+/// redriven once and then moved by SQS's redrive policy names its routes without why.
+fn describe_routes(text: &mut String, attributes: &BTreeMap<String, String>) {
+    let errors = route_errors(attributes);
+    let errors = errors.as_ref().and_then(serde_json::Value::as_object);
+    let mut names: Vec<&str> = failed_routes(attributes).unwrap_or_default();
+    // A route with an error the list leaves out is still worth showing.
+    for route in errors.into_iter().flat_map(serde_json::Map::keys) {
+        if !names.contains(&route.as_str()) {
+            names.push(route);
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "  routes:    {} (a redrive runs only these)",
+        names.join(", ")
+    );
+    let field = |route: &str, name: &str| {
+        errors
+            .and_then(|e| e.get(route)?.get(name)?.as_str())
+            .filter(|text| !text.is_empty())
+    };
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for route in names {
+        let why = match (field(route, "reason"), field(route, "message")) {
+            (Some(reason), Some(message)) => format!("{reason}: {message}"),
+            (Some(reason), None) => reason.to_owned(),
+            (None, Some(message)) => message.to_owned(),
+            (None, None) => continue,
+        };
+        let _ = writeln!(text, "    {route:<width$}  {why}");
     }
 }
 
@@ -574,5 +646,54 @@ mod tests {
             format!("[{}{}]", "#".repeat(10), ".".repeat(10))
         );
         assert_eq!(bar(0, 0), format!("[{}]", "#".repeat(20)));
+    }
+
+    fn attributes(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_letter_of_failed_routes_names_each_with_why() {
+        let letter = attributes(&[
+            ("reason", "transform_failed"),
+            ("routes", "audit,billing"),
+            (
+                "route_errors",
+                r#"{"audit":{"reason":"transform_failed","message":"the body is not JSON"},"billing":{"reason":"action_failed","message":""}}"#,
+            ),
+        ]);
+        let mut text = String::new();
+        describe_routes(&mut text, &letter);
+        assert_eq!(
+            text,
+            "  routes:    audit, billing (a redrive runs only these)\n\
+             \x20   audit    transform_failed: the body is not JSON\n\
+             \x20   billing  action_failed\n"
+        );
+        assert_eq!(failed_routes(&letter), Some(vec!["audit", "billing"]));
+        assert_eq!(
+            route_errors(&letter).unwrap()["audit"]["message"],
+            "the body is not JSON"
+        );
+    }
+
+    #[test]
+    fn a_letter_without_routes_reads_as_before() {
+        let whole = attributes(&[("reason", "action_failed")]);
+        let mut text = String::new();
+        describe_routes(&mut text, &whole);
+        assert_eq!(text, "");
+        assert_eq!(failed_routes(&whole), None);
+        assert_eq!(route_errors(&whole), None);
+        // Redriven once, then moved by SQS: its routes, but no reasons.
+        let moved = attributes(&[("routes", "audit")]);
+        describe_routes(&mut text, &moved);
+        assert_eq!(text, "  routes:    audit (a redrive runs only these)\n");
+        // An attribute that is not JSON is shown as it is.
+        let odd = attributes(&[("route_errors", "garbled")]);
+        assert_eq!(route_errors(&odd), Some(serde_json::json!("garbled")));
     }
 }

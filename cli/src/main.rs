@@ -13,6 +13,7 @@ mod json;
 mod payload;
 mod providers;
 mod replay;
+mod routes;
 mod send;
 mod sending;
 mod sign;
@@ -29,7 +30,8 @@ use std::process::ExitCode;
 #[command(
     name = "inlet",
     version,
-    about = "Inlet's command line: dev, send, sign, verify, dlq, replay, check, fixtures, providers"
+    about = "Inlet's command line: dev, send, sign, verify, dlq, replay, check, routes, fixtures, \
+             providers"
 )]
 struct Cli {
     #[command(flatten)]
@@ -58,6 +60,9 @@ enum Command {
     /// Check the config (--config) without an emulator or AWS: every problem by its key, and
     /// every `env:` secret set. Exit 0 when good, 2 otherwise.
     Check(check::CheckArgs),
+    /// Try the config's routes on one delivery (`routes test`): which match, and what each
+    /// would deliver. No emulator, AWS or secret needed.
+    Routes(routes::RoutesArgs),
     /// List the named providers: signature header, what is signed, secret format, handshake.
     Providers(providers::ProvidersArgs),
 }
@@ -88,6 +93,7 @@ async fn main() -> ExitCode {
         Command::Fixtures(args) => fixtures::run(&cli.globals, &args).await,
         Command::Providers(args) => providers::run(&args),
         Command::Check(args) => check::run(&cli.globals, &args),
+        Command::Routes(args) => routes::run(&cli.globals, &args).await,
     };
     match result {
         Ok(report) => {

@@ -101,7 +101,7 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
     let config = globals.load_config()?;
     let clients = Clients::new(&emulator::sdk_config().await);
     let settings = StackSettings::default();
-    let stack = local::provision(&clients.sqs, &clients.dynamodb, &clients.s3, &settings)
+    let mut stack = local::provision(&clients.sqs, &clients.dynamodb, &clients.s3, &settings)
         .await
         .map_err(|error| {
             CliError::Failed(format!("{error}\n(is the emulator at {endpoint} running?)"))
@@ -114,6 +114,13 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
             .await
             .map_err(|error| CliError::Failed(format!("archive.bucket: {error}")))?;
     }
+    // The routes' queues, topics and buses, as a deployment has them, created in the emulator.
+    let destinations = local::provision_destinations(&config.routes, &clients.sdk)
+        .await
+        .map_err(|error| CliError::Failed(format!("route destinations: {error}")))?;
+    stack
+        .warnings
+        .extend(destinations.iter().filter_map(|d| d.warning()));
 
     // The ports are taken (bound, not yet listening) before any state of ours is touched: a run
     // that cannot have them leaves the history and the state file alone. They listen only once
@@ -139,8 +146,12 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
     };
     let keys = KeyRing::load(&config, globals.resolver_with(clients.secrets.clone())?).await?;
     // The key ring keeps its resolver; the forward secrets are read the same way, once.
-    let router =
-        wiring::config_router(&config, &globals.resolver_with(clients.secrets.clone())?).await?;
+    let router = wiring::config_router(
+        &config,
+        &globals.resolver_with(clients.secrets.clone())?,
+        &clients,
+    )
+    .await?;
     // The samples and the inspector's "replay as new" sign with each source's current key.
     let mut sample_keys = Vec::new();
     for source in config.sources.values() {

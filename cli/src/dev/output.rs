@@ -2,10 +2,10 @@
 
 use super::inspector::ActionRun;
 use crate::sending::now_secs;
-use inlet_core::config::{Action, Config, ProcessSettings};
+use inlet_core::config::{Config, ProcessSettings, Route};
 use inlet_core::envelope::Envelope;
 use inlet_core::ingest::{Outcome, Reply};
-use inlet_core::process::RecordOutcome;
+use inlet_core::process::{RecordOutcome, RouteOutcome, RouteRun};
 use inlet_local::{Poll, Received, Stack};
 use std::io::Write as _;
 
@@ -43,11 +43,7 @@ pub(super) fn banner(
             .join(", ")
     ));
     for route in &config.routes {
-        let action = match &route.action {
-            Action::Forward { url, .. } => format!("forward to {url}"),
-            Action::Log => "log".to_owned(),
-        };
-        say(format!("route: {} → {action}", route.source));
+        say(route_line(route));
     }
     say(format!(
         "stack on {endpoint}: queue {}, dead letters {}, table {}",
@@ -57,6 +53,29 @@ pub(super) fn banner(
         say(format!("warning: {warning}"));
     }
     say("Ctrl-C stops");
+}
+
+/// A route as the start-up lines list it: `route <name>: <source> [events …] [when N
+/// conditions] [transform] → <kind> <target>`.
+pub(crate) fn route_line(route: &Route) -> String {
+    let mut line = format!("route {}: {}", route.name, route.source);
+    if let Some(filter) = &route.events {
+        line.push_str(&format!(" events {}", crate::routes::filter_names(filter)));
+    }
+    match route.when.len() {
+        0 => {}
+        1 => line.push_str(" when 1 condition"),
+        n => line.push_str(&format!(" when {n} conditions")),
+    }
+    if route.transform.is_some() {
+        line.push_str(" transform");
+    }
+    let action = &route.action;
+    match action.kind() {
+        "log" => line.push_str(" → log"),
+        kind => line.push_str(&format!(" → {kind} {}", action.target())),
+    }
+    line
 }
 
 /// What ingest made of one request.
@@ -80,14 +99,15 @@ pub(super) fn ingest_line(label: &str, reply: &Reply) -> String {
     format!("{label}: received → {step}")
 }
 
-/// A `log` action's line: the event and the size of its body.
-pub(super) fn log_action_line(envelope: &Envelope, bytes: usize) -> String {
+/// A `log` route's line: the event and the size of its body, and the route when its source has
+/// several.
+pub(super) fn log_action_line(envelope: &Envelope, bytes: usize, route: Option<&str>) -> String {
     let what = envelope.event_type.as_deref().unwrap_or("untyped");
-    format!(
-        "{}: log action: {what} event ({})",
-        envelope.key,
-        size(bytes)
-    )
+    let action = match route {
+        Some(route) => format!("route {route}: log action"),
+        None => "log action".to_owned(),
+    };
+    format!("{}: {action}: {what} event ({})", envelope.key, size(bytes))
 }
 
 /// A byte count as people read it: `812 B`, `1.2 KiB`, `3.4 MiB`.
@@ -106,8 +126,9 @@ fn size(bytes: usize) -> String {
 
 /// What process made of one poll's batch, a line per record, at `now` (seconds since the epoch)
 /// when the batch was answered. `retry` is the backoff the pipeline set on the failed records;
-/// `runs` the action's runs in the batch, whose errors a dead letter's reason does not carry.
-/// The local queue is a standard one: copies of one event share a lane, not a FIFO group.
+/// `runs` the routes' runs in the batch, whose errors a dead letter's reason does not carry. A
+/// record that ran more than one route says how each ended. The local queue is a standard one:
+/// copies of one event share a lane, not a FIFO group.
 pub(super) fn poll_lines(
     poll: &Poll,
     max_receive_count: u32,
@@ -119,8 +140,9 @@ pub(super) fn poll_lines(
         return Vec::new();
     };
     let mut lines = Vec::new();
-    for (message_id, result) in &outcome.outcomes {
+    for (index, (message_id, result)) in outcome.outcomes.iter().enumerate() {
         let received = poll.received.iter().find(|r| &r.message_id == message_id);
+        let routes = outcome.routes.get(index).map_or(&[][..], Vec::as_slice);
         let label = label(poll, received, message_id);
         let attempt = received.map_or(1, |r| r.receive_count);
         let exhausted = poll.exhausted.contains(message_id);
@@ -131,17 +153,25 @@ pub(super) fn poll_lines(
             .find_map(ActionRun::error);
         // The visibility delay the pipeline just set on a failed record.
         let next_try = time_of_day(now + i64::from(retry.backoff_secs(attempt)));
+        let attempts = |exhausted: bool| {
+            if exhausted {
+                format!("attempt {attempt}/{max_receive_count}, the last")
+            } else {
+                format!("attempt {attempt}/{max_receive_count}, next try at about {next_try}")
+            }
+        };
         let step = match result {
+            _ if routes.len() > 1 => routes
+                .iter()
+                .map(|run| route_step(run, &attempts(exhausted)))
+                .collect::<Vec<_>>()
+                .join("; "),
             RecordOutcome::Processed => "processed".to_owned(),
             RecordOutcome::Unrouted => "processed (no route wants it: completed)".to_owned(),
             RecordOutcome::Duplicate => "duplicate (processed before: acknowledged)".to_owned(),
-            RecordOutcome::Retry { reason } if exhausted => {
-                format!("failed (attempt {attempt}/{max_receive_count}, the last): {reason}")
+            RecordOutcome::Retry { reason } => {
+                format!("failed ({}): {reason}", attempts(exhausted))
             }
-            RecordOutcome::Retry { reason } => format!(
-                "failed (attempt {attempt}/{max_receive_count}, next try at about {next_try}): \
-                 {reason}"
-            ),
             RecordOutcome::DeadLettered { reason } => match last_error {
                 Some(answer) => format!("dead-lettered ({reason}): {answer}"),
                 None => format!("dead-lettered ({reason})"),
@@ -172,6 +202,20 @@ pub(super) fn poll_lines(
         }
     }
     lines
+}
+
+/// How one route of a record ended, for a record that ran several: `route audit delivered`,
+/// `route triage failed (attempt 1/5, next try at about 13:00:05): …`, `route x dead-lettered
+/// (transform_failed): …`.
+fn route_step(run: &RouteRun, attempts: &str) -> String {
+    let route = &run.route;
+    match &run.outcome {
+        RouteOutcome::Delivered => format!("route {route} delivered"),
+        RouteOutcome::Retry { reason } => format!("route {route} failed ({attempts}): {reason}"),
+        RouteOutcome::DeadLettered { reason, message } => {
+            format!("route {route} dead-lettered ({reason}): {message}")
+        }
+    }
 }
 
 /// How a record is named in its lines: its key; the message too when the batch holds other
@@ -218,6 +262,7 @@ mod tests {
                         reason: "the target answered 500".into(),
                     },
                 )],
+                routes: Vec::new(),
             }),
             received: vec![Received {
                 message_id: "m-1".into(),
@@ -290,6 +335,7 @@ mod tests {
         let mut poll = failed_poll(1, false);
         poll.outcome = Some(BatchOutcome {
             outcomes: vec![("m-1".into(), outcome)],
+            routes: Vec::new(),
         });
         poll
     }
@@ -298,6 +344,7 @@ mod tests {
     fn a_dead_letter_says_what_the_target_answered() {
         let errors = vec![ActionRun {
             message_id: "m-1".into(),
+            route: "broken".into(),
             at_ms: 0,
             latency: std::time::Duration::ZERO,
             result: Err(inlet_core::actions::ActionError::Permanent(
@@ -381,9 +428,105 @@ mod tests {
             body_ref: None,
         };
         assert_eq!(
-            log_action_line(&envelope, 1229),
+            log_action_line(&envelope, 1229, None),
             "github#123: log action: push event (1.2 KiB)"
         );
+        assert_eq!(
+            log_action_line(&envelope, 1229, Some("audit")),
+            "github#123: route audit: log action: push event (1.2 KiB)"
+        );
         assert_eq!(size(812), "812 B");
+    }
+
+    fn run(route: &str, outcome: RouteOutcome) -> RouteRun {
+        RouteRun {
+            route: route.into(),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_record_that_ran_several_routes_says_how_each_ended() {
+        let mut poll = failed_poll(1, false);
+        poll.outcome = Some(BatchOutcome {
+            outcomes: vec![(
+                "m-1".into(),
+                RecordOutcome::Retry {
+                    reason: "route audit: the target answered 500".into(),
+                },
+            )],
+            routes: vec![vec![
+                run("triage", RouteOutcome::Delivered),
+                run(
+                    "audit",
+                    RouteOutcome::Retry {
+                        reason: "the target answered 500".into(),
+                    },
+                ),
+                run(
+                    "billing",
+                    RouteOutcome::DeadLettered {
+                        reason: "transform_failed",
+                        message: "the body is not JSON".into(),
+                    },
+                ),
+            ]],
+        });
+        let lines = poll_lines(&poll, 5, &ProcessSettings::default(), NOON, &no_errors());
+        assert_eq!(
+            lines,
+            [
+                "broken#b-1: route triage delivered; route audit failed (attempt 1/5, next try \
+                 at about 13:00:05): the target answered 500; route billing dead-lettered \
+                 (transform_failed): the body is not JSON"
+            ]
+        );
+        // A record that ran one route of several (a retry of the one that failed) reads as
+        // before.
+        poll.outcome = Some(BatchOutcome {
+            outcomes: vec![("m-1".into(), RecordOutcome::Processed)],
+            routes: vec![vec![run("audit", RouteOutcome::Delivered)]],
+        });
+        let lines = poll_lines(&poll, 5, &ProcessSettings::default(), NOON, &no_errors());
+        assert_eq!(lines, ["broken#b-1: processed"]);
+    }
+
+    #[test]
+    fn the_start_up_lines_list_every_route() {
+        // One route parsed for its event filter; the others made from it.
+        let config = Config::parse(
+            "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n\n\
+             [[routes]]\nsource = \"github\"\nevents = [\"issues\", \"pull_request*\"]\n\
+             action = { type = \"forward\", url = \"https://agent.example/hook\", secret = \"env:GH\" }\n",
+        )
+        .unwrap();
+        let mut routes = [config.routes[0].clone(), config.routes[0].clone()];
+        routes[1].events = None;
+        routes[1].action = inlet_core::config::Action::Log;
+        routes[0].name = "triage".into();
+        routes[1].name = "audit".into();
+        assert_eq!(
+            route_line(&routes[0]),
+            "route triage: github events [\"issues\", \"pull_request*\"] → forward \
+             https://agent.example/hook"
+        );
+        assert_eq!(route_line(&routes[1]), "route audit: github → log");
+        routes[1].transform = Some(".".into());
+        routes[1].when = vec![
+            inlet_core::config::Condition {
+                subject: inlet_core::config::Subject::Pointer("/action".into()),
+                test: inlet_core::config::Test::Exists(true),
+            };
+            2
+        ];
+        routes[1].action = inlet_core::config::Action::Sqs {
+            queue_url: "http://127.0.0.1:5055/000000000000/audit".into(),
+            group_pointer: None,
+        };
+        assert_eq!(
+            route_line(&routes[1]),
+            "route audit: github when 2 conditions transform → sqs \
+             http://127.0.0.1:5055/000000000000/audit"
+        );
     }
 }

@@ -1,10 +1,10 @@
-//! The config's routes as `inlet dev` runs them: each run of an action is timed and kept, with
-//! the queue message it was for and what the target answered, for the console's lines and the
-//! inspector; a `log` action's line is printed.
+//! The config's routes as `inlet dev` runs them: each route's run is timed and kept, with the
+//! queue message it was for, the route, and what the target answered, for the console's lines
+//! and the inspector; a `log` route's line is printed.
 
 use super::inspector::ActionRun;
 use super::output::{log_action_line, say};
-use inlet_core::actions::{ActionError, Event, Handled, Handler, answers};
+use inlet_core::actions::{ActionError, Event, Handler, answers};
 use inlet_core::config::{Action, Route};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
@@ -12,7 +12,7 @@ use std::time::{Instant, SystemTime};
 #[derive(Debug)]
 pub(super) struct Recording<H> {
     inner: H,
-    /// The config's routes, to tell which action the inner handler ran.
+    /// The config's routes, to tell each route's action by its name.
     routes: Vec<Route>,
     /// The runs since the last batch ended, taken by the poller after each batch.
     runs: Mutex<Vec<ActionRun>>,
@@ -27,52 +27,59 @@ impl<H> Recording<H> {
         }
     }
 
-    /// The action's runs since the last call, in the order they ended.
+    /// The routes' runs since the last call, in the order they ended.
     pub(super) fn take_runs(&self) -> Vec<ActionRun> {
         std::mem::take(&mut *self.runs.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The action the routes give an event, as the config's router chooses it: the first match.
-    fn action_for(&self, event: &Event<'_>) -> Option<&Action> {
-        let envelope = event.envelope;
+    /// The config's route of that name; `None` for a route the config does not have (one a
+    /// handler of the user's own adds).
+    fn route(&self, name: &str) -> Option<&Route> {
+        self.routes.iter().find(|route| route.name == name)
+    }
+
+    /// Whether `source` has more than one route, so a line about one of them must say which.
+    fn several_routes(&self, source: &str) -> bool {
         self.routes
             .iter()
-            .find(|route| {
-                route.source == envelope.source
-                    && route
-                        .events
-                        .as_ref()
-                        .is_none_or(|filter| filter.allows(envelope.event_type.as_deref()))
-            })
-            .map(|route| &route.action)
+            .filter(|route| route.source == source)
+            .nth(1)
+            .is_some()
     }
 }
 
 impl<H: Handler> Handler for Recording<H> {
-    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+    fn routes<'s>(&'s self, event: &Event<'_>) -> Vec<&'s str> {
+        self.inner.routes(event)
+    }
+
+    async fn handle(&self, route: &str, event: Event<'_>) -> Result<(), ActionError> {
         let at_ms = inlet_signature::clock::epoch_millis(SystemTime::now());
         let started = Instant::now();
-        let (result, answered) = answers::capture(self.inner.handle(event)).await;
+        let (result, answered) = answers::capture(self.inner.handle(route, event)).await;
         let latency = started.elapsed();
-        let action = self.action_for(&event);
+        let action = self.route(route).map(|r| &r.action);
         if matches!(action, Some(Action::Log)) && result.is_ok() {
-            say(log_action_line(event.envelope, event.body.len()));
+            let named = self.several_routes(&event.envelope.source).then_some(route);
+            say(log_action_line(event.envelope, event.body.len(), named));
         }
         let response = answered.into_iter().last();
         let answer = match (&result, action) {
-            (Ok(Handled::Unrouted), _) | (_, None) => "no route wants it".to_owned(),
-            (Ok(_), Some(Action::Log)) => "logged".to_owned(),
-            (Ok(_), Some(Action::Forward { url, .. })) => match &response {
+            (Ok(()), Some(Action::Log)) => "logged".to_owned(),
+            (Ok(()), Some(Action::Forward { url, .. })) => match &response {
                 Some(response) => format!("{url} accepted it ({})", response.status),
                 None => format!("{url} accepted it (2xx)"),
             },
-            (Err(ActionError::Transient(why) | ActionError::Permanent(why)), _) => why.clone(),
+            (Ok(()), Some(other)) => format!("delivered to {} {}", other.kind(), other.target()),
+            (Ok(()), None) => "done".to_owned(),
+            (Err(error), _) => error.message().to_owned(),
         };
         self.runs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(ActionRun {
                 message_id: event.message_id.to_owned(),
+                route: route.to_owned(),
                 at_ms,
                 latency,
                 result: result.clone(),
@@ -88,12 +95,21 @@ mod tests {
     use super::*;
     use inlet_core::envelope::Envelope;
 
-    /// Fails every event permanently, as a target answering 404 does.
-    struct Refusing;
+    /// Two routes: `triage` is refused as a target answering 404 does, `audit` takes everything,
+    /// `broken` cannot reshape it.
+    struct TwoRoutes;
 
-    impl Handler for Refusing {
-        async fn handle(&self, _event: Event<'_>) -> Result<Handled, ActionError> {
-            Err(ActionError::Permanent("the target answered 404".into()))
+    impl Handler for TwoRoutes {
+        fn routes<'s>(&'s self, _event: &Event<'_>) -> Vec<&'s str> {
+            vec!["triage", "audit", "broken"]
+        }
+
+        async fn handle(&self, route: &str, _event: Event<'_>) -> Result<(), ActionError> {
+            match route {
+                "triage" => Err(ActionError::Permanent("the target answered 404".into())),
+                "broken" => Err(ActionError::TransformFailed("not JSON".into())),
+                _ => Ok(()),
+            }
         }
     }
 
@@ -114,32 +130,117 @@ mod tests {
         }
     }
 
+    fn route(name: &str, action: Action) -> Route {
+        Route {
+            name: name.into(),
+            source: "github".into(),
+            events: None,
+            when: Vec::new(),
+            transform: None,
+            action,
+        }
+    }
+
+    fn routes() -> Vec<Route> {
+        vec![
+            route(
+                "triage",
+                Action::Forward {
+                    url: "http://127.0.0.1:9/triage".into(),
+                    secret: inlet_core::config::SecretRef::Env("S".into()),
+                    timeout_ms: 5000,
+                },
+            ),
+            route(
+                "audit",
+                Action::Sqs {
+                    queue_url: "http://127.0.0.1:9/000000000000/audit".into(),
+                    group_pointer: None,
+                },
+            ),
+            route("broken", Action::Log),
+        ]
+    }
+
     #[tokio::test(flavor = "current_thread")]
-    async fn each_run_is_kept_with_its_message_and_error_until_taken() {
-        let recording = Recording::new(Refusing, Vec::new());
+    async fn each_route_run_is_kept_with_its_message_route_and_error_until_taken() {
+        let recording = Recording::new(TwoRoutes, routes());
         let envelope = envelope("github#1");
         for message_id in ["m-1", "m-2"] {
-            let result = recording
-                .handle(Event {
-                    envelope: &envelope,
-                    body: b"{}",
-                    message_id,
-                })
-                .await;
-            assert!(matches!(result, Err(ActionError::Permanent(_))));
+            let event = Event {
+                envelope: &envelope,
+                body: b"{}",
+                message_id,
+            };
+            let names = recording.routes(&event);
+            assert_eq!(names, ["triage", "audit", "broken"]);
+            for name in names {
+                let result = recording.handle(name, event).await;
+                assert_eq!(result.is_ok(), name == "audit");
+            }
         }
         let runs = recording.take_runs();
         let seen: Vec<_> = runs
             .iter()
-            .map(|r| (r.message_id.as_str(), r.error()))
+            .map(|r| {
+                (
+                    r.message_id.as_str(),
+                    r.route.as_str(),
+                    r.error(),
+                    r.answer.as_str(),
+                )
+            })
             .collect();
+        let audit = "delivered to sqs http://127.0.0.1:9/000000000000/audit";
         assert_eq!(
             seen,
             [
-                ("m-1", Some("the target answered 404")),
-                ("m-2", Some("the target answered 404"))
+                (
+                    "m-1",
+                    "triage",
+                    Some("the target answered 404"),
+                    "the target answered 404"
+                ),
+                ("m-1", "audit", None, audit),
+                ("m-1", "broken", Some("not JSON"), "not JSON"),
+                (
+                    "m-2",
+                    "triage",
+                    Some("the target answered 404"),
+                    "the target answered 404"
+                ),
+                ("m-2", "audit", None, audit),
+                ("m-2", "broken", Some("not JSON"), "not JSON"),
             ]
         );
+        assert!(matches!(
+            runs[2].result,
+            Err(ActionError::TransformFailed(_))
+        ));
         assert!(recording.take_runs().is_empty(), "taken once");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_route_is_known_by_its_name_not_by_matching_again() {
+        // The first route of the source is a forward; the run is of `broken`, a log route, and
+        // is said to be that route's even though the event would also match the first.
+        let recording = Recording::new(TwoRoutes, routes());
+        assert!(matches!(
+            recording.route("broken").map(|r| &r.action),
+            Some(Action::Log)
+        ));
+        assert!(recording.route("nobody").is_none());
+        assert!(recording.several_routes("github"));
+        assert!(!recording.several_routes("stripe"));
+        let envelope = envelope("github#2");
+        let event = Event {
+            envelope: &envelope,
+            body: b"{}",
+            message_id: "m-3",
+        };
+        let _ = recording.handle("nobody", event).await;
+        let runs = recording.take_runs();
+        assert_eq!(runs[0].route, "nobody");
+        assert_eq!(runs[0].answer, "done");
     }
 }

@@ -3,5 +3,6 @@
 mod check;
 mod common;
 mod fixtures;
+mod routes;
 mod send;
 mod sign_verify;

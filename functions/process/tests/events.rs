@@ -11,7 +11,7 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use inlet_aws::lambda::handle_sqs;
-use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::actions::{ActionError, Event, Handler};
 use inlet_core::claims::ClaimChecks;
 use inlet_core::config::ProcessSettings;
 use inlet_core::envelope::{Envelope, idempotency_key};
@@ -275,15 +275,28 @@ struct Call {
 }
 
 impl Handler for ScriptedHandler {
-    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+    fn routes<'s>(&'s self, event: &Event<'_>) -> Vec<&'s str> {
+        match self.script.get(&event.envelope.key) {
+            Some(Script::Unrouted) => {
+                // Seen, but no route takes it.
+                self.calls.lock().unwrap().push(Call {
+                    key: event.envelope.key.clone(),
+                    sha256: sha_hex(event.body),
+                });
+                Vec::new()
+            }
+            _ => vec![inlet_core::actions::HANDLER_ROUTE],
+        }
+    }
+
+    async fn handle(&self, _route: &str, event: Event<'_>) -> Result<(), ActionError> {
         let key = event.envelope.key.clone();
         self.calls.lock().unwrap().push(Call {
             key: key.clone(),
             sha256: sha_hex(event.body),
         });
         match self.script.get(&key) {
-            None => Ok(Handled::Done),
-            Some(Script::Unrouted) => Ok(Handled::Unrouted),
+            None | Some(Script::Unrouted) => Ok(()),
             Some(Script::Transient) => {
                 Err(ActionError::Transient("the target answered 503".into()))
             }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use inlet_core::actions::{Event, Handled, Handler};
+use inlet_core::actions::{Event, Handler};
 use inlet_core::config::ProcessSettings;
 use inlet_core::envelope::{self, Envelope};
 use inlet_core::ports::memory::{MemoryQueue, MemoryStore, MemoryVisibility};
@@ -18,9 +18,9 @@ const STORE_LATENCY: Duration = Duration::from_millis(10);
 struct Act;
 
 impl Handler for Act {
-    async fn handle(&self, _: Event<'_>) -> Result<Handled, inlet_core::actions::ActionError> {
+    async fn handle(&self, _: &str, _: Event<'_>) -> Result<(), inlet_core::actions::ActionError> {
         tokio::time::sleep(STORE_LATENCY).await;
-        Ok(Handled::Done)
+        Ok(())
     }
 }
 
@@ -88,6 +88,7 @@ fn batch_of_ten(c: &mut Criterion) {
                         group_id: None,
                         source: None,
                         origin_message_id: None,
+                        routes: None,
                     })
                     .collect();
                 let clock = Deadline {

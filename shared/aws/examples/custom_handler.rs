@@ -1,31 +1,40 @@
-//! A process Lambda that runs your own Rust code for some events and the config's routes for
-//! the rest. Build it as your `process` binary in place of `functions/process`.
+//! A process Lambda that adds a route of your own Rust code to the config's routes. Build it as
+//! your `process` binary in place of `functions/process`.
 
 use inlet_core::actions::router::Router;
-use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::actions::{ActionError, Event, Handler};
 
-/// Your processing. Return `Transient` for what may pass on a retry (SQS redelivers with
-/// backoff) and `Permanent` for what never will (the event goes to the dead-letter queue).
+/// Your route's name: the pipeline records it as done per event, puts it in dead letters and
+/// metrics, so keep it stable.
+const BILLING: &str = "billing-code";
+
+/// Your processing beside the config's routes. Return `Transient` for what may pass on a retry
+/// (SQS redelivers with backoff) and `Permanent` for what never will (the event goes to the
+/// dead-letter queue, naming this route; a redrive runs only it).
 struct Billing {
     routes: Router,
 }
 
 impl Handler for Billing {
-    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+    fn routes<'s>(&'s self, event: &Event<'_>) -> Vec<&'s str> {
+        let mut routes = self.routes.routes(event);
         let envelope = event.envelope;
-        if envelope.source != "stripe" {
-            return self.routes.handle(event).await;
+        if envelope.source == "stripe" && envelope.event_type.as_deref() == Some("invoice.paid") {
+            routes.push(BILLING);
+        }
+        routes
+    }
+
+    async fn handle(&self, route: &str, event: Event<'_>) -> Result<(), ActionError> {
+        if route != BILLING {
+            return self.routes.handle(route, event).await;
         }
         let payload: serde_json::Value = serde_json::from_slice(event.body)
             .map_err(|e| ActionError::Permanent(format!("not JSON: {e}")))?;
-        match envelope.event_type.as_deref() {
-            Some("invoice.paid") => {
-                // Runs once per event key: Inlet has claimed it before calling you.
-                tracing::info!(key = %envelope.key, amount = %payload["data"]["object"]["amount_paid"], "invoice paid");
-                Ok(Handled::Done)
-            }
-            _ => Ok(Handled::Unrouted),
-        }
+        // Runs once per event: Inlet has claimed it, and records this route done, before and
+        // after calling you.
+        tracing::info!(key = %event.envelope.key, amount = %payload["data"]["object"]["amount_paid"], "invoice paid");
+        Ok(())
     }
 }
 

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::STANDARD;
 use inlet_core::actions::Handler;
 use inlet_core::ingest::{Ingest, IngestRequest, Reply};
 use inlet_core::ports::{IdempotencyStore, Queue, SecretStore, Visibility};
-use inlet_core::process::{Deadline, ORIGIN_MESSAGE_ID, Process, QueuedRecord};
+use inlet_core::process::{Deadline, ORIGIN_MESSAGE_ID, Process, QueuedRecord, ROUTES};
 use std::borrow::Cow;
 
 /// The path segment after `/webhooks/`, from API Gateway's path parameters or the raw path.
@@ -116,6 +116,10 @@ where
             origin_message_id: message
                 .message_attributes
                 .get(ORIGIN_MESSAGE_ID)
+                .and_then(|a| a.string_value.as_deref()),
+            routes: message
+                .message_attributes
+                .get(ROUTES)
                 .and_then(|a| a.string_value.as_deref()),
         })
         .collect();

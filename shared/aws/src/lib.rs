@@ -4,10 +4,11 @@
 //! `AWS_ENDPOINT_URL` (and the per-service `AWS_ENDPOINT_URL_SQS` and so on) are honoured by the
 //! SDK's own config loading, which is how the local stack and the tests reach the emulator.
 
+pub mod destinations;
 pub mod lambda;
 pub mod wiring;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_sqs::config::{
     Credentials, SharedCredentialsProvider, SharedHttpClient, StalledStreamProtectionConfig,
 };
@@ -15,8 +16,8 @@ use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sqs::types::MessageAttributeValue;
 use aws_smithy_http_client::tls;
 use inlet_core::ports::{
-    Claim, ClaimOutcome, IdempotencyStore, ObjectStore, ObjectStoreError, OutgoingMessage, Queue,
-    QueueError, SecretStore, SecretStoreError, StoreError, Visibility,
+    Claim, ClaimOutcome, IdempotencyStore, ObjectStore, ObjectStoreError, OutgoingMessage,
+    Progress, Queue, QueueError, SecretStore, SecretStoreError, StoreError, Visibility,
 };
 use std::time::Duration;
 
@@ -273,9 +274,17 @@ pub struct DynamoStore {
 }
 
 const IN_PROGRESS: &str = "IN_PROGRESS";
+/// Released with some routes settled (`done_routes`, `dead_routes`): claimable at once.
+const PARTIAL: &str = "PARTIAL";
 const COMPLETED: &str = "COMPLETED";
-/// New, or an abandoned claim of the same payload whose lease has run out.
-const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (#status = :in_progress AND lease_until < :now AND payload_sha256 = :sha)";
+/// New, released with progress, or an abandoned claim whose lease has run out: for the same
+/// payload only.
+const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (payload_sha256 = :sha AND (#status = :partial OR (#status = :in_progress AND lease_until < :now)))";
+/// An update, not a put: the routes earlier tries settled stay in the item, and come back in
+/// the old item (`ReturnValues = ALL_OLD`), so the claim costs one write whatever it finds.
+const CLAIM_UPDATE: &str = "SET #status = :in_progress, #token = :token, lease_until = :lease, payload_sha256 = :sha, attempts = :attempts, first_seen = if_not_exists(first_seen, :first_seen), expires_at = :expires";
+const DONE_ROUTES: &str = "done_routes";
+const DEAD_ROUTES: &str = "dead_routes";
 const COMPLETE_UPDATE: &str =
     "SET #status = :completed, completed_at = :now, expires_at = :expires REMOVE lease_until";
 const OWNED_CONDITION: &str = "#token = :token";
@@ -396,6 +405,19 @@ impl DynamoStore {
         Ok(done)
     }
 
+    /// The routes an item records as settled (string sets; absent when empty).
+    fn progress(old: Option<&std::collections::HashMap<String, AttributeValue>>) -> Progress {
+        let set = |name: &str| {
+            old.and_then(|item| item.get(name)?.as_ss().ok())
+                .map(|values| values.iter().cloned().collect())
+                .unwrap_or_default()
+        };
+        Progress {
+            done: set(DONE_ROUTES),
+            dead: set(DEAD_ROUTES),
+        }
+    }
+
     /// What a failed claim condition found, from the old item DynamoDB returned.
     fn classify(
         old: Option<&std::collections::HashMap<String, AttributeValue>>,
@@ -414,31 +436,35 @@ impl DynamoStore {
 
 impl IdempotencyStore for DynamoStore {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
-        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
         let result = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .item("pk", s(&claim.key))
-            .item("status", s(IN_PROGRESS))
-            .item("token", s(&claim.token))
-            .item("lease_until", n(claim.lease_until))
-            .item("payload_sha256", s(&claim.payload_sha256))
-            .item("attempts", n(claim.attempts))
-            .item("first_seen", s(&claim.first_seen))
-            .item("expires_at", n(claim.expires_at))
+            .key("pk", s(&claim.key))
+            .update_expression(CLAIM_UPDATE)
             .condition_expression(CLAIM_CONDITION)
             .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#token", "token")
             .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .expression_attribute_values(":now", n(claim.now))
+            .expression_attribute_values(":partial", s(PARTIAL))
+            .expression_attribute_values(":token", s(&claim.token))
+            .expression_attribute_values(":lease", n(claim.lease_until))
             .expression_attribute_values(":sha", s(&claim.payload_sha256))
+            .expression_attribute_values(":attempts", n(claim.attempts))
+            .expression_attribute_values(":first_seen", s(&claim.first_seen))
+            .expression_attribute_values(":expires", n(claim.expires_at))
+            .expression_attribute_values(":now", n(claim.now))
+            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(ClaimOutcome::New),
+            Ok(output) => Ok(ClaimOutcome::New {
+                progress: Self::progress(output.attributes()),
+            }),
             Err(error) => match error.as_service_error() {
-                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
                     Ok(Self::classify(failed.item(), &claim.payload_sha256))
                 }
                 _ => Err(store_unavailable(&error)),
@@ -475,21 +501,64 @@ impl IdempotencyStore for DynamoStore {
         )
     }
 
-    async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
+    async fn release(&self, key: &str, token: &str, progress: &Progress) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-        let result = self
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        if progress.is_empty() {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(key))
+                .condition_expression(OWNED_CONDITION)
+                .expression_attribute_names("#token", "token")
+                .expression_attribute_values(":token", s(token))
+                .send()
+                .await;
+            return owned_write(
+                result,
+                DeleteItemError::is_conditional_check_failed_exception,
+            );
+        }
+        // Kept, unleased, with what is settled. A string set cannot be empty: an empty one is
+        // removed instead.
+        let mut set = vec!["#status = :partial"];
+        let mut remove = vec!["lease_until"];
+        let mut request = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key("pk", s(key))
             .condition_expression(OWNED_CONDITION)
+            .expression_attribute_names("#status", "status")
             .expression_attribute_names("#token", "token")
-            .expression_attribute_values(":token", s(token))
+            .expression_attribute_values(":partial", s(PARTIAL))
+            .expression_attribute_values(":token", s(token));
+        for (attribute, assignment, placeholder, routes) in [
+            (DONE_ROUTES, "done_routes = :done", ":done", &progress.done),
+            (DEAD_ROUTES, "dead_routes = :dead", ":dead", &progress.dead),
+        ] {
+            if routes.is_empty() {
+                remove.push(attribute);
+            } else {
+                set.push(assignment);
+                request = request.expression_attribute_values(
+                    placeholder,
+                    AttributeValue::Ss(routes.iter().cloned().collect()),
+                );
+            }
+        }
+        let result = request
+            .update_expression(format!(
+                "SET {} REMOVE {}",
+                set.join(", "),
+                remove.join(", ")
+            ))
             .send()
             .await;
         owned_write(
             result,
-            DeleteItemError::is_conditional_check_failed_exception,
+            UpdateItemError::is_conditional_check_failed_exception,
         )
     }
 }

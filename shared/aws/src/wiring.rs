@@ -3,13 +3,14 @@
 //! of the environment). Nothing else assembles a pipeline, so no copy can drift from the
 //! functions — a custom function gets the same metrics, secrets and deadline handling.
 
+use crate::destinations::AwsDestinations;
 use crate::lambda;
 use crate::{DynamoStore, LambdaSdkError, S3Objects, SecretsManager, SqsQueue};
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
 use inlet_core::actions::Handler;
 use inlet_core::actions::forward::Forwarder;
-use inlet_core::actions::router::Router;
+use inlet_core::actions::router::{Router, RouterError};
 use inlet_core::archive::Archive;
 use inlet_core::claims::{ClaimChecks, PayloadStore};
 use inlet_core::config::{Config, ConfigError};
@@ -42,6 +43,8 @@ pub enum WiringError {
     MissingVariable(&'static str),
     #[error("cannot build the forward client: {0}")]
     Forwarder(String),
+    #[error(transparent)]
+    Routes(#[from] RouterError),
 }
 
 /// Where the pipelines' AWS resources are: `INLET_QUEUE_URL`, `INLET_DLQ_URL`, `INLET_TABLE` and
@@ -63,6 +66,11 @@ pub struct Clients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub secrets: SecretsManager,
+    /// The config every client here was built from. Route destinations
+    /// ([`crate::destinations::AwsDestinations`]) build their SNS and EventBridge clients from
+    /// it, the same HTTPS client, timeouts and credentials, and only when a route needs one: ingest
+    /// and a forward-only process never build them.
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl Clients {
@@ -72,6 +80,7 @@ impl Clients {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             s3: crate::s3_client(sdk),
             secrets: SecretsManager::from_config(sdk),
+            sdk: sdk.clone(),
         }
     }
 }
@@ -98,13 +107,16 @@ pub fn payloads(clients: &Clients, bucket: &str) -> Arc<dyn PayloadStore> {
     Arc::new(ClaimChecks(S3Objects::new(clients.s3.clone(), bucket)))
 }
 
-/// The config's `[[routes]]`, every forward secret resolved now: a missing one stops start-up.
+/// The config's `[[routes]]`, every forward secret resolved and every transform compiled now: a
+/// missing secret or a bad program stops start-up. AWS destinations use `clients`' SDK config.
 pub async fn config_router<S: SecretStore>(
     config: &Config,
     resolver: &SecretResolver<S>,
+    clients: &Clients,
 ) -> Result<Router, WiringError> {
     let forwarder = Forwarder::new().map_err(|e| WiringError::Forwarder(e.to_string()))?;
-    Ok(Router::load(config, resolver, forwarder).await?)
+    let destinations = AwsDestinations::new(clients);
+    Ok(Router::load(config, resolver, forwarder, &destinations).await?)
 }
 
 /// The process pipeline around `handler`, over the stack's table and queues; with `[archive]`,
@@ -199,7 +211,7 @@ where
         table_name: required("INLET_TABLE")?,
         bucket_name: required("INLET_BUCKET")?,
     };
-    let routes = config_router(&config, &resolver).await?;
+    let routes = config_router(&config, &resolver, &clients).await?;
     // Lives as long as the process; leaking it lets every invocation borrow it without a lock.
     let process: &'static ProcessPipeline<H> = Box::leak(Box::new(process_pipeline(
         &config,

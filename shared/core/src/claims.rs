@@ -8,7 +8,7 @@
 //! bucket) and only under [`CLAIMS_PREFIX`], and checks size and SHA-256 against what ingest
 //! recorded, so a reference can neither read nor substitute anything else.
 
-use crate::config::{CLAIMS_PREFIX, QUEUE_MESSAGE_LIMIT};
+use crate::config::{CLAIMS_PREFIX, QUEUED_ENVELOPE_LIMIT};
 use crate::envelope::{self, Envelope};
 use crate::ports::{ObjectStore, ObjectStoreError};
 use futures_util::future::BoxFuture;
@@ -182,7 +182,7 @@ pub async fn discard<O: ObjectStore>(objects: &O, reference: &BodyRef) {
 
 /// Whether the queue takes `envelope` as one message, with the attributes it is sent with.
 pub fn fits_queue(envelope: &Envelope) -> bool {
-    envelope::message_bytes(&envelope.to_json(), &envelope.attributes()) <= QUEUE_MESSAGE_LIMIT
+    envelope::message_bytes(&envelope.to_json(), &envelope.attributes()) <= QUEUED_ENVELOPE_LIMIT
 }
 
 /// The claim-check store as the pipelines hold it: behind a trait object, so that having one
@@ -280,7 +280,7 @@ pub enum OffloadError {
     #[error("the envelope's body_b64 is not base64")]
     Unreadable,
     #[error(
-        "even without its body, the envelope is over the queue's {QUEUE_MESSAGE_LIMIT}-byte message limit"
+        "even without its body, the envelope is over the {QUEUED_ENVELOPE_LIMIT} bytes the queue takes from ingest"
     )]
     StillTooLarge,
 }

@@ -5,7 +5,7 @@
 //! queue has stored it.
 
 use crate::claims::{self, OffloadError, PayloadStore};
-use crate::config::{Config, QUEUE_MESSAGE_LIMIT, Source};
+use crate::config::{Config, QUEUED_ENVELOPE_LIMIT, Source};
 use crate::envelope::{self, Envelope};
 use crate::metrics::{self, Metrics};
 use crate::ports::{FifoIds, OutgoingMessage, Queue, QueueError, SecretStore};
@@ -421,11 +421,12 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
         let attributes = envelope.attributes();
         let mut body = envelope.to_json();
         let mut stored = None;
-        if envelope::message_bytes(&body, &attributes) > QUEUE_MESSAGE_LIMIT {
+        if envelope::message_bytes(&body, &attributes) > QUEUED_ENVELOPE_LIMIT {
             let Some(payloads) = &self.payloads else {
                 return too_large_for_queue(&format!(
-                    "the envelope would be over the queue's {QUEUE_MESSAGE_LIMIT}-byte message \
-                     limit, and no payload bucket is configured to hold the body"
+                    "the envelope would be over the {QUEUED_ENVELOPE_LIMIT} bytes the queue takes from ingest (its \
+                     1 MiB less room for a dead letter's attributes), and no payload bucket is \
+                     configured to hold the body"
                 ));
             };
             match claims::offload(payloads.as_ref(), &mut envelope, now_ms).await {

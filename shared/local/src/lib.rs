@@ -8,7 +8,10 @@ mod provision;
 mod queues;
 
 pub use poll::{Poll, Received, poll_once};
-pub use provision::{Stack, StackSettings, create_bucket, provision};
+pub use provision::{
+    DestinationClients, EMULATOR_ACCOUNT, ProvisionedDestination, Stack, StackSettings,
+    create_bucket, create_destinations, provision, provision_destinations,
+};
 pub use queues::{
     DeadLetter, Progress, Redriven, Selection, delete, depth, peek, peek_all, redrive,
     redrive_selected,

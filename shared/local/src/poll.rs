@@ -5,7 +5,9 @@ use crate::{StackError, StackSettings, failed};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use inlet_core::actions::Handler;
 use inlet_core::ports::{IdempotencyStore, Queue, Visibility};
-use inlet_core::process::{BatchOutcome, Deadline, ORIGIN_MESSAGE_ID, Process, QueuedRecord};
+use inlet_core::process::{
+    BatchOutcome, Deadline, ORIGIN_MESSAGE_ID, Process, QueuedRecord, ROUTES,
+};
 use std::time::Duration;
 
 /// One poll of the event source mapping: what came in and what the pipeline made of it.
@@ -84,6 +86,7 @@ where
                 group_id: attribute(MessageSystemAttributeName::MessageGroupId),
                 source: message_attribute(message, "source"),
                 origin_message_id: message_attribute(message, ORIGIN_MESSAGE_ID),
+                routes: message_attribute(message, ROUTES),
             }
         })
         .collect();

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use inlet_aws::wiring::Resources;
+use inlet_core::config::{Action, Route};
 
 /// The resource settings `template.yaml` declares; a test keeps the two in step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,6 +224,212 @@ async fn enable_ttl(
     )))
 }
 
+// ---- the routes' destinations ----
+
+/// The account every resource of the emulator (moto) is created in.
+pub const EMULATOR_ACCOUNT: &str = "123456789012";
+
+/// One route's AWS destination as created in the emulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionedDestination {
+    /// The route's name.
+    pub route: String,
+    /// `sqs`, `sns` or `eventbridge`.
+    pub kind: &'static str,
+    /// The queue URL, topic ARN or bus (name or ARN) as the config names it.
+    pub configured: String,
+    /// The queue URL, topic ARN or bus ARN the emulator has.
+    pub created: String,
+}
+
+impl ProvisionedDestination {
+    /// Whether the configured address names the created resource in the emulator: a queue's
+    /// account and name (the emulator's host is never the configured one), a topic's whole ARN,
+    /// a bus's ARN when the config gives one (a name is found in any account).
+    pub fn matches_config(&self) -> bool {
+        match self.kind {
+            "sqs" => account_and_name(&self.configured) == account_and_name(&self.created),
+            _ if self.configured.starts_with("arn:") => self.configured == self.created,
+            _ => true,
+        }
+    }
+
+    /// One line for the user when the config names another account or region than the
+    /// emulator's: what was created instead, and whether deliveries still arrive.
+    pub fn warning(&self) -> Option<String> {
+        if self.matches_config() {
+            return None;
+        }
+        let effect = match self.kind {
+            // moto finds queues and buses by name, topics only by their whole ARN.
+            "sns" => {
+                "publishing to the configured ARN fails locally (NotFound): use the created ARN in \
+                 the config `inlet dev` runs"
+            }
+            _ => "the emulator finds it by name, so deliveries still arrive",
+        };
+        Some(format!(
+            "route `{}`: the {} `{}` names another account or region than the emulator's \
+             (account {EMULATOR_ACCOUNT}); created `{}` instead; {effect}",
+            self.route, self.kind, self.configured, self.created
+        ))
+    }
+}
+
+/// A queue URL's last two path segments: the account and the queue name.
+fn account_and_name(queue_url: &str) -> Option<(String, String)> {
+    let url = url::Url::parse(queue_url).ok()?;
+    let mut segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
+    let name = segments.pop()?.to_owned();
+    let account = segments.pop()?.to_owned();
+    Some((account, name))
+}
+
+/// The clients [`provision_destinations`] creates with.
+#[derive(Debug, Clone)]
+pub struct DestinationClients {
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+}
+
+impl DestinationClients {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+            eventbridge: aws_sdk_eventbridge::Client::new(sdk),
+        }
+    }
+}
+
+/// Creates every AWS destination `routes` deliver to, in the emulator `sdk` points at: for
+/// `sqs` the queue the URL names (its last path segment; FIFO when it ends `.fifo`), for `sns`
+/// the topic the ARN names (FIFO likewise), for `eventbridge` the bus (a name, or the name in
+/// an ARN; `default` always exists). Creating what exists is harmless, so every `inlet dev`
+/// start calls it. One entry per route with an AWS destination, in the routes' order: compare
+/// [`ProvisionedDestination::created`] with what the config names ([`ProvisionedDestination::warning`]).
+pub async fn provision_destinations(
+    routes: &[Route],
+    sdk: &aws_config::SdkConfig,
+) -> Result<Vec<ProvisionedDestination>, StackError> {
+    create_destinations(routes, &DestinationClients::new(sdk)).await
+}
+
+/// [`provision_destinations`] with the clients given.
+pub async fn create_destinations(
+    routes: &[Route],
+    clients: &DestinationClients,
+) -> Result<Vec<ProvisionedDestination>, StackError> {
+    let mut created = Vec::new();
+    for route in routes {
+        let address = match &route.action {
+            Action::Sqs { queue_url, .. } => create_queue(&clients.sqs, queue_url).await?,
+            Action::Sns { topic_arn } => create_topic(&clients.sns, topic_arn).await?,
+            Action::EventBridge { bus } => create_event_bus(&clients.eventbridge, bus).await?,
+            _ => continue,
+        };
+        created.push(ProvisionedDestination {
+            route: route.name.clone(),
+            kind: route.action.kind(),
+            configured: route.action.target().to_owned(),
+            created: address,
+        });
+    }
+    Ok(created)
+}
+
+fn destination_failed<E: std::error::Error>(
+    step: &'static str,
+    name: &str,
+) -> impl FnOnce(E) -> StackError {
+    move |error| StackError {
+        step,
+        detail: format!("`{name}`: {}", crate::one_line(&error)),
+    }
+}
+
+async fn create_queue(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<String, StackError> {
+    let name = account_and_name(queue_url)
+        .map(|(_, name)| name)
+        .or_else(|| {
+            url::Url::parse(queue_url)
+                .ok()?
+                .path_segments()?
+                .rfind(|s| !s.is_empty())
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| StackError {
+            step: "create a route's queue",
+            detail: format!("`{queue_url}` names no queue (its last path segment)"),
+        })?;
+    let mut request = sqs.create_queue().queue_name(&name);
+    if name.ends_with(".fifo") {
+        request = request.attributes(QueueAttributeName::FifoQueue, "true");
+    }
+    Ok(request
+        .send()
+        .await
+        .map_err(destination_failed("create a route's queue", &name))?
+        .queue_url
+        .unwrap_or_default())
+}
+
+async fn create_topic(sns: &aws_sdk_sns::Client, topic_arn: &str) -> Result<String, StackError> {
+    let name = topic_arn.rsplit(':').next().unwrap_or(topic_arn);
+    let mut request = sns.create_topic().name(name);
+    if name.ends_with(".fifo") {
+        request = request.attributes("FifoTopic", "true");
+    }
+    Ok(request
+        .send()
+        .await
+        .map_err(destination_failed("create a route's topic", name))?
+        .topic_arn
+        .unwrap_or_default())
+}
+
+/// The bus a route's `bus` names: the name itself, or the part of an ARN after `event-bus/`.
+fn bus_name(bus: &str) -> &str {
+    match bus.split_once(":event-bus/") {
+        Some((_, name)) if bus.starts_with("arn:") => name,
+        _ => bus,
+    }
+}
+
+async fn create_event_bus(
+    eventbridge: &aws_sdk_eventbridge::Client,
+    bus: &str,
+) -> Result<String, StackError> {
+    let name = bus_name(bus);
+    if name != "default" {
+        match eventbridge.create_event_bus().name(name).send().await {
+            Ok(output) => {
+                if let Some(arn) = output.event_bus_arn {
+                    return Ok(arn);
+                }
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_already_exists_exception()) => {}
+            Err(error) => {
+                return Err(destination_failed("create a route's event bus", name)(
+                    error,
+                ));
+            }
+        }
+    }
+    Ok(eventbridge
+        .describe_event_bus()
+        .name(name)
+        .send()
+        .await
+        .map_err(destination_failed("read a route's event bus", name))?
+        .arn
+        .unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,5 +535,192 @@ mod tests {
         let s3 = mock_client!(aws_sdk_s3, [&denied]);
         let error = create_bucket(&s3, "inlet-payloads").await.unwrap_err();
         assert!(error.to_string().contains("create the bucket"), "{error}");
+    }
+
+    // ---- the routes' destinations ----
+
+    fn route(name: &str, action: Action) -> Route {
+        Route {
+            name: name.into(),
+            source: "github".into(),
+            events: None,
+            when: Vec::new(),
+            transform: None,
+            action,
+        }
+    }
+
+    fn destination_routes() -> Vec<Route> {
+        vec![
+            route(
+                "orders",
+                Action::Sqs {
+                    queue_url: "https://sqs.eu-west-1.amazonaws.com/111111111111/orders.fifo"
+                        .into(),
+                    group_pointer: None,
+                },
+            ),
+            route("audit", Action::Log),
+            route(
+                "fanout",
+                Action::Sns {
+                    topic_arn: "arn:aws:sns:us-east-1:123456789012:events".into(),
+                },
+            ),
+            route(
+                "bus",
+                Action::EventBridge {
+                    bus: "arn:aws:events:us-east-1:123456789012:event-bus/audit".into(),
+                },
+            ),
+            route(
+                "default-bus",
+                Action::EventBridge {
+                    bus: "default".into(),
+                },
+            ),
+        ]
+    }
+
+    #[tokio::test]
+    async fn each_route_destination_is_created_by_name_and_fifo_stays_fifo() {
+        use aws_sdk_eventbridge::operation::create_event_bus::CreateEventBusError;
+        use aws_sdk_eventbridge::operation::describe_event_bus::DescribeEventBusOutput;
+        use aws_sdk_sns::operation::create_topic::CreateTopicOutput;
+        let queue = mock!(aws_sdk_sqs::Client::create_queue)
+            .match_requests(|r| {
+                r.queue_name() == Some("orders.fifo")
+                    && r.attributes()
+                        .and_then(|a| a.get(&QueueAttributeName::FifoQueue))
+                        == Some(&"true".to_owned())
+            })
+            .then_output(|| {
+                CreateQueueOutput::builder()
+                    .queue_url("http://127.0.0.1:5000/123456789012/orders.fifo")
+                    .build()
+            });
+        let topic = mock!(aws_sdk_sns::Client::create_topic)
+            .match_requests(|r| r.name() == Some("events") && r.attributes().is_none())
+            .then_output(|| {
+                CreateTopicOutput::builder()
+                    .topic_arn("arn:aws:sns:us-east-1:123456789012:events")
+                    .build()
+            });
+        // The bus exists from an earlier run: its ARN is read back.
+        let exists = mock!(aws_sdk_eventbridge::Client::create_event_bus)
+            .match_requests(|r| r.name() == Some("audit"))
+            .then_error(|| {
+                CreateEventBusError::ResourceAlreadyExistsException(
+                    aws_sdk_eventbridge::types::error::ResourceAlreadyExistsException::builder()
+                        .build(),
+                )
+            });
+        let describe = |name: &'static str| {
+            mock!(aws_sdk_eventbridge::Client::describe_event_bus)
+                .match_requests(move |r| r.name() == Some(name))
+                .then_output(move || {
+                    DescribeEventBusOutput::builder()
+                        .arn(format!(
+                            "arn:aws:events:us-east-1:123456789012:event-bus/{name}"
+                        ))
+                        .build()
+                })
+        };
+        let (audit, default) = (describe("audit"), describe("default"));
+        let clients = DestinationClients {
+            sqs: mock_client!(aws_sdk_sqs, [&queue]),
+            sns: mock_client!(aws_sdk_sns, [&topic]),
+            eventbridge: mock_client!(aws_sdk_eventbridge, [&exists, &audit, &default]),
+        };
+        let created = create_destinations(&destination_routes(), &clients)
+            .await
+            .unwrap();
+        let summary: Vec<(&str, &str, &str)> = created
+            .iter()
+            .map(|d| (d.route.as_str(), d.kind, d.created.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "orders",
+                    "sqs",
+                    "http://127.0.0.1:5000/123456789012/orders.fifo"
+                ),
+                ("fanout", "sns", "arn:aws:sns:us-east-1:123456789012:events"),
+                (
+                    "bus",
+                    "eventbridge",
+                    "arn:aws:events:us-east-1:123456789012:event-bus/audit"
+                ),
+                (
+                    "default-bus",
+                    "eventbridge",
+                    "arn:aws:events:us-east-1:123456789012:event-bus/default"
+                ),
+            ]
+        );
+        // The queue's configured account is not the emulator's: said, though moto finds it.
+        let warning = created[0].warning().unwrap();
+        assert!(
+            warning.contains("orders") && warning.contains("by name"),
+            "{warning}"
+        );
+        assert!(created[1..].iter().all(|d| d.warning().is_none()));
+        assert_eq!(
+            (queue.num_calls(), topic.num_calls(), exists.num_calls()),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn a_topic_in_another_account_or_region_is_warned_about() {
+        let topic = ProvisionedDestination {
+            route: "fanout".into(),
+            kind: "sns",
+            configured: "arn:aws:sns:eu-west-1:111111111111:events".into(),
+            created: "arn:aws:sns:us-east-1:123456789012:events".into(),
+        };
+        let warning = topic.warning().unwrap();
+        assert!(warning.contains("NotFound"), "{warning}");
+        assert!(warning.contains(&topic.created), "{warning}");
+        let queue = ProvisionedDestination {
+            route: "q".into(),
+            kind: "sqs",
+            configured: "https://sqs.us-east-1.amazonaws.com/123456789012/orders".into(),
+            created: "http://127.0.0.1:5055/123456789012/orders".into(),
+        };
+        assert_eq!(queue.warning(), None);
+        assert_eq!(
+            bus_name("arn:aws:events:eu-west-1:1:event-bus/audit"),
+            "audit"
+        );
+        assert_eq!(bus_name("audit"), "audit");
+    }
+
+    #[tokio::test]
+    async fn a_refused_destination_stops_naming_it() {
+        use aws_sdk_sqs::operation::create_queue::CreateQueueError;
+        let denied = mock!(aws_sdk_sqs::Client::create_queue).then_error(|| {
+            CreateQueueError::generic(
+                aws_sdk_sqs::error::ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("no")
+                    .build(),
+            )
+        });
+        let clients = DestinationClients {
+            sqs: mock_client!(aws_sdk_sqs, [&denied]),
+            sns: mock_client!(aws_sdk_sns, []),
+            eventbridge: mock_client!(aws_sdk_eventbridge, []),
+        };
+        let error = create_destinations(&destination_routes()[..1], &clients)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("create a route's queue") && error.contains("orders.fifo"),
+            "{error}"
+        );
     }
 }

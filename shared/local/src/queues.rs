@@ -3,7 +3,7 @@
 use crate::{StackError, failed};
 use aws_sdk_sqs::types::QueueAttributeName;
 use inlet_core::envelope::Envelope;
-use inlet_core::process::ORIGIN_MESSAGE_ID;
+use inlet_core::process::{ORIGIN_MESSAGE_ID, ROUTE_ERRORS};
 
 /// A message in the dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,12 +280,18 @@ pub async fn redrive_selected(
             .queue_url(queue_url)
             .message_body(&letter.body);
         // The failure's own attributes stay behind: a redriven event starts afresh. The origin
-        // goes with it, so the copy stays the same delivery wherever it is seen.
+        // goes with it, so the copy stays the same delivery wherever it is seen, and so do the
+        // failed routes (`routes`), so the redriven record runs only those.
         let origin = letter.origin().to_owned();
         let kept = letter
             .attributes
             .iter()
-            .filter(|(n, _)| !matches!(n.as_str(), "reason" | "failed_at" | ORIGIN_MESSAGE_ID))
+            .filter(|(n, _)| {
+                !matches!(
+                    n.as_str(),
+                    "reason" | "failed_at" | ROUTE_ERRORS | ORIGIN_MESSAGE_ID
+                )
+            })
             .map(|(n, v)| (n.as_str(), v.as_str()));
         for (name, value) in kept.chain([(ORIGIN_MESSAGE_ID, origin.as_str())]) {
             let attribute = aws_sdk_sqs::types::MessageAttributeValue::builder()

@@ -11,7 +11,7 @@ use hyper::body::Bytes;
 use inlet_aws::{DynamoStore, SqsQueue};
 use inlet_core::actions::forward::Forwarder;
 use inlet_core::actions::router::Router;
-use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::actions::{ActionError, Event, Handler};
 use inlet_core::config::Config;
 use inlet_core::config::ProcessSettings;
 use inlet_core::envelope::Envelope;
@@ -124,9 +124,14 @@ impl Rig {
 
     /// The config's routes: forward to the target, signed, with the route's timeout.
     async fn router(&self) -> Router {
-        Router::load(&self.config, &Self::resolver(), Forwarder::new().unwrap())
-            .await
-            .unwrap()
+        Router::load(
+            &self.config,
+            &Self::resolver(),
+            Forwarder::new().unwrap(),
+            &inlet_core::actions::destination::NoCloud,
+        )
+        .await
+        .unwrap()
     }
 
     fn process<H: Handler>(&self, handler: H, settings: ProcessSettings) -> Proc<H> {
@@ -626,12 +631,16 @@ struct Stall<H> {
 }
 
 impl<H: Handler> Handler for Stall<H> {
-    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+    fn routes<'s>(&'s self, event: &Event<'_>) -> Vec<&'s str> {
+        self.inner.routes(event)
+    }
+
+    async fn handle(&self, route: &str, event: Event<'_>) -> Result<(), ActionError> {
         if !self.stalled.swap(true, Ordering::SeqCst) {
             self.entered.notify_one();
             std::future::pending::<()>().await;
         }
-        self.inner.handle(event).await
+        self.inner.handle(route, event).await
     }
 }
 

@@ -3,13 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use inlet_aws::{DynamoStore, SqsQueue};
-use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::actions::{ActionError, Event, Handler};
 use inlet_core::config::Config;
 use inlet_core::config::ProcessSettings;
 use inlet_core::envelope::Envelope;
 use inlet_core::ingest::{Ingest, IngestRequest};
 use inlet_core::ports::memory::MemorySecrets;
-use inlet_core::ports::{Claim, ClaimOutcome, IdempotencyStore, StoreError};
+use inlet_core::ports::{Claim, ClaimOutcome, IdempotencyStore, Progress, StoreError};
 use inlet_core::process::{Process, RecordOutcome};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use inlet_local::{self as local, StackSettings};
@@ -62,11 +62,11 @@ struct Recorder {
 }
 
 impl Handler for Recorder {
-    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+    async fn handle(&self, _route: &str, event: Event<'_>) -> Result<(), ActionError> {
         self.ran.lock().unwrap().push(event.envelope.key.clone());
         match &self.fail {
             Some(error) => Err(error.clone()),
-            None => Ok(Handled::Done),
+            None => Ok(()),
         }
     }
 }
@@ -201,7 +201,9 @@ async fn every_conditional_write_branch_against_the_emulator() {
     };
     assert_eq!(
         store.claim(&claim("a", "h1", 1000)).await,
-        Ok(ClaimOutcome::New)
+        Ok(ClaimOutcome::New {
+            progress: Progress::default()
+        })
     );
     assert_eq!(
         store.claim(&claim("b", "h1", 1001)).await,
@@ -216,7 +218,9 @@ async fn every_conditional_write_branch_against_the_emulator() {
     // The lease ran out (the claimer crashed): another claimer takes over, and the first has lost it.
     assert_eq!(
         store.claim(&claim("c", "h1", 1031)).await,
-        Ok(ClaimOutcome::New)
+        Ok(ClaimOutcome::New {
+            progress: Progress::default()
+        })
     );
     assert_eq!(
         store.complete("github#k", "a", 1032, 5000).await,
@@ -228,7 +232,7 @@ async fn every_conditional_write_branch_against_the_emulator() {
         Ok(ClaimOutcome::Duplicate)
     );
     assert_eq!(
-        store.release("github#k", "d").await,
+        store.release("github#k", "d", &Progress::default()).await,
         Err(StoreError::ClaimLost)
     );
 
@@ -256,9 +260,14 @@ async fn every_conditional_write_branch_against_the_emulator() {
                 ..claim("e", "h1", 1000)
             })
             .await,
-        Ok(ClaimOutcome::New)
+        Ok(ClaimOutcome::New {
+            progress: Progress::default()
+        })
     );
-    assert_eq!(store.release("github#r", "e").await, Ok(()));
+    assert_eq!(
+        store.release("github#r", "e", &Progress::default()).await,
+        Ok(())
+    );
     assert_eq!(
         store
             .claim(&Claim {
@@ -266,8 +275,182 @@ async fn every_conditional_write_branch_against_the_emulator() {
                 ..claim("f", "h1", 1000)
             })
             .await,
-        Ok(ClaimOutcome::New)
+        Ok(ClaimOutcome::New {
+            progress: Progress::default()
+        })
     );
+}
+
+/// A string set of an item, sorted; `None` when the item has no such attribute.
+fn set(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    name: &str,
+) -> Option<Vec<String>> {
+    item.get(name).map(|value| {
+        let mut names = value.as_ss().unwrap().clone();
+        names.sort();
+        names
+    })
+}
+
+/// Fan-out progress in the record (architecture.md § Idempotency record), on the emulator's
+/// DynamoDB: a release with routes settled leaves the item `PARTIAL` with its string sets; the
+/// next claim of the same payload takes it at once (no lease to wait out) and gets the sets back
+/// from `ReturnValues = ALL_OLD`; another payload is a conflict; once completed, a duplicate. An
+/// abandoned claim whose lease ran out is taken over with its sets; an empty set is removed.
+#[tokio::test]
+async fn route_progress_survives_a_release_and_comes_back_with_the_next_claim() {
+    let stack = stack(5).await;
+    let store = DynamoStore::new(stack.dynamodb.clone(), &stack.stack.table_name);
+    let claim = |key: &str, token: &str, sha: &str, now: i64| Claim {
+        key: key.into(),
+        token: token.into(),
+        payload_sha256: sha.into(),
+        now,
+        lease_until: now + 30,
+        expires_at: now + 3600,
+        attempts: 1,
+        first_seen: format!("first seen by {token}"),
+    };
+    let routes = |names: &[&str]| names.iter().map(|&name| name.to_owned()).collect();
+    let progress = |done: &[&str], dead: &[&str]| Progress {
+        done: routes(done),
+        dead: routes(dead),
+    };
+    let item = |key: &str| {
+        let table = stack.stack.table_name.clone();
+        let dynamodb = stack.dynamodb.clone();
+        let key = key.to_owned();
+        async move {
+            dynamodb
+                .get_item()
+                .table_name(table)
+                .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(key))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+                .unwrap()
+        }
+    };
+
+    // Claimed, one route delivered and one dead-lettered, then released for the third's retry.
+    assert_eq!(
+        store.claim(&claim("github#p", "a", "h1", 1000)).await,
+        Ok(ClaimOutcome::New {
+            progress: Progress::default()
+        })
+    );
+    let settled = progress(&["a"], &["b"]);
+    assert_eq!(store.release("github#p", "a", &settled).await, Ok(()));
+    let released = item("github#p").await;
+    assert_eq!(released["status"].as_s().unwrap(), "PARTIAL");
+    assert!(!released.contains_key("lease_until"));
+    assert_eq!(set(&released, "done_routes"), Some(vec!["a".to_owned()]));
+    assert_eq!(set(&released, "dead_routes"), Some(vec!["b".to_owned()]));
+
+    // Another payload under the key: a conflict, and the record is left as it was.
+    assert_eq!(
+        store.claim(&claim("github#p", "x", "h2", 1001)).await,
+        Ok(ClaimOutcome::Conflict {
+            recorded_sha256: "h1".into()
+        })
+    );
+    // The same payload, well inside the first claim's lease (1030): claimed at once, with the
+    // settled routes. The update keeps the first `first_seen`.
+    assert_eq!(
+        store.claim(&claim("github#p", "b", "h1", 1001)).await,
+        Ok(ClaimOutcome::New {
+            progress: settled.clone()
+        })
+    );
+    let claimed = item("github#p").await;
+    assert_eq!(claimed["status"].as_s().unwrap(), "IN_PROGRESS");
+    assert_eq!(claimed["token"].as_s().unwrap(), "b");
+    assert_eq!(claimed["lease_until"].as_n().unwrap(), "1031");
+    assert_eq!(claimed["first_seen"].as_s().unwrap(), "first seen by a");
+    assert_eq!(set(&claimed, "done_routes"), Some(vec!["a".to_owned()]));
+    // Now the live lease is b's; the first claimer has lost it.
+    assert_eq!(
+        store.claim(&claim("github#p", "c", "h1", 1002)).await,
+        Ok(ClaimOutcome::Busy)
+    );
+    assert_eq!(
+        store.release("github#p", "a", &settled).await,
+        Err(StoreError::ClaimLost)
+    );
+    assert_eq!(store.complete("github#p", "b", 1003, 5000).await, Ok(()));
+    assert_eq!(
+        store.claim(&claim("github#p", "d", "h1", 1004)).await,
+        Ok(ClaimOutcome::Duplicate)
+    );
+    assert_eq!(
+        store.claim(&claim("github#p", "d", "h2", 1004)).await,
+        Ok(ClaimOutcome::Conflict {
+            recorded_sha256: "h1".into()
+        })
+    );
+
+    // A claimer that released with progress, then a claimer that crashed: the item is
+    // IN_PROGRESS with a lease and the sets. Busy until the lease runs out, then taken over with
+    // the sets.
+    assert_eq!(
+        store.claim(&claim("github#q", "e", "h1", 1000)).await,
+        Ok(ClaimOutcome::New {
+            progress: Progress::default()
+        })
+    );
+    let both = progress(&["a", "c"], &["b"]);
+    assert_eq!(store.release("github#q", "e", &both).await, Ok(()));
+    assert_eq!(
+        store.claim(&claim("github#q", "f", "h1", 1001)).await,
+        Ok(ClaimOutcome::New {
+            progress: both.clone()
+        })
+    );
+    assert_eq!(
+        store.claim(&claim("github#q", "g", "h1", 1030)).await,
+        Ok(ClaimOutcome::Busy)
+    );
+    assert_eq!(
+        store.claim(&claim("github#q", "g", "h1", 1032)).await,
+        Ok(ClaimOutcome::New {
+            progress: both.clone()
+        })
+    );
+    // g settles more, and `b` is no longer dead (say a redrive ran it): the emptied set goes.
+    let more = progress(&["a", "b", "c"], &[]);
+    assert_eq!(store.release("github#q", "g", &more).await, Ok(()));
+    let released = item("github#q").await;
+    assert_eq!(released["status"].as_s().unwrap(), "PARTIAL");
+    assert_eq!(
+        set(&released, "done_routes"),
+        Some(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()])
+    );
+    assert_eq!(set(&released, "dead_routes"), None);
+    assert_eq!(
+        store.claim(&claim("github#q", "h", "h1", 1033)).await,
+        Ok(ClaimOutcome::New { progress: more })
+    );
+    // Released with nothing settled: the record goes.
+    assert_eq!(
+        store.release("github#q", "h", &Progress::default()).await,
+        Ok(())
+    );
+    let gone = stack
+        .dynamodb
+        .get_item()
+        .table_name(&stack.stack.table_name)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("github#q".into()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(gone.item.is_none());
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 mod bucket;
 mod claims;
+mod destinations;
 mod dlq;
 mod docs;
 mod e2e;
@@ -15,4 +16,5 @@ mod integration;
 mod objects;
 mod providers;
 mod replay;
+mod routing;
 mod template;

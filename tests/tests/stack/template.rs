@@ -528,10 +528,14 @@ fn the_functions_have_only_the_permissions_they_use() {
                 "dynamodb:DeleteItem",
                 "dynamodb:PutItem",
                 "dynamodb:UpdateItem",
+                // Route destinations, on exactly the ARNs their parameters list:
+                // route_destinations_are_granted_on_exactly_the_given_arns.
+                "events:PutEvents",
                 "s3:DeleteObject",
                 "s3:GetObject",
                 "s3:PutObject",
                 "secretsmanager:GetSecretValue",
+                "sns:Publish",
                 "sqs:ChangeMessageVisibility",
                 "sqs:SendMessage",
             ][..],
@@ -689,6 +693,89 @@ fn handshake_routes_and_enrolment_writes_are_scoped() {
         if rendered.contains("PutSecretValue") {
             assert!(rendered.contains("EnrolmentSecretArns"), "{rendered}");
             assert!(!rendered.contains("\"SecretArns\""), "{rendered}");
+        }
+    }
+}
+
+/// Route destinations: each kind's ARNs come in a parameter of their own (a comma-separated
+/// list, empty by default), and the process function alone gets exactly one action on exactly
+/// those ARNs, in a policy that exists only when the list is not empty.
+#[test]
+fn route_destinations_are_granted_on_exactly_the_given_arns() {
+    let template = template();
+    let kinds = [
+        ("RouteQueueArns", "HasRouteQueues", "sqs:SendMessage"),
+        ("RouteTopicArns", "HasRouteTopics", "sns:Publish"),
+        (
+            "RouteEventBusArns",
+            "HasRouteEventBuses",
+            "events:PutEvents",
+        ),
+    ];
+    let process = resource(&template, "ProcessFunction")["Policies"]
+        .as_vec()
+        .unwrap();
+    let ingest = format!("{:?}", resource(&template, "IngestFunction")["Policies"]);
+    for (parameter, condition, action) in kinds {
+        let declared = &template["Parameters"][parameter];
+        assert_eq!(
+            declared["Type"].as_str(),
+            Some("CommaDelimitedList"),
+            "{parameter}"
+        );
+        assert_eq!(declared["Default"].as_str(), Some(""), "{parameter}");
+        // `!Not [!Equals [!Join ["", !Ref P], ""]]`, tags dropped: true when the list is not empty.
+        let test = &template["Conditions"][condition];
+        assert_eq!(test[0][0][0].as_str(), Some(""), "{condition}");
+        assert_eq!(test[0][0][1].as_str(), Some(parameter), "{condition}");
+        assert_eq!(test[0][1].as_str(), Some(""), "{condition}");
+
+        // `!If [condition, policy, !Ref AWS::NoValue]`, tags dropped.
+        let conditioned: Vec<&Yaml> = process
+            .iter()
+            .filter(|policy| policy[0].as_str() == Some(condition))
+            .collect();
+        let [policy] = conditioned[..] else {
+            panic!(
+                "ProcessFunction has {} policies under {condition}",
+                conditioned.len()
+            )
+        };
+        assert_eq!(policy[2].as_str(), Some("AWS::NoValue"), "{condition}");
+        let statements = policy[1]["Statement"].as_vec().unwrap();
+        let [statement] = &statements[..] else {
+            panic!("{condition}: {statements:?}")
+        };
+        assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+        assert_eq!(statement["Action"].as_str(), Some(action), "{condition}");
+        assert_eq!(
+            statement["Resource"].as_str(),
+            Some(parameter),
+            "{condition}"
+        );
+
+        // Nothing else names the parameter or grants the action to anything else.
+        let elsewhere = process
+            .iter()
+            .filter(|p| p[0].as_str() != Some(condition))
+            .map(|p| format!("{p:?}"))
+            .collect::<String>();
+        assert!(
+            !elsewhere.contains(parameter),
+            "{parameter} used outside its policy"
+        );
+        assert!(
+            !ingest.contains(parameter),
+            "ingest may not deliver to routes"
+        );
+        if action != "sqs:SendMessage" {
+            // The process function sends to its own dead-letter queue; SNS and EventBridge it
+            // touches only for routes.
+            assert!(
+                !elsewhere.contains(action),
+                "{action} granted outside its policy"
+            );
+            assert!(!ingest.contains(action), "ingest is granted {action}");
         }
     }
 }

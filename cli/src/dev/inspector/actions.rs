@@ -1,7 +1,7 @@
 //! What the page can do to a delivery: post it again as it came, post it as a new event signed
 //! afresh, and move or delete its dead letter.
 
-use super::store::{Delivery, State};
+use super::store::{Delivery, RouteStage, State};
 use super::{Inspector, REPLAY_HEADER};
 use crate::payload::EventId;
 use crate::sending::{self, Signed};
@@ -17,7 +17,8 @@ pub(in crate::dev) enum ActionFailure {
     #[error("no delivery {0}")]
     NotFound(String),
     #[error(
-        "only a dead-lettered delivery can be redriven or deleted; this one is {state}: {detail}"
+        "only a dead-lettered delivery (or one with a dead-lettered route) can be redriven or \
+         deleted; this one is {state}: {detail}"
     )]
     NotDeadLettered { state: &'static str, detail: String },
     #[error("its dead letter is no longer in the dead-letter queue: {0}")]
@@ -349,10 +350,16 @@ impl Actions {
         redriven.count() + deleted.count()
     }
 
-    /// The origin message of a dead-lettered delivery whose dead letter should be in the queue.
+    /// The origin message of a dead-lettered delivery whose dead letter should be in the queue:
+    /// the whole delivery's, or that of routes that failed for good while others are retried.
     fn dead_letter_of(&self, id: &str) -> Result<String, ActionFailure> {
         let delivery = self.delivery(id)?;
-        if delivery.state != State::DeadLettered {
+        let dead_route = delivery.state == State::Retrying
+            && delivery
+                .routes
+                .iter()
+                .any(|r| r.state == RouteStage::DeadLettered);
+        if delivery.state != State::DeadLettered && !dead_route {
             return Err(ActionFailure::NotDeadLettered {
                 state: delivery.state.name(),
                 detail: delivery.state_detail,

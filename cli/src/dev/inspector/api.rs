@@ -255,6 +255,8 @@ fn summary(delivery: &Delivery) -> Value {
         "gone": delivery.gone,
         "replay_of": delivery.replay_of,
         "replay_run": replay_run(delivery),
+        // Per route: `{route, state: delivered | retrying | dead_lettered, reason?, message?}`.
+        "routes": delivery.routes,
         "body_excerpt": excerpt,
     })
 }
@@ -577,6 +579,100 @@ mod tests {
             assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
             let (status, _) = call(&actions, Method::GET, "/nothing", None).await;
             assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+
+        #[tokio::test(flavor = "current_thread")]
+        async fn a_delivery_shows_how_each_of_its_routes_ended() {
+            use inlet_core::process::{BatchOutcome, RecordOutcome, RouteOutcome, RouteRun};
+            let actions = actions();
+            let id = receive_as(&actions, "{}", &queued("github#1"), Some("m-1"));
+            let run = |route: &str, outcome| RouteRun {
+                route: route.into(),
+                outcome,
+            };
+            let poll = inlet_local::Poll {
+                outcome: Some(BatchOutcome {
+                    outcomes: vec![(
+                        "m-1".into(),
+                        RecordOutcome::Retry {
+                            reason: "route audit: the target answered 503".into(),
+                        },
+                    )],
+                    routes: vec![vec![
+                        run("triage", RouteOutcome::Delivered),
+                        run(
+                            "audit",
+                            RouteOutcome::Retry {
+                                reason: "the target answered 503".into(),
+                            },
+                        ),
+                        run(
+                            "billing",
+                            RouteOutcome::DeadLettered {
+                                reason: "transform_failed",
+                                message: "the body is not JSON".into(),
+                            },
+                        ),
+                    ]],
+                }),
+                received: vec![inlet_local::Received {
+                    message_id: "m-1".into(),
+                    key: Some("github#1".into()),
+                    envelope: None,
+                    origin_message_id: "m-1".into(),
+                    receive_count: 1,
+                }],
+                exhausted: Vec::new(),
+            };
+            let runs = vec![crate::dev::inspector::ActionRun {
+                message_id: "m-1".into(),
+                route: "billing".into(),
+                at_ms: 0,
+                latency: std::time::Duration::from_millis(2),
+                result: Err(inlet_core::actions::ActionError::TransformFailed(
+                    "the body is not JSON".into(),
+                )),
+                answer: "the body is not JSON".into(),
+                response: None,
+            }];
+            actions.inspector.polled(
+                &poll,
+                &inlet_core::config::ProcessSettings::default(),
+                1_795_352_400,
+                &runs,
+            );
+            let (_, detail) = call(
+                &actions,
+                Method::GET,
+                &format!("/api/deliveries/{id}"),
+                None,
+            )
+            .await;
+            assert_eq!(detail["state"], "retrying", "{detail}");
+            assert_eq!(
+                detail["routes"],
+                json!([
+                    {"route": "triage", "state": "delivered"},
+                    {"route": "audit", "state": "retrying", "message": "the target answered 503"},
+                    {"route": "billing", "state": "dead_lettered", "reason": "transform_failed",
+                     "message": "the body is not JSON"},
+                ]),
+                "{detail}"
+            );
+            assert_eq!(detail["action_attempts"][0]["route"], "billing");
+            assert_eq!(detail["action_attempts"][0]["outcome"], "transform_failed");
+            let (_, list) = call(&actions, Method::GET, "/api/deliveries", None).await;
+            assert_eq!(list["deliveries"][0]["routes"], detail["routes"]);
+            // Its dead-lettered route can be redriven while the others are retried: the action
+            // is taken (and fails here only for want of a queue).
+            let (status, answer) = call(
+                &actions,
+                Method::POST,
+                &format!("/api/deliveries/{id}/redrive"),
+                None,
+            )
+            .await;
+            assert_ne!(answer["error"], "not_dead_lettered", "{status} {answer}");
         }
 
         #[tokio::test(flavor = "current_thread")]

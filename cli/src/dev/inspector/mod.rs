@@ -15,18 +15,21 @@ pub(super) use actions::Actions;
 pub(super) use api::InspectorService;
 pub(super) use queued::{RecordingQueue, watch};
 
+use inlet_core::actions::ActionError;
 use inlet_core::actions::answers::TargetAnswer;
-use inlet_core::actions::{ActionError, Handled};
 use inlet_core::config::ProcessSettings;
 use inlet_core::envelope::Envelope;
 use inlet_core::ingest::{Outcome, Reply};
-use inlet_core::process::RecordOutcome;
+use inlet_core::process::{RecordOutcome, RouteOutcome, RouteRun};
 use inlet_local::Poll;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use store::{ActionAttempt, Arrival, Progress, Request, State, Store, Verdict};
+use store::{
+    ActionAttempt, Arrival, Progress, RETRIES_EXHAUSTED, Request, RouteStage, RouteState, State,
+    Store, Verdict,
+};
 
 pub(super) use store::HistoryError;
 
@@ -45,45 +48,90 @@ pub(super) struct Inspector {
     replays: Arc<Mutex<HashMap<String, String>>>,
 }
 
-/// One run of the action, as `inlet dev`'s recorder saw it: which message it was for, when, how
-/// long, what came of it and what the target answered.
+/// One run of one route, as `inlet dev`'s recorder saw it: which message it was for, which
+/// route, when, how long, what came of it and what the target answered.
 #[derive(Debug, Clone)]
 pub(super) struct ActionRun {
     pub message_id: String,
+    pub route: String,
     pub at_ms: i64,
     pub latency: Duration,
-    pub result: Result<Handled, ActionError>,
-    /// What the action's target made of it, in words.
+    pub result: Result<(), ActionError>,
+    /// What the route's destination made of it, in words.
     pub answer: String,
     pub response: Option<TargetAnswer>,
 }
 
 impl ActionRun {
     fn attempt(&self) -> ActionAttempt {
-        let (outcome, error) = match &self.result {
-            Ok(Handled::Done) => ("done", None),
-            Ok(Handled::Unrouted) => ("unrouted", None),
-            Err(ActionError::Transient(why)) => ("transient", Some(why.clone())),
-            Err(ActionError::Permanent(why)) => ("permanent", Some(why.clone())),
+        let outcome = match &self.result {
+            Ok(()) => "done",
+            Err(ActionError::Transient(_)) => "transient",
+            Err(ActionError::Permanent(_)) => "permanent",
+            Err(ActionError::TransformFailed(_)) => "transform_failed",
         };
         ActionAttempt {
             attempt: 0,
             at: inlet_signature::clock::format_rfc3339_millis(self.at_ms),
+            route: Some(self.route.clone()),
             outcome: outcome.to_owned(),
             answer: self.answer.clone(),
             latency_ms: u64::try_from(self.latency.as_millis()).unwrap_or(u64::MAX),
-            error,
+            error: self.error().map(str::to_owned),
             response: self.response.clone(),
         }
     }
 
-    /// The action's error, if it failed.
+    /// The route's error, if it failed.
     pub(super) fn error(&self) -> Option<&str> {
-        match &self.result {
-            Err(ActionError::Transient(why) | ActionError::Permanent(why)) => Some(why),
-            Ok(_) => None,
-        }
+        self.result.as_ref().err().map(ActionError::message)
     }
+}
+
+/// How each route of one record ended, for its delivery. When the record's receives ran out, a
+/// route that was to be retried goes with the whole record to the dead-letter queue.
+fn route_states(runs: &[RouteRun], exhausted: bool) -> Vec<RouteState> {
+    runs.iter()
+        .map(|run| {
+            let (state, reason, message) = match &run.outcome {
+                RouteOutcome::Delivered => (RouteStage::Delivered, None, None),
+                RouteOutcome::Retry { reason } if exhausted => (
+                    RouteStage::DeadLettered,
+                    Some(RETRIES_EXHAUSTED.to_owned()),
+                    Some(reason.clone()),
+                ),
+                RouteOutcome::Retry { reason } => {
+                    (RouteStage::Retrying, None, Some(reason.clone()))
+                }
+                RouteOutcome::DeadLettered { reason, message } => (
+                    RouteStage::DeadLettered,
+                    Some((*reason).to_owned()),
+                    Some(message.clone()),
+                ),
+            };
+            RouteState {
+                route: run.route.clone(),
+                state,
+                reason,
+                message,
+            }
+        })
+        .collect()
+}
+
+/// The messages of the routes a record dead-lettered, each named by its route when several ran.
+fn dead_letter_messages(runs: &[RouteRun]) -> Option<String> {
+    let dead: Vec<String> = runs
+        .iter()
+        .filter_map(|run| match &run.outcome {
+            RouteOutcome::DeadLettered { message, .. } if runs.len() > 1 => {
+                Some(format!("route {}: {message}", run.route))
+            }
+            RouteOutcome::DeadLettered { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    (!dead.is_empty()).then(|| dead.join("; "))
 }
 
 /// A request as the ingest server saw it.
@@ -176,7 +224,7 @@ impl Inspector {
             return;
         };
         let mut store = self.store();
-        for (message_id, result) in &outcome.outcomes {
+        for (index, (message_id, result)) in outcome.outcomes.iter().enumerate() {
             let Some(received) = poll.received.iter().find(|r| &r.message_id == message_id) else {
                 continue;
             };
@@ -184,22 +232,32 @@ impl Inspector {
                 .iter()
                 .filter(|r| &r.message_id == message_id)
                 .collect();
-            let last_error = mine.iter().rev().find_map(|r| r.error());
             let exhausted = poll.exhausted.contains(message_id);
+            let routes = outcome.routes.get(index).map_or(&[][..], Vec::as_slice);
+            // What a dead letter's reason does not say: its routes' own words, else the last
+            // error of the runs.
+            let last_error = dead_letter_messages(routes)
+                .or_else(|| mine.iter().rev().find_map(|r| r.error()).map(str::to_owned));
             store.receive(
                 &received.origin_message_id,
                 message_id,
                 mine.iter().map(|r| r.attempt()).collect(),
+                route_states(routes, exhausted),
                 |tried| {
-                    progress_of(
+                    let mut progress = progress_of(
                         result,
                         received.receive_count,
                         exhausted,
                         retry,
                         now,
-                        last_error,
+                        last_error.as_deref(),
                         tried,
-                    )
+                    );
+                    if *result == RecordOutcome::Processed && routes.len() > 1 {
+                        let names: Vec<&str> = routes.iter().map(|r| r.route.as_str()).collect();
+                        progress.detail = format!("routes {} delivered", names.join(", "));
+                    }
+                    progress
                 },
                 || received.envelope.as_ref().map(adopted),
             );
@@ -615,7 +673,7 @@ mod tests {
         record_queued(&inspector, "github#a", "m-1");
         inspector
             .store()
-            .receive("m-1", "m-1", Vec::new(), |_| progress, || None);
+            .receive("m-1", "m-1", Vec::new(), Vec::new(), |_| progress, || None);
         let delivery = inspector.store().newest_first().next().cloned().unwrap();
         // Due at NOON + 80 s (5 s × 2⁴).
         assert!(detail_as_of(&delivery, NOON).contains("SQS moves it"));

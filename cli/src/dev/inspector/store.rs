@@ -83,12 +83,15 @@ pub(crate) struct Verdict {
     pub verified: bool,
 }
 
-/// One run of the action on it.
+/// One run of one route on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ActionAttempt {
     pub attempt: u32,
     pub at: String,
-    /// `done`, `unrouted`, `transient` or `permanent`.
+    /// The route that ran; `None` in history from before routes had names.
+    #[serde(default)]
+    pub route: Option<String>,
+    /// `done`, `transient`, `permanent` or `transform_failed` (`unrouted` in older history).
     pub outcome: String,
     /// What the action's target made of it, in words.
     pub answer: String,
@@ -97,6 +100,32 @@ pub(crate) struct ActionAttempt {
     /// What the forward's target answered, when it answered at all.
     #[serde(default)]
     pub response: Option<TargetAnswer>,
+}
+
+/// Where one route of a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RouteStage {
+    /// Its destination has the event.
+    Delivered,
+    /// Failed for now (or sent back from the dead-letter queue): it runs again.
+    Retrying,
+    /// Failed for good: in the dead-letter queue, with its reason.
+    DeadLettered,
+}
+
+/// One route of a delivery, as its last run left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RouteState {
+    pub route: String,
+    pub state: RouteStage,
+    /// For a dead-lettered route: `action_failed`, `transform_failed`, or `retries_exhausted`
+    /// when SQS moved the whole record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What went wrong, for a route that is not delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +164,9 @@ pub(crate) struct Delivery {
     pub envelope: Option<serde_json::Value>,
     #[serde(default)]
     pub action_attempts: Vec<ActionAttempt>,
+    /// Each route that has run on it, in the order each first ran, with its latest outcome.
+    #[serde(default)]
+    pub routes: Vec<RouteState>,
 }
 
 /// A delivery as ingest answered it, before it has an id.
@@ -174,6 +206,7 @@ pub(crate) struct Progress {
 struct Early {
     message_id: String,
     runs: Vec<ActionAttempt>,
+    routes: Vec<RouteState>,
     progress: Progress,
 }
 
@@ -301,6 +334,7 @@ impl Store {
             verdict: arrival.verdict,
             envelope: arrival.envelope,
             action_attempts: Vec::new(),
+            routes: Vec::new(),
         });
         while self.deliveries.len() > MAX_DELIVERIES {
             if let Some(old) = self.deliveries.pop_front()
@@ -310,7 +344,13 @@ impl Store {
             }
         }
         for receive in early {
-            self.apply(&id, &receive.message_id, receive.runs, receive.progress);
+            self.apply(
+                &id,
+                &receive.message_id,
+                receive.runs,
+                receive.routes,
+                receive.progress,
+            );
         }
         self.persist(&id);
         id
@@ -324,8 +364,8 @@ impl Store {
             .find(|d| d.message_id.as_deref() == Some(origin))
     }
 
-    /// Applies one receive of a delivery's message: the action's runs on it, then what process
-    /// made of it. `progress` is told whether the action has ever run on the delivery (a copy
+    /// Applies one receive of a delivery's message: the routes' runs on it and how each route
+    /// ended, then what process made of it. `progress` is told whether the action has ever run on the delivery (a copy
     /// held back behind a failing one never has). A message the store has never heard of (sent
     /// by `inlet replay`, or queued before this run) becomes a delivery of its own through
     /// `unknown`. `message_id` is the message received: `origin` itself, or a redrive of it.
@@ -335,13 +375,14 @@ impl Store {
         origin: &str,
         message_id: &str,
         runs: Vec<ActionAttempt>,
+        routes: Vec<RouteState>,
         progress: impl FnOnce(bool) -> Progress,
         unknown: impl FnOnce() -> Option<Arrival>,
     ) -> Option<String> {
         if let Some(delivery) = self.by_origin(origin) {
             let tried = !delivery.action_attempts.is_empty() || !runs.is_empty();
             let id = delivery.id.clone();
-            self.apply(&id, message_id, runs, progress(tried));
+            self.apply(&id, message_id, runs, routes, progress(tried));
             self.persist(&id);
             return Some(id);
         }
@@ -353,6 +394,7 @@ impl Store {
                 .push(Early {
                     message_id: message_id.to_owned(),
                     runs,
+                    routes,
                     progress,
                 });
             return None;
@@ -361,16 +403,31 @@ impl Store {
         arrival.message_id = Some(origin.to_owned());
         let id = self.arrive(arrival);
         let tried = !runs.is_empty();
-        self.apply(&id, message_id, runs, progress(tried));
+        self.apply(&id, message_id, runs, routes, progress(tried));
         self.persist(&id);
         Some(id)
     }
 
-    /// Sets what a receive made of delivery `id`.
-    fn apply(&mut self, id: &str, message_id: &str, runs: Vec<ActionAttempt>, progress: Progress) {
+    /// Sets what a receive made of delivery `id`. A record that finished while some of its
+    /// routes wait in the dead-letter queue (they failed for good on an earlier receive, the
+    /// others were retried until done) is dead-lettered, not processed: its letter is there.
+    fn apply(
+        &mut self,
+        id: &str,
+        message_id: &str,
+        runs: Vec<ActionAttempt>,
+        routes: Vec<RouteState>,
+        progress: Progress,
+    ) {
         let Some(delivery) = self.deliveries.iter_mut().find(|d| d.id == id) else {
             return;
         };
+        for route in routes {
+            match delivery.routes.iter_mut().find(|r| r.route == route.route) {
+                Some(known) => *known = route,
+                None => delivery.routes.push(route),
+            }
+        }
         for run in runs {
             let number = u32::try_from(delivery.action_attempts.len()).unwrap_or(u32::MAX);
             delivery.action_attempts.push(ActionAttempt {
@@ -378,6 +435,16 @@ impl Store {
                 ..run
             });
         }
+        if progress.dead_letter_at.is_some() {
+            // Its receives ran out: SQS moves the whole record, with every route still to run.
+            for route in &mut delivery.routes {
+                if route.state == RouteStage::Retrying {
+                    route.state = RouteStage::DeadLettered;
+                    route.reason = Some(RETRIES_EXHAUSTED.to_owned());
+                }
+            }
+        }
+        let earlier_try = delivery.next_try_at.take();
         delivery.state = progress.state;
         delivery.state_detail = progress.detail;
         delivery.next_try_at = progress.next_try_at;
@@ -385,6 +452,34 @@ impl Store {
         delivery.attempts = delivery.attempts.saturating_add(1);
         delivery.last_message_id = Some(message_id.to_owned());
         delivery.gone = false;
+        if !matches!(delivery.state, State::Processed | State::DeadLettered) {
+            return;
+        }
+        // This message is done with its routes, but another copy of the delivery (the record,
+        // while a redrive of its dead letter runs) may not be: the routes say where it stands.
+        let retrying: Vec<String> = delivery
+            .routes
+            .iter()
+            .filter(|r| r.state == RouteStage::Retrying)
+            .map(|r| match r.message.as_deref() {
+                Some(message) => format!("route {} is retried: {message}", r.route),
+                None => format!("route {} is retried", r.route),
+            })
+            .collect();
+        let dead = dead_routes(&delivery.routes);
+        if !retrying.is_empty() {
+            delivery.state = State::Retrying;
+            delivery.next_try_at = earlier_try;
+            delivery.state_detail = match dead {
+                Some(dead) => format!("{}; {dead}", retrying.join("; ")),
+                None => retrying.join("; "),
+            };
+        } else if delivery.state == State::Processed
+            && let Some(dead) = dead
+        {
+            delivery.state = State::DeadLettered;
+            delivery.state_detail = format!("{dead}; the other routes delivered");
+        }
     }
 
     /// The delivery whose dead letter was sent back to the queue (by the page or `inlet dlq`) as
@@ -400,10 +495,26 @@ impl Store {
         if delivery.last_message_id.as_deref() == Some(message_id) {
             return Some(delivery.id.clone());
         }
-        delivery.state = State::Queued;
-        delivery.state_detail = detail;
-        delivery.next_try_at = None;
+        // The letter of routes that failed for good while others are retried: the record is
+        // still in the queue for those, and stays as it is said to be.
+        let record_waits = delivery.state == State::Retrying
+            && delivery
+                .routes
+                .iter()
+                .any(|r| r.state == RouteStage::Retrying);
+        for route in &mut delivery.routes {
+            if route.state == RouteStage::DeadLettered {
+                route.state = RouteStage::Retrying;
+                route.reason = None;
+                route.message = Some(detail.clone());
+            }
+        }
         delivery.gone = false;
+        if !record_waits {
+            delivery.state = State::Queued;
+            delivery.next_try_at = None;
+            delivery.state_detail = detail;
+        }
         let id = delivery.id.clone();
         self.persist(&id);
         Some(id)
@@ -467,6 +578,28 @@ impl Store {
     pub(crate) fn len(&self) -> usize {
         self.deliveries.len()
     }
+}
+
+/// A route's reason when SQS moved its whole record to the dead-letter queue.
+pub(crate) const RETRIES_EXHAUSTED: &str = "retries_exhausted";
+
+/// The routes of a delivery that wait in the dead-letter queue, in words: `route audit
+/// dead-lettered (transform_failed): …`; `None` when there are none.
+pub(crate) fn dead_routes(routes: &[RouteState]) -> Option<String> {
+    let dead: Vec<String> = routes
+        .iter()
+        .filter(|r| r.state == RouteStage::DeadLettered)
+        .map(|r| {
+            let reason = r.reason.as_deref().unwrap_or("dead_lettered");
+            match r.message.as_deref() {
+                Some(message) if !message.is_empty() => {
+                    format!("route {} dead-lettered ({reason}): {message}", r.route)
+                }
+                _ => format!("route {} dead-lettered ({reason})", r.route),
+            }
+        })
+        .collect();
+    (!dead.is_empty()).then(|| dead.join("; "))
 }
 
 /// A delivery as one line of the history.
@@ -563,13 +696,21 @@ mod tests {
         runs: Vec<ActionAttempt>,
         state: State,
     ) -> Option<String> {
-        store.receive(origin, origin, runs, |_| progress(state), || None)
+        store.receive(
+            origin,
+            origin,
+            runs,
+            Vec::new(),
+            |_| progress(state),
+            || None,
+        )
     }
 
     fn attempt() -> ActionAttempt {
         ActionAttempt {
             attempt: 0,
             at: "2026-11-28T13:00:01Z".into(),
+            route: Some("github".into()),
             outcome: "done".into(),
             answer: "forwarded".into(),
             latency_ms: 3,
@@ -670,6 +811,7 @@ mod tests {
             "m-9",
             "m-9",
             Vec::new(),
+            Vec::new(),
             |tried| {
                 assert!(!tried);
                 progress(State::Duplicate)
@@ -707,6 +849,7 @@ mod tests {
             "m-2",
             "m-20",
             vec![attempt()],
+            Vec::new(),
             |_| progress(State::Processed),
             || None,
         );
@@ -778,6 +921,186 @@ mod tests {
         std::fs::write(&path, format!("{good}{{\"id\": \"d-0000")).unwrap();
         let store = Store::open(&path).unwrap();
         assert_eq!(store.len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn route(
+        name: &str,
+        state: RouteStage,
+        reason: Option<&str>,
+        message: Option<&str>,
+    ) -> RouteState {
+        RouteState {
+            route: name.into(),
+            state,
+            reason: reason.map(str::to_owned),
+            message: message.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn each_route_keeps_its_latest_outcome_and_a_dead_one_keeps_the_delivery_dead_lettered() {
+        let mut store = Store::in_memory();
+        let id = store.arrive(queued("github#a", "m-1"));
+        // First receive: triage fails for now, audit cannot be reshaped, billing delivered.
+        store.receive(
+            "m-1",
+            "m-1",
+            Vec::new(),
+            vec![
+                route(
+                    "triage",
+                    RouteStage::Retrying,
+                    None,
+                    Some("the target answered 500"),
+                ),
+                route(
+                    "audit",
+                    RouteStage::DeadLettered,
+                    Some("transform_failed"),
+                    Some("not JSON"),
+                ),
+                route("billing", RouteStage::Delivered, None, None),
+            ],
+            |_| progress(State::Retrying),
+            || None,
+        );
+        assert_eq!(store.get(&id).unwrap().state, State::Retrying);
+        // Second receive runs only triage, which goes through: the event is finished, but the
+        // audit route's letter waits in the dead-letter queue.
+        store.receive(
+            "m-1",
+            "m-1",
+            Vec::new(),
+            vec![route("triage", RouteStage::Delivered, None, None)],
+            |_| progress(State::Processed),
+            || None,
+        );
+        let delivery = store.get(&id).unwrap();
+        let names: Vec<_> = delivery
+            .routes
+            .iter()
+            .map(|r| (r.route.as_str(), r.state))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("triage", RouteStage::Delivered),
+                ("audit", RouteStage::DeadLettered),
+                ("billing", RouteStage::Delivered),
+            ]
+        );
+        assert_eq!(delivery.state, State::DeadLettered);
+        assert_eq!(
+            delivery.state_detail,
+            "route audit dead-lettered (transform_failed): not JSON; the other routes delivered"
+        );
+        // Redriven, the dead route runs again; once it is delivered, so is the whole delivery.
+        store.redriven("m-1", "m-2", "redriven by inlet dlq".into());
+        let audit = |store: &Store| store.get(&id).unwrap().routes[1].clone();
+        assert_eq!(audit(&store).state, RouteStage::Retrying);
+        assert_eq!(audit(&store).reason, None);
+        store.receive(
+            "m-1",
+            "m-2",
+            Vec::new(),
+            vec![route("audit", RouteStage::Delivered, None, None)],
+            |_| progress(State::Processed),
+            || None,
+        );
+        assert_eq!(store.get(&id).unwrap().state, State::Processed);
+        assert_eq!(audit(&store).state, RouteStage::Delivered);
+    }
+
+    #[test]
+    fn a_redrive_that_ends_while_another_route_is_retried_leaves_the_delivery_retrying() {
+        let mut store = Store::in_memory();
+        let id = store.arrive(queued("github#a", "m-1"));
+        let retrying = Progress {
+            next_try_at: Some("2026-11-28T13:00:10Z".into()),
+            ..progress(State::Retrying)
+        };
+        store.receive(
+            "m-1",
+            "m-1",
+            Vec::new(),
+            vec![
+                route("target", RouteStage::Retrying, None, Some("refused")),
+                route(
+                    "audit",
+                    RouteStage::DeadLettered,
+                    Some("transform_failed"),
+                    Some("not JSON"),
+                ),
+            ],
+            |_| retrying,
+            || None,
+        );
+        // The audit letter is redriven and fails again while m-1 still waits to retry target.
+        store.redriven("m-1", "m-2", "redriven by the inspector".into());
+        store.receive(
+            "m-1",
+            "m-2",
+            Vec::new(),
+            vec![route(
+                "audit",
+                RouteStage::DeadLettered,
+                Some("transform_failed"),
+                Some("not JSON"),
+            )],
+            |_| progress(State::DeadLettered),
+            || None,
+        );
+        let delivery = store.get(&id).unwrap();
+        assert_eq!(delivery.state, State::Retrying);
+        assert_eq!(
+            delivery.next_try_at.as_deref(),
+            Some("2026-11-28T13:00:10Z")
+        );
+        assert_eq!(
+            delivery.state_detail,
+            "route target is retried: refused; route audit dead-lettered (transform_failed): not \
+             JSON"
+        );
+        // m-1's receives run out: target goes with the record to the dead-letter queue.
+        let last = Progress {
+            dead_letter_at: Some("2026-11-28T13:01:20Z".into()),
+            ..progress(State::DeadLettered)
+        };
+        store.receive("m-1", "m-1", Vec::new(), Vec::new(), |_| last, || None);
+        let delivery = store.get(&id).unwrap();
+        assert_eq!(delivery.state, State::DeadLettered);
+        assert_eq!(delivery.routes[0].state, RouteStage::DeadLettered);
+        assert_eq!(
+            delivery.routes[0].reason.as_deref(),
+            Some(RETRIES_EXHAUSTED)
+        );
+    }
+
+    #[test]
+    fn a_history_line_from_before_routes_still_loads() {
+        let dir = std::env::temp_dir().join(format!("inlet-inspector-old-{}", std::process::id()));
+        let path = dir.join("history.jsonl");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = Store::in_memory();
+        let id = store.arrive(queued("github#a", "m-1"));
+        receive(&mut store, "m-1", vec![attempt()], State::Processed);
+        let mut line: serde_json::Value =
+            serde_json::from_str(&line_of(store.get(&id).unwrap())).unwrap();
+        // As an older inlet dev wrote it: no routes, attempts without a route.
+        line.as_object_mut().unwrap().remove("routes");
+        line["action_attempts"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("route");
+        line["action_attempts"][0]["outcome"] = "done".into();
+        std::fs::write(&path, format!("{line}\n")).unwrap();
+        let store = Store::open(&path).unwrap();
+        let delivery = store.get(&id).unwrap();
+        assert_eq!(delivery.routes, []);
+        assert_eq!(delivery.action_attempts[0].route, None);
+        assert_eq!(delivery.state, State::Processed);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -2,4 +2,5 @@
 //! maps onto the core's ports. One test binary for the crate: each module is a suite.
 
 mod adapters;
+mod destinations;
 mod dynamo_adapter;

@@ -1,7 +1,9 @@
-//! The forward action: POST the original body to the agent's URL, signed the Standard Webhooks
-//! way with the event key as `webhook-id`, so the receiver can verify and deduplicate too.
+//! The forward destination: POST the body (the provider's bytes, or the route's transform of
+//! them) to the agent's URL, signed the Standard Webhooks way with the event key as `webhook-id`
+//! and the route as `inlet-route`, so the receiver can verify and deduplicate too.
 
-use crate::actions::{ActionError, Event, answers};
+use crate::actions::destination::{Delivering, Delivery, Destination};
+use crate::actions::{ActionError, answers};
 use crate::metrics;
 use inlet_signature::clock;
 use inlet_signature::{Key, sign_outbound};
@@ -39,29 +41,28 @@ impl Forwarder {
         url: &str,
         key: &Key,
         timeout: Duration,
-        event: &Event<'_>,
+        delivery: &Delivery<'_>,
     ) -> Result<(), ActionError> {
-        let envelope = event.envelope;
+        let envelope = delivery.event.envelope;
         let now = clock::epoch_millis(SystemTime::now()).div_euclid(1000);
         let mut request = self
             .client
             .post(url)
             .timeout(timeout)
-            .body(event.body.to_vec());
+            .body(delivery.body.to_vec());
         // The webhook-id is the key the event was claimed under: a replay's is
         // `replay:<id>:<key>`, so a receiver that deduplicates on webhook-id takes each replay
         // run once instead of dropping it as the original.
         let id = envelope.claim_key();
-        for (name, value) in sign_outbound(key, &id, now, event.body) {
+        for (name, value) in sign_outbound(key, &id, now, delivery.body) {
             request = request.header(name, value);
         }
-        let content_type = envelope
-            .headers
-            .get("content-type")
-            .map_or("application/octet-stream", String::as_str);
         request = request
-            .header("content-type", content_type)
-            .header("inlet-source", envelope.source.as_str());
+            .header("content-type", delivery.content_type())
+            .header("inlet-source", envelope.source.as_str())
+            // Several routes may reach one receiver with the same webhook-id: the route tells
+            // their deliveries apart.
+            .header("inlet-route", delivery.route);
         if let Some(event_type) = &envelope.event_type {
             request = request.header("inlet-event-type", event_type.as_str());
         }
@@ -91,6 +92,25 @@ impl Forwarder {
             });
         }
         classify(status)
+    }
+}
+
+/// One forward route's destination: the shared client, and where and how to send.
+#[derive(Debug)]
+pub struct ForwardTo {
+    pub forwarder: Forwarder,
+    pub url: String,
+    pub key: Key,
+    pub timeout: Duration,
+}
+
+impl Destination for ForwardTo {
+    fn deliver<'a>(&'a self, delivery: Delivery<'a>) -> Delivering<'a> {
+        Box::pin(async move {
+            self.forwarder
+                .forward(&self.url, &self.key, self.timeout, &delivery)
+                .await
+        })
     }
 }
 

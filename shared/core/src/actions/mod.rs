@@ -1,11 +1,23 @@
 //! Actions: what runs on each verified event once it is claimed.
 //!
-//! The process pipeline calls a [`Handler`]; the config's `[[routes]]` are one ([`router::Router`],
-//! with its forward and log actions), and users' own Rust code can be another.
+//! The process pipeline calls a [`Handler`]: it names the routes that take an event, and runs
+//! each of them. The config's `[[routes]]` are one ([`router::Router`]: every matching route,
+//! matched by `when`, reshaped by `transform`, delivered to its [`destination::Destination`]);
+//! users' own Rust code can be another, or add routes of its own to the config's.
+//!
+//! One job a file: `router` picks and runs routes, `matching` decides `when`, `transform` runs
+//! jq, `destination` is the trait every destination implements, `forward` and `log` are the two
+//! destinations that need no cloud (the AWS ones live in `inlet-aws`), and `answers` keeps what
+//! targets answered for `inlet dev`.
 
 pub mod answers;
+pub mod destination;
 pub mod forward;
+pub mod log;
+pub mod matching;
+pub mod route_table;
 pub mod router;
+pub mod transform;
 
 use crate::envelope::Envelope;
 use std::future::Future;
@@ -21,38 +33,83 @@ pub struct Event<'a> {
     pub message_id: &'a str,
 }
 
-/// Why an action did not finish.
+/// The dead-letter reason of a route whose action failed for good.
+pub const ACTION_FAILED: &str = "action_failed";
+/// The dead-letter reason of a route whose transform failed (a run-time error, a body that is
+/// not JSON, or a bound exceeded).
+pub const TRANSFORM_FAILED: &str = "transform_failed";
+
+/// Why a route did not finish.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ActionError {
-    /// Might succeed later: network errors, timeouts, 5xx, 408, 429.
+    /// Might succeed later: network errors, timeouts, 5xx, 408, 429, throttling.
     #[error("transient: {0}")]
     Transient(String),
-    /// Will never succeed as it is: dead-lettered at once.
+    /// Will never succeed as it is: dead-lettered at once, as `action_failed`.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// The route's transform could not reshape this event: dead-lettered as `transform_failed`.
+    #[error("transform failed: {0}")]
+    TransformFailed(String),
 }
 
-/// What an action did with an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handled {
-    Done,
-    /// No route wanted it: completed and counted, not failed.
-    Unrouted,
+impl ActionError {
+    /// The dead-letter reason, for a failure that no retry fixes; `None` for a transient one.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Transient(_) => None,
+            Self::Permanent(_) => Some(ACTION_FAILED),
+            Self::TransformFailed(_) => Some(TRANSFORM_FAILED),
+        }
+    }
+
+    /// What went wrong, without the class.
+    pub fn message(&self) -> &str {
+        match self {
+            Self::Transient(message)
+            | Self::Permanent(message)
+            | Self::TransformFailed(message) => message,
+        }
+    }
 }
 
-/// The user's processing: the config's routes ([`crate::actions::router::Router`]) or any Rust code.
+/// The one route of a handler that does not name its own.
+pub const HANDLER_ROUTE: &str = "handler";
+
+/// The user's processing: the config's routes ([`router::Router`]) or any Rust code.
+///
+/// Each event runs every route [`Handler::routes`] names, each exactly once: the pipeline keeps,
+/// per event, which routes are done, so a retry, a redelivery or a redrive runs only the rest.
+/// Route names must therefore be stable; the pipeline puts them in the idempotency record, the
+/// dead letters and the metrics.
 pub trait Handler: Send + Sync {
-    fn handle(&self, event: Event<'_>)
-    -> impl Future<Output = Result<Handled, ActionError>> + Send;
+    /// The routes that take `event`, in order. None: no route wants it, and the event is
+    /// completed as unrouted, not failed. The default is one route, [`HANDLER_ROUTE`].
+    fn routes<'s>(&'s self, event: &Event<'_>) -> Vec<&'s str> {
+        let _ = event;
+        vec![HANDLER_ROUTE]
+    }
+
+    /// Runs the route named `route` (one [`Handler::routes`] gave) for `event`.
+    fn handle(
+        &self,
+        route: &str,
+        event: Event<'_>,
+    ) -> impl Future<Output = Result<(), ActionError>> + Send;
 }
 
 /// A shared handler handles alike, so its owner can keep a handle: to share one handler between
 /// pipelines, or for a test to read what its handler saw.
 impl<H: Handler> Handler for Arc<H> {
+    fn routes<'s>(&'s self, event: &Event<'_>) -> Vec<&'s str> {
+        H::routes(self, event)
+    }
+
     fn handle(
         &self,
+        route: &str,
         event: Event<'_>,
-    ) -> impl Future<Output = Result<Handled, ActionError>> + Send {
-        H::handle(self, event)
+    ) -> impl Future<Output = Result<(), ActionError>> + Send {
+        H::handle(self, route, event)
     }
 }

@@ -11,7 +11,10 @@ use super::Defaults;
 use super::error::Problem;
 use super::raw::{RawAction, RawArchive, RawDefaults, RawProcess, RawRoute, RawSource};
 use super::secret_ref::SecretRef;
+use super::validate_route::{Known, Naming, route_names};
+use inlet_signature::Scheme;
 use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
 
 /// One thing wrong, by the dotted key at fault (`sources.github.scheme`, `routes[1].action.url`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +62,9 @@ impl Config {
         }
 
         let mut source_names = Vec::new();
+        // The sources that validated, with their schemes (a route's header conditions depend
+        // on its source's scheme).
+        let mut schemes: BTreeMap<String, Scheme> = BTreeMap::new();
         match table.get("sources") {
             Some(toml::Value::Table(sources)) if !sources.is_empty() => {
                 for (name, value) in sources {
@@ -75,8 +81,11 @@ impl Config {
                             .secrets
                             .push((format!("{key}.handshake_secret"), reference));
                     }
-                    if let Err(problem) = raw.validate(name, &defaults) {
-                        checked.note(problem, &key);
+                    match raw.validate(name, &defaults) {
+                        Ok(source) => {
+                            schemes.insert(name.clone(), source.scheme);
+                        }
+                        Err(problem) => checked.note(problem, &key),
                     }
                 }
             }
@@ -92,13 +101,43 @@ impl Config {
         checked.sources = source_names.len();
 
         match table.get("routes") {
-            Some(toml::Value::Array(routes)) => {
-                checked.routes = routes.len();
-                for (i, value) in routes.iter().enumerate() {
-                    let key = format!("routes[{i}]");
-                    let Some(raw) = read::<RawRoute>(&mut checked, &key, value) else {
+            Some(toml::Value::Array(values)) => {
+                checked.routes = values.len();
+                let routes: Vec<Option<RawRoute>> = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, value)| {
+                        read::<RawRoute>(&mut checked, &format!("routes[{i}]"), value)
+                    })
+                    .collect();
+                // Against every source named, valid or not: a source with a problem of its own
+                // is reported once, under its own key, not again by each route.
+                let known = |source: &str| {
+                    if let Some(scheme) = schemes.get(source) {
+                        Known::Valid(scheme)
+                    } else if source_names.iter().any(|n| n == source) {
+                        Known::Unchecked
+                    } else {
+                        Known::Missing
+                    }
+                };
+                let naming: Vec<_> = routes
+                    .iter()
+                    .map(|raw| {
+                        let raw = raw.as_ref()?;
+                        let named = !matches!(known(&raw.source), Known::Missing);
+                        named.then(|| Naming {
+                            name: raw.name.as_deref(),
+                            source: &raw.source,
+                        })
+                    })
+                    .collect();
+                let names = route_names(&naming);
+                for (i, (raw, name)) in routes.into_iter().zip(names).enumerate() {
+                    let Some(raw) = raw else {
                         continue;
                     };
+                    let key = format!("routes[{i}]");
                     if let RawAction::Forward { secret, .. } = &raw.action
                         && let Ok(reference) = SecretRef::parse(secret)
                     {
@@ -106,11 +145,16 @@ impl Config {
                             .secrets
                             .push((format!("{key}.action.secret"), reference));
                     }
-                    // Against every source named, valid or not: a source with a problem of its
-                    // own is reported once, under its own key, not again by each route.
-                    if let Err(problem) =
-                        raw.validate(&key, |name| source_names.iter().any(|n| n == name))
-                    {
+                    let name = match name {
+                        Some(Err(problem)) => {
+                            checked.note(problem, &key);
+                            String::new()
+                        }
+                        Some(Ok(name)) => name,
+                        None => String::new(),
+                    };
+                    let known = known(&raw.source);
+                    if let Err(problem) = raw.validate(&key, name, known) {
                         checked.note(problem, &key);
                     }
                 }

@@ -1,7 +1,8 @@
 //! `inlet.toml`: typed, validated, fail-closed.
 //!
 //! Reading is two steps: serde reads the TOML into raw shapes that refuse unknown keys (`raw`),
-//! then validation turns them into the types the pipelines use (`validate`, `validate_source`),
+//! then validation turns them into the types the pipelines use (`validate`, `validate_source`,
+//! `validate_route`),
 //! naming the offending key on failure. The loader (`load`) knows where the text came from and
 //! puts that in front of every refusal. Secrets never appear here, only references to where
 //! they live.
@@ -18,6 +19,7 @@ mod route;
 mod secret_ref;
 mod source;
 mod validate;
+mod validate_route;
 mod validate_source;
 
 pub use archive::{ArchiveSettings, CLAIMS_PREFIX};
@@ -26,14 +28,23 @@ pub use defaults::Defaults;
 pub use error::ConfigError;
 pub use event_filter::EventFilter;
 pub use process_settings::ProcessSettings;
-pub use route::{Action, Route};
+pub use route::{Action, Condition, Route, Subject, Test};
 pub use secret_ref::SecretRef;
 pub use source::Source;
 
 use std::collections::BTreeMap;
 
-/// SQS accepts messages of at most 1 MiB: a larger envelope goes as a claim check.
+/// SQS accepts messages of at most 1 MiB.
 pub const QUEUE_MESSAGE_LIMIT: usize = 1024 * 1024;
+
+/// Room kept in every queued message for what process adds when it dead-letters it (`reason`,
+/// `failed_at`, `origin_message_id`, the failed `routes` and their `route_errors`), so a dead
+/// letter of the largest envelope still fits the dead-letter queue.
+pub const DEAD_LETTER_ROOM: usize = 2048;
+
+/// The largest envelope, with its attributes, ingest queues as one message: a larger one goes as
+/// a claim check.
+pub const QUEUED_ENVELOPE_LIMIT: usize = QUEUE_MESSAGE_LIMIT - DEAD_LETTER_ROOM;
 
 /// Lambda's synchronous invocation payload limit (6 MB, the `Invoke` API): API Gateway's whole
 /// event, body included, must fit in it. API Gateway's own HTTP API limit (10 MB) is higher.
@@ -54,7 +65,7 @@ pub struct Config {
     pub defaults: Defaults,
     /// By name, the `/webhooks/{source}` path segment.
     pub sources: BTreeMap<String, Source>,
-    /// In the config's order: the first match wins.
+    /// In the config's order: every route that matches an event runs, each under its name.
     pub routes: Vec<Route>,
     pub process: ProcessSettings,
     /// `[archive]`, when the deployment keeps its envelopes.

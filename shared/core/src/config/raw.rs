@@ -80,11 +80,31 @@ impl RawSource {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRoute {
+    pub(super) name: Option<String>,
     pub(super) source: String,
     pub(super) events: Option<Vec<String>>,
+    pub(super) when: Option<Vec<RawCondition>>,
+    pub(super) transform: Option<String>,
     pub(super) action: RawAction,
 }
 
+/// One entry of `when`: one subject (`pointer` or `header`) and one test (`in`, `equals`,
+/// `exists` or `prefix`). Every value is read as any TOML value, so that validation refuses a
+/// wrong type naming the key (`routes[2].when[0].in`) rather than leaving it to serde.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCondition {
+    pub(super) pointer: Option<toml::Value>,
+    pub(super) header: Option<toml::Value>,
+    #[serde(rename = "in")]
+    pub(super) any_of: Option<toml::Value>,
+    pub(super) equals: Option<toml::Value>,
+    pub(super) exists: Option<toml::Value>,
+    pub(super) prefix: Option<toml::Value>,
+}
+
+// Struct variants only, none a unit one: serde lets a unit variant of an internally tagged enum
+// take any other keys, so `{ type = "log", url = "…" }` would pass without a word.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
 pub(super) enum RawAction {
@@ -93,9 +113,17 @@ pub(super) enum RawAction {
         secret: String,
         timeout_ms: Option<u64>,
     },
-    // A struct variant, not a unit one: serde lets a unit variant of an internally tagged enum
-    // take any other keys, so `{ type = "log", url = "…" }` would pass without a word.
     Log {},
+    Sqs {
+        queue_url: String,
+        group_pointer: Option<String>,
+    },
+    Sns {
+        topic_arn: String,
+    },
+    EventBridge {
+        bus: String,
+    },
 }
 
 #[derive(Deserialize, Default)]

@@ -1,22 +1,16 @@
 //! From the raw TOML to the typed config: every refusal names the key at fault, as a dotted path
-//! (`routes[1].action.timeout_ms`), so the message says what to change. Sources, the largest
-//! part, are in `validate_source`.
+//! (`routes[1].action.timeout_ms`), so the message says what to change. Sources are validated in
+//! `validate_source`, routes in `validate_route`; this puts the parts together.
 
 use super::error::{Problem, invalid};
-use super::event_filter::EventFilter;
 use super::process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
-use super::raw::{RawAction, RawArchive, RawConfig, RawDefaults, RawProcess, RawRoute};
-use super::route::{Action, Route};
-use super::secret_ref::SecretRef;
+use super::raw::{RawArchive, RawConfig, RawDefaults, RawProcess};
+use super::validate_route::{Known, Naming, route_names};
 use super::{Config, Defaults, MAX_BODY_BYTES};
 use std::collections::BTreeMap;
 
 /// A replay window of more than a day would make one captured delivery good for too long.
 const MAX_TOLERANCE_SECS: u64 = 24 * 3600;
-/// A forward must end well within the process function's 30 s timeout; a minute is the ceiling
-/// anyone has a reason to ask for.
-const MAX_TIMEOUT_MS: u64 = 60_000;
-const DEFAULT_TIMEOUT_MS: u64 = 5000;
 
 impl RawConfig {
     pub(super) fn validate(self) -> Result<Config, Problem> {
@@ -29,14 +23,26 @@ impl RawConfig {
             let source = raw.validate(&name, &defaults)?;
             sources.insert(name, source);
         }
-        let routes = self
+        // A route naming no source is refused for that, not for its name.
+        let naming: Vec<_> = self
             .routes
-            .into_iter()
-            .enumerate()
-            .map(|(i, raw)| {
-                raw.validate(&format!("routes[{i}]"), |name| sources.contains_key(name))
+            .iter()
+            .map(|raw| {
+                sources.contains_key(&raw.source).then(|| Naming {
+                    name: raw.name.as_deref(),
+                    source: &raw.source,
+                })
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
+        let names = route_names(&naming);
+        let mut routes = Vec::with_capacity(self.routes.len());
+        for ((i, raw), name) in self.routes.into_iter().enumerate().zip(names) {
+            let known = sources
+                .get(&raw.source)
+                .map_or(Known::Missing, |source| Known::Valid(&source.scheme));
+            let name = name.transpose()?.unwrap_or_default();
+            routes.push(raw.validate(&format!("routes[{i}]"), name, known)?);
+        }
         Ok(Config {
             defaults,
             sources,
@@ -64,56 +70,6 @@ impl RawDefaults {
             ));
         }
         Ok(defaults)
-    }
-}
-
-impl RawRoute {
-    /// `key` is the route's place in the list, `routes[i]`; `has_source` says whether a source
-    /// of that name is configured (`Config::check` asks it of sources that failed validation).
-    pub(super) fn validate(
-        self,
-        key: &str,
-        has_source: impl Fn(&str) -> bool,
-    ) -> Result<Route, Problem> {
-        if !has_source(&self.source) {
-            return Err(invalid(
-                format!("{key}.source"),
-                format!("no source named `{}`", self.source),
-            ));
-        }
-        let events = self
-            .events
-            .map(|e| EventFilter::parse(&format!("{key}.events"), e))
-            .transpose()?;
-        let action = match self.action {
-            RawAction::Forward {
-                url,
-                secret,
-                timeout_ms,
-            } => {
-                validate_url(&format!("{key}.action.url"), &url)?;
-                let secret = SecretRef::parse(&secret)
-                    .map_err(|why| invalid(format!("{key}.action.secret"), why))?;
-                let timeout_ms = timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-                if timeout_ms == 0 || timeout_ms > MAX_TIMEOUT_MS {
-                    return Err(invalid(
-                        format!("{key}.action.timeout_ms"),
-                        format!("must be between 1 and {MAX_TIMEOUT_MS}"),
-                    ));
-                }
-                Action::Forward {
-                    url,
-                    secret,
-                    timeout_ms,
-                }
-            }
-            RawAction::Log {} => Action::Log,
-        };
-        Ok(Route {
-            source: self.source,
-            events,
-            action,
-        })
     }
 }
 
@@ -218,6 +174,7 @@ pub(super) fn assert_refused(text: &str, key: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Action, SecretRef};
 
     const GITHUB: &str = "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n";
 
@@ -237,16 +194,20 @@ mod tests {
         let config = validated(&format!(
             "{GITHUB}
 [[routes]]
+name = \"agent\"
 source = \"github\"
 events = [\"push\"]
 action = {{ type = \"forward\", url = \"https://agent.example.com/hooks\", secret = \"env:AGENT\", timeout_ms = 2500 }}
 
 [[routes]]
+name = \"audit\"
 source = \"github\"
 action = {{ type = \"log\" }}
 "
         ))
         .unwrap();
+        assert_eq!(config.routes[0].name, "agent");
+        assert_eq!(config.routes[1].name, "audit");
         assert_eq!(
             config.routes[0].action,
             Action::Forward {

@@ -14,6 +14,7 @@
 //! | process | `processed`, `unrouted`, `duplicate`, `failed_transient`, `dead_lettered`, `skipped` | Count | by record outcome |
 //! | process | `conflict` | Count | a record dead-lettered for a payload conflict (also in `dead_lettered`) |
 //! | process | `forward_latency` | Milliseconds | each forward the target answered |
+//! | process | `route_delivered`, `route_failed_transient`, `route_dead_lettered` | Count | by route run, under `[source, route]` |
 //!
 //! The line format is `emf`; `ingest` and `batch` build each pipeline's lines from what it
 //! counts; `sink` is where lines go; `latency` collects forward latencies for the record being
@@ -23,12 +24,14 @@ mod batch;
 mod emf;
 mod ingest;
 mod latency;
+mod routes;
 mod sink;
 
 pub(crate) use batch::{RecordCount, batch_metrics};
 pub use emf::{NAMESPACE, UNKNOWN_SOURCE};
 pub(crate) use ingest::{IngestCount, ingest_metrics};
 pub(crate) use latency::{collect_forward_latencies, observe_forward_latency};
+pub(crate) use routes::{RouteCount, route_metrics};
 pub use sink::{MemoryMetrics, Metrics};
 
 /// A metric the pipelines emit, with each dimension set it is emitted under.
@@ -40,6 +43,7 @@ pub struct Emitted {
 
 const BY_SOURCE: &[&[&str]] = &[&["source"]];
 const BY_SOURCE_AND_REASON: &[&[&str]] = &[&["source"], &["source", "reason"]];
+const BY_SOURCE_AND_ROUTE: &[&[&str]] = &[&["source", "route"]];
 
 /// Every metric either pipeline emits under [`NAMESPACE`]: all a dashboard or alarm can chart.
 /// template.yaml's dashboard is checked against it (tests/tests/stack/template.rs), and it against
@@ -101,6 +105,18 @@ pub const EMITTED: &[Emitted] = &[
         name: "forward_latency",
         dimensions: BY_SOURCE,
     },
+    Emitted {
+        name: "route_delivered",
+        dimensions: BY_SOURCE_AND_ROUTE,
+    },
+    Emitted {
+        name: "route_failed_transient",
+        dimensions: BY_SOURCE_AND_ROUTE,
+    },
+    Emitted {
+        name: "route_dead_lettered",
+        dimensions: BY_SOURCE_AND_ROUTE,
+    },
 ];
 
 #[cfg(test)]
@@ -108,6 +124,7 @@ mod tests {
     use super::batch::PROCESS_COUNTS;
     use super::emf::check::{metric_names, parse};
     use super::ingest::INGEST_COUNTS;
+    use super::routes::ROUTE_COUNTS;
     use super::*;
 
     /// Every (metric, dimension set) in `lines`' EMF directives.
@@ -163,6 +180,14 @@ mod tests {
             ],
             1,
         ));
+        lines.extend(route_metrics(
+            [
+                ("github", "triage", RouteCount::Delivered),
+                ("github", "triage", RouteCount::FailedTransient),
+                ("github", "triage", RouteCount::DeadLettered),
+            ],
+            1,
+        ));
         let listed: std::collections::BTreeSet<(String, Vec<String>)> = EMITTED
             .iter()
             .flat_map(|metric| {
@@ -177,7 +202,7 @@ mod tests {
         assert_eq!(listed, emitted_in(&lines));
         assert_eq!(
             EMITTED.len(),
-            INGEST_COUNTS.len() + PROCESS_COUNTS.len() + 1,
+            INGEST_COUNTS.len() + PROCESS_COUNTS.len() + 1 + ROUTE_COUNTS.len(),
             "a metric listed twice"
         );
     }

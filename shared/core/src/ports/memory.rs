@@ -5,8 +5,8 @@
 //! having to hand its ports back.
 
 use super::{
-    Claim, ClaimOutcome, IdempotencyStore, ObjectStore, ObjectStoreError, OutgoingMessage, Queue,
-    QueueError, SecretStore, SecretStoreError, StoreError, Visibility,
+    Claim, ClaimOutcome, IdempotencyStore, ObjectStore, ObjectStoreError, OutgoingMessage,
+    Progress, Queue, QueueError, SecretStore, SecretStoreError, StoreError, Visibility,
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -154,11 +154,15 @@ pub struct Record {
     pub attempts: u32,
     pub completed_at: Option<i64>,
     pub expires_at: i64,
+    /// Routes settled by earlier tries (`done_routes`, `dead_routes` in DynamoDB).
+    pub progress: Progress,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordStatus {
     InProgress,
+    /// Released with some routes settled: claimable at once, by the same payload.
+    Partial,
     Completed,
 }
 
@@ -215,11 +219,12 @@ impl IdempotencyStore for MemoryStore {
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         self.call().await?;
         let mut records = lock(&self.0.records);
+        let mut progress = Progress::default();
         if let Some(old) = records.get(&claim.key) {
-            let expired_same_payload = old.status == RecordStatus::InProgress
-                && old.lease_until < claim.now
-                && old.payload_sha256 == claim.payload_sha256;
-            if !expired_same_payload {
+            let claimable = old.payload_sha256 == claim.payload_sha256
+                && (old.status == RecordStatus::Partial
+                    || (old.status == RecordStatus::InProgress && old.lease_until < claim.now));
+            if !claimable {
                 return Ok(if old.payload_sha256 != claim.payload_sha256 {
                     ClaimOutcome::Conflict {
                         recorded_sha256: old.payload_sha256.clone(),
@@ -230,6 +235,7 @@ impl IdempotencyStore for MemoryStore {
                     ClaimOutcome::Busy
                 });
             }
+            progress = old.progress.clone();
         }
         records.insert(
             claim.key.clone(),
@@ -241,9 +247,10 @@ impl IdempotencyStore for MemoryStore {
                 attempts: claim.attempts,
                 completed_at: None,
                 expires_at: claim.expires_at,
+                progress: progress.clone(),
             },
         );
-        Ok(ClaimOutcome::New)
+        Ok(ClaimOutcome::New { progress })
     }
 
     async fn complete(
@@ -274,14 +281,22 @@ impl IdempotencyStore for MemoryStore {
         }
     }
 
-    async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
+    async fn release(&self, key: &str, token: &str, progress: &Progress) -> Result<(), StoreError> {
         self.call().await?;
         let mut records = lock(&self.0.records);
-        if records.get(key).is_some_and(|r| r.token == token) {
-            records.remove(key);
-            Ok(())
-        } else {
-            Err(StoreError::ClaimLost)
+        match records.get_mut(key) {
+            Some(record) if record.token == token => {
+                if progress.is_empty() {
+                    records.remove(key);
+                } else {
+                    record.status = RecordStatus::Partial;
+                    record.token.clear();
+                    record.lease_until = 0;
+                    record.progress = progress.clone();
+                }
+                Ok(())
+            }
+            _ => Err(StoreError::ClaimLost),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod memory;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
 /// A message for the queue.
@@ -81,11 +82,28 @@ pub struct Claim {
     pub first_seen: String,
 }
 
+/// Which routes of an event are settled: kept in the idempotency record between tries, so a
+/// retry, a redelivery or a redrive runs only the rest. Both empty for an event never tried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Routes that delivered the event.
+    pub done: BTreeSet<String>,
+    /// Routes that failed for good and whose failure is in the dead-letter queue: only a redrive
+    /// of that dead letter (which names them) runs them again.
+    pub dead: BTreeSet<String>,
+}
+
+impl Progress {
+    pub fn is_empty(&self) -> bool {
+        self.done.is_empty() && self.dead.is_empty()
+    }
+}
+
 /// What a claim found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimOutcome {
-    /// Ours: run the action.
-    New,
+    /// Ours: run the routes not yet done. `progress` is what earlier tries settled.
+    New { progress: Progress },
     /// Completed before: acknowledge without running it again.
     Duplicate,
     /// Another claimer holds a live lease: try again later.
@@ -116,11 +134,14 @@ pub trait IdempotencyStore: Send + Sync {
         now: i64,
         expires_at: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Drops the claim, if it is still `token`'s, so a retry can claim again at once.
+    /// Gives the claim up, if it is still `token`'s, so a retry can claim again at once. With no
+    /// progress the record goes; with some, it stays (unleased) with `progress`, for the next
+    /// claim to find.
     fn release(
         &self,
         key: &str,
         token: &str,
+        progress: &Progress,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

@@ -3,7 +3,7 @@
 
 use super::deadline::{Budget, Deadline, UNKNOWN_DEADLINE_TIMEOUT_MS};
 use super::record::source_of;
-use super::{BatchOutcome, Process, QueuedRecord, RecordOutcome};
+use super::{BatchOutcome, Process, QueuedRecord, RecordOutcome, RouteOutcome, RouteRun};
 use crate::actions::Handler;
 use crate::envelope::Envelope;
 use crate::metrics;
@@ -33,6 +33,7 @@ where
         let budget = Budget::new(clock);
         let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
         let mut forward_ms: Vec<Vec<f64>> = vec![Vec::new(); records.len()];
+        let mut routes: Vec<Vec<RouteRun>> = vec![Vec::new(); records.len()];
         // Archive first, then process: nothing processed goes unarchived.
         if let Err(reason) = self.archive_batch(records, &parsed, clock).await {
             for (record, outcome) in records.iter().zip(outcomes.iter_mut()) {
@@ -53,6 +54,7 @@ where
             for done in results.into_iter().flatten() {
                 outcomes[done.index] = Some(done.outcome);
                 forward_ms[done.index] = done.forward_ms;
+                routes[done.index] = done.routes;
             }
         }
         let batch = BatchOutcome {
@@ -66,6 +68,7 @@ where
                     (record.message_id.to_owned(), outcome)
                 })
                 .collect(),
+            routes,
         };
         if self.metrics.enabled() {
             let per_record = records
@@ -77,6 +80,22 @@ where
                     (source_of(record, parsed), outcome.metric(), ms.as_slice())
                 });
             for line in metrics::batch_metrics(per_record, clock.now_ms) {
+                self.metrics.emit(&line);
+            }
+            let per_route = records.iter().zip(&parsed).zip(&batch.routes).flat_map(
+                |((record, parsed), runs)| {
+                    let source = source_of(record, parsed);
+                    runs.iter().map(move |run| {
+                        let count = match run.outcome {
+                            RouteOutcome::Delivered => metrics::RouteCount::Delivered,
+                            RouteOutcome::Retry { .. } => metrics::RouteCount::FailedTransient,
+                            RouteOutcome::DeadLettered { .. } => metrics::RouteCount::DeadLettered,
+                        };
+                        (source, run.route.as_str(), count)
+                    })
+                },
+            );
+            for line in metrics::route_metrics(per_route, clock.now_ms) {
                 self.metrics.emit(&line);
             }
         }
@@ -122,17 +141,19 @@ where
                 done.push(Done {
                     index,
                     outcome: RecordOutcome::Skipped,
+                    routes: Vec::new(),
                     forward_ms: Vec::new(),
                 });
                 continue;
             }
-            let (outcome, forward_ms) = self
+            let (outcome, routes, forward_ms) = self
                 .run_record(&records[index], &parsed[index], clock, budget)
                 .await;
             failed |= outcome.is_failure();
             done.push(Done {
                 index,
                 outcome,
+                routes,
                 forward_ms,
             });
         }
@@ -144,6 +165,7 @@ where
 struct Done {
     index: usize,
     outcome: RecordOutcome,
+    routes: Vec<RouteRun>,
     forward_ms: Vec<f64>,
 }
 

@@ -1,25 +1,63 @@
-//! A record that cannot succeed, sent to the dead-letter queue with why, when and where from.
+//! A record that cannot succeed, sent to the dead-letter queue with why, when and where from:
+//! the record itself (it cannot be read, claimed or its body fetched), or some of its routes,
+//! named with their reasons so a redrive runs only them.
 
 use super::deadline::Deadline;
-use super::{ORIGIN_MESSAGE_ID, Process, QueuedRecord, RecordOutcome};
-use crate::ports::{OutgoingMessage, Queue};
+use super::{ORIGIN_MESSAGE_ID, Process, QueuedRecord, ROUTE_ERRORS, ROUTES};
+use crate::ports::{OutgoingMessage, Queue, QueueError};
 use inlet_signature::clock;
 
+/// How much of a route's error a dead letter keeps: attributes count toward the queue's message
+/// limit, and the envelope may already be close to it.
+const ROUTE_MESSAGE_BYTES: usize = 200;
+/// The whole `route_errors` attribute, at most (ingest keeps this much room; see
+/// `DEAD_LETTER_ROOM`).
+const ROUTE_ERRORS_BYTES: usize = 1024;
+
+/// One route that failed for good.
+#[derive(Debug)]
+pub(super) struct RouteFailure {
+    pub(super) route: String,
+    pub(super) reason: &'static str,
+    pub(super) message: String,
+}
+
+/// What is dead-lettered.
+pub(super) enum DeadLetter<'a> {
+    /// The whole record, with this reason.
+    Record(&'static str),
+    /// These routes of the record; the first one's reason is the letter's `reason`.
+    Routes(&'a [RouteFailure]),
+}
+
 impl<St, Dl: Queue, Vi, H> Process<St, Dl, Vi, H> {
+    /// Sends the record to the dead-letter queue; `Ok` is the reason it went with. An `Err`
+    /// means it is not there, so the record must not be acknowledged either.
     pub(super) async fn dead_letter(
         &self,
         record: &QueuedRecord<'_>,
         source: &str,
-        reason: &'static str,
+        what: DeadLetter<'_>,
         clock: Deadline,
-    ) -> RecordOutcome {
+    ) -> Result<&'static str, QueueError> {
+        let reason = match &what {
+            DeadLetter::Record(reason) => reason,
+            DeadLetter::Routes(failures) => failures
+                .first()
+                .map_or(&crate::actions::ACTION_FAILED, |f| &f.reason),
+        };
         let mut attributes = vec![
-            ("reason", reason.to_owned()),
+            ("reason", (*reason).to_owned()),
             ("failed_at", clock::format_rfc3339_millis(clock.now_ms)),
             (ORIGIN_MESSAGE_ID, record.origin().to_owned()),
         ];
         if !source.is_empty() {
             attributes.push(("source", source.to_owned()));
+        }
+        if let DeadLetter::Routes(failures) = &what {
+            let names: Vec<&str> = failures.iter().map(|f| f.route.as_str()).collect();
+            attributes.push((ROUTES, names.join(",")));
+            attributes.push((ROUTE_ERRORS, route_errors(failures)));
         }
         let message = OutgoingMessage {
             body: record.body.to_owned(),
@@ -29,12 +67,36 @@ impl<St, Dl: Queue, Vi, H> Process<St, Dl, Vi, H> {
                 deduplication_id: record.message_id.to_owned(),
             }),
         };
-        match self.dead_letters.send(message).await {
-            Ok(_) => RecordOutcome::DeadLettered { reason },
-            // Not in the dead-letter queue, so it must not be acknowledged either.
-            Err(error) => RecordOutcome::Retry {
-                reason: format!("{reason}, and the dead-letter queue failed: {error}"),
-            },
-        }
+        self.dead_letters.send(message).await.map(|_| *reason)
     }
+}
+
+/// `{"<route>": {"reason": …, "message": …}}`, each message cut to a bounded length on a
+/// character boundary, the whole bounded too (later routes keep only their reason).
+fn route_errors(failures: &[RouteFailure]) -> String {
+    let mut errors = serde_json::Map::new();
+    let mut used = 0;
+    for failure in failures {
+        let mut message = cut(&failure.message, ROUTE_MESSAGE_BYTES);
+        if used + message.len() + failure.route.len() + 40 > ROUTE_ERRORS_BYTES {
+            message = String::new();
+        }
+        used += message.len() + failure.route.len() + 40;
+        errors.insert(
+            failure.route.clone(),
+            serde_json::json!({ "reason": failure.reason, "message": message }),
+        );
+    }
+    serde_json::Value::Object(errors).to_string()
+}
+
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }

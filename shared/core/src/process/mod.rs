@@ -45,7 +45,16 @@ pub struct QueuedRecord<'a> {
     /// The [`ORIGIN_MESSAGE_ID`] attribute: set on a record that is a redriven dead letter, it
     /// names the message ingest first queued. `None` on a record as ingest queued it.
     pub origin_message_id: Option<&'a str>,
+    /// The [`ROUTES`] attribute: set on a dead letter naming the routes that failed, and kept
+    /// by its redrive, so the redriven record runs only those. `None`: every unsettled route.
+    pub routes: Option<&'a str>,
 }
+
+/// The message attribute of a dead letter that names its failed routes, comma-separated.
+pub const ROUTES: &str = "routes";
+/// The message attribute of a dead letter that says why each of its routes failed: a JSON
+/// object, route name to `{"reason", "message"}`. A redrive drops it, like `reason`.
+pub const ROUTE_ERRORS: &str = "route_errors";
 
 /// The message attribute that names the message a delivery was first queued as. Dead letters
 /// and redriven records are new messages with new ids; this one id follows a delivery through
@@ -102,11 +111,36 @@ impl RecordOutcome {
     }
 }
 
-/// What a batch came to.
+/// How one route of one record ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouteOutcome {
+    /// Its destination has the event.
+    Delivered,
+    /// Failed for now: the record goes round again for it.
+    Retry { reason: String },
+    /// Failed for good: in the dead-letter queue with its reason (`action_failed`,
+    /// `transform_failed`).
+    DeadLettered {
+        reason: &'static str,
+        message: String,
+    },
+}
+
+/// One route's run for one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRun {
+    pub route: String,
+    pub outcome: RouteOutcome,
+}
+
+/// What a batch came to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BatchOutcome {
     /// Per record, in the batch's order.
     pub outcomes: Vec<(String, RecordOutcome)>,
+    /// Per record, in the batch's order: the routes it ran this time (none for a duplicate, an
+    /// unrouted event, or a record that failed before its routes).
+    pub routes: Vec<Vec<RouteRun>>,
 }
 
 impl BatchOutcome {
@@ -199,14 +233,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actions::{ActionError, Event, Handled};
+    use crate::actions::{ActionError, Event};
     use crate::ports::memory::{MemoryQueue, MemoryStore, MemoryVisibility};
 
     struct Done;
 
     impl Handler for Done {
-        async fn handle(&self, _: Event<'_>) -> Result<Handled, ActionError> {
-            Ok(Handled::Done)
+        async fn handle(&self, _: &str, _: Event<'_>) -> Result<(), ActionError> {
+            Ok(())
         }
     }
 

@@ -1,14 +1,16 @@
 //! One record: its envelope read, its key claimed, a claim-checked body fetched, the action run
 //! and the claim completed (or released), and the record's outcome from that.
 
+use super::dead_letter::{DeadLetter, RouteFailure};
 use super::deadline::{ACTION_DEADLINE_MARGIN_MS, Budget, Deadline};
-use super::{PAYLOAD_CONFLICT, Process, QueuedRecord, RecordOutcome};
-use crate::actions::{ActionError, Event, Handled, Handler};
+use super::{PAYLOAD_CONFLICT, Process, QueuedRecord, RecordOutcome, RouteOutcome, RouteRun};
+use crate::actions::{ActionError, Event, Handler};
 use crate::claims::{ClaimError, PayloadStore};
 use crate::envelope::Envelope;
 use crate::metrics;
 use crate::ports::{
-    Claim, ClaimOutcome, IdempotencyStore, ObjectStoreError, Queue, StoreError, Visibility,
+    Claim, ClaimOutcome, IdempotencyStore, ObjectStoreError, Progress, Queue, StoreError,
+    Visibility,
 };
 use inlet_signature::clock;
 
@@ -30,11 +32,14 @@ where
         parsed: &Result<Envelope, crate::envelope::EnvelopeError>,
         clock: Deadline,
         budget: Budget,
-    ) -> (RecordOutcome, Vec<f64>) {
+    ) -> (RecordOutcome, Vec<RouteRun>, Vec<f64>) {
+        let mut ran = Ran::default();
         let (outcome, forward_ms) = match parsed {
             Ok(envelope) => {
-                metrics::collect_forward_latencies(self.run_event(record, envelope, clock, budget))
-                    .await
+                metrics::collect_forward_latencies(
+                    self.run_event(record, envelope, clock, budget, &mut ran),
+                )
+                .await
             }
             Err(error) => {
                 tracing::warn!(message_id = record.message_id, %error, "unreadable envelope");
@@ -54,7 +59,19 @@ where
                 }
                 RecordOutcome::Retry { reason }
             }
-            Attempt::Permanent(reason) => self.dead_letter(record, source, reason, clock).await,
+            Attempt::RoutesDeadLettered(reason) => RecordOutcome::DeadLettered { reason },
+            Attempt::Permanent(reason) => {
+                match self
+                    .dead_letter(record, source, DeadLetter::Record(reason), clock)
+                    .await
+                {
+                    Ok(reason) => RecordOutcome::DeadLettered { reason },
+                    // Not in the dead-letter queue, so it must not be acknowledged either.
+                    Err(error) => RecordOutcome::Retry {
+                        reason: format!("{reason}, and the dead-letter queue failed: {error}"),
+                    },
+                }
+            }
         };
         // Absent from the line when no forward answered.
         let forward_total = (!forward_ms.is_empty()).then(|| forward_ms.iter().sum::<f64>());
@@ -66,38 +83,41 @@ where
                 tracing::info!(key, source, outcome = ?other, forward_ms = forward_total, "record done")
             }
         }
-        (result, forward_ms)
+        (result, ran.routes, forward_ms)
     }
 
-    /// Runs one event, then deletes its claim-checked body once the event is done (processed,
-    /// unrouted, or found done before). A body whose event failed stays: a retry, or a redrive
-    /// from the dead-letter queue, needs it (the bucket's lifecycle outlives the dead-letter
-    /// queue's retention).
+    /// Runs one event, then deletes its claim-checked body once the event is complete (every
+    /// route done, or no route wanting it, or found complete before). A body whose event is not
+    /// complete stays: a retry, or a redrive from the dead-letter queue, needs it (the bucket's
+    /// lifecycle outlives the dead-letter queue's retention).
     async fn run_event(
         &self,
         record: &QueuedRecord<'_>,
         envelope: &Envelope,
         clock: Deadline,
         budget: Budget,
+        ran: &mut Ran,
     ) -> Attempt {
-        let attempt = self.attempt_event(record, envelope, clock, budget).await;
+        let attempt = self
+            .attempt_event(record, envelope, clock, budget, ran)
+            .await;
         if let (Some(reference), Some(payloads)) = (&envelope.body_ref, &self.payloads)
-            && matches!(
-                attempt,
-                Attempt::Processed | Attempt::Unrouted | Attempt::Duplicate
-            )
+            && ran.completed
         {
             payloads.discard(reference).await;
         }
         attempt
     }
 
+    /// Claims the event, runs the routes this record may run, and settles the claim. `ran` gets
+    /// how each route that ran ended.
     async fn attempt_event(
         &self,
         record: &QueuedRecord<'_>,
         envelope: &Envelope,
         clock: Deadline,
         budget: Budget,
+        ran: &mut Ran,
     ) -> Attempt {
         // The body, or for a claim check where it is and the body's hash from its reference:
         // the claim needs only that, so a copy of an event already done is never read from the
@@ -154,13 +174,16 @@ where
             attempts: record.receive_count,
             first_seen: envelope.received_at.clone(),
         };
-        match self.store.claim(&claim).await {
-            Ok(ClaimOutcome::New) => {}
-            Ok(ClaimOutcome::Duplicate) => return Attempt::Duplicate,
+        let mut progress = match self.store.claim(&claim).await {
+            Ok(ClaimOutcome::New { progress }) => progress,
+            Ok(ClaimOutcome::Duplicate) => {
+                ran.completed = true;
+                return Attempt::Duplicate;
+            }
             Ok(ClaimOutcome::Busy) => return Attempt::Transient("in progress elsewhere".into()),
             Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent(PAYLOAD_CONFLICT),
             Err(error) => return Attempt::Transient(error.to_string()),
-        }
+        };
         // A claim-checked body waits for its turn to be held (and holds it through the action),
         // then is read; both within the actions' time, like the action itself.
         let (_turn, body) = match body {
@@ -184,8 +207,13 @@ where
                 match fetched {
                     Ok(body) => (turn, body),
                     Err(error) => {
-                        // Let the next try (or a redrive) claim at once.
-                        if let Err(release) = self.store.release(&claim.key, &claim.token).await {
+                        // Let the next try (or a redrive) claim at once, keeping what earlier
+                        // tries settled.
+                        if let Err(release) = self
+                            .store
+                            .release(&claim.key, &claim.token, &progress)
+                            .await
+                        {
                             tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
                         }
                         tracing::warn!(key = %claim.key, %error, "could not read the body");
@@ -198,60 +226,175 @@ where
                 }
             }
         };
-        // What the action gets, after the claim's own round trip.
-        let action_ms = (budget.left_ms() - ACTION_DEADLINE_MARGIN_MS).max(0);
-        let action = self.handler.handle(Event {
+        let event = Event {
             envelope,
             body: &body,
             message_id: record.message_id,
-        });
-        // An action still running when Lambda's deadline hits would be killed with the whole
-        // batch, every record's answer lost with it: it is cut off in time to release its claim
-        // and report it for a retry like any other timeout.
-        let handled = tokio::time::timeout_at(budget.actions_end(), action)
-            .await
-            .unwrap_or_else(|_| {
-                Err(ActionError::Transient(format!(
-                    "the action did not finish in the {action_ms} ms it had before the \
-                     function's deadline (margin {ACTION_DEADLINE_MARGIN_MS} ms): cut off"
-                )))
-            });
-        match handled {
-            Ok(handled) => {
-                let completed_at = clock::epoch_millis(std::time::SystemTime::now())
-                    .div_euclid(1000)
-                    .max(now);
-                match self.mark_completed(&claim, completed_at, clock).await {
-                    Ok(()) => {}
-                    Err(StoreError::ClaimLost) => {
-                        // Our lease ran out and another claimer took the key: it will finish the
-                        // job, so retrying here would only run the action once more.
-                        tracing::warn!(key = %claim.key, "completed after the claim was lost");
+        };
+        let matched = self.handler.routes(&event);
+        if matched.is_empty() {
+            // No route takes it: completed and counted, not failed.
+            ran.completed = true;
+            self.finish(&claim, &Progress::default(), true, now, clock)
+                .await;
+            return Attempt::Unrouted;
+        }
+        let pending = pending_routes(&matched, &progress, record.routes);
+        if pending.is_empty() {
+            // Every route this copy may run is settled: done, or dead-lettered and waiting for
+            // its redrive. Nothing runs twice.
+            let all_done = matched.iter().all(|route| progress.done.contains(*route));
+            ran.completed = all_done;
+            self.finish(&claim, &progress, all_done, now, clock).await;
+            return Attempt::Duplicate;
+        }
+        let results = self.run_routes(&pending, event, budget).await;
+        let mut runs = Vec::with_capacity(results.len());
+        let mut failed_for_good = Vec::new();
+        let mut retry_reasons = Vec::new();
+        for (route, result) in results {
+            match result {
+                Ok(()) => {
+                    progress.done.insert(route.to_owned());
+                    progress.dead.remove(route);
+                    runs.push(RouteRun {
+                        route: route.to_owned(),
+                        outcome: RouteOutcome::Delivered,
+                    });
+                }
+                Err(error) => match error.reason() {
+                    Some(reason) => {
+                        tracing::warn!(key = %claim.key, route, reason, error = error.message(), "route failed for good");
+                        failed_for_good.push(RouteFailure {
+                            route: route.to_owned(),
+                            reason,
+                            message: error.message().to_owned(),
+                        });
                     }
-                    Err(StoreError::Unavailable(error)) => {
-                        // The action has run. Sent round again, the record would find our claim,
-                        // wait out its lease and run the action a second time; acknowledged, only
-                        // a copy of the event arriving after the lease could.
-                        tracing::error!(key = %claim.key, %error, "the action ran but could not be marked completed: acknowledged, not run again");
+                    None => {
+                        retry_reasons.push(format!("route {route}: {}", error.message()));
+                        runs.push(RouteRun {
+                            route: route.to_owned(),
+                            outcome: RouteOutcome::Retry {
+                                reason: error.message().to_owned(),
+                            },
+                        });
+                    }
+                },
+            }
+        }
+        // Routes that failed for good go to the dead-letter queue, named there, before the record
+        // says they are settled: if the queue fails, they are retried like a transient failure.
+        let mut dead_lettered = None;
+        if !failed_for_good.is_empty() {
+            match self
+                .dead_letter(
+                    record,
+                    &envelope.source,
+                    DeadLetter::Routes(&failed_for_good),
+                    clock,
+                )
+                .await
+            {
+                Ok(reason) => {
+                    dead_lettered = Some(reason);
+                    for failure in failed_for_good {
+                        progress.dead.insert(failure.route.clone());
+                        runs.push(RouteRun {
+                            route: failure.route,
+                            outcome: RouteOutcome::DeadLettered {
+                                reason: failure.reason,
+                                message: failure.message,
+                            },
+                        });
                     }
                 }
-                match handled {
-                    Handled::Done => Attempt::Processed,
-                    Handled::Unrouted => Attempt::Unrouted,
+                Err(error) => {
+                    for failure in failed_for_good {
+                        let reason = format!(
+                            "{}, and the dead-letter queue failed: {error}",
+                            failure.message
+                        );
+                        retry_reasons.push(format!("route {}: {reason}", failure.route));
+                        runs.push(RouteRun {
+                            route: failure.route,
+                            outcome: RouteOutcome::Retry { reason },
+                        });
+                    }
                 }
             }
-            Err(error) => {
-                // Let the next try claim at once instead of waiting out the lease.
-                if let Err(release) = self.store.release(&claim.key, &claim.token).await {
-                    tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
-                }
-                match error {
-                    ActionError::Transient(reason) => Attempt::Transient(reason),
-                    ActionError::Permanent(reason) => {
-                        tracing::warn!(key = %claim.key, reason = %reason, "action failed permanently");
-                        Attempt::Permanent("action_failed")
-                    }
-                }
+        }
+        let all_done = matched.iter().all(|route| progress.done.contains(*route));
+        ran.completed = all_done;
+        self.finish(&claim, &progress, all_done, now, clock).await;
+        let attempt = if !retry_reasons.is_empty() {
+            Attempt::Transient(retry_reasons.join("; "))
+        } else if let Some(reason) = dead_lettered {
+            Attempt::RoutesDeadLettered(reason)
+        } else {
+            Attempt::Processed
+        };
+        ran.routes = runs;
+        attempt
+    }
+
+    /// Runs `routes` for `event` side by side, each cut off in time to report it (see
+    /// `attempt_event`): an action still running when Lambda's deadline hits would be killed with
+    /// the whole batch, every record's answer lost with it.
+    async fn run_routes<'r>(
+        &self,
+        routes: &[&'r str],
+        event: Event<'_>,
+        budget: Budget,
+    ) -> Vec<(&'r str, Result<(), ActionError>)> {
+        let action_ms = (budget.left_ms() - ACTION_DEADLINE_MARGIN_MS).max(0);
+        let runs = routes.iter().map(|route| async move {
+            let run = self.handler.handle(route, event);
+            let result = tokio::time::timeout_at(budget.actions_end(), run)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ActionError::Transient(format!(
+                        "the action did not finish in the {action_ms} ms it had before the \
+                         function's deadline (margin {ACTION_DEADLINE_MARGIN_MS} ms): cut off"
+                    )))
+                });
+            (*route, result)
+        });
+        futures_util::future::join_all(runs).await
+    }
+
+    /// Settles the claim after the routes ran: completed when every route that takes the event
+    /// is done, else released with what is settled, so the next try runs only the rest.
+    async fn finish(
+        &self,
+        claim: &Claim,
+        progress: &Progress,
+        all_done: bool,
+        now: i64,
+        clock: Deadline,
+    ) {
+        if !all_done {
+            // Let the next try claim at once instead of waiting out the lease.
+            if let Err(release) = self.store.release(&claim.key, &claim.token, progress).await {
+                tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
+            }
+            return;
+        }
+        let completed_at = clock::epoch_millis(std::time::SystemTime::now())
+            .div_euclid(1000)
+            .max(now);
+        match self.mark_completed(claim, completed_at, clock).await {
+            Ok(()) => {}
+            Err(StoreError::ClaimLost) => {
+                // Our lease ran out and another claimer took the key: it will finish the
+                // job, so retrying here would only run the action once more.
+                tracing::warn!(key = %claim.key, "completed after the claim was lost");
+            }
+            Err(StoreError::Unavailable(error)) => {
+                // The routes have run. Sent round again, the record would find our claim, wait
+                // out its lease and run them a second time; acknowledged, only a copy of the
+                // event arriving after the lease could.
+                tracing::error!(key = %claim.key, %error, "the routes ran but the event could not be marked completed: acknowledged, not run again");
             }
         }
     }
@@ -314,7 +457,51 @@ enum Body<'a> {
 enum Attempt {
     Processed,
     Unrouted,
+    /// Nothing left for this copy to run: the event was complete, or its unfinished routes wait
+    /// for the redrive of their dead letter.
     Duplicate,
     Transient(String),
+    /// The record itself cannot be processed (before any route ran).
     Permanent(&'static str),
+    /// Some routes failed for good and are in the dead-letter queue; the others are done.
+    RoutesDeadLettered(&'static str),
+}
+
+/// What one record's attempt ran, beside its outcome.
+#[derive(Default)]
+struct Ran {
+    routes: Vec<RouteRun>,
+    /// Whether the event is complete: every route that takes it done (or none takes it).
+    completed: bool,
+}
+
+/// The routes a record runs now: those that take the event and are not done. A redriven dead
+/// letter (`ROUTES` set) runs the ones it names; any other copy leaves dead-lettered routes to
+/// their redrive. A redrive naming no route the config still has runs every unsettled one.
+fn pending_routes<'r>(
+    matched: &[&'r str],
+    progress: &Progress,
+    redriven: Option<&str>,
+) -> Vec<&'r str> {
+    let unfinished = matched
+        .iter()
+        .copied()
+        .filter(|route| !progress.done.contains(*route));
+    let named: Vec<&str> = redriven
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !named.is_empty() && matched.iter().any(|route| named.contains(route)) {
+        return unfinished.filter(|route| named.contains(route)).collect();
+    }
+    if redriven.is_some() {
+        return unfinished.collect();
+    }
+    unfinished
+        .filter(|route| !progress.dead.contains(*route))
+        .collect()
 }

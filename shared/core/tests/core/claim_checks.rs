@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use http::{HeaderMap, Method, StatusCode};
-use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::actions::{ActionError, Event, Handler};
 use inlet_core::archive::{self, Archive};
 use inlet_core::claims::{BodyRef, ClaimChecks};
 use inlet_core::config::{Config, MAX_BODY_BYTES, ProcessSettings, QUEUE_MESSAGE_LIMIT};
@@ -38,14 +38,14 @@ struct Bodies {
 }
 
 impl Handler for Bodies {
-    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+    async fn handle(&self, _route: &str, event: Event<'_>) -> Result<(), ActionError> {
         self.seen
             .lock()
             .unwrap()
             .push((event.envelope.key.clone(), event.body.to_vec()));
         match self.fail.lock().unwrap().take() {
             Some(error) => Err(error),
-            None => Ok(Handled::Done),
+            None => Ok(()),
         }
     }
 }
@@ -111,6 +111,16 @@ async fn run_batch<H: Handler>(
     bodies: &[String],
     clock: Deadline,
 ) -> BatchOutcome {
+    run_batch_redriven(process, bodies, clock, None).await
+}
+
+/// As [`run_batch`], each message a redriven dead letter naming `routes` when given.
+async fn run_batch_redriven<H: Handler>(
+    process: &Process<MemoryStore, MemoryQueue, MemoryVisibility, H>,
+    bodies: &[String],
+    clock: Deadline,
+    routes: Option<&str>,
+) -> BatchOutcome {
     let ids: Vec<String> = (0..bodies.len()).map(|i| format!("m{i}")).collect();
     let records: Vec<QueuedRecord<'_>> = bodies
         .iter()
@@ -123,6 +133,7 @@ async fn run_batch<H: Handler>(
             group_id: None,
             source: Some("open"),
             origin_message_id: None,
+            routes,
         })
         .collect();
     process.handle_batch(&records, clock).await
@@ -325,8 +336,14 @@ async fn the_body_stays_while_its_event_is_not_done() {
     assert_eq!(rig.dead_letters.messages()[0].body, messages[0]);
     assert!(rig.objects.object(&stored.key).is_some());
 
-    // The redrive: the same message runs, and then the body goes.
-    assert_eq!(process(&rig, &messages).await, [RecordOutcome::Processed]);
+    // A provider's redelivery leaves the dead-lettered route to its redrive: nothing runs, and
+    // the body stays.
+    assert_eq!(process(&rig, &messages).await, [RecordOutcome::Duplicate]);
+    assert!(rig.objects.object(&stored.key).is_some());
+
+    // The redrive (the dead letter names its route): the route runs, and then the body goes.
+    let redriven = run_batch_redriven(&rig.process, &messages, CLOCK, Some("handler")).await;
+    assert_eq!(redriven.outcomes[0].1, RecordOutcome::Processed);
     assert!(rig.objects.keys().is_empty());
     let seen = rig.handler.seen.lock().unwrap();
     assert!(seen.iter().all(|(_, b)| *b == body));
@@ -464,7 +481,7 @@ struct Slow {
 }
 
 impl Handler for Slow {
-    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+    async fn handle(&self, _route: &str, event: Event<'_>) -> Result<(), ActionError> {
         use std::sync::atomic::Ordering::SeqCst;
         let large = event.envelope.body_ref.is_some();
         if large {
@@ -475,7 +492,7 @@ impl Handler for Slow {
         if large {
             self.now.fetch_sub(1, SeqCst);
         }
-        Ok(Handled::Done)
+        Ok(())
     }
 }
 
@@ -512,9 +529,9 @@ async fn a_batch_holds_few_large_bodies_at_once() {
 struct Stuck;
 
 impl Handler for Stuck {
-    async fn handle(&self, _: Event<'_>) -> Result<Handled, ActionError> {
+    async fn handle(&self, _: &str, _: Event<'_>) -> Result<(), ActionError> {
         tokio::time::sleep(std::time::Duration::from_secs(30)).await;
-        Ok(Handled::Done)
+        Ok(())
     }
 }
 

@@ -7,13 +7,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use inlet_core::actions::answers;
+use inlet_core::actions::destination::{Delivery as RouteDelivery, NoCloud};
 use inlet_core::actions::forward::{Forwarder, classify};
 use inlet_core::actions::router::Router;
-use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::actions::router::RouterError;
+use inlet_core::actions::{ActionError, Event, Handler};
 use inlet_core::config::Config;
 use inlet_core::envelope::{Envelope, VERSION, idempotency_key};
 use inlet_core::ports::memory::MemorySecrets;
 use inlet_core::secrets::{Env, SecretError, SecretResolver};
+
 use inlet_signature::clock;
 use inlet_signature::{Delivery, Key, Window};
 use inlet_testkit::providers::named;
@@ -127,12 +130,18 @@ async fn forward(
         body: &body,
         message_id: "m-1",
     };
+    let delivery = RouteDelivery {
+        event,
+        route: "agent",
+        body: &body,
+        transformed: false,
+    };
     let forwarder = Forwarder::new().unwrap();
     let key = key(secret);
     // A guard against a hung test, not a timing assertion.
     tokio::time::timeout(
         Duration::from_secs(60),
-        forwarder.forward(url, &key, timeout, &event),
+        forwarder.forward(url, &key, timeout, &delivery),
     )
     .await
     .expect("the forward never returned")
@@ -149,7 +158,7 @@ fn class<T>(result: &Result<T, ActionError>) -> Class {
     match result {
         Ok(_) => Class::Ok,
         Err(ActionError::Transient(_)) => Class::Transient,
-        Err(ActionError::Permanent(_)) => Class::Permanent,
+        Err(ActionError::Permanent(_) | ActionError::TransformFailed(_)) => Class::Permanent,
     }
 }
 
@@ -451,12 +460,14 @@ header = "X-Signature"
 secrets = ["env:CRM_SECRET"]
 
 [[routes]]
+name = "agent"
 source = "github"
 events = ["push"]
 action = {{ type = "forward", url = "{first}", secret = "env:AGENT_SECRET", timeout_ms = 5000 }}
 
-# Also matches pushes, but comes second: the first matching route wins.
+# Also takes pushes: every matching route runs.
 [[routes]]
+name = "other"
 source = "github"
 action = {{ type = "forward", url = "{second}", secret = "env:OTHER_SECRET" }}
 
@@ -477,33 +488,42 @@ fn resolver(pairs: &[(&str, &str)]) -> SecretResolver<MemorySecrets> {
     SecretResolver::new(Env::Map(env), MemorySecrets::default())
 }
 
-async fn route(router: &Router, envelope: &Envelope) -> Result<Handled, ActionError> {
+/// Runs every route that takes `envelope`, in order: their names and results.
+async fn route(router: &Router, envelope: &Envelope) -> Vec<(String, Result<(), ActionError>)> {
     let body = envelope.body_bytes().unwrap();
-    router
-        .handle(Event {
-            envelope,
-            body: &body,
-            message_id: "m-1",
-        })
-        .await
+    let event = Event {
+        envelope,
+        body: &body,
+        message_id: "m-1",
+    };
+    let mut results = Vec::new();
+    for name in router.routes(&event) {
+        results.push((name.to_owned(), router.handle(name, event).await));
+    }
+    results
+}
+
+async fn load(
+    config: &Config,
+    secrets: &SecretResolver<MemorySecrets>,
+) -> Result<Router, RouterError> {
+    Router::load(config, secrets, Forwarder::new().unwrap(), &NoCloud).await
 }
 
 #[tokio::test]
-async fn the_first_matching_route_runs_and_unrouted_events_complete() {
+async fn every_matching_route_runs_and_unrouted_events_run_none() {
     let target = Target::in_order(&[]).await;
     let config = router_config(&target.url("/first"), &target.url("/second"));
     let secrets = resolver(&[
         ("AGENT_SECRET", AGENT_SECRET),
         ("OTHER_SECRET", OTHER_SECRET),
     ]);
-    let router = Router::load(&config, &secrets, Forwarder::new().unwrap())
-        .await
-        .unwrap();
+    let router = load(&config, &secrets).await.unwrap();
 
-    let cases = [
+    let cases: [(Envelope, &[&str]); 7] = [
         (
             envelope("github", "push-1", Some("push"), b"{\"ref\":\"main\"}"),
-            Handled::Done,
+            &["agent", "other"],
         ),
         (
             envelope(
@@ -512,50 +532,56 @@ async fn the_first_matching_route_runs_and_unrouted_events_complete() {
                 Some("issues"),
                 b"{\"action\":\"opened\"}",
             ),
-            Handled::Done,
+            &["other"],
         ),
         // No type passes only a filter-less route.
-        (envelope("github", "untyped-1", None, b"{}"), Handled::Done),
+        (envelope("github", "untyped-1", None, b"{}"), &["other"]),
         (
             envelope("billing", "evt_1", Some("invoice.paid"), b"{}"),
-            Handled::Done,
+            &["billing"],
         ),
         (
             envelope("billing", "evt_2", Some("customer.created"), b"{}"),
-            Handled::Unrouted,
+            &[],
         ),
-        (envelope("billing", "evt_3", None, b"{}"), Handled::Unrouted),
+        (envelope("billing", "evt_3", None, b"{}"), &[]),
         (
             envelope("crm", "evt_crm_1", Some("contact.created"), b"{}"),
-            Handled::Unrouted,
+            &[],
         ),
     ];
     for (envelope, expected) in &cases {
-        assert_eq!(
-            route(&router, envelope).await,
-            Ok(*expected),
-            "{}",
-            envelope.key
-        );
+        let results = route(&router, envelope).await;
+        let names: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, *expected, "{}", envelope.key);
+        assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
     }
 
     let received = received(&target);
     let seen: Vec<_> = received
         .iter()
-        .map(|r| (r.target.as_str(), r.header("webhook-id").unwrap()))
+        .map(|r| {
+            (
+                r.target.as_str(),
+                r.header("webhook-id").unwrap(),
+                r.header("inlet-route").unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         seen,
         [
-            ("/first", "github#push-1"),
-            ("/second", "github#issue-1"),
-            ("/second", "github#untyped-1"),
+            ("/first", "github#push-1", "agent"),
+            ("/second", "github#push-1", "other"),
+            ("/second", "github#issue-1", "other"),
+            ("/second", "github#untyped-1", "other"),
         ]
     );
     // Each route signs with its own secret.
     assert_signed(&received[0], AGENT_SECRET, "github#push-1");
-    assert_signed(&received[1], OTHER_SECRET, "github#issue-1");
+    assert_signed(&received[1], OTHER_SECRET, "github#push-1");
     assert_eq!(received[0].body, b"{\"ref\":\"main\"}");
+    assert_eq!(received[1].body, b"{\"ref\":\"main\"}");
 }
 
 #[tokio::test]
@@ -566,36 +592,42 @@ async fn a_failed_forward_reaches_the_pipeline_as_the_same_error() {
         ("AGENT_SECRET", AGENT_SECRET),
         ("OTHER_SECRET", OTHER_SECRET),
     ]);
-    let router = Router::load(&config, &secrets, Forwarder::new().unwrap())
-        .await
-        .unwrap();
-    let push = envelope("github", "push-2", Some("push"), b"{}");
-    assert_eq!(class(&route(&router, &push).await), Class::Transient);
-    assert_eq!(class(&route(&router, &push).await), Class::Permanent);
-    assert_eq!(route(&router, &push).await, Ok(Handled::Done));
+    let router = load(&config, &secrets).await.unwrap();
+    let issue = envelope("github", "issue-2", Some("issues"), b"{}");
+    let only = |mut results: Vec<(String, Result<(), ActionError>)>| {
+        assert_eq!(results.len(), 1);
+        results.remove(0).1
+    };
+    assert_eq!(class(&only(route(&router, &issue).await)), Class::Transient);
+    assert_eq!(class(&only(route(&router, &issue).await)), Class::Permanent);
+    assert_eq!(only(route(&router, &issue).await), Ok(()));
 }
 
 #[tokio::test]
 async fn a_forward_secret_that_is_missing_or_not_a_key_stops_start_up() {
     let config = router_config("http://127.0.0.1:9/first", "http://127.0.0.1:9/second");
     let missing = resolver(&[("AGENT_SECRET", AGENT_SECRET)]);
-    let error = Router::load(&config, &missing, Forwarder::new().unwrap())
-        .await
-        .unwrap_err();
+    let error = load(&config, &missing).await.unwrap_err();
     assert!(
-        matches!(&error, SecretError::EnvMissing(name) if name == "OTHER_SECRET"),
+        matches!(&error, RouterError::Secret { index: 1, source: SecretError::EnvMissing(name) } if name == "OTHER_SECRET"),
         "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with("routes[1].action.secret: "),
+        "{error}"
     );
 
     let not_base64 = resolver(&[
         ("AGENT_SECRET", "whsec_not base64!"),
         ("OTHER_SECRET", OTHER_SECRET),
     ]);
-    let error = Router::load(&config, &not_base64, Forwarder::new().unwrap())
-        .await
-        .unwrap_err();
+    let error = load(&config, &not_base64).await.unwrap_err();
     assert!(
-        matches!(&error, SecretError::Key { source_name, .. } if source_name == "routes[0]"),
+        matches!(&error, RouterError::ForwardKey { index: 0, .. }),
         "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with("routes[0].action.secret: "),
+        "{error}"
     );
 }

@@ -296,9 +296,14 @@ action = {{ type = "log" }}
         AGENT_SECRET.to_owned(),
     )]));
     let resolver = SecretResolver::new(env, MemorySecrets::default());
-    let router = Router::load(&config, &resolver, Forwarder::new().unwrap())
-        .await
-        .unwrap();
+    let router = Router::load(
+        &config,
+        &resolver,
+        Forwarder::new().unwrap(),
+        &inlet_core::actions::destination::NoCloud,
+    )
+    .await
+    .unwrap();
     let process = Process::new(
         MemoryStore::new(),
         MemoryQueue::new(),
@@ -326,6 +331,7 @@ action = {{ type = "log" }}
             group_id: None,
             source: None,
             origin_message_id: None,
+            routes: None,
         })
         .collect();
     let clock = Deadline {
@@ -460,6 +466,7 @@ async fn an_impossible_deadline_is_logged_once() {
         group_id: None,
         source: None,
         origin_message_id: None,
+        routes: None,
     }];
     let clock = Deadline {
         now_ms: NOW_MS,
@@ -493,8 +500,9 @@ struct NoAction;
 impl inlet_core::actions::Handler for NoAction {
     async fn handle(
         &self,
+        _: &str,
         _: inlet_core::actions::Event<'_>,
-    ) -> Result<inlet_core::actions::Handled, inlet_core::actions::ActionError> {
-        Ok(inlet_core::actions::Handled::Done)
+    ) -> Result<(), inlet_core::actions::ActionError> {
+        Ok(())
     }
 }

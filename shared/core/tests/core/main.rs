@@ -2,6 +2,7 @@
 //! untrusted input under generated input. One test binary for the crate: each module is a suite.
 
 mod claim_checks;
+mod fan_out;
 mod forward;
 mod header_fuzz;
 mod ingest_pipeline;

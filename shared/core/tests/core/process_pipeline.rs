@@ -1,7 +1,7 @@
 //! The process pipeline over in-memory fakes: every claim branch, failure class and ordering rule.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use inlet_core::actions::{ActionError, Event, Handled, Handler};
+use inlet_core::actions::{ActionError, Event, Handler};
 use inlet_core::archive::{self, Archive};
 use inlet_core::config::ProcessSettings;
 use inlet_core::envelope::{self, Envelope};
@@ -14,68 +14,100 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const NOW_MS: i64 = 1_795_352_400_000;
-const CLOCK: Deadline = Deadline {
+pub(crate) const NOW_MS: i64 = 1_795_352_400_000;
+pub(crate) const CLOCK: Deadline = Deadline {
     now_ms: NOW_MS,
     deadline_ms: NOW_MS + 30_000,
 };
 
 /// A handler that records what it ran and answers as scripted per event id.
 #[derive(Default)]
-struct Scripted {
+pub(crate) struct Scripted {
     ran: Mutex<Vec<String>>,
     /// The queue message each run was for.
     messages: Mutex<Vec<String>>,
-    answers: Mutex<HashMap<String, Vec<Result<Handled, ActionError>>>>,
+    answers: Mutex<HashMap<String, Vec<Result<(), ActionError>>>>,
+    /// Per event id, the routes that take it (default: the one `handler` route).
+    routes: Mutex<HashMap<String, Vec<&'static str>>>,
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
     pause: Option<Duration>,
 }
 
 impl Scripted {
-    fn answer(&self, event_id: &str, answers: Vec<Result<Handled, ActionError>>) {
+    pub(crate) fn answer(&self, event_id: &str, answers: Vec<Result<(), ActionError>>) {
         self.answers
             .lock()
             .unwrap()
             .insert(event_id.to_owned(), answers);
     }
 
-    fn ran(&self) -> Vec<String> {
+    /// `event_id` is taken by these routes (none: unrouted).
+    pub(crate) fn route(&self, event_id: &str, routes: Vec<&'static str>) {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(event_id.to_owned(), routes);
+    }
+
+    pub(crate) fn ran(&self) -> Vec<String> {
         self.ran.lock().unwrap().clone()
     }
 }
 
 impl Handler for Scripted {
-    async fn handle(&self, event: Event<'_>) -> Result<Handled, ActionError> {
+    fn routes<'s>(&'s self, event: &Event<'_>) -> Vec<&'s str> {
+        self.routes
+            .lock()
+            .unwrap()
+            .get(&event.envelope.event_id)
+            .cloned()
+            .unwrap_or_else(|| vec![inlet_core::actions::HANDLER_ROUTE])
+    }
+
+    async fn handle(&self, route: &str, event: Event<'_>) -> Result<(), ActionError> {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
         if let Some(pause) = self.pause {
             tokio::time::sleep(pause).await;
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        self.ran.lock().unwrap().push(event.envelope.key.clone());
+        self.ran
+            .lock()
+            .unwrap()
+            .push(if route == inlet_core::actions::HANDLER_ROUTE {
+                event.envelope.key.clone()
+            } else {
+                format!("{}/{route}", event.envelope.key)
+            });
         self.messages
             .lock()
             .unwrap()
             .push(event.message_id.to_owned());
         let mut answers = self.answers.lock().unwrap();
-        match answers.get_mut(&event.envelope.event_id) {
+        let per_route = format!("{}/{route}", event.envelope.event_id);
+        let key = if answers.contains_key(&per_route) {
+            per_route
+        } else {
+            event.envelope.event_id.clone()
+        };
+        match answers.get_mut(&key) {
             Some(list) if !list.is_empty() => list.remove(0),
-            _ => Ok(Handled::Done),
+            _ => Ok(()),
         }
     }
 }
 
 /// The pipeline, and the test's own handles to its fakes and its handler.
-struct Rig {
-    process: Process<MemoryStore, MemoryQueue, MemoryVisibility, Arc<Scripted>>,
-    store: MemoryStore,
-    dead_letters: MemoryQueue,
-    visibility: MemoryVisibility,
-    handler: Arc<Scripted>,
+pub(crate) struct Rig {
+    pub(crate) process: Process<MemoryStore, MemoryQueue, MemoryVisibility, Arc<Scripted>>,
+    pub(crate) store: MemoryStore,
+    pub(crate) dead_letters: MemoryQueue,
+    pub(crate) visibility: MemoryVisibility,
+    pub(crate) handler: Arc<Scripted>,
 }
 
-fn pipeline(handler: Scripted) -> Rig {
+pub(crate) fn pipeline(handler: Scripted) -> Rig {
     pipeline_with(handler, ProcessSettings::default())
 }
 
@@ -101,7 +133,7 @@ fn pipeline_with(handler: Scripted, settings: ProcessSettings) -> Rig {
     }
 }
 
-fn envelope_json(source: &str, event_id: &str, body: &str) -> String {
+pub(crate) fn envelope_json(source: &str, event_id: &str, body: &str) -> String {
     let mut envelope = Envelope {
         v: envelope::VERSION,
         key: envelope::idempotency_key(source, event_id),
@@ -121,18 +153,29 @@ fn envelope_json(source: &str, event_id: &str, body: &str) -> String {
 }
 
 /// Owns the strings a batch of `QueuedRecord`s borrows.
-struct Batch {
+pub(crate) struct Batch {
     records: Vec<(String, String, String, u32, Option<String>)>,
+    /// Per message id, the `routes` attribute of a redriven dead letter.
+    routes: HashMap<String, String>,
 }
 
 impl Batch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             records: Vec::new(),
+            routes: HashMap::new(),
         }
     }
 
-    fn push(mut self, message_id: &str, body: String) -> Self {
+    /// The last record is a redriven dead letter naming `routes`.
+    pub(crate) fn redriven_for(mut self, routes: &str) -> Self {
+        if let Some(last) = self.records.last() {
+            self.routes.insert(last.0.clone(), routes.to_owned());
+        }
+        self
+    }
+
+    pub(crate) fn push(mut self, message_id: &str, body: String) -> Self {
         self.records
             .push((message_id.into(), format!("rh-{message_id}"), body, 1, None));
         self
@@ -149,14 +192,14 @@ impl Batch {
         self
     }
 
-    fn received(mut self, count: u32) -> Self {
+    pub(crate) fn received(mut self, count: u32) -> Self {
         if let Some(last) = self.records.last_mut() {
             last.3 = count;
         }
         self
     }
 
-    fn records(&self) -> Vec<QueuedRecord<'_>> {
+    pub(crate) fn records(&self) -> Vec<QueuedRecord<'_>> {
         self.records
             .iter()
             .map(|(id, handle, body, count, group)| QueuedRecord {
@@ -167,12 +210,13 @@ impl Batch {
                 group_id: group.as_deref(),
                 source: None,
                 origin_message_id: None,
+                routes: self.routes.get(id).map(String::as_str),
             })
             .collect()
     }
 }
 
-fn outcome(batch: &inlet_core::process::BatchOutcome, id: &str) -> RecordOutcome {
+pub(crate) fn outcome(batch: &inlet_core::process::BatchOutcome, id: &str) -> RecordOutcome {
     batch
         .outcomes
         .iter()
@@ -347,6 +391,7 @@ async fn a_live_claim_elsewhere_is_busy_and_retried_later() {
             attempts: 1,
             completed_at: None,
             expires_at: NOW_MS / 1000 + 3600,
+            progress: Default::default(),
         },
     );
     let batch = Batch::new()
@@ -376,6 +421,7 @@ async fn an_expired_lease_is_taken_over_and_the_event_processed_once() {
             attempts: 1,
             completed_at: None,
             expires_at: NOW_MS / 1000 + 3600,
+            progress: Default::default(),
         },
     );
     let batch = Batch::new()
@@ -485,8 +531,14 @@ async fn permanent_failures_go_to_the_dead_letter_queue_at_once() {
     );
     assert!(result.failures().is_empty());
     assert_eq!(rig.dead_letters.len(), 1);
-    // Released, so a redrive from the dead-letter queue can process it.
-    assert!(rig.store.record("github#d1").is_none());
+    // Released with its route marked dead-lettered: a redrive of the dead letter (which names
+    // the route) runs it; another copy of the event does not.
+    let record = rig.store.record("github#d1").unwrap();
+    assert_eq!(record.status, RecordStatus::Partial);
+    assert_eq!(
+        record.progress.dead.iter().collect::<Vec<_>>(),
+        vec![inlet_core::actions::HANDLER_ROUTE]
+    );
 }
 
 #[tokio::test]
@@ -508,6 +560,7 @@ async fn a_dead_letter_names_the_message_its_delivery_was_first_queued_as() {
             group_id: None,
             source: None,
             origin_message_id: None,
+            routes: None,
         },
         QueuedRecord {
             message_id: "m9",
@@ -517,6 +570,7 @@ async fn a_dead_letter_names_the_message_its_delivery_was_first_queued_as() {
             group_id: None,
             source: None,
             origin_message_id: Some("m2"),
+            routes: None,
         },
     ];
     rig.process.handle_batch(&records, CLOCK).await;
@@ -570,6 +624,7 @@ async fn an_unreadable_envelope_keeps_the_source_ingest_put_on_the_message() {
         group_id: None,
         source: Some("stripe"),
         origin_message_id: None,
+        routes: None,
     };
     rig.process.handle_batch(&[record], CLOCK).await;
     let dead = rig.dead_letters.messages();
@@ -602,7 +657,7 @@ async fn a_store_outage_is_transient() {
 #[tokio::test]
 async fn unrouted_events_are_completed_not_failed() {
     let handler = Scripted::default();
-    handler.answer("d1", vec![Ok(Handled::Unrouted)]);
+    handler.route("d1", Vec::new());
     let rig = pipeline(handler);
     let batch = Batch::new().push("m1", envelope_json("github", "d1", "{}"));
     let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
