@@ -157,11 +157,14 @@ fn required(name: &'static str) -> Result<String, WiringError> {
         .ok_or(WiringError::MissingVariable(name))
 }
 
-/// What both functions read at start-up: the config, the SDK config and the secret resolver.
-/// Any problem stops the function before it serves anything: fail closed.
-fn start() -> Result<(Config, Clients, SecretResolver<SecretsManager>), WiringError> {
+/// What both functions read at start-up: the config (`load`: [`Config::from_env`], or for ingest
+/// [`Config::from_env_for_ingest`]), the SDK config and the secret resolver. Any problem stops
+/// the function before it serves anything: fail closed.
+fn start(
+    load: fn() -> Result<Config, ConfigError>,
+) -> Result<(Config, Clients, SecretResolver<SecretsManager>), WiringError> {
     telemetry::init();
-    let config = Config::from_env()?;
+    let config = load()?;
     let sdk = crate::lambda_sdk_config(|name| std::env::var(name).ok())?;
     let clients = Clients::new(&sdk);
     let resolver = SecretResolver::new(Env::Process, clients.secrets.clone());
@@ -171,7 +174,7 @@ fn start() -> Result<(Config, Clients, SecretResolver<SecretsManager>), WiringEr
 /// The ingest Lambda: builds the pipeline from the environment and serves API Gateway's
 /// HTTP API events until the runtime stops the process.
 pub async fn run_ingest() -> Result<(), lambda_runtime::Error> {
-    let (config, clients, resolver) = start()?;
+    let (config, clients, resolver) = start(Config::from_env_for_ingest)?;
     let queue_url = required("INLET_QUEUE_URL")?;
     let bucket = required("INLET_BUCKET")?;
     let keys = KeyRing::load(&config, resolver).await?;
@@ -204,7 +207,7 @@ where
     H: Handler + 'static,
     F: FnOnce(Router) -> H,
 {
-    let (config, clients, resolver) = start()?;
+    let (config, clients, resolver) = start(Config::from_env)?;
     let resources = Resources {
         queue_url: required("INLET_QUEUE_URL")?,
         dead_letter_queue_url: required("INLET_DLQ_URL")?,

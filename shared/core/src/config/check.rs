@@ -154,8 +154,16 @@ impl Config {
                         None => String::new(),
                     };
                     let known = known(&raw.source);
-                    if let Err(problem) = raw.validate(&key, name, known) {
-                        checked.note(problem, &key);
+                    match raw.validate(&key, name, known) {
+                        Err(problem) => checked.note(problem, &key),
+                        Ok(route) => {
+                            if let Some(program) = &route.transform
+                                && let Err(problem) =
+                                    super::transforms::compile(&format!("{key}.transform"), program)
+                            {
+                                checked.note(problem, &key);
+                            }
+                        }
                     }
                 }
             }

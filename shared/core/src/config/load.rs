@@ -5,6 +5,7 @@
 use super::Config;
 use super::error::{ConfigError, Origin, Problem};
 use super::raw::RawConfig;
+use super::transforms;
 use std::path::{Path, PathBuf};
 
 /// The variable holding the whole TOML text: an override only (tests, `make coldstart`). Lambda
@@ -22,38 +23,59 @@ const DEFAULT_FILE: &str = "inlet.toml";
 impl Config {
     /// Parses and validates config text that has no name; refusals start with `config:`.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        parse_from(text, Origin::Unnamed)
+        parse_from(text, Origin::Unnamed, transforms::compile_all)
     }
 
     /// Reads and validates the file at `path`; refusals start with the path as given.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let origin = Origin::File(path.to_owned());
-        match std::fs::read_to_string(path) {
-            Ok(text) => parse_from(&text, origin),
-            Err(error) => Err(ConfigError::new(origin, Problem::Read(error.to_string()))),
-        }
+        load_with(path, transforms::compile_all)
     }
 
     /// Reads the config as the functions do: `INLET_CONFIG` (the TOML text), else the file
     /// `INLET_CONFIG_FILE` names, else `inlet.toml` beside the executable (on Lambda,
     /// `/var/task/inlet.toml`, packaged with the function).
     pub fn from_env() -> Result<Self, ConfigError> {
-        from_sources(
-            |name| std::env::var(name).ok(),
-            || {
-                let exe = std::env::current_exe().ok()?;
-                exe.parent().map(Path::to_path_buf)
-            },
-        )
+        from_env_with(transforms::compile_all)
+    }
+
+    /// [`Config::from_env`] for ingest, which never runs a route: every refusal but a transform
+    /// that does not compile (process refuses that at its start-up, as `inlet check` does), so
+    /// the ingest function does not link the jq interpreter.
+    pub fn from_env_for_ingest() -> Result<Self, ConfigError> {
+        from_env_with(transforms::skip)
     }
 }
 
-fn parse_from(text: &str, origin: Origin) -> Result<Config, ConfigError> {
+/// What runs on the validated config before it is handed out: [`transforms::compile_all`], or
+/// [`transforms::skip`] for ingest.
+type AfterValidation = fn(&Config) -> Result<(), Problem>;
+
+fn from_env_with(after: AfterValidation) -> Result<Config, ConfigError> {
+    from_sources(
+        |name| std::env::var(name).ok(),
+        || {
+            let exe = std::env::current_exe().ok()?;
+            exe.parent().map(Path::to_path_buf)
+        },
+        after,
+    )
+}
+
+fn load_with(path: &Path, after: AfterValidation) -> Result<Config, ConfigError> {
+    let origin = Origin::File(path.to_owned());
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_from(&text, origin, after),
+        Err(error) => Err(ConfigError::new(origin, Problem::Read(error.to_string()))),
+    }
+}
+
+fn parse_from(text: &str, origin: Origin, after: AfterValidation) -> Result<Config, ConfigError> {
     toml::from_str::<RawConfig>(text)
         // The parser's message spans lines (it quotes the line at fault); its trailing newline
         // would leave a blank line under every refusal.
         .map_err(|e| Problem::Syntax(e.to_string().trim().to_owned()))
         .and_then(RawConfig::validate)
+        .and_then(|config| after(&config).map(|()| config))
         .map_err(|problem| ConfigError::new(origin, problem))
 }
 
@@ -62,9 +84,10 @@ fn parse_from(text: &str, origin: Origin) -> Result<Config, ConfigError> {
 fn from_sources(
     var: impl Fn(&str) -> Option<String>,
     exe_dir: impl FnOnce() -> Option<PathBuf>,
+    after: AfterValidation,
 ) -> Result<Config, ConfigError> {
     if let Some(text) = var(TEXT_VARIABLE) {
-        return parse_from(&text, Origin::Variable(TEXT_VARIABLE));
+        return parse_from(&text, Origin::Variable(TEXT_VARIABLE), after);
     }
     let path = match var(FILE_VARIABLE) {
         Some(path) => PathBuf::from(path),
@@ -73,7 +96,7 @@ fn from_sources(
             None => return Err(ConfigError::new(Origin::Unnamed, Problem::Nowhere)),
         },
     };
-    Config::load(&path)
+    load_with(&path, after)
 }
 
 #[cfg(test)]
@@ -194,13 +217,13 @@ mod tests {
             "INLET_CONFIG_FILE" => Some("/nonexistent/elsewhere.toml".to_owned()),
             _ => None,
         };
-        let message = refusal(from_sources(vars, || None)).to_string();
+        let message = refusal(from_sources(vars, || None, transforms::compile_all)).to_string();
         assert!(
             message.starts_with("INLET_CONFIG: `sources.x.scheme`: "),
             "{message}"
         );
         let good = |name: &str| (name == "INLET_CONFIG").then(|| GITHUB.to_owned());
-        let config = from_sources(good, || None).unwrap();
+        let config = from_sources(good, || None, transforms::compile_all).unwrap();
         assert_eq!(
             config.source("github").unwrap().scheme,
             Scheme::named("github").unwrap()
@@ -212,7 +235,7 @@ mod tests {
         let scratch = Scratch::new("file-variable");
         let path = scratch.file("deployed.toml", BAD_SCHEME);
         let vars = |name: &str| (name == "INLET_CONFIG_FILE").then(|| path.display().to_string());
-        let message = refusal(from_sources(vars, || None)).to_string();
+        let message = refusal(from_sources(vars, || None, transforms::compile_all)).to_string();
         assert!(
             message.starts_with(&format!("{}: `sources.x.scheme`: ", path.display())),
             "{message}"
@@ -223,18 +246,30 @@ mod tests {
     fn the_default_file_is_beside_the_executable_and_named() {
         let scratch = Scratch::new("beside-exe");
         let path = scratch.file("inlet.toml", BAD_SCHEME);
-        let message = refusal(from_sources(|_| None, || Some(scratch.0.clone()))).to_string();
+        let message = refusal(from_sources(
+            |_| None,
+            || Some(scratch.0.clone()),
+            transforms::compile_all,
+        ))
+        .to_string();
         assert!(
             message.starts_with(&format!("{}: `sources.x.scheme`: ", path.display())),
             "{message}"
         );
         scratch.file("inlet.toml", GITHUB);
-        assert!(from_sources(|_| None, || Some(scratch.0.clone())).is_ok());
+        assert!(
+            from_sources(
+                |_| None,
+                || Some(scratch.0.clone()),
+                transforms::compile_all
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn with_nowhere_to_look_the_refusal_says_what_to_set() {
-        let message = refusal(from_sources(|_| None, || None)).to_string();
+        let message = refusal(from_sources(|_| None, || None, transforms::compile_all)).to_string();
         assert_eq!(
             message,
             "config: nowhere to read it from: set INLET_CONFIG or INLET_CONFIG_FILE"
@@ -304,7 +339,12 @@ mod tests {
         scratch.file("bootstrap", "");
         scratch.file(DEFAULT_FILE, &text);
         // The functions' own path: no variable set, the file beside the executable.
-        let config = from_sources(|_| None, || Some(scratch.0.clone())).unwrap();
+        let config = from_sources(
+            |_| None,
+            || Some(scratch.0.clone()),
+            transforms::compile_all,
+        )
+        .unwrap();
         assert_eq!(config.sources.len(), sources);
         assert_eq!(config.routes.len(), sources);
         let meta = config.source("meta").unwrap();
@@ -313,7 +353,8 @@ mod tests {
 
         // INLET_CONFIG, when set, still wins over the packaged file.
         let vars = |name: &str| (name == TEXT_VARIABLE).then(|| GITHUB.to_owned());
-        let config = from_sources(vars, || Some(scratch.0.clone())).unwrap();
+        let config =
+            from_sources(vars, || Some(scratch.0.clone()), transforms::compile_all).unwrap();
         assert_eq!(config.sources.len(), 1);
     }
 

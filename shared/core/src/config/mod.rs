@@ -18,6 +18,7 @@ mod raw;
 mod route;
 mod secret_ref;
 mod source;
+mod transforms;
 mod validate;
 mod validate_route;
 mod validate_source;

@@ -147,9 +147,11 @@ pub(super) fn validate_url(key: &str, text: &str) -> Result<(), Problem> {
 /// Parses and validates `text` without an origin, for the tests of each part of validation.
 #[cfg(test)]
 pub(super) fn validated(text: &str) -> Result<Config, Problem> {
-    toml::from_str::<RawConfig>(text)
+    let config = toml::from_str::<RawConfig>(text)
         .map_err(|e| Problem::Syntax(e.to_string()))?
-        .validate()
+        .validate()?;
+    super::transforms::compile_all(&config)?;
+    Ok(config)
 }
 
 /// Asserts that `text` is refused, naming `key`: exactly, for a refused value; within the
