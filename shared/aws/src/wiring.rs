@@ -115,7 +115,9 @@ pub async fn config_router<S: SecretStore>(
     clients: &Clients,
 ) -> Result<Router, WiringError> {
     let forwarder = Forwarder::new().map_err(|e| WiringError::Forwarder(e.to_string()))?;
-    let destinations = AwsDestinations::new(clients);
+    // The pipelines' SQS client; SNS and EventBridge clients from the same SDK config, built
+    // only when a route needs one.
+    let destinations = AwsDestinations::from_sdk_config(&clients.sdk).with_sqs(clients.sqs.clone());
     Ok(Router::load(config, resolver, forwarder, &destinations).await?)
 }
 

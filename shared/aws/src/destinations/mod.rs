@@ -30,7 +30,6 @@ pub mod eventbridge;
 pub mod sns;
 pub mod sqs;
 
-use crate::wiring::Clients;
 use aws_sdk_sqs::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use base64::Engine as _;
@@ -62,12 +61,6 @@ pub struct AwsDestinations {
 }
 
 impl AwsDestinations {
-    /// The destinations the wiring builds: the pipelines' SQS client, the rest from their SDK
-    /// config.
-    pub fn new(clients: &Clients) -> Self {
-        Self::from_sdk_config(&clients.sdk).with_sqs(clients.sqs.clone())
-    }
-
     /// Every client built from `sdk`, when first needed.
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
         Self {

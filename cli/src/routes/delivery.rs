@@ -1,0 +1,242 @@
+//! The delivery made into the envelope ingest would queue for the source: the headers the
+//! scheme keeps, the event type read the way ingest reads it, and why ingest would not queue it.
+
+use super::explain::quoted;
+use crate::sending::now_secs;
+use http::HeaderMap;
+use inlet_core::config::Source;
+use inlet_core::envelope::{self, Envelope};
+use inlet_signature::{Delivery, Scheme, Window};
+use serde_json::Value;
+
+/// The event id of the envelope a test builds: its key is `SOURCE#test`.
+pub(super) const TEST_EVENT_ID: &str = "test";
+/// Ingest drops an event type longer than this (it would not be a valid message attribute).
+const MAX_EVENT_TYPE_LEN: usize = 256;
+/// Throwaway secrets the delivery is signed and verified with, only to read its type through
+/// the scheme's own code.
+const SEED: &[u8] = b"inlet routes test: a throwaway key";
+
+/// Where the event type came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum TypeFrom {
+    /// `--event-type`.
+    Given,
+    /// Read from the delivery by the scheme, as ingest reads it.
+    Delivery,
+    /// None: why.
+    Absent(String),
+}
+
+/// One delivery made into the envelope ingest would queue, with what ingest would say of it.
+#[derive(Debug)]
+pub(super) struct Tested<'c> {
+    pub(super) source: &'c Source,
+    pub(super) envelope: Envelope,
+    pub(super) body: Vec<u8>,
+    pub(super) type_from: TypeFrom,
+    /// Header names the envelope keeps.
+    pub(super) kept: Vec<String>,
+    /// Why ingest would not queue it at all, when it would not.
+    pub(super) not_queued: Option<String>,
+    /// Other things worth saying before the routes.
+    pub(super) notes: Vec<String>,
+}
+
+/// Builds the envelope for `body` and `headers` at `source`, as ingest would.
+pub(super) fn test_delivery<'c>(
+    source: &'c Source,
+    headers: &HeaderMap,
+    body: &[u8],
+    event_type: Option<String>,
+) -> Tested<'c> {
+    let scheme = &source.scheme;
+    let keeps: Vec<&str> = std::iter::once("content-type")
+        .chain(scheme.informative_headers().iter().copied())
+        .collect();
+    let mut kept_headers = std::collections::BTreeMap::new();
+    let mut ignored = Vec::new();
+    for name in headers.keys() {
+        let name = name.as_str();
+        if keeps.contains(&name) {
+            if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+                kept_headers.insert(name.to_owned(), value.to_owned());
+            }
+        } else if !ignored.iter().any(|n| n == name) {
+            ignored.push(name.to_owned());
+        }
+    }
+    let mut notes = Vec::new();
+    if !ignored.is_empty() {
+        notes.push(format!(
+            "--header {}: ignored: the envelope keeps only {} for this source, so no route sees \
+             {}",
+            ignored.join(", "),
+            keeps.join(", "),
+            if ignored.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    let read = read_delivery(source, headers, body);
+    let handshake = read.as_ref().is_ok_and(|read| read.handshake);
+    let (event_type, type_from) = match event_type {
+        Some(given) => (Some(given), TypeFrom::Given),
+        None => match read.map(|read| read.event_type) {
+            Ok(Some(found)) => (Some(found), TypeFrom::Delivery),
+            Ok(None) => (
+                None,
+                TypeFrom::Absent(match scheme {
+                    Scheme::None => "the `none` scheme reads no type; give --event-type".to_owned(),
+                    _ => format!(
+                        "the {} scheme finds none in this delivery{}; give --event-type",
+                        scheme.name(),
+                        scheme
+                            .type_header()
+                            .map(|h| format!(" (it reads the {h} header)"))
+                            .unwrap_or_default()
+                    ),
+                }),
+            ),
+            Err(why) => (
+                None,
+                TypeFrom::Absent(format!(
+                    "it could not be read from the delivery ({why}); give --event-type"
+                )),
+            ),
+        },
+    };
+    let mut not_queued = None;
+    if handshake {
+        not_queued = Some(format!(
+            "this is a {} handshake: ingest answers it and queues nothing, so no route runs",
+            scheme.name()
+        ));
+    } else if scheme.posts_json_object() && !is_json_object(body) {
+        not_queued = Some(format!(
+            "ingest refuses this body (400 malformed_body): {} deliveries are JSON objects",
+            scheme.name()
+        ));
+    } else if let Some(filter) = &source.events
+        && !filter.allows(event_type.as_deref())
+    {
+        let what = event_type.as_deref().map_or_else(
+            || "an event without a type".to_owned(),
+            |t| format!("type {}", quoted(t)),
+        );
+        not_queued = Some(format!(
+            "sources.{}.events: the source does not take {what} (ingest answers 200 ignored): \
+             no route runs",
+            source.name
+        ));
+    }
+    let key = envelope::idempotency_key(&source.name, TEST_EVENT_ID);
+    let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
+    let mut envelope = Envelope {
+        v: envelope::VERSION,
+        key,
+        source: source.name.clone(),
+        scheme: scheme.name().to_owned(),
+        event_type,
+        event_id: TEST_EVENT_ID.to_owned(),
+        received_at: inlet_signature::clock::format_rfc3339_millis(now_ms),
+        headers: kept_headers,
+        body: None,
+        body_b64: None,
+        replay: None,
+        body_ref: None,
+    };
+    envelope.set_body(body);
+    Tested {
+        source,
+        kept: envelope.headers.keys().cloned().collect(),
+        envelope,
+        body: body.to_vec(),
+        type_from,
+        not_queued,
+        notes,
+    }
+}
+
+/// What the source's scheme reads from a delivery.
+#[derive(Debug, Default)]
+struct Read {
+    /// As ingest would queue it.
+    event_type: Option<String>,
+    /// Whether it is a handshake ingest answers instead of queueing (Slack's `url_verification`).
+    handshake: bool,
+}
+
+/// What the source's scheme reads from this delivery, through the scheme's own code: the
+/// delivery is signed with a throwaway key and verified with it, as ingest verifies, so the type
+/// is exactly the one ingest would queue. The delivery's own signature headers are replaced; the
+/// replay window is not applied (a saved delivery's timestamp is old).
+fn read_delivery(source: &Source, headers: &HeaderMap, body: &[u8]) -> Result<Read, String> {
+    let scheme = &source.scheme;
+    let (sign_secret, verify_secret) = match scheme {
+        Scheme::None => return Ok(Read::default()),
+        Scheme::Provider(provider) => {
+            let secrets = provider.secrets_for_seed(SEED);
+            (secrets.sign, secrets.verify)
+        }
+        Scheme::Hmac(custom) => {
+            let text = match custom.key_encoding {
+                Some(encoding) => encoding.encode(SEED),
+                None => String::from_utf8_lossy(SEED).into_owned(),
+            };
+            (text.clone(), text)
+        }
+        Scheme::Token(_) => {
+            let text = String::from_utf8_lossy(SEED).into_owned();
+            (text.clone(), text)
+        }
+    };
+    let signing = scheme
+        .signing_key(&sign_secret)
+        .map_err(|e| e.to_string())?;
+    let key = scheme.key(&verify_secret).map_err(|e| e.to_string())?;
+    let now = now_secs();
+    let mut map = headers.clone();
+    for header in scheme.authenticating_headers() {
+        map.remove(header);
+    }
+    let body = match scheme.sign_body(body, &signing, now) {
+        Some(signed) => signed.map_err(|e| e.to_string())?,
+        None => body.to_vec(),
+    };
+    let url = source.url.as_deref();
+    let added = scheme
+        .sign(&delivery(&map, &body, url), &signing, now)
+        .map_err(|e| e.to_string())?;
+    for (name, value) in added {
+        map.insert(name, value);
+    }
+    let window = Window {
+        now,
+        tolerance_secs: u64::MAX,
+    };
+    let verified = scheme
+        .verify(&delivery(&map, &body, url), &[key], window)
+        .map_err(|e| e.to_string())?;
+    Ok(Read {
+        // A type ingest would drop is no type.
+        event_type: verified.event_type.filter(|t| {
+            t.len() <= MAX_EVENT_TYPE_LEN
+                && !t.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+        }),
+        handshake: verified.handshake.is_some(),
+    })
+}
+
+/// A POST of `body` with `headers` to `url`, as ingest hands it to the scheme.
+fn delivery<'a>(headers: &'a HeaderMap, body: &'a [u8], url: Option<&'a str>) -> Delivery<'a> {
+    Delivery {
+        headers,
+        body,
+        url,
+        method: "POST",
+        query: None,
+    }
+}
+
+fn is_json_object(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).is_ok_and(|v| v.is_object())
+}
