@@ -19,6 +19,7 @@ mod route;
 mod secret_ref;
 mod source;
 mod transforms;
+mod url;
 mod validate;
 mod validate_route;
 mod validate_source;

@@ -136,14 +136,6 @@ pub(super) fn check_body_limit(key: &str, bytes: usize) -> Result<(), Problem> {
     Ok(())
 }
 
-pub(super) fn validate_url(key: &str, text: &str) -> Result<(), Problem> {
-    let url = url::Url::parse(text).map_err(|e| invalid(key, format!("not a URL: {e}")))?;
-    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-        return Err(invalid(key, "must be an http(s) URL with a host"));
-    }
-    Ok(())
-}
-
 /// Parses and validates `text` without an origin, for the tests of each part of validation.
 #[cfg(test)]
 pub(super) fn validated(text: &str) -> Result<Config, Problem> {

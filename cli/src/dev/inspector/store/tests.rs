@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn arrival(key: &str, state: State) -> Arrival {

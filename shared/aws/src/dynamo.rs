@@ -1,0 +1,305 @@
+//! The idempotency store on DynamoDB: the claim, completion and release of an event key, with
+//! the routes each try settled (architecture.md § Idempotency record).
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use inlet_core::ports::{Claim, ClaimOutcome, IdempotencyStore, Progress, StoreError};
+use std::time::Duration;
+
+/// The idempotency table (architecture.md § Idempotency record): key `pk`, one item per event
+/// key.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+const IN_PROGRESS: &str = "IN_PROGRESS";
+/// Released with some routes settled (`done_routes`, `dead_routes`): claimable at once.
+const PARTIAL: &str = "PARTIAL";
+const COMPLETED: &str = "COMPLETED";
+/// New, released with progress, or an abandoned claim whose lease has run out: for the same
+/// payload only.
+const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (payload_sha256 = :sha AND (#status = :partial OR (#status = :in_progress AND lease_until < :now)))";
+/// An update, not a put: the routes earlier tries settled stay in the item, and come back in
+/// the old item (`ReturnValues = ALL_OLD`), so the claim costs one write whatever it finds.
+const CLAIM_UPDATE: &str = "SET #status = :in_progress, #token = :token, lease_until = :lease, payload_sha256 = :sha, attempts = :attempts, first_seen = if_not_exists(first_seen, :first_seen), expires_at = :expires";
+const DONE_ROUTES: &str = "done_routes";
+const DEAD_ROUTES: &str = "dead_routes";
+const COMPLETE_UPDATE: &str =
+    "SET #status = :completed, completed_at = :now, expires_at = :expires REMOVE lease_until";
+const OWNED_CONDITION: &str = "#token = :token";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Any DynamoDB failure other than a failed condition: throttling, outages and timeouts may pass
+/// on a later try, so they are all transient to the pipeline.
+fn store_unavailable<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> StoreError {
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
+}
+
+/// The answer to a write conditioned on our claim token: a failed condition means the claim is no
+/// longer ours.
+fn owned_write<O, E: ProvideErrorMetadata + std::error::Error + 'static>(
+    result: Result<
+        O,
+        aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+    >,
+    condition_failed: impl FnOnce(&E) -> bool,
+) -> Result<(), StoreError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if error.as_service_error().is_some_and(condition_failed) => {
+            Err(StoreError::ClaimLost)
+        }
+        Err(error) => Err(store_unavailable(&error)),
+    }
+}
+
+/// BatchGetItem takes at most 100 keys per call.
+const BATCH_GET_KEYS: usize = 100;
+/// Calls for one batch's keys, when DynamoDB leaves some unprocessed (throttling).
+const BATCH_GET_ATTEMPTS: u32 = 5;
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The store for `table`, with a client of its own built from `sdk`.
+    pub fn from_config(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), table)
+    }
+
+    /// Which of `keys` the table records as completed. Not a pipeline step (the pipelines never
+    /// read the table): `inlet replay --id` asks it which of its run's claim keys
+    /// (`replay:<id>:<key>`) are already done, so as not to send them again. Strongly
+    /// consistent `BatchGetItem`s of `pk` and `status` only, 100 keys each; keys DynamoDB leaves
+    /// unprocessed are asked again, a few times.
+    pub async fn completed(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        use std::collections::HashMap;
+        let mut done = std::collections::HashSet::new();
+        for chunk in keys.chunks(BATCH_GET_KEYS) {
+            let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|key| HashMap::from([("pk".to_owned(), s(key))]))
+                .collect();
+            for attempt in 1..=BATCH_GET_ATTEMPTS {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .projection_expression("pk, #status")
+                    .expression_attribute_names("#status", "status")
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|error| store_unavailable(&error))?;
+                let items = output
+                    .responses
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .unwrap_or_default();
+                for item in items {
+                    let field = |name: &str| item.get(name).and_then(|v| v.as_s().ok());
+                    if field("status").is_some_and(|status| status == COMPLETED)
+                        && let Some(key) = field("pk")
+                    {
+                        done.insert(key.clone());
+                    }
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(&self.table))
+                    .map(|left| left.keys)
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == BATCH_GET_ATTEMPTS {
+                    return Err(StoreError::Unavailable(format!(
+                        "DynamoDB left {} key(s) unprocessed {BATCH_GET_ATTEMPTS} times",
+                        pending.len()
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+        }
+        Ok(done)
+    }
+
+    /// The routes an item records as settled (string sets; absent when empty).
+    fn progress(old: Option<&std::collections::HashMap<String, AttributeValue>>) -> Progress {
+        let set = |name: &str| {
+            old.and_then(|item| item.get(name)?.as_ss().ok())
+                .map(|values| values.iter().cloned().collect())
+                .unwrap_or_default()
+        };
+        Progress {
+            done: set(DONE_ROUTES),
+            dead: set(DEAD_ROUTES),
+        }
+    }
+
+    /// What a failed claim condition found, from the old item DynamoDB returned.
+    fn classify(
+        old: Option<&std::collections::HashMap<String, AttributeValue>>,
+        sha: &str,
+    ) -> ClaimOutcome {
+        let field = |name: &str| old.and_then(|item| item.get(name)?.as_s().ok().cloned());
+        match (field("status").as_deref(), field("payload_sha256")) {
+            (_, Some(recorded)) if recorded != sha => ClaimOutcome::Conflict {
+                recorded_sha256: recorded,
+            },
+            (Some(COMPLETED), _) => ClaimOutcome::Duplicate,
+            _ => ClaimOutcome::Busy,
+        }
+    }
+}
+
+impl IdempotencyStore for DynamoStore {
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&claim.key))
+            .update_expression(CLAIM_UPDATE)
+            .condition_expression(CLAIM_CONDITION)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+            .expression_attribute_values(":partial", s(PARTIAL))
+            .expression_attribute_values(":token", s(&claim.token))
+            .expression_attribute_values(":lease", n(claim.lease_until))
+            .expression_attribute_values(":sha", s(&claim.payload_sha256))
+            .expression_attribute_values(":attempts", n(claim.attempts))
+            .expression_attribute_values(":first_seen", s(&claim.first_seen))
+            .expression_attribute_values(":expires", n(claim.expires_at))
+            .expression_attribute_values(":now", n(claim.now))
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(ClaimOutcome::New {
+                progress: Self::progress(output.attributes()),
+            }),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(Self::classify(failed.item(), &claim.payload_sha256))
+                }
+                _ => Err(store_unavailable(&error)),
+            },
+        }
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression(COMPLETE_UPDATE)
+            .condition_expression(OWNED_CONDITION)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":completed", s(COMPLETED))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":expires", n(expires_at))
+            .expression_attribute_values(":token", s(token))
+            .send()
+            .await;
+        owned_write(
+            result,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    async fn release(&self, key: &str, token: &str, progress: &Progress) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        if progress.is_empty() {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(key))
+                .condition_expression(OWNED_CONDITION)
+                .expression_attribute_names("#token", "token")
+                .expression_attribute_values(":token", s(token))
+                .send()
+                .await;
+            return owned_write(
+                result,
+                DeleteItemError::is_conditional_check_failed_exception,
+            );
+        }
+        // Kept, unleased, with what is settled. A string set cannot be empty: an empty one is
+        // removed instead.
+        let mut set = vec!["#status = :partial"];
+        let mut remove = vec!["lease_until"];
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .condition_expression(OWNED_CONDITION)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":partial", s(PARTIAL))
+            .expression_attribute_values(":token", s(token));
+        for (attribute, assignment, placeholder, routes) in [
+            (DONE_ROUTES, "done_routes = :done", ":done", &progress.done),
+            (DEAD_ROUTES, "dead_routes = :dead", ":dead", &progress.dead),
+        ] {
+            if routes.is_empty() {
+                remove.push(attribute);
+            } else {
+                set.push(assignment);
+                request = request.expression_attribute_values(
+                    placeholder,
+                    AttributeValue::Ss(routes.iter().cloned().collect()),
+                );
+            }
+        }
+        let result = request
+            .update_expression(format!(
+                "SET {} REMOVE {}",
+                set.join(", "),
+                remove.join(", ")
+            ))
+            .send()
+            .await;
+        owned_write(
+            result,
+            UpdateItemError::is_conditional_check_failed_exception,
+        )
+    }
+}
