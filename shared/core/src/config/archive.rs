@@ -85,7 +85,7 @@ fn check_prefix(key: &str, prefix: &str) -> Result<(), Problem> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::validate::{assert_refused, validated};
+    use super::super::test_support::{assert_refused, validated};
     use super::*;
 
     const GITHUB: &str = "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n";

@@ -2,7 +2,7 @@
 //!
 //! Reading is two steps: serde reads the TOML into raw shapes that refuse unknown keys (`raw`),
 //! then validation turns them into the types the pipelines use (`validate`, `validate_source`,
-//! `validate_route`),
+//! `validate_route`, `validate_when`, `validate_action`),
 //! naming the offending key on failure. The loader (`load`) knows where the text came from and
 //! puts that in front of every refusal. Secrets never appear here, only references to where
 //! they live.
@@ -18,11 +18,15 @@ mod raw;
 mod route;
 mod secret_ref;
 mod source;
+#[cfg(test)]
+mod test_support;
 mod transforms;
 mod url;
 mod validate;
+mod validate_action;
 mod validate_route;
 mod validate_source;
+mod validate_when;
 
 pub use archive::{ArchiveSettings, CLAIMS_PREFIX};
 pub use check::{Checked, Finding};

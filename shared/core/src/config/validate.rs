@@ -136,38 +136,10 @@ pub(super) fn check_body_limit(key: &str, bytes: usize) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Parses and validates `text` without an origin, for the tests of each part of validation.
-#[cfg(test)]
-pub(super) fn validated(text: &str) -> Result<Config, Problem> {
-    let config = toml::from_str::<RawConfig>(text)
-        .map_err(|e| Problem::Syntax(e.to_string()))?
-        .validate()?;
-    super::transforms::compile_all(&config)?;
-    Ok(config)
-}
-
-/// Asserts that `text` is refused, naming `key`: exactly, for a refused value; within the
-/// parser's message, for an unknown key.
-#[cfg(test)]
-pub(super) fn assert_refused(text: &str, key: &str) {
-    match validated(text) {
-        Ok(_) => panic!("accepted:\n{text}"),
-        Err(Problem::Invalid { key: named, why }) => {
-            assert_eq!(named, key, "{why}\nfor:\n{text}");
-        }
-        Err(Problem::Syntax(message)) => {
-            assert!(
-                message.contains(&format!("`{key}`")),
-                "`{key}` not named in: {message}\nfor:\n{text}"
-            );
-        }
-        Err(other) => panic!("{other} for:\n{text}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::test_support::{assert_refused, validated};
     use crate::config::{Action, SecretRef};
 
     const GITHUB: &str = "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n";

@@ -1,22 +1,15 @@
 //! Validation of `[[routes]]`: each route's source, filters (`events`, `when`), `transform` and
 //! action ([`RawRoute::validate`]), and across the list, each route's name ([`route_names`]):
-//! unique, and required once a source has several routes.
+//! unique, and required once a source has several routes. Conditions are checked in
+//! `validate_when`, actions in `validate_action`.
 
 use super::error::{Problem, invalid};
 use super::event_filter::EventFilter;
-use super::raw::{RawAction, RawCondition, RawRoute};
-use super::route::{Action, Condition, Route, Subject, Test};
-use super::secret_ref::SecretRef;
-use super::url::validate_url;
+use super::raw::RawRoute;
+use super::route::Route;
 use crate::actions::transform::MAX_PROGRAM_BYTES;
-use http::HeaderName;
 use inlet_signature::Scheme;
 use std::collections::{BTreeMap, HashMap};
-
-/// A forward must end well within the process function's 30 s timeout; a minute is the ceiling
-/// anyone has a reason to ask for.
-const MAX_TIMEOUT_MS: u64 = 60_000;
-const DEFAULT_TIMEOUT_MS: u64 = 5000;
 
 /// What route validation knows of the source a route names.
 #[derive(Debug, Clone, Copy)]
@@ -188,345 +181,216 @@ fn check_transform(key: &str, program: String) -> Result<String, Problem> {
     Ok(program)
 }
 
-impl RawCondition {
-    /// `key` is `routes[i].when[j]`; `scheme` is the route's source's, when it is known.
-    fn validate(self, key: &str, scheme: Option<&Scheme>) -> Result<Condition, Problem> {
-        let subject = match (self.pointer, self.header) {
-            (None, None) => {
-                return Err(invalid(
-                    key,
-                    "a condition needs a subject: `pointer` (into the JSON body) or `header`",
-                ));
-            }
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    key,
-                    "a condition has one subject: `pointer` or `header`, not both",
-                ));
-            }
-            (Some(pointer), None) => {
-                let key = format!("{key}.pointer");
-                let Some(pointer) = pointer.as_str() else {
-                    return Err(invalid(
-                        key,
-                        "must be a string: a JSON pointer such as \"/action\"",
-                    ));
-                };
-                check_pointer(&key, pointer)?;
-                Subject::Pointer(pointer.to_owned())
-            }
-            (None, Some(header)) => {
-                Subject::Header(check_header(&format!("{key}.header"), &header, scheme)?)
-            }
-        };
-        let tests: Vec<(&str, toml::Value)> = [
-            ("in", self.any_of),
-            ("equals", self.equals),
-            ("exists", self.exists),
-            ("prefix", self.prefix),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| Some((name, value?)))
-        .collect();
-        let (operator, value) = match <[_; 1]>::try_from(tests) {
-            Ok([test]) => test,
-            Err(tests) if tests.is_empty() => {
-                return Err(invalid(
-                    key,
-                    "a condition needs a test: `in`, `equals`, `exists` or `prefix`",
-                ));
-            }
-            Err(tests) => {
-                let names: Vec<String> =
-                    tests.iter().map(|(name, _)| format!("`{name}`")).collect();
-                return Err(invalid(
-                    key,
-                    format!("a condition has one test, not {}", names.join(" and ")),
-                ));
-            }
-        };
-        let header = matches!(subject, Subject::Header(_));
-        let key = format!("{key}.{operator}");
-        let scalars = if header {
-            "strings (a header is text)"
-        } else {
-            "strings, numbers or booleans"
-        };
-        let test = match operator {
-            "in" => {
-                let values = match value {
-                    toml::Value::Array(values) if !values.is_empty() => values,
-                    _ => {
-                        return Err(invalid(
-                            key,
-                            format!("must be a non-empty list of {scalars}"),
-                        ));
-                    }
-                };
-                let values = values
-                    .into_iter()
-                    .map(|value| scalar(value, header))
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(|| {
-                        invalid(&key, format!("must be a non-empty list of {scalars}"))
-                    })?;
-                Test::In(values)
-            }
-            "equals" => Test::Equals(scalar(value, header).ok_or_else(|| {
-                let one = if header {
-                    "a string (a header is text)"
-                } else {
-                    "a string, a number or a boolean"
-                };
-                invalid(&key, format!("must be {one}"))
-            })?),
-            "exists" => match value {
-                toml::Value::Boolean(exists) => Test::Exists(exists),
-                _ => return Err(invalid(key, "must be `true` or `false`")),
-            },
-            _ => match value {
-                toml::Value::String(prefix) => Test::Prefix(prefix),
-                _ => return Err(invalid(key, "must be a string")),
-            },
-        };
-        Ok(Condition { subject, test })
-    }
-}
-
-/// A TOML scalar as the JSON value it is compared with; `None` for any other type (a header
-/// takes only strings), and for a float that is not finite.
-fn scalar(value: toml::Value, header: bool) -> Option<serde_json::Value> {
-    match value {
-        toml::Value::String(text) => Some(serde_json::Value::String(text)),
-        _ if header => None,
-        toml::Value::Integer(i) => Some(i.into()),
-        toml::Value::Float(f) => serde_json::Number::from_f64(f).map(serde_json::Value::Number),
-        toml::Value::Boolean(b) => Some(b.into()),
-        _ => None,
-    }
-}
-
-/// RFC 6901: empty (the whole body), or `/`-separated tokens where `~` is only `~0` or `~1`.
-pub(super) fn check_pointer(key: &str, pointer: &str) -> Result<(), Problem> {
-    if !pointer.is_empty() && !pointer.starts_with('/') {
-        return Err(invalid(
-            key,
-            "a JSON pointer is empty or starts with `/`, as in \"/pull_request/user/login\"",
-        ));
-    }
-    let mut chars = pointer.chars();
-    while let Some(c) = chars.next() {
-        if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
-            return Err(invalid(
-                key,
-                "in a JSON pointer `~` is written `~0` and `/` inside a key `~1`",
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// A header condition's name, lower-cased: one the envelope keeps for the route's source
-/// (`content-type` and its scheme's informative headers), or it could never match.
-fn check_header(
-    key: &str,
-    header: &toml::Value,
-    scheme: Option<&Scheme>,
-) -> Result<String, Problem> {
-    let Some(name) = header.as_str() else {
-        return Err(invalid(key, "must be a string: a header name"));
-    };
-    let name = HeaderName::try_from(name.to_ascii_lowercase())
-        .map_err(|_| invalid(key, "not a valid header name"))?;
-    if let Some(scheme) = scheme {
-        let kept: Vec<&str> = std::iter::once("content-type")
-            .chain(scheme.informative_headers().iter().copied())
-            .collect();
-        if !kept.contains(&name.as_str()) {
-            let list: Vec<String> = kept.iter().map(|h| format!("`{h}`")).collect();
-            return Err(invalid(
-                key,
-                format!(
-                    "`{name}` is not kept for this route's source, so it never matches: a \
-                     delivery keeps only {} (the {} scheme's informative headers, never one \
-                     that authenticates)",
-                    list.join(", "),
-                    scheme.name()
-                ),
-            ));
-        }
-    }
-    Ok(name.as_str().to_owned())
-}
-
-impl RawAction {
-    /// `key` is `routes[i].action`.
-    fn validate(self, key: &str) -> Result<Action, Problem> {
-        Ok(match self {
-            Self::Forward {
-                url,
-                secret,
-                timeout_ms,
-            } => {
-                validate_url(&format!("{key}.url"), &url)?;
-                let secret = SecretRef::parse(&secret)
-                    .map_err(|why| invalid(format!("{key}.secret"), why))?;
-                let timeout_ms = timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-                if timeout_ms == 0 || timeout_ms > MAX_TIMEOUT_MS {
-                    return Err(invalid(
-                        format!("{key}.timeout_ms"),
-                        format!("must be between 1 and {MAX_TIMEOUT_MS}"),
-                    ));
-                }
-                Action::Forward {
-                    url,
-                    secret,
-                    timeout_ms,
-                }
-            }
-            Self::Log {} => Action::Log,
-            Self::Sqs {
-                queue_url,
-                group_pointer,
-            } => {
-                let fifo = check_queue_url(&format!("{key}.queue_url"), &queue_url)?;
-                if let Some(pointer) = &group_pointer {
-                    let key = format!("{key}.group_pointer");
-                    if !fifo {
-                        return Err(invalid(
-                            key,
-                            "only for a FIFO queue (a queue URL ending `.fifo`): a standard \
-                             queue has no message groups",
-                        ));
-                    }
-                    if pointer.is_empty() {
-                        return Err(invalid(
-                            key,
-                            "must point into the body, as in \"/repository/id\"; leave it out to \
-                             group by the event key",
-                        ));
-                    }
-                    check_pointer(&key, pointer)?;
-                }
-                Action::Sqs {
-                    queue_url,
-                    group_pointer,
-                }
-            }
-            Self::Sns { topic_arn } => {
-                check_topic_arn(&format!("{key}.topic_arn"), &topic_arn)?;
-                Action::Sns { topic_arn }
-            }
-            Self::EventBridge { bus } => {
-                check_bus(&format!("{key}.bus"), &bus)?;
-                Action::EventBridge { bus }
-            }
-        })
-    }
-}
-
-/// An SQS or SNS resource name: 1 to 80 (SQS) or 256 (SNS) of letters, digits, `-` and `_`,
-/// the length counting an optional `.fifo`. Whether it is FIFO.
-fn aws_name(name: &str, max: usize) -> Option<bool> {
-    let (stem, fifo) = match name.strip_suffix(".fifo") {
-        Some(stem) => (stem, true),
-        None => (name, false),
-    };
-    let fits = !stem.is_empty()
-        && name.len() <= max
-        && stem
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    fits.then_some(fifo)
-}
-
-fn account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `https://sqs.<region>.amazonaws.com/<12-digit account>/<queue name>`, or the same path on
-/// an emulator's http URL. Whether the queue is FIFO.
-fn check_queue_url(key: &str, text: &str) -> Result<bool, Problem> {
-    validate_url(key, text)?;
-    let shape = || {
-        invalid(
-            key,
-            "must be an SQS queue URL, `https://sqs.<region>.amazonaws.com/<12-digit account>/\
-             <queue name>` (the name 1 to 80 of letters, digits, `-` and `_`, with `.fifo` for \
-             a FIFO queue)",
-        )
-    };
-    let url = url::Url::parse(text).map_err(|_| shape())?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(shape());
-    }
-    let segments: Vec<&str> = url
-        .path_segments()
-        .map(Iterator::collect)
-        .unwrap_or_default();
-    match segments.as_slice() {
-        [account, name] if account_id(account) => aws_name(name, 80).ok_or_else(shape),
-        _ => Err(shape()),
-    }
-}
-
-/// `arn:<partition>:<service>:<region>:<12-digit account>:<resource>`: the resource, if the
-/// ARN is of `service` and well formed.
-fn arn_resource<'t>(text: &'t str, service: &str) -> Option<&'t str> {
-    let mut parts = text.splitn(6, ':');
-    let word = |part: &str| {
-        !part.is_empty()
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    };
-    let ok = parts.next() == Some("arn")
-        && parts.next().is_some_and(word)
-        && parts.next() == Some(service)
-        && parts.next().is_some_and(word)
-        && parts.next().is_some_and(account_id);
-    if ok { parts.next() } else { None }
-}
-
-fn check_topic_arn(key: &str, text: &str) -> Result<(), Problem> {
-    match arn_resource(text, "sns").and_then(|name| aws_name(name, 256)) {
-        Some(_) => Ok(()),
-        None => Err(invalid(
-            key,
-            "must be an SNS topic ARN, `arn:aws:sns:<region>:<12-digit account>:<topic name>` \
-             (the name 1 to 256 of letters, digits, `-` and `_`, with `.fifo` for a FIFO topic)",
-        )),
-    }
-}
-
-/// An event bus's name, or its ARN (`arn:aws:events:<region>:<account>:event-bus/<name>`).
-fn check_bus(key: &str, text: &str) -> Result<(), Problem> {
-    let bus_name = |name: &str| {
-        !name.is_empty()
-            && name.len() <= 256
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
-    };
-    let fits = if text.starts_with("arn:") {
-        arn_resource(text, "events")
-            .and_then(|resource| resource.strip_prefix("event-bus/"))
-            .is_some_and(bus_name)
-    } else {
-        bus_name(text)
-    };
-    if fits {
-        Ok(())
-    } else {
-        Err(invalid(
-            key,
-            "must be an event bus name (1 to 256 of letters, digits, `.`, `_`, `-` and `/`, as \
-             in \"default\") or its ARN, `arn:aws:events:<region>:<12-digit account>:event-bus/\
-             <name>`",
-        ))
-    }
-}
-
 #[cfg(test)]
-#[path = "validate_route_tests.rs"]
-mod tests;
+mod tests {
+    use super::*;
+    use crate::config::route::{Action, Condition, Subject, Test};
+    use crate::config::test_support::{assert_refused, config, validated};
+    use serde_json::json;
+
+    #[test]
+    fn an_existing_config_keeps_working_with_its_routes_named_by_source() {
+        let config = validated(&config(&[
+            "source = \"github\"\naction = { type = \"log\" }",
+            "source = \"stripe\"\naction = { type = \"log\" }",
+        ]))
+        .unwrap();
+        let names: Vec<_> = config.routes.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["github", "stripe"]);
+        assert!(
+            config
+                .routes
+                .iter()
+                .all(|r| r.when.is_empty() && r.transform.is_none())
+        );
+    }
+
+    #[test]
+    fn routes_are_typed() {
+        let config = validated(&config(&[
+            "name = \"triage\"
+    source = \"github\"
+    events = [\"issues\"]
+    when = [
+      { pointer = \"/action\", in = [\"opened\", \"reopened\"] },
+      { header = \"X-GitHub-Event\", equals = \"issues\" },
+      { pointer = \"/issue/number\", equals = 5 },
+      { pointer = \"/ratio\", in = [0.5, true] },
+      { pointer = \"/a~1b\", exists = false },
+      { pointer = \"/sender/login\", prefix = \"octo\" },
+    ]
+    transform = '{action: .action, repo: .repository.full_name}'
+    action = { type = \"sqs\", queue_url = \"https://sqs.eu-west-1.amazonaws.com/123456789012/triage.fifo\", group_pointer = \"/repository/id\" }",
+            "name = \"audit\"\nsource = \"github\"\naction = { type = \"eventbridge\", bus = \"arn:aws:events:eu-west-1:123456789012:event-bus/audit\" }",
+            "source = \"stripe\"\naction = { type = \"sns\", topic_arn = \"arn:aws:sns:eu-west-1:123456789012:billing\" }",
+        ]))
+        .unwrap();
+        let triage = &config.routes[0];
+        assert_eq!(triage.name, "triage");
+        assert_eq!(
+            triage.when,
+            [
+                Condition {
+                    subject: Subject::Pointer("/action".into()),
+                    test: Test::In(vec![json!("opened"), json!("reopened")]),
+                },
+                Condition {
+                    subject: Subject::Header("x-github-event".into()),
+                    test: Test::Equals(json!("issues")),
+                },
+                Condition {
+                    subject: Subject::Pointer("/issue/number".into()),
+                    test: Test::Equals(json!(5)),
+                },
+                Condition {
+                    subject: Subject::Pointer("/ratio".into()),
+                    test: Test::In(vec![json!(0.5), json!(true)]),
+                },
+                Condition {
+                    subject: Subject::Pointer("/a~1b".into()),
+                    test: Test::Exists(false),
+                },
+                Condition {
+                    subject: Subject::Pointer("/sender/login".into()),
+                    test: Test::Prefix("octo".into()),
+                },
+            ]
+        );
+        assert_eq!(
+            triage.transform.as_deref(),
+            Some("{action: .action, repo: .repository.full_name}")
+        );
+        assert_eq!(
+            triage.action,
+            Action::Sqs {
+                queue_url: "https://sqs.eu-west-1.amazonaws.com/123456789012/triage.fifo".into(),
+                group_pointer: Some("/repository/id".into()),
+            }
+        );
+        assert_eq!(config.routes[1].name, "audit");
+        assert_eq!(
+            config.routes[1].action,
+            Action::EventBridge {
+                bus: "arn:aws:events:eu-west-1:123456789012:event-bus/audit".into()
+            }
+        );
+        assert_eq!(config.routes[2].name, "stripe");
+        assert_eq!(
+            config.routes[2].action,
+            Action::Sns {
+                topic_arn: "arn:aws:sns:eu-west-1:123456789012:billing".into()
+            }
+        );
+    }
+    #[test]
+    fn every_refusal_in_a_route_names_the_offending_key() {
+        let route = |lines: &str| config(&[&format!("source = \"github\"\n{lines}")]);
+        let logged = |lines: &str| route(&format!("{lines}\naction = {{ type = \"log\" }}"));
+        let log = "action = { type = \"log\" }";
+        let cases = [
+            // name
+            (logged("name = \"Triage\""), "routes[0].name"),
+            (logged("name = \"\""), "routes[0].name"),
+            (
+                logged(&format!("name = \"{}\"", "a".repeat(65))),
+                "routes[0].name",
+            ),
+            (logged("name = \"a,b\""), "routes[0].name"),
+            (
+                config(&[
+                    &format!("source = \"github\"\n{log}"),
+                    &format!("name = \"b\"\nsource = \"github\"\n{log}"),
+                ]),
+                "routes[0].name",
+            ),
+            (
+                config(&[
+                    &format!("name = \"a\"\nsource = \"github\"\n{log}"),
+                    &format!("source = \"github\"\n{log}"),
+                ]),
+                "routes[1].name",
+            ),
+            (
+                config(&[
+                    &format!("name = \"a\"\nsource = \"github\"\n{log}"),
+                    &format!("name = \"a\"\nsource = \"stripe\"\n{log}"),
+                ]),
+                "routes[1].name",
+            ),
+            // A default colliding with an explicit name, either way round.
+            (
+                config(&[
+                    &format!("name = \"stripe\"\nsource = \"github\"\n{log}"),
+                    &format!("source = \"stripe\"\n{log}"),
+                ]),
+                "routes[1].name",
+            ),
+            (
+                config(&[
+                    &format!("source = \"stripe\"\n{log}"),
+                    &format!("name = \"stripe\"\nsource = \"github\"\n{log}"),
+                ]),
+                "routes[1].name",
+            ),
+            // transform
+            (logged("transform = \"\""), "routes[0].transform"),
+            (logged("transform = \"  \""), "routes[0].transform"),
+            (logged("transform = '{a: '"), "routes[0].transform"),
+            (logged("transform = 'nosuch'"), "routes[0].transform"),
+            (
+                logged(&format!("transform = '{}'", ". ".repeat(9000))),
+                "routes[0].transform",
+            ),
+        ];
+        for (text, key) in cases {
+            assert_refused(&text, key);
+        }
+    }
+
+    #[test]
+    fn refusals_say_what_to_do() {
+        let why = |text: &str| match validated(text) {
+            Err(Problem::Invalid { why, .. }) => why,
+            other => panic!("{other:?}"),
+        };
+        let log = "action = { type = \"log\" }";
+        let two = config(&[
+            &format!("source = \"github\"\n{log}"),
+            &format!("source = \"github\"\n{log}"),
+            &format!("name = \"c\"\nsource = \"github\"\n{log}"),
+        ]);
+        let message = why(&two);
+        assert!(message.contains("has 3 routes"), "{message}");
+        assert!(message.contains("every route that matches"), "{message}");
+        assert!(message.contains("`name`"), "{message}");
+
+        let transform = config(&[&format!("source = \"github\"\ntransform = '{{a: '\n{log}")]);
+        let message = why(&transform);
+        assert!(message.contains("does not compile"), "{message}");
+        assert!(message.contains("closing brace"), "{message}");
+    }
+
+    #[test]
+    fn names_are_given_in_one_pass_over_the_list() {
+        let naming = |name, source| Some(Naming { name, source });
+        let names = route_names(&[
+            naming(None, "github"),
+            None,
+            naming(Some("a"), "stripe"),
+            naming(Some("b"), "stripe"),
+        ]);
+        let names: Vec<_> = names
+            .into_iter()
+            .map(|n| n.map(|n| n.map_err(|p| p.to_string())))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some(Ok("github".to_owned())),
+                None,
+                Some(Ok("a".to_owned())),
+                Some(Ok("b".to_owned())),
+            ]
+        );
+    }
+}

@@ -311,7 +311,7 @@ impl RawSource {
 
 #[cfg(test)]
 mod tests {
-    use super::super::validate::{assert_refused, validated};
+    use super::super::test_support::{assert_refused, validated};
     use super::*;
     use crate::config::MAX_BODY_BYTES;
 
