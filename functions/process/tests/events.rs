@@ -11,7 +11,7 @@
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use inlet_aws::lambda::handle_sqs;
-use inlet_core::actions::{ActionError, Event, Handler};
+use inlet_core::actions::{ActionError, Event, HANDLER_ROUTE, Handler};
 use inlet_core::claims::ClaimChecks;
 use inlet_core::config::ProcessSettings;
 use inlet_core::envelope::{Envelope, idempotency_key};
@@ -699,6 +699,19 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         if let Some(source) = source {
             attributes.insert("source".to_owned(), source);
         }
+        // A route failed for good: the letter names it (the handler's one route) and why, so
+        // its redrive runs only that route.
+        if matches!(*expect, ActionFailed) {
+            attributes.insert("routes".to_owned(), HANDLER_ROUTE.to_owned());
+            attributes.insert(
+                "route_errors".to_owned(),
+                serde_json::json!({ HANDLER_ROUTE: {
+                    "reason": "action_failed",
+                    "message": "the target answered 410",
+                }})
+                .to_string(),
+            );
+        }
         // The message its delivery was first queued as: the record's own, unless it was a
         // redriven dead letter carrying the origin.
         attributes.insert(
@@ -806,6 +819,21 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
                 ensure(
                     record.expires_at == now_secs + ProcessSettings::default().record_ttl_secs,
                     || format!("{key}: expires_at {}", record.expires_at),
+                )?;
+            }
+            // A route that failed for good stays recorded as dead-lettered (released, no
+            // lease), so another copy leaves it to its redrive; any other failure leaves no claim
+            // behind, so the retry can claim at once.
+            None if indices
+                .iter()
+                .any(|&i| matches!(scenario.records[i], ActionFailed)) =>
+            {
+                let record = record.ok_or_else(|| format!("{key}: no record in the store"))?;
+                ensure(
+                    record.status == RecordStatus::Partial
+                        && record.progress.dead.contains(HANDLER_ROUTE)
+                        && record.progress.done.is_empty(),
+                    || format!("{key}: {record:?}, expected partial with its route dead"),
                 )?;
             }
             None => ensure(record.is_none(), || {
