@@ -51,7 +51,7 @@ fn the_readme_shows_the_custom_handler_example_as_compiled() {
     let example =
         std::fs::read_to_string(root.join("shared/aws/examples/custom_handler.rs")).unwrap();
     let section = readme
-        .split("### Your own code as the action")
+        .split("### Your own code as a route")
         .nth(1)
         .expect("the README's custom-handler section");
     let code = section

@@ -806,8 +806,9 @@ async fn a_hanging_target_times_out_into_backed_off_retries_then_is_processed_on
 
 // ---- (e) a throttled store ----
 
-/// What the proxy refuses: DynamoDB operation (`PutItem`, `UpdateItem`, …) → the error it
-/// answers with and how many more times.
+/// What the proxy refuses: DynamoDB operation (`DeleteItem`, …, and the idempotency store's two
+/// `UpdateItem`s told apart as `Claim` and `Complete`) → the error it answers with and how many
+/// more times.
 #[derive(Debug, Default)]
 struct Throttle {
     rules: HashMap<&'static str, (&'static str, usize)>,
@@ -886,6 +887,12 @@ impl ThrottlingProxy {
     }
 }
 
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
 async fn relay(
     state: &Mutex<Throttle>,
     client: &reqwest::Client,
@@ -901,6 +908,13 @@ async fn relay(
         .and_then(|v| v.rsplit('.').next())
         .unwrap_or("")
         .to_owned();
+    // The claim and the completion are both `UpdateItem`: their update expressions tell them
+    // apart.
+    let operation = match operation.as_str() {
+        "UpdateItem" if contains(&body, b"#status = :completed") => "Complete".to_owned(),
+        "UpdateItem" if contains(&body, b"#status = :in_progress") => "Claim".to_owned(),
+        _ => operation,
+    };
     let refusal = {
         let mut state = state.lock().unwrap();
         let refusal = match state.rules.get_mut(operation.as_str()) {
@@ -968,7 +982,7 @@ async fn throttled_claims_are_retried_not_dead_lettered_and_complete_later() {
         (1, "ProvisionedThroughputExceededException"),
         (2, "ThrottlingException"),
     ] {
-        proxy.throttle("PutItem", error, usize::MAX);
+        proxy.throttle("Claim", error, usize::MAX);
         let (receive_count, outcome) = rig.poll_for(&process, key).await;
         assert_eq!(receive_count, try_number);
         match outcome {
@@ -979,9 +993,9 @@ async fn throttled_claims_are_retried_not_dead_lettered_and_complete_later() {
         assert_eq!(rig.item(key).await, None);
         assert!(rig.dead_letter_keys().await.is_empty(), "not dead-lettered");
     }
-    assert!(proxy.throttled("PutItem") >= 2);
+    assert!(proxy.throttled("Claim") >= 2);
 
-    proxy.throttle("PutItem", "ThrottlingException", 0);
+    proxy.throttle("Claim", "ThrottlingException", 0);
     let (receive_count, outcome) = rig.poll_for(&process, key).await;
     assert_eq!((receive_count, outcome), (3, RecordOutcome::Processed));
     assert_eq!(rig.forwards(key), (1, 1));
@@ -1016,23 +1030,24 @@ async fn a_throttled_completion_does_not_run_the_action_again() {
     let process = rig.process_with_store(throttled_store, rig.router().await, settings);
     let ingest = rig.ingest().await;
 
-    // One failed UpdateItem call: the SDK tries twice (the tests' retry config), both throttled.
+    // One failed completion (`UpdateItem`): the SDK tries twice (the tests' retry config), both
+    // throttled.
     let key = "github#complete-throttled-1";
-    proxy.throttle("UpdateItem", "ThrottlingException", 2);
+    proxy.throttle("Complete", "ThrottlingException", 2);
     deliver_queued(&ingest, "complete-throttled-1").await;
     let (receive_count, outcome) = rig.poll_for(&process, key).await;
     assert_eq!((receive_count, outcome), (1, RecordOutcome::Processed));
-    assert_eq!(proxy.throttled("UpdateItem"), 2);
+    assert_eq!(proxy.throttled("Complete"), 2);
     assert_eq!(rig.status(key).await.as_deref(), Some("COMPLETED"));
 
     // The store stays throttled for longer than the pipeline retries: the action has run, so the
     // record is acknowledged, not sent round to run again.
     let key = "github#complete-throttled-2";
-    proxy.throttle("UpdateItem", "ThrottlingException", usize::MAX);
+    proxy.throttle("Complete", "ThrottlingException", usize::MAX);
     deliver_queued(&ingest, "complete-throttled-2").await;
     let (receive_count, outcome) = rig.poll_for(&process, key).await;
     assert_eq!((receive_count, outcome), (1, RecordOutcome::Processed));
-    proxy.throttle("UpdateItem", "ThrottlingException", 0);
+    proxy.throttle("Complete", "ThrottlingException", 0);
     assert_eq!(rig.depth().await, (0, 0));
     assert_eq!(rig.status(key).await.as_deref(), Some("IN_PROGRESS"));
 

@@ -252,6 +252,16 @@ where
         let mut runs = Vec::with_capacity(results.len());
         let mut failed_for_good = Vec::new();
         let mut retry_reasons = Vec::new();
+        // With one route, the reason is its own, as with a single action; with several, each
+        // reason says whose it is.
+        let several = matched.len() > 1;
+        let named = |route: &str, why: &str| {
+            if several {
+                format!("route {route}: {why}")
+            } else {
+                why.to_owned()
+            }
+        };
         for (route, result) in results {
             match result {
                 Ok(()) => {
@@ -272,7 +282,7 @@ where
                         });
                     }
                     None => {
-                        retry_reasons.push(format!("route {route}: {}", error.message()));
+                        retry_reasons.push(named(route, error.message()));
                         runs.push(RouteRun {
                             route: route.to_owned(),
                             outcome: RouteOutcome::Retry {
@@ -315,7 +325,7 @@ where
                             "{}, and the dead-letter queue failed: {error}",
                             failure.message
                         );
-                        retry_reasons.push(format!("route {}: {reason}", failure.route));
+                        retry_reasons.push(named(&failure.route, &reason));
                         runs.push(RouteRun {
                             route: failure.route,
                             outcome: RouteOutcome::Retry { reason },
