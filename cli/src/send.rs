@@ -135,7 +135,8 @@ fn choose_payload(
     }
 }
 
-fn read_body(path: &Path) -> Result<Vec<u8>, CliError> {
+/// A body from a file, or standard input for `-`.
+pub(crate) fn read_body(path: &Path) -> Result<Vec<u8>, CliError> {
     if path.as_os_str() == "-" {
         let mut body = Vec::new();
         std::io::stdin()

@@ -25,7 +25,6 @@ use inlet_core::config::{Config, ConfigError};
 use outcome::RouteResult;
 use report::RouteJson;
 use std::fmt::Write as _;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -76,7 +75,7 @@ async fn run_test(globals: &Globals, args: &TestArgs) -> Result<Report, CliError
         Err(other) => return Err(other),
     };
     let source = globals.source(&config, &args.source)?;
-    let body = read_body(&args.body)?;
+    let body = crate::send::read_body(&args.body)?;
     let headers = parse_headers(&args.headers)?;
     let table = match RouteTable::compile(&config) {
         Ok(table) => table,
@@ -117,16 +116,4 @@ fn config_refused(path: &Path, error: &ConfigError) -> Report {
         stdout: out,
         code: 2,
     }
-}
-
-fn read_body(path: &Path) -> Result<Vec<u8>, CliError> {
-    if path.as_os_str() == "-" {
-        let mut body = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut body)
-            .map_err(CliError::io(path))?;
-        return Ok(body);
-    }
-    std::fs::read(path).map_err(CliError::io(path))
 }

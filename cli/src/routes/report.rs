@@ -170,60 +170,12 @@ struct RouteError<'a> {
     message: &'a str,
 }
 
-/// A transform's output indented two spaces a level, its keys in the order it wrote them; as
-/// text when it is not JSON.
+/// A transform's output indented two spaces a level, its keys in the order it wrote them
+/// (`inlet sign`'s printer); as text when it is not JSON.
 pub(super) fn pretty(output: &[u8]) -> String {
     let text = String::from_utf8_lossy(output);
     if serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err() {
         return text.into_owned();
     }
-    let mut out = String::with_capacity(text.len() * 2);
-    let mut depth = 0usize;
-    let mut chars = text.chars().peekable();
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        out.push_str(&"  ".repeat(depth));
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                out.push(c);
-                while let Some(c) = chars.next() {
-                    out.push(c);
-                    match c {
-                        '\\' => out.extend(chars.next()),
-                        '"' => break,
-                        _ => {}
-                    }
-                }
-            }
-            '{' | '[' => {
-                out.push(c);
-                // An empty object or array stays on its line.
-                while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                    chars.next();
-                }
-                if let Some(&close @ ('}' | ']')) = chars.peek() {
-                    out.push(close);
-                    chars.next();
-                } else {
-                    depth += 1;
-                    newline(&mut out, depth);
-                }
-            }
-            '}' | ']' => {
-                depth = depth.saturating_sub(1);
-                newline(&mut out, depth);
-                out.push(c);
-            }
-            ',' => {
-                out.push(c);
-                newline(&mut out, depth);
-            }
-            ':' => out.push_str(": "),
-            c if c.is_whitespace() => {}
-            c => out.push(c),
-        }
-    }
-    out
+    crate::json::pretty(&text)
 }
