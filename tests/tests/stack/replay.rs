@@ -343,7 +343,22 @@ async fn a_window_is_archived_in_batches_and_replayed_once_per_run() {
     })
     .await;
     // `inlet dev` shows them as the replay they are: in its lines, and on the inspector as
-    // deliveries of their own (they never came through the door), each processed once.
+    // deliveries of their own (they never came through the door), each processed once. A
+    // target has a forward before its batch has ended, and the record is told each batch's
+    // outcomes when it ends: wait for the last batch's.
+    let recorded = Instant::now() + Duration::from_secs(90);
+    loop {
+        let processed = rig
+            .inspector_deliveries()
+            .await
+            .iter()
+            .filter(|d| d["replay_run"] == "r-test-1" && d["state"] == "processed")
+            .count();
+        if processed == ids.len() || Instant::now() > recorded {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert!(
         rig.dev
             .log()
