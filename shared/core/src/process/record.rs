@@ -207,15 +207,8 @@ where
                 match fetched {
                     Ok(body) => (turn, body),
                     Err(error) => {
-                        // Let the next try (or a redrive) claim at once, keeping what earlier
-                        // tries settled.
-                        if let Err(release) = self
-                            .store
-                            .release(&claim.key, &claim.token, &progress)
-                            .await
-                        {
-                            tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
-                        }
+                        // Keeping what earlier tries settled.
+                        self.release(&claim, &progress).await;
                         tracing::warn!(key = %claim.key, %error, "could not read the body");
                         return if error.is_transient() {
                             Attempt::Transient(error.to_string())
@@ -234,18 +227,14 @@ where
         let matched = self.handler.routes(&event);
         if matched.is_empty() {
             // No route takes it: completed and counted, not failed.
-            ran.completed = true;
-            self.finish(&claim, &Progress::default(), true, now, clock)
-                .await;
+            ran.completed = self.finish(&claim, &progress, &matched, now, clock).await;
             return Attempt::Unrouted;
         }
         let pending = pending_routes(&matched, &progress, record.routes);
         if pending.is_empty() {
             // Every route this copy may run is settled: done, or dead-lettered and waiting for
             // its redrive. Nothing runs twice.
-            let all_done = matched.iter().all(|route| progress.done.contains(*route));
-            ran.completed = all_done;
-            self.finish(&claim, &progress, all_done, now, clock).await;
+            ran.completed = self.finish(&claim, &progress, &matched, now, clock).await;
             return Attempt::Duplicate;
         }
         let results = self.run_routes(&pending, event, budget).await;
@@ -334,9 +323,7 @@ where
                 }
             }
         }
-        let all_done = matched.iter().all(|route| progress.done.contains(*route));
-        ran.completed = all_done;
-        self.finish(&claim, &progress, all_done, now, clock).await;
+        ran.completed = self.finish(&claim, &progress, &matched, now, clock).await;
         let attempt = if !retry_reasons.is_empty() {
             Attempt::Transient(retry_reasons.join("; "))
         } else if let Some(reason) = dead_lettered {
@@ -373,22 +360,20 @@ where
         futures_util::future::join_all(runs).await
     }
 
-    /// Settles the claim after the routes ran: completed when every route that takes the event
-    /// is done, else released with what is settled, so the next try runs only the rest.
+    /// Settles the claim after the routes ran: completed when every route in `matched` (those
+    /// that take the event; none for an unrouted one) is done, else released with what is
+    /// settled, so the next try runs only the rest. Returns whether the event is complete.
     async fn finish(
         &self,
         claim: &Claim,
         progress: &Progress,
-        all_done: bool,
+        matched: &[&str],
         now: i64,
         clock: Deadline,
-    ) {
-        if !all_done {
-            // Let the next try claim at once instead of waiting out the lease.
-            if let Err(release) = self.store.release(&claim.key, &claim.token, progress).await {
-                tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
-            }
-            return;
+    ) -> bool {
+        if !matched.iter().all(|route| progress.done.contains(*route)) {
+            self.release(claim, progress).await;
+            return false;
         }
         let completed_at = clock::epoch_millis(std::time::SystemTime::now())
             .div_euclid(1000)
@@ -406,6 +391,15 @@ where
                 // event arriving after the lease could.
                 tracing::error!(key = %claim.key, %error, "the routes ran but the event could not be marked completed: acknowledged, not run again");
             }
+        }
+        true
+    }
+
+    /// Gives the claim up with what is settled, so the next try (or a redrive) claims at once
+    /// instead of waiting out the lease; if that fails, the lease runs out.
+    async fn release(&self, claim: &Claim, progress: &Progress) {
+        if let Err(release) = self.store.release(&claim.key, &claim.token, progress).await {
+            tracing::warn!(key = %claim.key, error = %release, "could not release the claim; it will expire");
         }
     }
 
