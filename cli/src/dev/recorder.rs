@@ -53,6 +53,10 @@ impl<H: Handler> Handler for Recording<H> {
         self.inner.routes(event)
     }
 
+    fn policy<'s>(&'s self, route: &str) -> inlet_core::actions::RoutePolicy<'s> {
+        self.inner.policy(route)
+    }
+
     async fn handle(&self, route: &str, event: Event<'_>) -> Result<(), ActionError> {
         let at_ms = inlet_signature::clock::epoch_millis(SystemTime::now());
         let started = Instant::now();
@@ -138,6 +142,8 @@ mod tests {
             when: Vec::new(),
             transform: None,
             action,
+            retry_schedule: None,
+            rate_limit: None,
         }
     }
 

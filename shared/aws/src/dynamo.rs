@@ -156,6 +156,7 @@ impl DynamoStore {
         Progress {
             done: set(DONE_ROUTES),
             dead: set(DEAD_ROUTES),
+            waiting: std::collections::BTreeMap::new(),
         }
     }
 

@@ -547,6 +547,8 @@ mod tests {
             when: Vec::new(),
             transform: None,
             action,
+            retry_schedule: None,
+            rate_limit: None,
         }
     }
 

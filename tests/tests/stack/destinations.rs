@@ -44,6 +44,8 @@ fn route(name: &str, action: Action) -> Route {
         when: Vec::new(),
         transform: None,
         action,
+        retry_schedule: None,
+        rate_limit: None,
     }
 }
 

@@ -635,6 +635,10 @@ impl<H: Handler> Handler for Stall<H> {
         self.inner.routes(event)
     }
 
+    fn policy<'s>(&'s self, route: &str) -> inlet_core::actions::RoutePolicy<'s> {
+        self.inner.policy(route)
+    }
+
     async fn handle(&self, route: &str, event: Event<'_>) -> Result<(), ActionError> {
         if !self.stalled.swap(true, Ordering::SeqCst) {
             self.entered.notify_one();

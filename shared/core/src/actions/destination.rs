@@ -59,3 +59,32 @@ impl CloudDestinations for NoCloud {
         None
     }
 }
+
+/// The destination `action` delivers to, as its breaker and rate limit know it; `None` for a
+/// log line, which has neither. The key is the kind and the first 16 bytes of the target's
+/// SHA-256 (hex): a URL's query may carry a token, and the table should not.
+pub fn destination_id(action: &Action) -> Option<crate::ports::DestinationId> {
+    if matches!(action, Action::Log) {
+        return None;
+    }
+    let target = action.target();
+    let digest = inlet_signature::sha256(target.as_bytes());
+    Some(crate::ports::DestinationId {
+        key: format!("{}:{}", action.kind(), hex::encode(&digest[..16])),
+        label: format!("{} {}", action.kind(), readable_target(target)),
+    })
+}
+
+/// A target without what must not be shown: a URL's user information, query and fragment.
+fn readable_target(target: &str) -> String {
+    match url::Url::parse(target) {
+        Ok(mut url) if url.has_host() && matches!(url.scheme(), "http" | "https") => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        _ => target.to_owned(),
+    }
+}

@@ -51,13 +51,21 @@ pub enum ActionError {
     /// The route's transform could not reshape this event: dead-lettered as `transform_failed`.
     #[error("transform failed: {0}")]
     TransformFailed(String),
+    /// The destination asked for less: a 429 or 503 (with `Retry-After`, in seconds, when it
+    /// gave one), or AWS throttling. Retried like a transient failure, at `retry_after_secs`
+    /// when given (bounded by the schedule's longest step).
+    #[error("throttled: {message}")]
+    Throttled {
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
 }
 
 impl ActionError {
     /// The dead-letter reason, for a failure that no retry fixes; `None` for a transient one.
     pub fn reason(&self) -> Option<&'static str> {
         match self {
-            Self::Transient(_) => None,
+            Self::Transient(_) | Self::Throttled { .. } => None,
             Self::Permanent(_) => Some(ACTION_FAILED),
             Self::TransformFailed(_) => Some(TRANSFORM_FAILED),
         }
@@ -68,9 +76,29 @@ impl ActionError {
         match self {
             Self::Transient(message)
             | Self::Permanent(message)
-            | Self::TransformFailed(message) => message,
+            | Self::TransformFailed(message)
+            | Self::Throttled { message, .. } => message,
         }
     }
+
+    /// Whether the destination failed (so its circuit breaker counts it): a transient failure
+    /// or throttling. A permanent failure is the request's fault, not the destination's, and a
+    /// transform never reached it.
+    pub fn is_destination_failure(&self) -> bool {
+        matches!(self, Self::Transient(_) | Self::Throttled { .. })
+    }
+}
+
+/// What the pipeline needs to know of a route beyond running it: when to try it again, and the
+/// destination whose circuit breaker and rate limit it goes through.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RoutePolicy<'a> {
+    /// The route's own `retry_schedule`; `None` takes `[process] retry_schedule`.
+    pub schedule: Option<&'a crate::config::RetrySchedule>,
+    /// Its destination; `None` for one with no breaker or rate limit (a log line, a handler's
+    /// own code).
+    pub destination: Option<&'a crate::ports::DestinationId>,
+    pub rate_limit: Option<crate::config::RateLimit>,
 }
 
 /// The one route of a handler that does not name its own.
@@ -90,6 +118,13 @@ pub trait Handler: Send + Sync {
         vec![HANDLER_ROUTE]
     }
 
+    /// How `route` is retried, and where it delivers (for its breaker and rate limit). The
+    /// default: the process schedule, no destination.
+    fn policy<'s>(&'s self, route: &str) -> RoutePolicy<'s> {
+        let _ = route;
+        RoutePolicy::default()
+    }
+
     /// Runs the route named `route` (one [`Handler::routes`] gave) for `event`.
     fn handle(
         &self,
@@ -103,6 +138,10 @@ pub trait Handler: Send + Sync {
 impl<H: Handler> Handler for Arc<H> {
     fn routes<'s>(&'s self, event: &Event<'_>) -> Vec<&'s str> {
         H::routes(self, event)
+    }
+
+    fn policy<'s>(&'s self, route: &str) -> RoutePolicy<'s> {
+        H::policy(self, route)
     }
 
     fn handle(

@@ -15,6 +15,7 @@ mod event_filter;
 mod load;
 mod process_settings;
 mod raw;
+mod retry;
 mod route;
 mod secret_ref;
 mod source;
@@ -34,6 +35,10 @@ pub use defaults::Defaults;
 pub use error::ConfigError;
 pub use event_filter::EventFilter;
 pub use process_settings::ProcessSettings;
+pub use retry::{
+    BreakerSettings, DEFAULT_RETRY_SCHEDULE, MAX_BREAKER_COOLDOWN_SECS, QueueLimits, RateLimit,
+    RetrySchedule, parse_duration_secs, parse_rate_limit,
+};
 pub use route::{Action, Condition, Route, Subject, Test};
 pub use secret_ref::SecretRef;
 pub use source::Source;

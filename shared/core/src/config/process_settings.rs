@@ -10,9 +10,14 @@ pub struct ProcessSettings {
     pub concurrency: usize,
     /// How long a completed key is remembered (the table's TTL).
     pub record_ttl_secs: i64,
-    /// Backoff of a retried record: base × 2^(receive count − 1), at most the cap.
+    /// Backoff of a record retried for a fault of the pipeline's own (the store, the archive, a
+    /// claim held elsewhere), not of a route: base × 2^(receive count − 1), at most the cap.
     pub retry_base_secs: u32,
     pub retry_max_secs: u32,
+    /// `retry_schedule`: when a route that failed is tried again (a route may set its own).
+    pub retry_schedule: super::retry::RetrySchedule,
+    /// `breaker_threshold`, `breaker_cooldown`: every destination's circuit breaker.
+    pub breaker: super::retry::BreakerSettings,
     /// Added to the function's deadline for the claim's lease. Not in the config: the tests
     /// shorten it to take over an abandoned claim without waiting.
     pub lease_margin_secs: i64,
@@ -25,6 +30,8 @@ impl Default for ProcessSettings {
             record_ttl_secs: 7 * 24 * 3600,
             retry_base_secs: 5,
             retry_max_secs: 900,
+            retry_schedule: super::retry::RetrySchedule::default(),
+            breaker: super::retry::BreakerSettings::default(),
             lease_margin_secs: 10,
         }
     }

@@ -99,4 +99,8 @@ pub struct Route {
     /// start-up by the router (a syntax error is refused there, naming the route).
     pub transform: Option<String>,
     pub action: Action,
+    /// `retry_schedule`: this route's own; `None` takes `[process] retry_schedule`.
+    pub retry_schedule: Option<super::retry::RetrySchedule>,
+    /// `rate_limit`: at most this many calls to the route's destination, across all functions.
+    pub rate_limit: Option<super::retry::RateLimit>,
 }

@@ -81,6 +81,8 @@ impl RawProcess {
             record_ttl_secs: self.record_ttl_secs.unwrap_or(base.record_ttl_secs),
             retry_base_secs: self.retry_base_secs.unwrap_or(base.retry_base_secs),
             retry_max_secs: self.retry_max_secs.unwrap_or(base.retry_max_secs),
+            retry_schedule: base.retry_schedule.clone(),
+            breaker: base.breaker,
             lease_margin_secs: base.lease_margin_secs,
         };
         if !(1..=100).contains(&settings.concurrency) {

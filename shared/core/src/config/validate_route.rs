@@ -155,6 +155,8 @@ impl RawRoute {
             when,
             transform,
             action,
+            retry_schedule: None,
+            rate_limit: None,
         })
     }
 }

@@ -157,7 +157,7 @@ enum Class {
 fn class<T>(result: &Result<T, ActionError>) -> Class {
     match result {
         Ok(_) => Class::Ok,
-        Err(ActionError::Transient(_)) => Class::Transient,
+        Err(ActionError::Transient(_) | ActionError::Throttled { .. }) => Class::Transient,
         Err(ActionError::Permanent(_) | ActionError::TransformFailed(_)) => Class::Permanent,
     }
 }
