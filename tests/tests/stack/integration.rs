@@ -316,6 +316,7 @@ async fn route_progress_survives_a_release_and_comes_back_with_the_next_claim() 
     let progress = |done: &[&str], dead: &[&str]| Progress {
         done: routes(done),
         dead: routes(dead),
+        waiting: Default::default(),
     };
     let item = |key: &str| {
         let table = stack.stack.table_name.clone();

@@ -72,6 +72,7 @@ fn progress(done: &[&str], dead: &[&str]) -> Progress {
     Progress {
         done: routes(done),
         dead: routes(dead),
+        waiting: Default::default(),
     }
 }
 
