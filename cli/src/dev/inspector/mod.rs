@@ -69,6 +69,7 @@ impl ActionRun {
             Err(ActionError::Transient(_)) => "transient",
             Err(ActionError::Permanent(_)) => "permanent",
             Err(ActionError::TransformFailed(_)) => "transform_failed",
+            Err(ActionError::Throttled { .. }) => "throttled",
         };
         ActionAttempt {
             attempt: 0,
