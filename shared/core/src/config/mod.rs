@@ -34,7 +34,7 @@ pub use check::{Checked, Finding};
 pub use defaults::Defaults;
 pub use error::ConfigError;
 pub use event_filter::EventFilter;
-pub use process_settings::ProcessSettings;
+pub use process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
 pub use retry::{
     BreakerSettings, DEFAULT_RETRY_SCHEDULE, MAX_BREAKER_COOLDOWN_SECS, QueueLimits, RateLimit,
     RetrySchedule, parse_duration_secs, parse_rate_limit,

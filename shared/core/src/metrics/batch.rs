@@ -6,7 +6,7 @@ use super::emf::{
 };
 use std::fmt::Write as _;
 
-pub(super) const PROCESS_COUNTS: [&str; 7] = [
+pub(super) const PROCESS_COUNTS: [&str; 8] = [
     "processed",
     "unrouted",
     "duplicate",
@@ -14,6 +14,7 @@ pub(super) const PROCESS_COUNTS: [&str; 7] = [
     "failed_transient",
     "dead_lettered",
     "skipped",
+    "held",
 ];
 
 /// How one record of a process batch ended, in the terms the metrics count. The process
@@ -30,6 +31,8 @@ pub(crate) enum RecordCount {
         conflict: bool,
     },
     Skipped,
+    /// Nothing failed, but routes were held back (breaker, rate limit, a step not yet due).
+    Held,
 }
 
 /// One source's share of a process batch.
@@ -42,6 +45,7 @@ pub(crate) struct SourceCounts {
     pub failed_transient: u32,
     pub dead_lettered: u32,
     pub skipped: u32,
+    pub held: u32,
     /// Milliseconds per forward the target answered.
     pub forward_ms: Vec<f64>,
 }
@@ -58,6 +62,7 @@ impl SourceCounts {
                 self.conflict += u32::from(conflict);
             }
             RecordCount::Skipped => self.skipped += 1,
+            RecordCount::Held => self.held += 1,
         }
     }
 
@@ -68,9 +73,10 @@ impl SourceCounts {
             + self.failed_transient
             + self.dead_lettered
             + self.skipped
+            + self.held
     }
 
-    fn values(&self) -> [u32; 7] {
+    fn values(&self) -> [u32; 8] {
         [
             self.processed,
             self.unrouted,
@@ -79,6 +85,7 @@ impl SourceCounts {
             self.failed_transient,
             self.dead_lettered,
             self.skipped,
+            self.held,
         ]
     }
 }

@@ -11,16 +11,17 @@
 //! | ingest | `received` | Count | every request |
 //! | ingest | `queued`, `ignored`, `handshake` | Count | by outcome |
 //! | ingest | `rejected`, `failed` | Count | a 4xx / 5xx refusal; also under `[source, reason]` |
-//! | process | `processed`, `unrouted`, `duplicate`, `failed_transient`, `dead_lettered`, `skipped` | Count | by record outcome |
+//! | process | `processed`, `unrouted`, `duplicate`, `failed_transient`, `dead_lettered`, `skipped`, `held` | Count | by record outcome (`held`: routes held back, none failed) |
 //! | process | `conflict` | Count | a record dead-lettered for a payload conflict (also in `dead_lettered`) |
 //! | process | `forward_latency` | Milliseconds | each forward the target answered |
-//! | process | `route_delivered`, `route_failed_transient`, `route_dead_lettered` | Count | by route run, under `[source, route]` |
+//! | process | `route_delivered`, `route_failed_transient`, `route_dead_lettered`, `route_held` | Count | by route run, under `[source, route]` |
 //!
 //! The line format is `emf`; `ingest` and `batch` build each pipeline's lines from what it
 //! counts; `sink` is where lines go; `latency` collects forward latencies for the record being
 //! processed.
 
 mod batch;
+mod breakers;
 mod emf;
 mod ingest;
 mod latency;
@@ -28,6 +29,7 @@ mod routes;
 mod sink;
 
 pub(crate) use batch::{RecordCount, batch_metrics};
+pub(crate) use breakers::breaker_metrics;
 pub use emf::{NAMESPACE, UNKNOWN_SOURCE};
 pub(crate) use ingest::{IngestCount, ingest_metrics};
 pub(crate) use latency::{collect_forward_latencies, observe_forward_latency};
@@ -102,6 +104,10 @@ pub const EMITTED: &[Emitted] = &[
         dimensions: BY_SOURCE,
     },
     Emitted {
+        name: "held",
+        dimensions: BY_SOURCE,
+    },
+    Emitted {
         name: "forward_latency",
         dimensions: BY_SOURCE,
     },
@@ -115,6 +121,10 @@ pub const EMITTED: &[Emitted] = &[
     },
     Emitted {
         name: "route_dead_lettered",
+        dimensions: BY_SOURCE_AND_ROUTE,
+    },
+    Emitted {
+        name: "route_held",
         dimensions: BY_SOURCE_AND_ROUTE,
     },
 ];
@@ -177,6 +187,7 @@ mod tests {
                     &[][..],
                 ),
                 ("github", RecordCount::Skipped, &[][..]),
+                ("github", RecordCount::Held, &[][..]),
             ],
             1,
         ));
@@ -185,6 +196,7 @@ mod tests {
                 ("github", "triage", RouteCount::Delivered),
                 ("github", "triage", RouteCount::FailedTransient),
                 ("github", "triage", RouteCount::DeadLettered),
+                ("github", "triage", RouteCount::Held),
             ],
             1,
         ));

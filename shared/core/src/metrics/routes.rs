@@ -5,10 +5,11 @@
 use super::emf::{UNKNOWN_SOURCE, count, directive, open, push_json_str};
 use std::fmt::Write as _;
 
-pub(super) const ROUTE_COUNTS: [&str; 3] = [
+pub(super) const ROUTE_COUNTS: [&str; 4] = [
     "route_delivered",
     "route_failed_transient",
     "route_dead_lettered",
+    "route_held",
 ];
 
 /// How one route's run ended, in the terms the metrics count.
@@ -17,6 +18,8 @@ pub(crate) enum RouteCount {
     Delivered,
     FailedTransient,
     DeadLettered,
+    /// Held back, not run: an open breaker, a rate limit, a step not yet due.
+    Held,
 }
 
 /// The lines for a batch's route runs, given as (source, route, outcome); pairs keep the order
@@ -25,7 +28,7 @@ pub(crate) fn route_metrics<'a>(
     runs: impl IntoIterator<Item = (&'a str, &'a str, RouteCount)>,
     timestamp_ms: i64,
 ) -> Vec<String> {
-    let mut pairs: Vec<((&str, &str), [u32; 3])> = Vec::new();
+    let mut pairs: Vec<((&str, &str), [u32; 4])> = Vec::new();
     for (source, route, outcome) in runs {
         let source = if source.is_empty() {
             UNKNOWN_SOURCE
@@ -36,11 +39,12 @@ pub(crate) fn route_metrics<'a>(
             RouteCount::Delivered => 0,
             RouteCount::FailedTransient => 1,
             RouteCount::DeadLettered => 2,
+            RouteCount::Held => 3,
         };
         match pairs.iter_mut().find(|(pair, _)| *pair == (source, route)) {
             Some((_, counts)) => counts[slot] += 1,
             None => {
-                let mut counts = [0; 3];
+                let mut counts = [0; 4];
                 counts[slot] = 1;
                 pairs.push(((source, route), counts));
             }

@@ -2,8 +2,8 @@
 //! and stopping at its first failure; then the batch's outcomes and metric lines.
 
 use super::deadline::{Budget, Deadline, UNKNOWN_DEADLINE_TIMEOUT_MS};
-use super::record::source_of;
-use super::{BatchOutcome, Process, QueuedRecord, RecordOutcome, RouteOutcome, RouteRun};
+use super::record::{RecordRun, source_of};
+use super::{BatchOutcome, Hold, Process, QueuedRecord, RecordOutcome, RouteOutcome, RouteRun};
 use crate::actions::Handler;
 use crate::envelope::Envelope;
 use crate::metrics;
@@ -34,6 +34,7 @@ where
         let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; records.len()];
         let mut forward_ms: Vec<Vec<f64>> = vec![Vec::new(); records.len()];
         let mut routes: Vec<Vec<RouteRun>> = vec![Vec::new(); records.len()];
+        let mut breakers = Vec::new();
         // Archive first, then process: nothing processed goes unarchived.
         if let Err(reason) = self.archive_batch(records, &parsed, clock).await {
             for (record, outcome) in records.iter().zip(outcomes.iter_mut()) {
@@ -52,9 +53,10 @@ where
                 .collect()
                 .await;
             for done in results.into_iter().flatten() {
-                outcomes[done.index] = Some(done.outcome);
-                forward_ms[done.index] = done.forward_ms;
-                routes[done.index] = done.routes;
+                outcomes[done.index] = Some(done.run.outcome);
+                forward_ms[done.index] = done.run.forward_ms;
+                routes[done.index] = done.run.routes;
+                breakers.extend(done.run.breakers);
             }
         }
         let batch = BatchOutcome {
@@ -69,6 +71,7 @@ where
                 })
                 .collect(),
             routes,
+            breakers,
         };
         if self.metrics.enabled() {
             let per_record = records
@@ -90,12 +93,31 @@ where
                             RouteOutcome::Delivered => metrics::RouteCount::Delivered,
                             RouteOutcome::Retry { .. } => metrics::RouteCount::FailedTransient,
                             RouteOutcome::DeadLettered { .. } => metrics::RouteCount::DeadLettered,
+                            RouteOutcome::Held { .. } => metrics::RouteCount::Held,
                         };
                         (source, run.route.as_str(), count)
                     })
                 },
             );
             for line in metrics::route_metrics(per_route, clock.now_ms) {
+                self.metrics.emit(&line);
+            }
+            let held_by_breaker = batch
+                .routes
+                .iter()
+                .flatten()
+                .filter(|run| {
+                    matches!(
+                        run.outcome,
+                        RouteOutcome::Held {
+                            hold: Hold::BreakerOpen,
+                            ..
+                        }
+                    )
+                })
+                .count();
+            let held_by_breaker = u32::try_from(held_by_breaker).unwrap_or(u32::MAX);
+            for line in metrics::breaker_metrics(&batch.breakers, held_by_breaker, clock.now_ms) {
                 self.metrics.emit(&line);
             }
         }
@@ -128,34 +150,37 @@ where
         budget: Budget,
     ) -> Vec<Done> {
         let mut done = Vec::with_capacity(lane.indices.len());
-        let mut failed = false;
+        // Set once a record of the lane fails or is held: the delay it was given, if any.
+        let mut stopped: Option<Option<u32>> = None;
         for index in lane.indices {
-            if failed {
+            if let Some(delay) = stopped {
                 // Same key or same FIFO group: running it now would repeat the action that just
-                // failed, or overtake it. It waits as long as the failed record does.
+                // failed, or overtake it. It waits as long as the record before it does.
                 let record = &records[index];
-                let delay = self.settings.backoff_secs(record.receive_count);
+                let delay =
+                    delay.unwrap_or_else(|| self.settings.backoff_secs(record.receive_count));
                 if let Err(error) = self.visibility.delay(record.receipt_handle, delay).await {
                     tracing::warn!(message_id = record.message_id, %error, "could not delay the retry");
                 }
                 done.push(Done {
                     index,
-                    outcome: RecordOutcome::Skipped,
-                    routes: Vec::new(),
-                    forward_ms: Vec::new(),
+                    run: RecordRun {
+                        outcome: RecordOutcome::Skipped,
+                        routes: Vec::new(),
+                        forward_ms: Vec::new(),
+                        breakers: Vec::new(),
+                        delay_secs: Some(delay),
+                    },
                 });
                 continue;
             }
-            let (outcome, routes, forward_ms) = self
+            let run = self
                 .run_record(&records[index], &parsed[index], clock, budget)
                 .await;
-            failed |= outcome.is_failure();
-            done.push(Done {
-                index,
-                outcome,
-                routes,
-                forward_ms,
-            });
+            if run.outcome.is_failure() {
+                stopped = Some(run.delay_secs);
+            }
+            done.push(Done { index, run });
         }
         done
     }
@@ -164,9 +189,7 @@ where
 /// How one record of a lane ended.
 struct Done {
     index: usize,
-    outcome: RecordOutcome,
-    routes: Vec<RouteRun>,
-    forward_ms: Vec<f64>,
+    run: RecordRun,
 }
 
 /// Records that run one after another, stopping at the first failure.

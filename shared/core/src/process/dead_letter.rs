@@ -3,9 +3,12 @@
 //! named with their reasons so a redrive runs only them.
 
 use super::deadline::Deadline;
-use super::{ORIGIN_MESSAGE_ID, Process, QueuedRecord, ROUTE_ERRORS, ROUTES};
+use super::{ATTEMPTS, ORIGIN_MESSAGE_ID, Process, QueuedRecord, ROUTE_ERRORS, ROUTES};
 use crate::ports::{OutgoingMessage, Queue, QueueError};
 use inlet_signature::clock;
+
+/// The dead-letter reason of a route whose retry schedule ran out.
+pub const RETRIES_EXHAUSTED: &str = "retries_exhausted";
 
 /// How much of a route's error a dead letter keeps: attributes count toward the queue's message
 /// limit, and the envelope may already be close to it.
@@ -20,6 +23,8 @@ pub(super) struct RouteFailure {
     pub(super) route: String,
     pub(super) reason: &'static str,
     pub(super) message: String,
+    /// Its attempts, this one included.
+    pub(super) attempts: u32,
 }
 
 /// What is dead-lettered.
@@ -58,6 +63,9 @@ impl<St, Dl: Queue, Vi, H> Process<St, Dl, Vi, H> {
             let names: Vec<&str> = failures.iter().map(|f| f.route.as_str()).collect();
             attributes.push((ROUTES, names.join(",")));
             attributes.push((ROUTE_ERRORS, route_errors(failures)));
+            if let Some(first) = failures.first() {
+                attributes.push((ATTEMPTS, first.attempts.to_string()));
+            }
         }
         let message = OutgoingMessage {
             body: record.body.to_owned(),
@@ -84,13 +92,17 @@ fn route_errors(failures: &[RouteFailure]) -> String {
         used += message.len() + failure.route.len() + 40;
         errors.insert(
             failure.route.clone(),
-            serde_json::json!({ "reason": failure.reason, "message": message }),
+            serde_json::json!({
+                "reason": failure.reason,
+                "message": message,
+                "attempts": failure.attempts,
+            }),
         );
     }
     serde_json::Value::Object(errors).to_string()
 }
 
-fn cut(text: &str, max: usize) -> String {
+pub(super) fn cut(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }

@@ -64,6 +64,8 @@ pub(super) struct Budget {
     started: tokio::time::Instant,
     /// Milliseconds from the batch's start to the function's deadline.
     left_at_start_ms: i64,
+    /// The batch's clock at its start (epoch ms).
+    started_at_ms: i64,
 }
 
 impl Budget {
@@ -71,7 +73,15 @@ impl Budget {
         Self {
             started: tokio::time::Instant::now(),
             left_at_start_ms: clock.left_ms(),
+            started_at_ms: clock.now_ms,
         }
+    }
+
+    /// The batch's clock now (epoch ms): its start, plus the time since on tokio's clock. Route
+    /// schedules, holds and breakers go by it, so a test's batch clock moves them.
+    pub(super) fn now_ms(&self) -> i64 {
+        let elapsed = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.started_at_ms.saturating_add(elapsed)
     }
 
     /// Milliseconds left before the function's deadline now.

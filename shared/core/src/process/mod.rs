@@ -14,10 +14,13 @@
 
 mod archiving;
 mod batch;
+mod breakers;
 mod dead_letter;
 mod deadline;
 mod record;
+mod routes;
 
+pub use dead_letter::RETRIES_EXHAUSTED;
 pub use deadline::{ACTION_DEADLINE_MARGIN_MS, Deadline, UNKNOWN_DEADLINE_TIMEOUT_MS};
 
 use crate::actions::Handler;
@@ -25,7 +28,7 @@ use crate::archive::BatchArchive;
 use crate::claims::PayloadStore;
 use crate::config::ProcessSettings;
 use crate::metrics::{self, Metrics};
-use crate::ports::{IdempotencyStore, Queue, Visibility};
+use crate::ports::{DeliveryGuards, IdempotencyStore, Queue, Visibility};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -56,6 +59,10 @@ pub const ROUTES: &str = "routes";
 /// object, route name to `{"reason", "message"}`. A redrive drops it, like `reason`.
 pub const ROUTE_ERRORS: &str = "route_errors";
 
+/// The message attribute of a dead letter that says how many attempts its (first) route had.
+/// A redrive drops it, like `reason`: the redriven route's schedule starts afresh.
+pub const ATTEMPTS: &str = "attempts";
+
 /// The message attribute that names the message a delivery was first queued as. Dead letters
 /// and redriven records are new messages with new ids; this one id follows a delivery through
 /// every copy, so a tool (or a person reading the dead-letter queue next to the logs) can tell
@@ -82,6 +89,11 @@ pub enum RecordOutcome {
     Retry {
         reason: String,
     },
+    /// Nothing failed, but some routes were held back (an open breaker, a rate limit, a step
+    /// not yet due): reported to SQS as a batch item failure, to come back when they may run.
+    Held {
+        reason: String,
+    },
     /// Sent to the dead-letter queue and acknowledged.
     DeadLettered {
         reason: &'static str,
@@ -98,6 +110,7 @@ impl RecordOutcome {
             Self::Unrouted => metrics::RecordCount::Unrouted,
             Self::Duplicate => metrics::RecordCount::Duplicate,
             Self::Retry { .. } => metrics::RecordCount::FailedTransient,
+            Self::Held { .. } => metrics::RecordCount::Held,
             Self::DeadLettered { reason } => metrics::RecordCount::DeadLettered {
                 conflict: *reason == PAYLOAD_CONFLICT,
             },
@@ -107,7 +120,7 @@ impl RecordOutcome {
 
     /// Whether SQS should deliver the record again.
     pub fn is_failure(&self) -> bool {
-        matches!(self, Self::Retry { .. } | Self::Skipped)
+        matches!(self, Self::Retry { .. } | Self::Held { .. } | Self::Skipped)
     }
 }
 
@@ -116,14 +129,77 @@ impl RecordOutcome {
 pub enum RouteOutcome {
     /// Its destination has the event.
     Delivered,
-    /// Failed for now: the record goes round again for it.
-    Retry { reason: String },
+    /// Failed for now (attempt `attempts` of its schedule): the record comes back for it at
+    /// `next_at_ms` (epoch ms).
+    Retry {
+        reason: String,
+        attempts: u32,
+        next_at_ms: i64,
+    },
     /// Failed for good: in the dead-letter queue with its reason (`action_failed`,
-    /// `transform_failed`).
+    /// `transform_failed`, or `retries_exhausted` after `attempts` attempts).
     DeadLettered {
         reason: &'static str,
         message: String,
+        attempts: u32,
     },
+    /// Not run this time, and not an attempt: held back until `until_ms` (epoch ms).
+    Held { hold: Hold, until_ms: i64 },
+}
+
+/// Why a route was held back instead of run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Its schedule's next step (or a `Retry-After`) is not due yet: the record came back early,
+    /// for another route of it or after a function stopped.
+    NotDue,
+    /// Its destination's circuit breaker is open, or another function's probe is out.
+    BreakerOpen,
+    /// Its destination's rate limit has no slot before then.
+    RateLimited,
+}
+
+impl Hold {
+    /// As metrics, logs and the inspector name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotDue => "not_due",
+            Self::BreakerOpen => "breaker_open",
+            Self::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// A circuit breaker that changed state during a batch (said once, by the function that changed
+/// it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakerChange {
+    pub destination: crate::ports::DestinationId,
+    pub change: BreakerTransition,
+    /// Until when it is open (epoch ms); 0 once closed.
+    pub open_until_ms: i64,
+    /// Failed calls in a row that opened it (on `Opened`).
+    pub failures: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerTransition {
+    /// Closed to open: `breaker_threshold` failures in a row.
+    Opened,
+    /// A probe failed: open again, for a longer cool-down.
+    Reopened,
+    /// A call went through: closed.
+    Closed,
+}
+
+impl BreakerTransition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opened => "opened",
+            Self::Reopened => "reopened",
+            Self::Closed => "closed",
+        }
+    }
 }
 
 /// One route's run for one record.
@@ -141,6 +217,8 @@ pub struct BatchOutcome {
     /// Per record, in the batch's order: the routes it ran this time (none for a duplicate, an
     /// unrouted event, or a record that failed before its routes).
     pub routes: Vec<Vec<RouteRun>>,
+    /// Breakers this batch opened or closed.
+    pub breakers: Vec<BreakerChange>,
 }
 
 impl BatchOutcome {
@@ -173,6 +251,11 @@ pub struct Process<St, Dl, Vi, H> {
     /// Claim-checked bodies held at once: each may be several megabytes, the function has
     /// 128 MB, and a batch's lanes run concurrently.
     large_bodies: tokio::sync::Semaphore,
+    /// Every destination's circuit breaker and rate limit, shared with the other functions;
+    /// without it, routes run unguarded.
+    guards: Option<Arc<dyn DeliveryGuards>>,
+    /// This function's view of the breakers.
+    breakers: breakers::Breakers,
     /// Whether a batch has already come with a deadline that cannot be right: said once per
     /// pipeline (in Lambda, once per execution environment), not on every batch.
     warned_unknown_deadline: AtomicBool,
@@ -207,6 +290,8 @@ where
             archive: None,
             payloads: None,
             large_bodies: tokio::sync::Semaphore::new(LARGE_BODIES_AT_ONCE),
+            guards: None,
+            breakers: breakers::Breakers::default(),
             warned_unknown_deadline: AtomicBool::new(false),
         }
     }
@@ -220,6 +305,13 @@ where
     /// Reads claim-checked bodies from `payloads`, and deletes each once its event is done.
     pub fn with_payloads(mut self, payloads: Arc<dyn PayloadStore>) -> Self {
         self.payloads = Some(payloads);
+        self
+    }
+
+    /// Guards every route with a destination by its circuit breaker and rate limit, kept in
+    /// `guards` (shared with every other function).
+    pub fn with_guards(mut self, guards: Arc<dyn DeliveryGuards>) -> Self {
+        self.guards = Some(guards);
         self
     }
 

@@ -1,10 +1,12 @@
 //! One record: its envelope read, its key claimed, a claim-checked body fetched, the action run
 //! and the claim completed (or released), and the record's outcome from that.
 
-use super::dead_letter::{DeadLetter, RouteFailure};
+use super::dead_letter::DeadLetter;
 use super::deadline::{ACTION_DEADLINE_MARGIN_MS, Budget, Deadline};
-use super::{PAYLOAD_CONFLICT, Process, QueuedRecord, RecordOutcome, RouteOutcome, RouteRun};
-use crate::actions::{ActionError, Event, Handler};
+use super::{
+    BreakerChange, PAYLOAD_CONFLICT, Process, QueuedRecord, RecordOutcome, RouteOutcome, RouteRun,
+};
+use crate::actions::{Event, Handler};
 use crate::claims::{ClaimError, PayloadStore};
 use crate::envelope::Envelope;
 use crate::metrics;
@@ -32,7 +34,7 @@ where
         parsed: &Result<Envelope, crate::envelope::EnvelopeError>,
         clock: Deadline,
         budget: Budget,
-    ) -> (RecordOutcome, Vec<RouteRun>, Vec<f64>) {
+    ) -> RecordRun {
         let mut ran = Ran::default();
         let (outcome, forward_ms) = match parsed {
             Ok(envelope) => {
@@ -48,16 +50,18 @@ where
         };
         let source = source_of(record, parsed);
         let key = parsed.as_ref().map(|e| e.key.as_str()).unwrap_or("");
+        let mut delay_secs = None;
         let result = match outcome {
             Attempt::Processed => RecordOutcome::Processed,
             Attempt::Unrouted => RecordOutcome::Unrouted,
             Attempt::Duplicate => RecordOutcome::Duplicate,
-            Attempt::Transient(reason) => {
-                let delay = self.settings.backoff_secs(record.receive_count);
-                if let Err(error) = self.visibility.delay(record.receipt_handle, delay).await {
-                    tracing::warn!(key, %error, "could not delay the retry; SQS will use the visibility timeout");
-                }
+            Attempt::Transient { reason, wake_at_ms } => {
+                delay_secs = Some(self.delay_record(record, key, wake_at_ms, budget).await);
                 RecordOutcome::Retry { reason }
+            }
+            Attempt::Held { reason, wake_at_ms } => {
+                delay_secs = Some(self.delay_record(record, key, wake_at_ms, budget).await);
+                RecordOutcome::Held { reason }
             }
             Attempt::RoutesDeadLettered(reason) => RecordOutcome::DeadLettered { reason },
             Attempt::Permanent(reason) => {
@@ -77,13 +81,48 @@ where
         let forward_total = (!forward_ms.is_empty()).then(|| forward_ms.iter().sum::<f64>());
         match &result {
             RecordOutcome::Retry { reason } => {
-                tracing::warn!(key, source, receive_count = record.receive_count, reason = %reason, forward_ms = forward_total, "will retry");
+                tracing::warn!(key, source, receive_count = record.receive_count, delay_secs, reason = %reason, forward_ms = forward_total, "will retry");
+            }
+            RecordOutcome::Held { reason } => {
+                tracing::info!(key, source, receive_count = record.receive_count, delay_secs, reason = %reason, "held back");
             }
             other => {
                 tracing::info!(key, source, outcome = ?other, forward_ms = forward_total, "record done")
             }
         }
-        (result, ran.routes, forward_ms)
+        RecordRun {
+            outcome: result,
+            routes: ran.routes,
+            forward_ms,
+            breakers: ran.breakers,
+            delay_secs,
+        }
+    }
+
+    /// Sets when the record comes back: at `wake_at_ms` (its earliest route's next step or
+    /// hold), or for a fault of the pipeline's own on the record's backoff. SQS takes at most
+    /// 12 hours: a route due later finds itself not yet due then, and is held again. Returns the
+    /// delay set, in seconds.
+    async fn delay_record(
+        &self,
+        record: &QueuedRecord<'_>,
+        key: &str,
+        wake_at_ms: Option<i64>,
+        budget: Budget,
+    ) -> u32 {
+        let delay = match wake_at_ms {
+            Some(wake_at_ms) => {
+                let secs = ((wake_at_ms - budget.now_ms()).max(0) + 999) / 1000;
+                u32::try_from(secs)
+                    .unwrap_or(u32::MAX)
+                    .clamp(1, crate::config::MAX_VISIBILITY_SECS)
+            }
+            None => self.settings.backoff_secs(record.receive_count),
+        };
+        if let Err(error) = self.visibility.delay(record.receipt_handle, delay).await {
+            tracing::warn!(key, %error, "could not delay the record; SQS will use the visibility timeout");
+        }
+        delay
     }
 
     /// Runs one event, then deletes its claim-checked body once the event is complete (every
@@ -153,7 +192,7 @@ where
         // after a claim and a release for nothing, with a reason that hides why.
         let left_ms = budget.left_ms();
         if left_ms <= ACTION_DEADLINE_MARGIN_MS {
-            return Attempt::Transient(format!(
+            return Attempt::fault(format!(
                 "only {} ms were left before the function's deadline (margin \
                  {ACTION_DEADLINE_MARGIN_MS} ms): not started",
                 left_ms.max(0)
@@ -180,9 +219,9 @@ where
                 ran.completed = true;
                 return Attempt::Duplicate;
             }
-            Ok(ClaimOutcome::Busy) => return Attempt::Transient("in progress elsewhere".into()),
+            Ok(ClaimOutcome::Busy) => return Attempt::fault("in progress elsewhere"),
             Ok(ClaimOutcome::Conflict { .. }) => return Attempt::Permanent(PAYLOAD_CONFLICT),
-            Err(error) => return Attempt::Transient(error.to_string()),
+            Err(error) => return Attempt::fault(error.to_string()),
         };
         // A claim-checked body waits for its turn to be held (and holds it through the action),
         // then is read; both within the actions' time, like the action itself.
@@ -211,7 +250,7 @@ where
                         self.release(&claim, &progress).await;
                         tracing::warn!(key = %claim.key, %error, "could not read the body");
                         return if error.is_transient() {
-                            Attempt::Transient(error.to_string())
+                            Attempt::fault(error.to_string())
                         } else {
                             Attempt::Permanent(error.code())
                         };
@@ -237,54 +276,16 @@ where
             ran.completed = self.finish(&claim, &progress, &matched, now, clock).await;
             return Attempt::Duplicate;
         }
-        let results = self.run_routes(&pending, event, budget).await;
-        let mut runs = Vec::with_capacity(results.len());
-        let mut failed_for_good = Vec::new();
-        let mut retry_reasons = Vec::new();
-        // With one route, the reason is its own, as with a single action; with several, each
-        // reason says whose it is.
-        let several = matched.len() > 1;
-        let named = |route: &str, why: &str| {
-            if several {
-                format!("route {route}: {why}")
-            } else {
-                why.to_owned()
-            }
-        };
-        for (route, result) in results {
-            match result {
-                Ok(()) => {
-                    progress.done.insert(route.to_owned());
-                    progress.dead.remove(route);
-                    runs.push(RouteRun {
-                        route: route.to_owned(),
-                        outcome: RouteOutcome::Delivered,
-                    });
-                }
-                Err(error) => match error.reason() {
-                    Some(reason) => {
-                        tracing::warn!(key = %claim.key, route, reason, error = error.message(), "route failed for good");
-                        failed_for_good.push(RouteFailure {
-                            route: route.to_owned(),
-                            reason,
-                            message: error.message().to_owned(),
-                        });
-                    }
-                    None => {
-                        retry_reasons.push(named(route, error.message()));
-                        runs.push(RouteRun {
-                            route: route.to_owned(),
-                            outcome: RouteOutcome::Retry {
-                                reason: error.message().to_owned(),
-                            },
-                        });
-                    }
-                },
-            }
-        }
+        let turns = self
+            .run_routes(&pending, event, budget, clock, &progress)
+            .await;
+        let mut settled = self.settle(turns, &mut progress, matched.len() > 1, budget);
+        ran.breakers = std::mem::take(&mut settled.changes);
         // Routes that failed for good go to the dead-letter queue, named there, before the record
         // says they are settled: if the queue fails, they are retried like a transient failure.
         let mut dead_lettered = None;
+        let failed_for_good = std::mem::take(&mut settled.failed_for_good);
+        let mut dead_letter_failed = false;
         if !failed_for_good.is_empty() {
             match self
                 .dead_letter(
@@ -299,65 +300,63 @@ where
                     dead_lettered = Some(reason);
                     for failure in failed_for_good {
                         progress.dead.insert(failure.route.clone());
-                        runs.push(RouteRun {
+                        // A redrive starts its schedule afresh.
+                        progress.waiting.remove(&failure.route);
+                        settled.runs.push(RouteRun {
                             route: failure.route,
                             outcome: RouteOutcome::DeadLettered {
                                 reason: failure.reason,
                                 message: failure.message,
+                                attempts: failure.attempts,
                             },
                         });
                     }
                 }
                 Err(error) => {
+                    dead_letter_failed = true;
                     for failure in failed_for_good {
                         let reason = format!(
                             "{}, and the dead-letter queue failed: {error}",
                             failure.message
                         );
-                        retry_reasons.push(named(&failure.route, &reason));
-                        runs.push(RouteRun {
+                        settled.retry_reasons.push(if matched.len() > 1 {
+                            format!("route {}: {reason}", failure.route)
+                        } else {
+                            reason.clone()
+                        });
+                        settled.runs.push(RouteRun {
                             route: failure.route,
-                            outcome: RouteOutcome::Retry { reason },
+                            outcome: RouteOutcome::Retry {
+                                reason,
+                                attempts: failure.attempts,
+                                next_at_ms: 0,
+                            },
                         });
                     }
                 }
             }
         }
         ran.completed = self.finish(&claim, &progress, &matched, now, clock).await;
-        let attempt = if !retry_reasons.is_empty() {
-            Attempt::Transient(retry_reasons.join("; "))
+        // A dead-letter queue that failed is the pipeline's own fault: the record's backoff, not
+        // a route's step, says when it comes back.
+        let wake_at_ms = settled.wake_at_ms.filter(|_| !dead_letter_failed);
+        let attempt = if !settled.retry_reasons.is_empty() {
+            Attempt::Transient {
+                reason: settled.retry_reasons.join("; "),
+                wake_at_ms,
+            }
+        } else if !settled.held_reasons.is_empty() {
+            Attempt::Held {
+                reason: settled.held_reasons.join("; "),
+                wake_at_ms,
+            }
         } else if let Some(reason) = dead_lettered {
             Attempt::RoutesDeadLettered(reason)
         } else {
             Attempt::Processed
         };
-        ran.routes = runs;
+        ran.routes = settled.runs;
         attempt
-    }
-
-    /// Runs `routes` for `event` side by side, each cut off in time to report it (see
-    /// `attempt_event`): an action still running when Lambda's deadline hits would be killed with
-    /// the whole batch, every record's answer lost with it.
-    async fn run_routes<'r>(
-        &self,
-        routes: &[&'r str],
-        event: Event<'_>,
-        budget: Budget,
-    ) -> Vec<(&'r str, Result<(), ActionError>)> {
-        let action_ms = (budget.left_ms() - ACTION_DEADLINE_MARGIN_MS).max(0);
-        let runs = routes.iter().map(|route| async move {
-            let run = self.handler.handle(route, event);
-            let result = tokio::time::timeout_at(budget.actions_end(), run)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ActionError::Transient(format!(
-                        "the action did not finish in the {action_ms} ms it had before the \
-                         function's deadline (margin {ACTION_DEADLINE_MARGIN_MS} ms): cut off"
-                    )))
-                });
-            (*route, result)
-        });
-        futures_util::future::join_all(runs).await
     }
 
     /// Settles the claim after the routes ran: completed when every route in `matched` (those
@@ -464,11 +463,32 @@ enum Attempt {
     /// Nothing left for this copy to run: the event was complete, or its unfinished routes wait
     /// for the redrive of their dead letter.
     Duplicate,
-    Transient(String),
+    /// Routes failed and wait for their next step (`wake_at_ms`: the earliest), or the pipeline
+    /// itself failed (`None`: the record's backoff).
+    Transient {
+        reason: String,
+        wake_at_ms: Option<i64>,
+    },
+    /// Nothing failed, but routes were held back until `wake_at_ms` at the earliest.
+    Held {
+        reason: String,
+        wake_at_ms: Option<i64>,
+    },
     /// The record itself cannot be processed (before any route ran).
     Permanent(&'static str),
     /// Some routes failed for good and are in the dead-letter queue; the others are done.
     RoutesDeadLettered(&'static str),
+}
+
+impl Attempt {
+    /// A fault of the pipeline's own (the store, the body, the deadline, a busy claim): not a
+    /// route's attempt, retried on the record's backoff.
+    fn fault(reason: impl Into<String>) -> Self {
+        Self::Transient {
+            reason: reason.into(),
+            wake_at_ms: None,
+        }
+    }
 }
 
 /// What one record's attempt ran, beside its outcome.
@@ -477,6 +497,18 @@ struct Ran {
     routes: Vec<RouteRun>,
     /// Whether the event is complete: every route that takes it done (or none takes it).
     completed: bool,
+    /// Breakers its calls opened or closed.
+    breakers: Vec<BreakerChange>,
+}
+
+/// One record's run: its outcome, its routes' runs, its forwards' latencies, the breakers it
+/// changed, and the delay its next delivery was given (seconds; none when it is settled).
+pub(super) struct RecordRun {
+    pub(super) outcome: RecordOutcome,
+    pub(super) routes: Vec<RouteRun>,
+    pub(super) forward_ms: Vec<f64>,
+    pub(super) breakers: Vec<BreakerChange>,
+    pub(super) delay_secs: Option<u32>,
 }
 
 /// The routes a record runs now: those that take the event and are not done. A redriven dead

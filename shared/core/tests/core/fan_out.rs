@@ -1,7 +1,7 @@
 //! Fan-out: every route that takes an event runs, each exactly once per event, over the
 //! in-memory ports. What is settled per route survives a retry, a redelivery and a redrive.
 
-use super::process_pipeline::{Batch, CLOCK, Scripted, envelope_json, outcome, pipeline};
+use super::process_pipeline::{Batch, CLOCK, Scripted, envelope_json, later, outcome, pipeline};
 use inlet_core::actions::ActionError;
 use inlet_core::ports::memory::RecordStatus;
 use inlet_core::process::{ROUTE_ERRORS, ROUTES, RecordOutcome, RouteOutcome, RouteRun};
@@ -71,11 +71,15 @@ async fn a_failing_route_is_retried_alone_and_the_others_are_not_run_again() {
     assert!(record.progress.done.contains("triage"));
     assert!(!record.progress.done.contains("audit"));
 
-    // SQS delivers it again: only the failed route runs, and the event completes.
+    // SQS delivers it again once its step is due: only the failed route runs, and the event
+    // completes.
     let again = Batch::new()
         .push("m1", envelope_json("github", "d1", "{}"))
         .received(2);
-    let result = rig.process.handle_batch(&again.records(), CLOCK).await;
+    let result = rig
+        .process
+        .handle_batch(&again.records(), later(5_000))
+        .await;
     assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
     assert_eq!(routes_of(&result, 0), vec![delivered("audit")]);
     let ran = rig.handler.ran();
@@ -198,7 +202,10 @@ async fn a_permanent_and_a_transient_failure_dead_letter_one_and_retry_the_other
     let again = Batch::new()
         .push("m1", envelope_json("github", "d1", "{}"))
         .received(2);
-    let result = rig.process.handle_batch(&again.records(), CLOCK).await;
+    let result = rig
+        .process
+        .handle_batch(&again.records(), later(5_000))
+        .await;
     assert_eq!(routes_of(&result, 0), vec![delivered("audit")]);
     assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
     // Not complete: triage waits for its redrive, and the dead letter is the only copy of it.

@@ -8,4 +8,5 @@ mod header_fuzz;
 mod ingest_pipeline;
 mod logs;
 mod metrics;
+mod outages;
 mod process_pipeline;

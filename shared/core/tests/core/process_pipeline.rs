@@ -20,6 +20,14 @@ pub(crate) const CLOCK: Deadline = Deadline {
     deadline_ms: NOW_MS + 30_000,
 };
 
+/// The batch clock `ms` after [`CLOCK`]: a retry that comes when its route's step is due.
+pub(crate) fn later(ms: i64) -> Deadline {
+    Deadline {
+        now_ms: CLOCK.now_ms + ms,
+        deadline_ms: CLOCK.deadline_ms + ms,
+    }
+}
+
 /// A handler that records what it ran and answers as scripted per event id.
 #[derive(Default)]
 pub(crate) struct Scripted {
@@ -488,13 +496,24 @@ async fn transient_failures_release_the_claim_back_off_and_retry() {
         .received(1);
     let result = rig.process.handle_batch(&batch.records(), CLOCK).await;
     assert_eq!(result.failures(), vec!["m1"]);
+    // The schedule's first step.
     assert_eq!(rig.visibility.changes(), vec![("rh-m1".into(), 5)]);
-    assert!(rig.store.record("github#d1").is_none());
-    // The retry claims again and succeeds.
+    // Released, unleased, with the route's attempt counted.
+    let record = rig.store.record("github#d1").unwrap();
+    assert_eq!(record.status, RecordStatus::Partial);
+    assert_eq!(record.progress.waiting["handler"].attempts, 1);
+    assert_eq!(
+        record.progress.waiting["handler"].next_at_ms,
+        NOW_MS + 5_000
+    );
+    // The retry, once the step is due, claims again and succeeds.
     let retry = Batch::new()
         .push("m1", envelope_json("github", "d1", "{}"))
         .received(2);
-    let result = rig.process.handle_batch(&retry.records(), CLOCK).await;
+    let result = rig
+        .process
+        .handle_batch(&retry.records(), later(5_000))
+        .await;
     assert_eq!(outcome(&result, "m1"), RecordOutcome::Processed);
     assert_eq!(rig.handler.ran().len(), 2);
 }
@@ -797,9 +816,13 @@ async fn an_action_still_running_at_the_deadline_is_cut_off_and_retried() {
         }
     }
     assert!(rig.handler.ran().is_empty(), "neither action finished");
-    // Released: the next try claims at once instead of waiting out a lease.
-    assert!(rig.store.record("github#slow").is_none());
-    assert!(rig.store.record("github#slow-too").is_none());
+    // Released (the cut-off counted as the route's attempt): the next try claims at once
+    // instead of waiting out a lease.
+    for key in ["github#slow", "github#slow-too"] {
+        let record = rig.store.record(key).unwrap();
+        assert_eq!(record.status, RecordStatus::Partial, "{key}");
+        assert_eq!(record.progress.waiting["handler"].attempts, 1, "{key}");
+    }
     assert_eq!(rig.visibility.changes().len(), 2);
 }
 
