@@ -383,12 +383,32 @@ impl Dev {
         Self::start_binary(&inlet_binary(), emulator, scratch, secret_variables)
     }
 
+    /// [`Dev::start`] with more arguments for `inlet dev` (`--pollers 2`).
+    pub fn start_with(
+        emulator: &Emulator,
+        scratch: &Path,
+        secret_variables: &[&str],
+        args: &[&str],
+    ) -> Self {
+        Self::launch(&inlet_binary(), emulator, scratch, secret_variables, args)
+    }
+
     /// [`Dev::start`] with a given build of `inlet` (the soak runs the release one).
     pub fn start_binary(
         binary: &Path,
         emulator: &Emulator,
         scratch: &Path,
         secret_variables: &[&str],
+    ) -> Self {
+        Self::launch(binary, emulator, scratch, secret_variables, &[])
+    }
+
+    fn launch(
+        binary: &Path,
+        emulator: &Emulator,
+        scratch: &Path,
+        secret_variables: &[&str],
+        args: &[&str],
     ) -> Self {
         let port = free_port();
         let stdout = scratch.join("dev.out");
@@ -403,6 +423,7 @@ impl Dev {
                 "--listen",
             ])
             .arg(format!("127.0.0.1:{port}"))
+            .args(args)
             .current_dir(scratch)
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(&stderr).unwrap())
@@ -477,6 +498,13 @@ impl Dev {
         if let Some(status) = self.exited() {
             panic!("inlet dev exited ({status}):\n{}", self.log());
         }
+    }
+
+    /// Kills it at once (SIGKILL), as a Lambda execution environment can die mid-batch: no
+    /// batch in hand finishes, no claim is released.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -23,6 +23,8 @@ pub enum Script {
     Always(u16),
     /// This 3xx status with `location: /elsewhere`, another path of the same server.
     Redirect(u16),
+    /// This status (a 429 or 503) with `retry-after` this many seconds.
+    Throttle(u16, u32),
     /// Never answers (within any forward timeout a test sets): the request is recorded with
     /// status 0 and the connection is held open until the caller gives up.
     Hang,
@@ -74,7 +76,8 @@ struct TargetState {
 }
 
 impl TargetState {
-    fn answer(&mut self, path: &str, key: &str) -> u16 {
+    /// The status for this request, and a `retry-after` to send with it.
+    fn answer(&mut self, path: &str, key: &str) -> (u16, Option<u32>) {
         let earlier = self.per_path.entry(path.to_owned()).or_default();
         let before_on_path = *earlier;
         *earlier += 1;
@@ -88,14 +91,21 @@ impl TargetState {
             Some(script) => script,
             None => self.scripts.get(path).copied().unwrap_or(self.otherwise),
         };
-        match script {
+        let status = match script {
             Script::Ok => 200,
             Script::FailFirst(n) if before_on_path < n => 500,
             Script::FailFirstEach(n) if before_of_event < n => 500,
             Script::FailFirst(_) | Script::FailFirstEach(_) => 200,
-            Script::Always(status) | Script::Redirect(status) => status,
+            Script::Always(status) | Script::Redirect(status) | Script::Throttle(status, _) => {
+                status
+            }
             Script::Hang => 0,
-        }
+        };
+        let retry_after = match script {
+            Script::Throttle(_, secs) => Some(secs),
+            _ => None,
+        };
+        (status, retry_after)
     }
 }
 
@@ -243,10 +253,10 @@ async fn record(
         .uri
         .path_and_query()
         .map_or_else(|| path.clone(), |p| p.as_str().to_owned());
-    let status = {
+    let (status, retry_after) = {
         let mut state = state.lock().unwrap();
         let key = header(&parts.headers, "webhook-id").unwrap_or_default();
-        let status = state.answer(&path, key);
+        let (status, retry_after) = state.answer(&path, key);
         state.hits.push(Hit {
             method: parts.method.to_string(),
             path,
@@ -256,7 +266,7 @@ async fn record(
             status,
             at,
         });
-        status
+        (status, retry_after)
     };
     if status == 0 {
         // Longer than any test runs; dropping the target ends it.
@@ -264,6 +274,11 @@ async fn record(
     }
     let mut response = hyper::Response::new(Full::new(Bytes::new()));
     *response.status_mut() = http::StatusCode::from_u16(status.max(200)).unwrap();
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+    }
     if (300..400).contains(&status) {
         response.headers_mut().insert(
             http::header::LOCATION,

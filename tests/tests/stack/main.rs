@@ -5,6 +5,7 @@
 mod bucket;
 mod claims;
 mod destinations;
+mod dev_rig;
 mod dlq;
 mod docs;
 mod e2e;
@@ -14,6 +15,7 @@ mod inspector;
 mod inspector_copies;
 mod integration;
 mod objects;
+mod outages;
 mod providers;
 mod replay;
 mod routing;
