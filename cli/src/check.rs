@@ -1,12 +1,15 @@
 //! `inlet check`: is this config good, without an emulator or AWS? Every problem is named by its
 //! key at once (not only the first, as a function starting up stops at), including `env:`
 //! references whose variable neither `--env-file` nor the environment sets. `secretsmanager:`
-//! references need AWS to check, so they are listed as not checked.
+//! references need AWS to check, so they are listed as not checked. Retry schedules are checked
+//! against the queue the template builds by default, or the one `INLET_QUEUE_RETENTION_SECONDS`
+//! and `INLET_MAX_RECEIVE_COUNT` describe (from the environment or `--env-file`), as the
+//! deployed process function checks them at start-up.
 
 use crate::Report;
 use crate::error::CliError;
 use crate::globals::Globals;
-use inlet_core::config::{Config, Finding, SecretRef};
+use inlet_core::config::{Config, Finding, QueueLimits, SecretRef};
 use std::fmt::Write as _;
 
 #[derive(Debug, clap::Args)]
@@ -15,9 +18,22 @@ pub struct CheckArgs {}
 pub fn run(globals: &Globals, _args: &CheckArgs) -> Result<Report, CliError> {
     let path = &globals.config;
     let text = std::fs::read_to_string(path).map_err(CliError::io(path))?;
-    let checked = Config::check(&text);
     let env = globals.variables()?;
+    // A bad queue variable is a problem of its own; the schedules are then checked against the
+    // template's defaults.
+    let (queue, queue_problem) = match QueueLimits::from_vars(|name| env.get(name).cloned()) {
+        Ok(queue) => (queue, None),
+        Err(error) => (
+            QueueLimits::default(),
+            Some(Finding {
+                key: error.variable.to_owned(),
+                problem: error.why,
+            }),
+        ),
+    };
+    let checked = Config::check_against(&text, queue);
     let mut problems = checked.problems.clone();
+    problems.extend(queue_problem);
     let mut not_checked = Vec::new();
     for (key, reference) in &checked.secrets {
         match reference {
@@ -62,4 +78,68 @@ pub fn run(globals: &Globals, _args: &CheckArgs) -> Result<Report, CliError> {
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config whose route's schedule (six days) the default queue cannot hold, checked with
+    /// `variables` in its --env-file.
+    fn check(variables: &str) -> Report {
+        let scratch = inlet_testkit::Scratch::with_prefix("inlet-check-queue");
+        let config = scratch.path().join("inlet.toml");
+        std::fs::write(
+            &config,
+            "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:INLET_CHECK_QUEUE_GH\"]\n\n\
+             [[routes]]\nsource = \"github\"\nretry_schedule = [\"1d\", \"5d\"]\n\
+             action = { type = \"forward\", url = \"https://x.example\", secret = \"env:INLET_CHECK_QUEUE_GH\" }\n",
+        )
+        .unwrap();
+        let env_file = scratch.path().join("check.env");
+        std::fs::write(&env_file, format!("INLET_CHECK_QUEUE_GH=x\n{variables}")).unwrap();
+        let globals = Globals {
+            config,
+            env_file: Some(env_file),
+        };
+        run(&globals, &CheckArgs {}).unwrap()
+    }
+
+    #[test]
+    fn a_schedule_the_queue_cannot_hold_is_listed_saying_what_to_raise() {
+        let report = check("");
+        assert_eq!(report.code, 2, "{}", report.stdout);
+        let lines: Vec<&str> = report.stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "{}", report.stdout);
+        assert!(
+            lines[0].starts_with("routes[0].retry_schedule: the queue keeps a message 345600 s")
+                && lines[0].contains("raise INLET_QUEUE_RETENTION_SECONDS"),
+            "{}",
+            report.stdout
+        );
+        assert!(
+            lines[1].starts_with(
+                "routes[0].retry_schedule: the queue dead-letters a message after 500 receives"
+            ) && lines[1].contains("raise INLET_MAX_RECEIVE_COUNT"),
+            "{}",
+            report.stdout
+        );
+    }
+
+    #[test]
+    fn the_queue_variables_describe_the_deployed_queue() {
+        let roomy = check("INLET_QUEUE_RETENTION_SECONDS=1209600\nINLET_MAX_RECEIVE_COUNT=1000\n");
+        assert_eq!(roomy.code, 0, "{}", roomy.stdout);
+        assert_eq!(roomy.stdout, "ok: 1 source, 1 route\n");
+
+        let bad = check("INLET_QUEUE_RETENTION_SECONDS=1209600\nINLET_MAX_RECEIVE_COUNT=lots\n");
+        assert_eq!(bad.code, 2, "{}", bad.stdout);
+        assert!(
+            bad.stdout
+                .lines()
+                .any(|line| line.starts_with("INLET_MAX_RECEIVE_COUNT: `lots` is not")),
+            "{}",
+            bad.stdout
+        );
+    }
 }

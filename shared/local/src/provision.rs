@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use inlet_aws::wiring::Resources;
-use inlet_core::config::{Action, Route};
+use inlet_core::config::{Action, QueueLimits, Route};
 
 /// The resource settings `template.yaml` declares; a test keeps the two in step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,10 @@ pub struct StackSettings {
     /// The process function's timeout, which the queue's visibility timeout must cover 6 times.
     pub process_timeout_secs: u32,
     pub visibility_timeout_secs: u32,
+    /// The queue's safety net, sized (as the template's `MaxReceiveCount`) so that it never cuts
+    /// a retry schedule short.
     pub max_receive_count: u32,
+    /// The queue's `MessageRetentionPeriod` (the template's `QueueRetentionSeconds`).
     pub queue_retention_secs: u32,
     pub dead_letter_retention_secs: u32,
     pub table_key: String,
@@ -31,14 +34,17 @@ pub struct StackSettings {
 
 impl Default for StackSettings {
     fn default() -> Self {
+        // What the config is checked against when nothing says otherwise (`inlet dev` loads it
+        // with the defaults): the local queue must hold what that check let through.
+        let queue = QueueLimits::default();
         Self {
             queue_name: "inlet-events".into(),
             dead_letter_queue_name: "inlet-events-dlq".into(),
             table_name: "inlet-idempotency".into(),
             process_timeout_secs: 30,
             visibility_timeout_secs: 180,
-            max_receive_count: 5,
-            queue_retention_secs: 345_600,
+            max_receive_count: queue.max_receive_count,
+            queue_retention_secs: queue.retention_secs,
             dead_letter_retention_secs: 1_209_600,
             table_key: "pk".into(),
             ttl_attribute: "expires_at".into(),

@@ -9,8 +9,11 @@
 use super::Config;
 use super::Defaults;
 use super::error::Problem;
+use super::process_settings::ProcessSettings;
 use super::raw::{RawAction, RawArchive, RawDefaults, RawProcess, RawRoute, RawSource};
+use super::retry::{QueueLimits, RetrySchedule};
 use super::secret_ref::SecretRef;
+use super::validate_retry::queue_problems;
 use super::validate_route::{Known, Naming, route_names};
 use inlet_signature::Scheme;
 use serde::de::DeserializeOwned;
@@ -37,8 +40,14 @@ pub struct Checked {
 }
 
 impl Config {
-    /// Every problem in config `text`, each by its key, and the secret references it makes.
+    /// Every problem in config `text`, each by its key, and the secret references it makes; its
+    /// retry schedules checked against the template's default queue.
     pub fn check(text: &str) -> Checked {
+        Self::check_against(text, QueueLimits::default())
+    }
+
+    /// [`Config::check`] against what a deployment's `queue` holds.
+    pub fn check_against(text: &str, queue: QueueLimits) -> Checked {
         let mut checked = Checked::default();
         let table = match text.parse::<toml::Table>() {
             Ok(table) => table,
@@ -100,6 +109,8 @@ impl Config {
         }
         checked.sources = source_names.len();
 
+        // The routes' own retry schedules, by index, for the queue to hold.
+        let mut route_schedules: Vec<(usize, RetrySchedule)> = Vec::new();
         match table.get("routes") {
             Some(toml::Value::Array(values)) => {
                 checked.routes = values.len();
@@ -157,6 +168,9 @@ impl Config {
                     match raw.validate(&key, name, known) {
                         Err(problem) => checked.note(problem, &key),
                         Ok(route) => {
+                            if let Some(schedule) = &route.retry_schedule {
+                                route_schedules.push((i, schedule.clone()));
+                            }
                             if let Some(program) = &route.transform
                                 && let Err(problem) =
                                     super::transforms::compile(&format!("{key}.transform"), program)
@@ -174,10 +188,21 @@ impl Config {
             None => {}
         }
 
-        if let Some(value) = table.get("process")
-            && let Some(raw) = read::<RawProcess>(&mut checked, "process", value)
-            && let Err(problem) = raw.validate()
-        {
+        // `[process]` as validated, the defaults when absent, or unknown when it has problems of
+        // its own (reported under its keys, not again for the queue).
+        let process = match table.get("process") {
+            None => Some(ProcessSettings::default()),
+            Some(value) => read::<RawProcess>(&mut checked, "process", value).and_then(|raw| {
+                raw.validate()
+                    .map_err(|problem| checked.note(problem, "process"))
+                    .ok()
+            }),
+        };
+        let route_schedules: Vec<(usize, &RetrySchedule)> = route_schedules
+            .iter()
+            .map(|(i, schedule)| (*i, schedule))
+            .collect();
+        for problem in queue_problems(process.as_ref(), &route_schedules, queue) {
             checked.note(problem, "process");
         }
 
@@ -339,6 +364,76 @@ concurrency = 0
         assert_eq!(
             secrets,
             ["sources.github.secrets[0]", "routes[1].action.secret"]
+        );
+    }
+
+    #[test]
+    fn schedules_the_queue_cannot_hold_are_problems_by_their_keys() {
+        let text = "\
+[sources.github]
+scheme = \"github\"
+secrets = [\"env:GH\"]
+
+[[routes]]
+name = \"agent\"
+source = \"github\"
+action = { type = \"forward\", url = \"https://x.example\", secret = \"env:S\" }
+
+[[routes]]
+name = \"audit\"
+source = \"github\"
+retry_schedule = [\"1d\", \"5d\"]
+action = { type = \"forward\", url = \"https://y.example\", secret = \"env:S\" }
+
+[process]
+record_ttl_secs = 86400
+";
+        let checked = Config::check(text);
+        let found: Vec<_> = checked.problems.iter().map(|f| f.key.as_str()).collect();
+        // Six days: over the default queue's 4 days and 500 receives, and longer than the
+        // record's one day.
+        assert_eq!(
+            found,
+            [
+                "routes[1].retry_schedule",
+                "routes[1].retry_schedule",
+                "process.record_ttl_secs"
+            ],
+            "{checked:?}"
+        );
+        let said = |i: usize, text: &str| {
+            assert!(
+                checked.problems[i].problem.contains(text),
+                "{text} not in {:?}",
+                checked.problems[i]
+            );
+        };
+        said(0, "raise INLET_QUEUE_RETENTION_SECONDS");
+        said(1, "raise INLET_MAX_RECEIVE_COUNT");
+        said(2, "routes[1].retry_schedule");
+        assert!(Config::parse(text).is_err());
+
+        // A queue that holds it, and a record that outlives it: no problems.
+        let roomy = QueueLimits {
+            retention_secs: 1_209_600,
+            max_receive_count: 1000,
+        };
+        let fixed = text.replace("record_ttl_secs = 86400", "record_ttl_secs = 604800");
+        assert_eq!(Config::check_against(&fixed, roomy).problems, []);
+        // The default queue still cannot hold it.
+        assert_eq!(
+            keys(&fixed),
+            ["routes[1].retry_schedule", "routes[1].retry_schedule"]
+        );
+        // A `[process]` with problems of its own is not checked against the queue again.
+        let bad_process = fixed.replace("record_ttl_secs = 604800", "concurrency = 0");
+        assert_eq!(
+            keys(&bad_process),
+            [
+                "process.concurrency",
+                "routes[1].retry_schedule",
+                "routes[1].retry_schedule"
+            ]
         );
     }
 

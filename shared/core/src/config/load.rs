@@ -1,10 +1,16 @@
 //! Where the config text comes from: given text, a file, or the functions' environment. Each
 //! path records its origin, and every refusal starts with it, so `inlet --config other.toml`
 //! names `other.toml` and a function configured through `INLET_CONFIG` names the variable.
+//!
+//! The functions also read what their event queue holds (`INLET_QUEUE_RETENTION_SECONDS`,
+//! `INLET_MAX_RECEIVE_COUNT`, which the template sets from the queue's own settings), so that a
+//! retry schedule the queue would cut short is refused at start-up. Given text and files are
+//! checked against the template's defaults, as `inlet dev`'s queue is built.
 
 use super::Config;
 use super::error::{ConfigError, Origin, Problem};
 use super::raw::RawConfig;
+use super::retry::QueueLimits;
 use super::transforms;
 use std::path::{Path, PathBuf};
 
@@ -23,17 +29,24 @@ const DEFAULT_FILE: &str = "inlet.toml";
 impl Config {
     /// Parses and validates config text that has no name; refusals start with `config:`.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        parse_from(text, Origin::Unnamed, transforms::compile_all)
+        parse_from(
+            text,
+            Origin::Unnamed,
+            QueueLimits::default(),
+            transforms::compile_all,
+        )
     }
 
     /// Reads and validates the file at `path`; refusals start with the path as given.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        load_with(path, transforms::compile_all)
+        load_with(path, QueueLimits::default(), transforms::compile_all)
     }
 
     /// Reads the config as the functions do: `INLET_CONFIG` (the TOML text), else the file
     /// `INLET_CONFIG_FILE` names, else `inlet.toml` beside the executable (on Lambda,
-    /// `/var/task/inlet.toml`, packaged with the function).
+    /// `/var/task/inlet.toml`, packaged with the function); and the queue's limits from
+    /// `INLET_QUEUE_RETENTION_SECONDS` and `INLET_MAX_RECEIVE_COUNT` (a bad number is refused
+    /// naming its variable).
     pub fn from_env() -> Result<Self, ConfigError> {
         from_env_with(transforms::compile_all)
     }
@@ -61,20 +74,29 @@ fn from_env_with(after: AfterValidation) -> Result<Config, ConfigError> {
     )
 }
 
-fn load_with(path: &Path, after: AfterValidation) -> Result<Config, ConfigError> {
+fn load_with(
+    path: &Path,
+    queue: QueueLimits,
+    after: AfterValidation,
+) -> Result<Config, ConfigError> {
     let origin = Origin::File(path.to_owned());
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_from(&text, origin, after),
+        Ok(text) => parse_from(&text, origin, queue, after),
         Err(error) => Err(ConfigError::new(origin, Problem::Read(error.to_string()))),
     }
 }
 
-fn parse_from(text: &str, origin: Origin, after: AfterValidation) -> Result<Config, ConfigError> {
+fn parse_from(
+    text: &str,
+    origin: Origin,
+    queue: QueueLimits,
+    after: AfterValidation,
+) -> Result<Config, ConfigError> {
     toml::from_str::<RawConfig>(text)
         // The parser's message spans lines (it quotes the line at fault); its trailing newline
         // would leave a blank line under every refusal.
         .map_err(|e| Problem::Syntax(e.to_string().trim().to_owned()))
-        .and_then(RawConfig::validate)
+        .and_then(|raw| raw.validate_with(queue))
         .and_then(|config| after(&config).map(|()| config))
         .map_err(|problem| ConfigError::new(origin, problem))
 }
@@ -86,8 +108,13 @@ fn from_sources(
     exe_dir: impl FnOnce() -> Option<PathBuf>,
     after: AfterValidation,
 ) -> Result<Config, ConfigError> {
+    // Read first: a deployment whose queue variables are wrong is refused whatever its config.
+    // The value could not be read as a number, which is what `Problem::Read` says of a file.
+    let queue = QueueLimits::from_vars(&var).map_err(|error| {
+        ConfigError::new(Origin::Variable(error.variable), Problem::Read(error.why))
+    })?;
     if let Some(text) = var(TEXT_VARIABLE) {
-        return parse_from(&text, Origin::Variable(TEXT_VARIABLE), after);
+        return parse_from(&text, Origin::Variable(TEXT_VARIABLE), queue, after);
     }
     let path = match var(FILE_VARIABLE) {
         Some(path) => PathBuf::from(path),
@@ -96,7 +123,7 @@ fn from_sources(
             None => return Err(ConfigError::new(Origin::Unnamed, Problem::Nowhere)),
         },
     };
-    load_with(&path, after)
+    load_with(&path, queue, after)
 }
 
 #[cfg(test)]
@@ -273,6 +300,53 @@ mod tests {
         assert_eq!(
             message,
             "config: nowhere to read it from: set INLET_CONFIG or INLET_CONFIG_FILE"
+        );
+    }
+
+    #[test]
+    fn the_queue_variables_are_read_beside_the_config_and_a_bad_one_is_named() {
+        let vars = |receives: &'static str| {
+            move |name: &str| match name {
+                "INLET_CONFIG" => Some(GITHUB.to_owned()),
+                "INLET_QUEUE_RETENTION_SECONDS" => Some("1209600".to_owned()),
+                "INLET_MAX_RECEIVE_COUNT" => Some(receives.to_owned()),
+                _ => None,
+            }
+        };
+        let config = from_sources(vars("1000"), || None, transforms::compile_all).unwrap();
+        assert_eq!(
+            config.queue,
+            QueueLimits {
+                retention_secs: 1_209_600,
+                max_receive_count: 1000
+            }
+        );
+        let config = from_sources(
+            |name: &str| (name == "INLET_CONFIG").then(|| GITHUB.to_owned()),
+            || None,
+            transforms::compile_all,
+        )
+        .unwrap();
+        assert_eq!(config.queue, QueueLimits::default());
+
+        let message =
+            refusal(from_sources(vars("many"), || None, transforms::compile_all)).to_string();
+        assert!(
+            message.starts_with("INLET_MAX_RECEIVE_COUNT: cannot read it: `many` is not "),
+            "{message}"
+        );
+
+        // The default schedule needs 173 receives: a queue allowing 100 refuses it, saying what
+        // to raise.
+        let message =
+            refusal(from_sources(vars("100"), || None, transforms::compile_all)).to_string();
+        assert!(
+            message.starts_with("INLET_CONFIG: `process.retry_schedule`: "),
+            "{message}"
+        );
+        assert!(
+            message.contains("raise INLET_MAX_RECEIVE_COUNT (the template's MaxReceiveCount)"),
+            "{message}"
         );
     }
 

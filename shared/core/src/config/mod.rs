@@ -2,7 +2,8 @@
 //!
 //! Reading is two steps: serde reads the TOML into raw shapes that refuse unknown keys (`raw`),
 //! then validation turns them into the types the pipelines use (`validate`, `validate_source`,
-//! `validate_route`, `validate_when`, `validate_action`),
+//! `validate_route`, `validate_when`, `validate_action`, and `validate_retry` for the outage keys
+//! and whether the queue holds every retry schedule),
 //! naming the offending key on failure. The loader (`load`) knows where the text came from and
 //! puts that in front of every refusal. Secrets never appear here, only references to where
 //! they live.
@@ -25,6 +26,7 @@ mod transforms;
 mod url;
 mod validate;
 mod validate_action;
+mod validate_retry;
 mod validate_route;
 mod validate_source;
 mod validate_when;
@@ -36,12 +38,15 @@ pub use error::ConfigError;
 pub use event_filter::EventFilter;
 pub use process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
 pub use retry::{
-    BreakerSettings, DEFAULT_RETRY_SCHEDULE, MAX_BREAKER_COOLDOWN_SECS, QueueLimits, RateLimit,
-    RetrySchedule, parse_duration_secs, parse_rate_limit,
+    BreakerSettings, DEFAULT_RETRY_SCHEDULE, MAX_BREAKER_COOLDOWN_SECS, MAX_RETRY_STEP_SECS,
+    QueueLimits, RateLimit, RetrySchedule, parse_duration_secs, parse_rate_limit,
 };
 pub use route::{Action, Condition, Route, Subject, Test};
 pub use secret_ref::SecretRef;
 pub use source::Source;
+pub use validate_retry::{
+    MAX_RECEIVE_COUNT_VARIABLE, QUEUE_RETENTION_VARIABLE, QueueVariableError,
+};
 
 use std::collections::BTreeMap;
 
@@ -81,6 +86,10 @@ pub struct Config {
     pub process: ProcessSettings,
     /// `[archive]`, when the deployment keeps its envelopes.
     pub archive: Option<ArchiveSettings>,
+    /// What the event queue holds, which every retry schedule above fits in: from
+    /// `INLET_QUEUE_RETENTION_SECONDS` and `INLET_MAX_RECEIVE_COUNT` for [`Config::from_env`],
+    /// the template's defaults otherwise.
+    pub queue: QueueLimits,
 }
 
 impl Config {

@@ -86,6 +86,10 @@ pub(super) struct RawRoute {
     pub(super) when: Option<Vec<RawCondition>>,
     pub(super) transform: Option<String>,
     pub(super) action: RawAction,
+    // Read as any TOML value, so that validation refuses a wrong type naming the key
+    // (`routes[1].retry_schedule[0]`) rather than leaving it to serde.
+    pub(super) retry_schedule: Option<toml::Value>,
+    pub(super) rate_limit: Option<toml::Value>,
 }
 
 /// One entry of `when`: one subject (`pointer` or `header`) and one test (`in`, `equals`,
@@ -133,6 +137,10 @@ pub(super) struct RawProcess {
     pub(super) record_ttl_secs: Option<i64>,
     pub(super) retry_base_secs: Option<u32>,
     pub(super) retry_max_secs: Option<u32>,
+    // Any TOML value, as a route's, and any integer: validation names the key at fault.
+    pub(super) retry_schedule: Option<toml::Value>,
+    pub(super) breaker_threshold: Option<i64>,
+    pub(super) breaker_cooldown: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]

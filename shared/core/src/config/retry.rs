@@ -46,7 +46,9 @@ impl RetrySchedule {
 
     /// Attempts in all: the first and one per step.
     pub fn attempts(&self) -> u32 {
-        u32::try_from(self.0.len()).unwrap_or(u32::MAX).saturating_add(1)
+        u32::try_from(self.0.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(1)
     }
 
     /// The longest step: a `Retry-After` is obeyed up to this.
@@ -88,9 +90,15 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// The spacing between two calls, in milliseconds (at least 1).
+    /// The spacing between two calls, in milliseconds: the window over the calls, rounded up,
+    /// plus 2 % (at least 1 ms). Calls are spaced when they leave; the guard keeps a receiver
+    /// from counting one too many in a window when the network delays one call more than the
+    /// next.
     pub fn interval_ms(&self) -> i64 {
-        (i64::from(self.per_secs) * 1000 / i64::from(self.calls.max(1))).max(1)
+        let window = i64::from(self.per_secs) * 1000;
+        let calls = i64::from(self.calls.max(1));
+        let spacing = (window + calls - 1) / calls;
+        spacing + ((spacing + 49) / 50).max(1)
     }
 }
 
@@ -224,10 +232,19 @@ mod tests {
     #[test]
     fn rate_limits_are_calls_per_second_or_minute() {
         let limit = parse_rate_limit("50/s").unwrap();
-        assert_eq!(limit, RateLimit { calls: 50, per_secs: 1 });
-        assert_eq!(limit.interval_ms(), 20);
-        assert_eq!(parse_rate_limit("600/m").unwrap().interval_ms(), 100);
-        assert_eq!(parse_rate_limit("1/m").unwrap().interval_ms(), 60_000);
+        assert_eq!(
+            limit,
+            RateLimit {
+                calls: 50,
+                per_secs: 1
+            }
+        );
+        // 20 ms, and 2 % for the network's jitter.
+        assert_eq!(limit.interval_ms(), 21);
+        assert_eq!(parse_rate_limit("600/m").unwrap().interval_ms(), 102);
+        assert_eq!(parse_rate_limit("1/m").unwrap().interval_ms(), 61_200);
+        // Rounded up: three calls a second are never closer than a third of it.
+        assert_eq!(parse_rate_limit("3/s").unwrap().interval_ms(), 341);
         for bad in ["", "0/s", "50", "50/h", "/s", "-1/s", "5.5/s"] {
             assert_eq!(parse_rate_limit(bad), None, "{bad}");
         }
@@ -237,12 +254,22 @@ mod tests {
     fn a_breaker_cools_down_longer_after_each_failed_probe_up_to_the_cap() {
         let breaker = BreakerSettings::default();
         let cooldowns: Vec<i64> = (0..6).map(|n| breaker.cooldown_ms(n)).collect();
-        assert_eq!(cooldowns, [30_000, 60_000, 120_000, 240_000, 480_000, 600_000]);
+        assert_eq!(
+            cooldowns,
+            [30_000, 60_000, 120_000, 240_000, 480_000, 600_000]
+        );
         let long = BreakerSettings {
             threshold: 5,
             cooldown_secs: 3600,
         };
         assert_eq!(long.cooldown_ms(3), 3_600_000);
-        assert_eq!(BreakerSettings { threshold: 1, cooldown_secs: 1 }.cooldown_ms(40), 600_000);
+        assert_eq!(
+            BreakerSettings {
+                threshold: 1,
+                cooldown_secs: 1
+            }
+            .cooldown_ms(40),
+            600_000
+        );
     }
 }

@@ -5,6 +5,8 @@
 use super::error::{Problem, invalid};
 use super::process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
 use super::raw::{RawArchive, RawConfig, RawDefaults, RawProcess};
+use super::retry::QueueLimits;
+use super::validate_retry::{breaker, queue_problems, retry_schedule};
 use super::validate_route::{Known, Naming, route_names};
 use super::{Config, Defaults, MAX_BODY_BYTES};
 use std::collections::BTreeMap;
@@ -13,7 +15,15 @@ use std::collections::BTreeMap;
 const MAX_TOLERANCE_SECS: u64 = 24 * 3600;
 
 impl RawConfig {
+    /// Validated against the template's default queue.
+    #[cfg(test)]
     pub(super) fn validate(self) -> Result<Config, Problem> {
+        self.validate_with(QueueLimits::default())
+    }
+
+    /// Validated against what the deployment's `queue` holds: a retry schedule it cannot hold is
+    /// refused.
+    pub(super) fn validate_with(self, queue: QueueLimits) -> Result<Config, Problem> {
         let defaults = self.defaults.validate()?;
         if self.sources.is_empty() {
             return Err(invalid("sources", "at least one source is needed"));
@@ -43,12 +53,25 @@ impl RawConfig {
             let name = name.transpose()?.unwrap_or_default();
             routes.push(raw.validate(&format!("routes[{i}]"), name, known)?);
         }
+        let process = self.process.validate()?;
+        let own_schedules: Vec<_> = routes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, route)| route.retry_schedule.as_ref().map(|s| (i, s)))
+            .collect();
+        if let Some(problem) = queue_problems(Some(&process), &own_schedules, queue)
+            .into_iter()
+            .next()
+        {
+            return Err(problem);
+        }
         Ok(Config {
             defaults,
             sources,
             routes,
-            process: self.process.validate()?,
+            process,
             archive: self.archive.map(RawArchive::validate).transpose()?,
+            queue,
         })
     }
 }
@@ -81,8 +104,11 @@ impl RawProcess {
             record_ttl_secs: self.record_ttl_secs.unwrap_or(base.record_ttl_secs),
             retry_base_secs: self.retry_base_secs.unwrap_or(base.retry_base_secs),
             retry_max_secs: self.retry_max_secs.unwrap_or(base.retry_max_secs),
-            retry_schedule: base.retry_schedule.clone(),
-            breaker: base.breaker,
+            retry_schedule: match &self.retry_schedule {
+                Some(value) => retry_schedule("process.retry_schedule", value)?,
+                None => base.retry_schedule.clone(),
+            },
+            breaker: breaker(self.breaker_threshold, self.breaker_cooldown.as_ref())?,
             lease_margin_secs: base.lease_margin_secs,
         };
         if !(1..=100).contains(&settings.concurrency) {
@@ -142,7 +168,7 @@ pub(super) fn check_body_limit(key: &str, bytes: usize) -> Result<(), Problem> {
 mod tests {
     use super::*;
     use crate::config::test_support::{assert_refused, validated};
-    use crate::config::{Action, SecretRef};
+    use crate::config::{Action, BreakerSettings, RetrySchedule, SecretRef};
 
     const GITHUB: &str = "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n";
 
@@ -155,6 +181,60 @@ mod tests {
         let source = config.source("github").unwrap();
         assert_eq!(source.tolerance_secs, 300);
         assert_eq!(source.max_body_bytes, MAX_BODY_BYTES);
+    }
+
+    #[test]
+    fn the_outage_keys_take_their_defaults_and_their_limits() {
+        let config = validated(GITHUB).unwrap();
+        assert_eq!(config.process.retry_schedule, RetrySchedule::default());
+        assert_eq!(
+            config.process.retry_schedule.steps(),
+            [5, 300, 1800, 7200, 18_000, 36_000, 36_000]
+        );
+        assert_eq!(
+            config.process.breaker,
+            BreakerSettings {
+                threshold: 5,
+                cooldown_secs: 30
+            }
+        );
+        assert_eq!(config.queue, QueueLimits::default());
+
+        let config = validated(&format!(
+            "{GITHUB}[process]\nretry_schedule = [\"1s\", \" 2m \", \"3h\"]\n\
+             breaker_threshold = 1000\nbreaker_cooldown = \"1h\"\n"
+        ))
+        .unwrap();
+        assert_eq!(config.process.retry_schedule.steps(), [1, 120, 10_800]);
+        assert_eq!(
+            config.process.breaker,
+            BreakerSettings {
+                threshold: 1000,
+                cooldown_secs: 3600
+            }
+        );
+        let config = validated(&format!(
+            "{GITHUB}[process]\nretry_schedule = [\"7d\"]\nbreaker_threshold = 1\n\
+             breaker_cooldown = \"1s\"\n"
+        ));
+        // A week-long step is a step, but the default queue keeps a message 4 days.
+        assert!(
+            matches!(&config, Err(Problem::Invalid { key, .. }) if key == "process.retry_schedule"),
+            "{config:?}"
+        );
+        let config = validated(&format!(
+            "{GITHUB}[process]\nretry_schedule = [\"1d\"]\nbreaker_threshold = 1\n\
+             breaker_cooldown = \"1s\"\n"
+        ))
+        .unwrap();
+        assert_eq!(config.process.retry_schedule.steps(), [86_400]);
+        assert_eq!(
+            config.process.breaker,
+            BreakerSettings {
+                threshold: 1,
+                cooldown_secs: 1
+            }
+        );
     }
 
     #[test]
@@ -255,6 +335,77 @@ action = {{ type = \"log\" }}
             ),
             (process("record_ttl_secs = 60"), "process.record_ttl_secs"),
             (process("batch = 1"), "batch"),
+            // retry_schedule: a list of durations, each 1 s to a week.
+            (process("retry_schedule = []"), "process.retry_schedule"),
+            (process("retry_schedule = \"5s\""), "process.retry_schedule"),
+            (
+                process("retry_schedule = [\"5s\", \"5m\", \"5x\"]"),
+                "process.retry_schedule[2]",
+            ),
+            (
+                process("retry_schedule = [\"5s\", \"0s\"]"),
+                "process.retry_schedule[1]",
+            ),
+            (
+                process("retry_schedule = [\"8d\"]"),
+                "process.retry_schedule[0]",
+            ),
+            (
+                process("retry_schedule = [\"169h\"]"),
+                "process.retry_schedule[0]",
+            ),
+            (process("retry_schedule = [5]"), "process.retry_schedule[0]"),
+            (
+                process("retry_schedule = [\"1.5h\"]"),
+                "process.retry_schedule[0]",
+            ),
+            // A schedule the default queue cannot hold: over 4 days, or over 500 receives.
+            (
+                process("retry_schedule = [\"2d\", \"2d\"]"),
+                "process.retry_schedule",
+            ),
+            (
+                process(&format!(
+                    "retry_schedule = [{}]",
+                    ["\"1s\""; 500].join(", ")
+                )),
+                "process.retry_schedule",
+            ),
+            // The record must outlive the schedule (the default's span is 99 305 s).
+            (
+                process("record_ttl_secs = 99305"),
+                "process.record_ttl_secs",
+            ),
+            (
+                process("record_ttl_secs = 3600\nretry_schedule = [\"1m\", \"2h\"]"),
+                "process.record_ttl_secs",
+            ),
+            // breaker_threshold: 1 to 1000; breaker_cooldown: a duration, 1 s to 1 h.
+            (
+                process("breaker_threshold = 0"),
+                "process.breaker_threshold",
+            ),
+            (
+                process("breaker_threshold = 1001"),
+                "process.breaker_threshold",
+            ),
+            (
+                process("breaker_threshold = -1"),
+                "process.breaker_threshold",
+            ),
+            (
+                process("breaker_cooldown = \"0s\""),
+                "process.breaker_cooldown",
+            ),
+            (
+                process("breaker_cooldown = \"61m\""),
+                "process.breaker_cooldown",
+            ),
+            (process("breaker_cooldown = 30"), "process.breaker_cooldown"),
+            (
+                process("breaker_cooldown = \"30\""),
+                "process.breaker_cooldown",
+            ),
         ];
         for (text, key) in cases {
             assert_refused(&text, key);

@@ -6,7 +6,8 @@
 use super::error::{Problem, invalid};
 use super::event_filter::EventFilter;
 use super::raw::RawRoute;
-use super::route::Route;
+use super::route::{Action, Route};
+use super::validate_retry::{rate_limit, retry_schedule};
 use crate::actions::transform::MAX_PROGRAM_BYTES;
 use inlet_signature::Scheme;
 use std::collections::{BTreeMap, HashMap};
@@ -148,6 +149,21 @@ impl RawRoute {
             .map(|program| check_transform(&format!("{key}.transform"), program))
             .transpose()?;
         let action = self.action.validate(&format!("{key}.action"))?;
+        let retry_schedule = self
+            .retry_schedule
+            .map(|value| retry_schedule(&format!("{key}.retry_schedule"), &value))
+            .transpose()?;
+        let rate_limit = match self.rate_limit {
+            None => None,
+            Some(_) if action == Action::Log => {
+                return Err(invalid(
+                    format!("{key}.rate_limit"),
+                    "a `log` route calls no destination, so there is nothing to limit: leave \
+                     `rate_limit` out",
+                ));
+            }
+            Some(value) => Some(rate_limit(&format!("{key}.rate_limit"), &value)?),
+        };
         Ok(Route {
             name,
             source: self.source,
@@ -155,8 +171,8 @@ impl RawRoute {
             when,
             transform,
             action,
-            retry_schedule: None,
-            rate_limit: None,
+            retry_schedule,
+            rate_limit,
         })
     }
 }
@@ -186,6 +202,7 @@ fn check_transform(key: &str, program: String) -> Result<String, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::retry::{RateLimit, RetrySchedule};
     use crate::config::route::{Action, Condition, Subject, Test};
     use crate::config::test_support::{assert_refused, config, validated};
     use serde_json::json;
@@ -289,6 +306,9 @@ mod tests {
         let route = |lines: &str| config(&[&format!("source = \"github\"\n{lines}")]);
         let logged = |lines: &str| route(&format!("{lines}\naction = {{ type = \"log\" }}"));
         let log = "action = { type = \"log\" }";
+        let forward =
+            "action = { type = \"forward\", url = \"https://x.example\", secret = \"env:S\" }";
+        let forwarded = |lines: &str| route(&format!("{lines}\n{forward}"));
         let cases = [
             // name
             (logged("name = \"Triage\""), "routes[0].name"),
@@ -343,10 +363,89 @@ mod tests {
                 logged(&format!("transform = '{}'", ". ".repeat(9000))),
                 "routes[0].transform",
             ),
+            // retry_schedule: as `[process]`'s, by the route's key.
+            (logged("retry_schedule = []"), "routes[0].retry_schedule"),
+            (logged("retry_schedule = 5"), "routes[0].retry_schedule"),
+            (
+                logged("retry_schedule = [\"1s\", \"soon\"]"),
+                "routes[0].retry_schedule[1]",
+            ),
+            (
+                logged("retry_schedule = [\"0m\"]"),
+                "routes[0].retry_schedule[0]",
+            ),
+            (
+                logged("retry_schedule = [\"8d\"]"),
+                "routes[0].retry_schedule[0]",
+            ),
+            (
+                config(&[
+                    &format!("name = \"a\"\nsource = \"github\"\n{forward}"),
+                    &format!(
+                        "name = \"b\"\nsource = \"github\"\nretry_schedule = [\"s\"]\n{forward}"
+                    ),
+                ]),
+                "routes[1].retry_schedule[0]",
+            ),
+            // A schedule the default queue cannot hold (four days and more).
+            (
+                forwarded("retry_schedule = [\"3d\", \"3d\"]"),
+                "routes[0].retry_schedule",
+            ),
+            // rate_limit: calls per second or minute, never on a `log` route.
+            (forwarded("rate_limit = \"50/h\""), "routes[0].rate_limit"),
+            (forwarded("rate_limit = \"0/s\""), "routes[0].rate_limit"),
+            (forwarded("rate_limit = \"50\""), "routes[0].rate_limit"),
+            (forwarded("rate_limit = 50"), "routes[0].rate_limit"),
+            (forwarded("rate_limit = \"1.5/s\""), "routes[0].rate_limit"),
+            (logged("rate_limit = \"50/s\""), "routes[0].rate_limit"),
         ];
         for (text, key) in cases {
             assert_refused(&text, key);
         }
+    }
+
+    #[test]
+    fn a_route_may_set_its_own_schedule_and_rate_limit() {
+        let config = validated(&config(&[
+            "name = \"agent\"\nsource = \"github\"\nretry_schedule = [\"1s\", \"1m\", \"1h\"]\n\
+             rate_limit = \"50/s\"\n\
+             action = { type = \"forward\", url = \"https://x.example\", secret = \"env:S\" }",
+            "name = \"audit\"\nsource = \"github\"\nrate_limit = \"600/m\"\n\
+             action = { type = \"eventbridge\", bus = \"default\" }",
+            "source = \"stripe\"\nretry_schedule = [\"10s\"]\naction = { type = \"log\" }",
+        ]))
+        .unwrap();
+        let agent = &config.routes[0];
+        assert_eq!(
+            agent.retry_schedule.as_ref().map(RetrySchedule::steps),
+            Some([1, 60, 3600].as_slice())
+        );
+        assert_eq!(
+            agent.rate_limit,
+            Some(RateLimit {
+                calls: 50,
+                per_secs: 1
+            })
+        );
+        let audit = &config.routes[1];
+        assert_eq!(audit.retry_schedule, None);
+        assert_eq!(
+            audit.rate_limit,
+            Some(RateLimit {
+                calls: 600,
+                per_secs: 60
+            })
+        );
+        // A log route may have a schedule of its own (it may fail like any route), not a limit.
+        assert_eq!(
+            config.routes[2]
+                .retry_schedule
+                .as_ref()
+                .map(RetrySchedule::steps),
+            Some([10].as_slice())
+        );
+        assert_eq!(config.routes[2].rate_limit, None);
     }
 
     #[test]
