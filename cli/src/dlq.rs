@@ -9,7 +9,7 @@ use crate::Report;
 use crate::error::CliError;
 use crate::state::Target;
 use inlet_core::envelope::Envelope;
-use inlet_core::process::{ROUTE_ERRORS, ROUTES};
+use inlet_core::process::{ATTEMPTS, RETRIES_EXHAUSTED, ROUTE_ERRORS, ROUTES};
 use inlet_local::{self as local, DeadLetter, Progress, Selection, StackSettings};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -68,8 +68,8 @@ impl Which {
 pub enum DlqCommand {
     /// Messages waiting and in flight, in the queue and the dead-letter queue.
     Stats,
-    /// Show dead letters (key, copies, reason, attributes, the delivery's headers, body) and
-    /// leave them where they are.
+    /// Show dead letters (key, copies, reason, attempts, failed routes, attributes, the
+    /// delivery's headers, body) and leave them where they are.
     Peek {
         /// At most this many.
         #[arg(short = 'n', long = "n", value_name = "N", default_value_t = 10)]
@@ -368,9 +368,20 @@ impl Numbered<'_> {
     fn reason(&self) -> String {
         match (self.letter.attributes.get("reason"), &self.envelope) {
             (Some(reason), _) => reason.clone(),
-            (None, Some(_)) => "retries exhausted (moved by the queue's redrive policy)".to_owned(),
+            // Only SQS moves a letter without a reason: the queue's safety net, not a route's
+            // retry schedule (which ends in `retries_exhausted`).
+            (None, Some(_)) => {
+                "receives exhausted (moved by the queue's redrive policy: maxReceiveCount ran out)"
+                    .to_owned()
+            }
             (None, None) => "unknown".to_owned(),
         }
+    }
+
+    /// Attempts its (first) failed route had, as process counted them: `None` for a letter of
+    /// the whole record, or one SQS moved.
+    fn attempts(&self) -> Option<u32> {
+        attempts(&self.letter.attributes)
     }
 
     /// The claim check the body is in, when the delivery was too large for the queue: peek shows
@@ -405,10 +416,11 @@ impl Numbered<'_> {
             "event_type": envelope.and_then(|e| e.event_type.as_ref()),
             "received_at": envelope.map(|e| &e.received_at),
             "reason": self.reason(),
+            "attempts": self.attempts(),
             "failed_at": self.letter.attributes.get("failed_at"),
             "attributes": self.letter.attributes,
-            // The routes that failed for good, and why each did; null for a letter of the whole
-            // record.
+            // The routes that failed for good, and why each did (`{reason, message, attempts}`
+            // each); null for a letter of the whole record.
             "routes": failed_routes(&self.letter.attributes),
             "route_errors": route_errors(&self.letter.attributes),
             "headers": envelope.map(|e| &e.headers),
@@ -438,6 +450,9 @@ fn describe(text: &mut String, copy: &Numbered<'_>) {
         let _ = writeln!(text, "  key:       {}", envelope.key);
     }
     let _ = writeln!(text, "  reason:    {}", copy.reason());
+    if let Some(attempts) = copy.attempts() {
+        let _ = writeln!(text, "  attempts:  {attempts}");
+    }
     describe_routes(text, &letter.attributes);
     let _ = writeln!(
         text,
@@ -459,7 +474,7 @@ fn describe(text: &mut String, copy: &Numbered<'_>) {
         .filter(|(name, _)| {
             !matches!(
                 name.as_str(),
-                "reason" | "source" | "failed_at" | ROUTES | ROUTE_ERRORS
+                "reason" | "source" | "failed_at" | ROUTES | ROUTE_ERRORS | ATTEMPTS
             )
         })
         .map(|(name, value)| format!("{name}={value}"))
@@ -501,6 +516,11 @@ fn failed_routes(attributes: &BTreeMap<String, String>) -> Option<Vec<&str>> {
     (!names.is_empty()).then_some(names)
 }
 
+/// The `attempts` attribute: how many attempts the letter's first route had.
+fn attempts(attributes: &BTreeMap<String, String>) -> Option<u32> {
+    attributes.get(ATTEMPTS)?.trim().parse().ok()
+}
+
 /// Why each route failed (the `route_errors` attribute, a JSON object), parsed; the text as it
 /// is if it does not parse.
 fn route_errors(attributes: &BTreeMap<String, String>) -> Option<serde_json::Value> {
@@ -538,15 +558,40 @@ fn describe_routes(text: &mut String, attributes: &BTreeMap<String, String>) {
             .and_then(|e| e.get(route)?.get(name)?.as_str())
             .filter(|text| !text.is_empty())
     };
+    let route_attempts = |route: &str| {
+        errors
+            .and_then(|e| e.get(route)?.get("attempts")?.as_u64())
+            .and_then(|n| u32::try_from(n).ok())
+    };
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
     for route in names {
-        let why = match (field(route, "reason"), field(route, "message")) {
+        let message = field(route, "message");
+        let reason = field(route, "reason")
+            .map(|reason| reason_with_attempts(reason, route_attempts(route), message));
+        let why = match (reason, message) {
             (Some(reason), Some(message)) => format!("{reason}: {message}"),
-            (Some(reason), None) => reason.to_owned(),
+            (Some(reason), None) => reason,
             (None, Some(message)) => message.to_owned(),
             (None, None) => continue,
         };
         let _ = writeln!(text, "    {route:<width$}  {why}");
+    }
+}
+
+/// A route's reason with its attempts, where they add something: `action_failed on attempt 3`
+/// (it failed for good after retries), `retries_exhausted after 8 attempts` (when its message,
+/// cut short, does not say so already); the reason alone for a first attempt.
+fn reason_with_attempts(reason: &str, attempts: Option<u32>, message: Option<&str>) -> String {
+    match attempts {
+        Some(n) if reason == RETRIES_EXHAUSTED => {
+            if message.is_some_and(|m| m.starts_with(&format!("{n} attempts"))) {
+                reason.to_owned()
+            } else {
+                format!("{reason} after {n} attempts")
+            }
+        }
+        Some(n) if n > 1 => format!("{reason} on attempt {n}"),
+        _ => reason.to_owned(),
     }
 }
 
@@ -678,6 +723,36 @@ mod tests {
             route_errors(&letter).unwrap()["audit"]["message"],
             "the body is not JSON"
         );
+    }
+
+    #[test]
+    fn each_route_says_its_attempts_and_the_letter_its_first_route_s() {
+        let letter = attributes(&[
+            ("reason", "retries_exhausted"),
+            ("attempts", "8"),
+            ("routes", "audit,billing,crm"),
+            (
+                "route_errors",
+                r#"{"audit":{"reason":"retries_exhausted","message":"8 attempts; the last: the target answered 503","attempts":8},"billing":{"reason":"action_failed","message":"the target answered 404","attempts":3},"crm":{"reason":"retries_exhausted","message":"","attempts":5}}"#,
+            ),
+        ]);
+        assert_eq!(attempts(&letter), Some(8));
+        let mut text = String::new();
+        describe_routes(&mut text, &letter);
+        assert_eq!(
+            text,
+            "  routes:    audit, billing, crm (a redrive runs only these)\n\
+             \x20   audit    retries_exhausted: 8 attempts; the last: the target answered 503\n\
+             \x20   billing  action_failed on attempt 3: the target answered 404\n\
+             \x20   crm      retries_exhausted after 5 attempts\n"
+        );
+        assert_eq!(route_errors(&letter).unwrap()["billing"]["attempts"], 3);
+        // A first attempt that failed for good says nothing of attempts.
+        assert_eq!(
+            reason_with_attempts("action_failed", Some(1), None),
+            "action_failed"
+        );
+        assert_eq!(attempts(&attributes(&[("attempts", "many")])), None);
     }
 
     #[test]

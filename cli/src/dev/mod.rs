@@ -6,10 +6,12 @@
 //! functions' do: what works here works in Lambda. Each delivery's path is printed as one human
 //! line per step, and the inspector page (`inspector/`) shows each one whole.
 
+mod batch_lines;
 mod inspector;
 mod output;
 mod poller;
 mod recorder;
+mod retries;
 mod samples;
 mod server;
 mod signals;
@@ -17,15 +19,18 @@ mod signals;
 use crate::Report;
 use crate::error::CliError;
 use crate::globals::Globals;
+use inlet_aws::DynamoStore;
 use inlet_aws::SqsQueue;
 use inlet_aws::wiring::{self, Clients};
 use inlet_core::ingest::Ingest;
 use inlet_core::metrics::Metrics;
+use inlet_core::ports::DeliveryGuards;
 use inlet_core::secrets::KeyRing;
 use inlet_local::{self as local, StackSettings, emulator};
 use inspector::{Actions, Inspector, InspectorService, RecordingQueue};
 use output::say;
 use recorder::Recording;
+use retries::Retries;
 use server::IngestService;
 use signals::wait_for_signal;
 use std::net::SocketAddr;
@@ -56,6 +61,13 @@ pub struct DevArgs {
     /// Do not serve the inspector page (nor keep the delivery history in .inlet/).
     #[arg(long, conflicts_with_all = ["inspect", "inspect_public"])]
     pub no_inspect: bool,
+    /// Poll loops, 1 to 8, each with a process pipeline of its own, like that many Lambda
+    /// instances: each has its own view of the circuit breakers (the shared truth is the
+    /// table's). For trying concurrency, not for speed: the emulator's receives take no lock,
+    /// and with several pollers under load a record can wait out the visibility timeout.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub pollers: u8,
 }
 
 pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> {
@@ -163,9 +175,11 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         None
     } else {
         let history = std::path::Path::new(inspector::HISTORY_FILE);
-        let inspector = Inspector::open(history).map_err(|e| {
-            CliError::Failed(format!("inspector: cannot keep the delivery history: {e}"))
-        })?;
+        let inspector = Inspector::open(history)
+            .map_err(|e| {
+                CliError::Failed(format!("inspector: cannot keep the delivery history: {e}"))
+            })?
+            .with_routes(&config.routes);
         // The dead-letter queue is the record: what it no longer holds is gone, whatever the
         // history said when the last run stopped.
         match local::peek_all(&clients.sqs, &stack.dead_letter_queue_url, &mut |_| {}).await {
@@ -178,13 +192,19 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         Some(inspector)
     };
     let recording = Arc::new(Recording::new(router, config.routes.clone()));
-    let process = wiring::process_pipeline(
-        &config,
-        &clients,
-        &stack.resources(),
-        Arc::clone(&recording),
-        Metrics::Off,
-    );
+    // One pipeline per poll loop, each built as the function builds its own: like separate
+    // Lambda instances, each keeps its own view of the breakers.
+    let pipelines: Vec<_> = (0..args.pollers)
+        .map(|_| {
+            wiring::process_pipeline(
+                &config,
+                &clients,
+                &stack.resources(),
+                Arc::clone(&recording),
+                Metrics::Off,
+            )
+        })
+        .collect();
     // Ingest as the function wires it, over a queue that also tells the inspector each envelope.
     let queue = SqsQueue::new(clients.sqs.clone(), &stack.queue_url);
     let fifo = queue.is_fifo();
@@ -251,6 +271,10 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
                 sqs: clients.sqs.clone(),
                 queue_url: stack.queue_url.clone(),
                 dead_letter_queue_url: stack.dead_letter_queue_url.clone(),
+                guards: Some(Arc::new(DynamoStore::new(
+                    clients.dynamodb.clone(),
+                    &stack.table_name,
+                )) as Arc<dyn DeliveryGuards>),
             };
             let service = InspectorService {
                 actions: Arc::new(actions),
@@ -259,19 +283,28 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
             server::serve(listener, Arc::new(service), stopped.clone()).await;
         }
     };
-    // One batch at a time. Lambda runs several at once, but moto's ReceiveMessage takes no lock:
-    // with three pollers under load, `make soak` found records that moto marked received and
-    // returned to no poll, so they waited out the queue's 180 s visibility timeout.
-    let poller = poller::poll_loop(
-        &clients,
-        &settings,
-        &stack,
-        &process,
-        &recording,
-        inspector.as_ref(),
-        &config.process,
-        stopped.clone(),
-    );
+    // One poll loop (one batch at a time) unless --pollers asks for more. Lambda runs several
+    // at once, but moto's ReceiveMessage takes no lock: with three pollers under load, `make
+    // soak` found records that moto marked received and returned to no poll, so they waited out
+    // the queue's 180 s visibility timeout. More pollers are for trying concurrency (each
+    // pipeline's own view of the breakers), not for speed.
+    let shared = poller::Shared {
+        clients: &clients,
+        settings: &settings,
+        stack: &stack,
+        recording: &recording,
+        inspector: inspector.as_ref(),
+        retries: Retries {
+            settings: &config.process,
+            routes: &config.routes,
+            max_receive_count: settings.max_receive_count,
+        },
+    };
+    let several = pipelines.len() > 1;
+    let pollers = poller::all(pipelines.iter().enumerate().map(|(index, process)| {
+        let name = several.then(|| format!("poller {}", index + 1));
+        poller::poll_loop(&shared, process, name, stopped.clone())
+    }));
     let samples = async {
         if !args.no_samples {
             samples::send_samples(
@@ -293,7 +326,7 @@ pub async fn run(globals: &Globals, args: &DevArgs) -> Result<Report, CliError> 
         std::process::exit(130);
     };
     tokio::select! {
-        () = async { tokio::join!(server, inspector_server, poller, samples); } => {}
+        () = async { tokio::join!(server, inspector_server, pollers, samples); } => {}
         () = signals => {}
     }
     say("stopped");
@@ -319,4 +352,25 @@ fn listen(socket: TcpSocket, addr: SocketAddr) -> Result<TcpListener, CliError> 
     socket
         .listen(1024)
         .map_err(|e| CliError::Failed(format!("cannot listen on {addr}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(Debug, clap::Parser)]
+    struct Dev {
+        #[command(flatten)]
+        args: DevArgs,
+    }
+
+    #[test]
+    fn one_poller_unless_asked_and_at_most_eight() {
+        let parse = |args: &[&str]| Dev::try_parse_from([&["dev"], args].concat());
+        assert_eq!(parse(&[]).unwrap().args.pollers, 1);
+        assert_eq!(parse(&["--pollers", "8"]).unwrap().args.pollers, 8);
+        assert!(parse(&["--pollers", "0"]).is_err());
+        assert!(parse(&["--pollers", "9"]).is_err());
+    }
 }

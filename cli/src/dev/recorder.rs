@@ -9,12 +9,16 @@ use inlet_core::config::{Action, Route};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
+/// Older than Lambda's longest timeout (15 minutes): no batch still running holds such a run.
+const STALE_RUN_MS: i64 = 15 * 60 * 1000;
+
 #[derive(Debug)]
 pub(super) struct Recording<H> {
     inner: H,
     /// The config's routes, to tell each route's action by its name.
     routes: Vec<Route>,
-    /// The runs since the last batch ended, taken by the poller after each batch.
+    /// The runs not yet taken: each poller takes its batch's after the batch (several pollers
+    /// may run batches at once).
     runs: Mutex<Vec<ActionRun>>,
 }
 
@@ -27,9 +31,20 @@ impl<H> Recording<H> {
         }
     }
 
-    /// The routes' runs since the last call, in the order they ended.
-    pub(super) fn take_runs(&self) -> Vec<ActionRun> {
-        std::mem::take(&mut *self.runs.lock().unwrap_or_else(PoisonError::into_inner))
+    /// The routes' runs for the messages `message_ids` (one batch's), in the order they ended;
+    /// those of other messages stay for the poller whose batch they are in. Runs no batch took
+    /// (its poll failed after they ran) go once older than any batch can last.
+    pub(super) fn take_runs_of(&self, message_ids: &[&str]) -> Vec<ActionRun> {
+        let oldest_ms = inlet_signature::clock::epoch_millis(SystemTime::now()) - STALE_RUN_MS;
+        let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mine, others): (Vec<ActionRun>, Vec<ActionRun>) = std::mem::take(&mut *runs)
+            .into_iter()
+            .partition(|run| message_ids.contains(&run.message_id.as_str()));
+        *runs = others
+            .into_iter()
+            .filter(|run| run.at_ms >= oldest_ms)
+            .collect();
+        mine
     }
 
     /// The config's route of that name; `None` for a route the config does not have (one a
@@ -185,7 +200,10 @@ mod tests {
                 assert_eq!(result.is_ok(), name == "audit");
             }
         }
-        let runs = recording.take_runs();
+        let first = recording.take_runs_of(&["m-1"]);
+        assert_eq!(first.len(), 3, "{first:?}");
+        let mut runs = first;
+        runs.extend(recording.take_runs_of(&["m-2", "m-9"]));
         let seen: Vec<_> = runs
             .iter()
             .map(|r| {
@@ -223,7 +241,10 @@ mod tests {
             runs[2].result,
             Err(ActionError::TransformFailed(_))
         ));
-        assert!(recording.take_runs().is_empty(), "taken once");
+        assert!(
+            recording.take_runs_of(&["m-1", "m-2"]).is_empty(),
+            "taken once"
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -245,7 +266,7 @@ mod tests {
             message_id: "m-3",
         };
         let _ = recording.handle("nobody", event).await;
-        let runs = recording.take_runs();
+        let runs = recording.take_runs_of(&["m-3"]);
         assert_eq!(runs[0].route, "nobody");
         assert_eq!(runs[0].answer, "done");
     }

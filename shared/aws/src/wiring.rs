@@ -16,7 +16,7 @@ use inlet_core::claims::{ClaimChecks, PayloadStore};
 use inlet_core::config::{Config, ConfigError};
 use inlet_core::ingest::Ingest;
 use inlet_core::metrics::Metrics;
-use inlet_core::ports::SecretStore;
+use inlet_core::ports::{DeliveryGuards, SecretStore};
 use inlet_core::process::{Deadline, Process};
 use inlet_core::secrets::{Env, KeyRing, SecretError, SecretResolver};
 use inlet_core::telemetry;
@@ -130,15 +130,20 @@ pub fn process_pipeline<H: Handler>(
     handler: H,
     metrics: Metrics,
 ) -> ProcessPipeline<H> {
+    let store = DynamoStore::new(clients.dynamodb.clone(), &resources.table_name);
+    // The same table keeps every destination's breaker and rate-limit slots, shared by every
+    // process function.
+    let guards: Arc<dyn DeliveryGuards> = Arc::new(store.clone());
     let pipeline = Process::new(
-        DynamoStore::new(clients.dynamodb.clone(), &resources.table_name),
+        store,
         SqsQueue::new(clients.sqs.clone(), &resources.dead_letter_queue_url),
         SqsQueue::new(clients.sqs.clone(), &resources.queue_url),
         handler,
         config.process.clone(),
     )
     .with_metrics(metrics)
-    .with_payloads(payloads(clients, &resources.bucket_name));
+    .with_payloads(payloads(clients, &resources.bucket_name))
+    .with_guards(guards);
     match &config.archive {
         Some(settings) => {
             let bucket = settings

@@ -116,6 +116,9 @@ pub(in crate::dev) struct Actions {
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
     pub dead_letter_queue_url: String,
+    /// The stack's circuit breakers, as every process pipeline shares them (the stack's table):
+    /// the page's destinations read them. `None`: none to read.
+    pub guards: Option<std::sync::Arc<dyn inlet_core::ports::DeliveryGuards>>,
 }
 
 /// Headers a client sets for its own connection; the replay's client sets its own.
@@ -354,7 +357,7 @@ impl Actions {
     /// the whole delivery's, or that of routes that failed for good while others are retried.
     fn dead_letter_of(&self, id: &str) -> Result<String, ActionFailure> {
         let delivery = self.delivery(id)?;
-        let dead_route = delivery.state == State::Retrying
+        let dead_route = delivery.state.is_waiting()
             && delivery
                 .routes
                 .iter()

@@ -140,6 +140,17 @@ pub(in crate::dev) async fn route(
                 .collect();
             json_response(StatusCode::OK, &json!({ "deliveries": list }))
         }
+        (&Method::GET, ["api", "destinations"]) => {
+            let breakers = match &actions.guards {
+                Some(guards) => Some(guards.breakers().await),
+                None => None,
+            };
+            let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
+            json_response(
+                StatusCode::OK,
+                &actions.inspector.destinations_report(breakers, now_ms),
+            )
+        }
         (&Method::GET, ["api", "deliveries", id]) => match actions.inspector.store().get(id) {
             Some(delivery) => json_response(StatusCode::OK, &detail(delivery)),
             None => not_found(id),
@@ -163,7 +174,7 @@ pub(in crate::dev) async fn route(
             };
             acted(result)
         }
-        (_, [] | [""] | ["api", "deliveries", ..]) => error(
+        (_, [] | [""] | ["api", "deliveries" | "destinations", ..]) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             "GET reads, POST acts",
@@ -255,7 +266,8 @@ fn summary(delivery: &Delivery) -> Value {
         "gone": delivery.gone,
         "replay_of": delivery.replay_of,
         "replay_run": replay_run(delivery),
-        // Per route: `{route, state: delivered | retrying | dead_lettered, reason?, message?}`.
+        // Per route: `{route, state: delivered | retrying | held | dead_lettered, reason?,
+        // message?, attempts?, max_attempts?, next_attempt_at?, hold?}`.
         "routes": delivery.routes,
         "body_excerpt": excerpt,
     })
@@ -332,355 +344,4 @@ fn not_found(id: &str) -> Response<Full<Bytes>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_host_must_be_a_loopback_name() {
-        let with = |host: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::HOST, host.parse().unwrap());
-            loopback_host(&headers)
-        };
-        assert!(with("127.0.0.1:5056"));
-        assert!(with("localhost:5056"));
-        assert!(with("[::1]:5056"));
-        assert!(!with("evil.example:5056"));
-        assert!(!with("192.168.1.2:5056"));
-    }
-
-    #[test]
-    fn a_post_from_another_origin_is_refused() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, "127.0.0.1:5056".parse().unwrap());
-        assert!(same_origin(&headers));
-        headers.insert(header::ORIGIN, "http://127.0.0.1:5056".parse().unwrap());
-        assert!(same_origin(&headers));
-        headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
-        assert!(!same_origin(&headers));
-    }
-
-    #[test]
-    fn filters_come_from_the_query() {
-        assert_eq!(
-            Filter::parse(Some("source=github&state=dead_lettered&q=Push&x=1")),
-            Filter {
-                source: Some("github".into()),
-                state: Some("dead_lettered".into()),
-                text: Some("push".into()),
-            }
-        );
-        assert_eq!(Filter::parse(Some("source=")), Filter::default());
-    }
-
-    mod routing {
-        use super::super::super::{Inspector, Seen};
-        use super::*;
-        use http_body_util::BodyExt as _;
-        use inlet_core::ingest::{Outcome, Reply};
-
-        fn actions() -> Actions {
-            let sqs = aws_sdk_sqs::Client::from_conf(
-                aws_sdk_sqs::Config::builder()
-                    .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-                    .build(),
-            );
-            let config = inlet_core::config::Config::parse(
-                "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GITHUB_SECRET\"]\n",
-            )
-            .unwrap();
-            Actions {
-                inspector: Inspector::in_memory(),
-                base_url: "http://127.0.0.1:9".into(),
-                client: crate::sending::client(true).unwrap(),
-                config,
-                keys: Vec::new(),
-                sqs,
-                queue_url: "http://127.0.0.1:9/queue".into(),
-                dead_letter_queue_url: "http://127.0.0.1:9/dlq".into(),
-            }
-        }
-
-        fn receive(actions: &Actions, body: &str, reply: &Reply) -> String {
-            receive_as(actions, body, reply, None)
-        }
-
-        /// A request ingest answered with `reply`, queued as `message_id`.
-        fn receive_as(
-            actions: &Actions,
-            body: &str,
-            reply: &Reply,
-            message_id: Option<&str>,
-        ) -> String {
-            let mut headers = HeaderMap::new();
-            headers.insert("x-github-event", "push".parse().unwrap());
-            let seen = Seen {
-                method: "POST",
-                path: "/webhooks/github",
-                query: None,
-                headers: &headers,
-                body: body.as_bytes(),
-            };
-            actions
-                .inspector
-                .ingested(&seen, Some("github"), reply, message_id.map(str::to_owned))
-        }
-
-        fn queued(key: &str) -> Reply {
-            Reply {
-                status: StatusCode::ACCEPTED,
-                content_type: "application/json",
-                body: format!("{{\"status\":\"queued\",\"id\":\"{key}\"}}"),
-                headers: Vec::new(),
-                outcome: Outcome::Queued { key: key.into() },
-            }
-        }
-
-        async fn call(
-            actions: &Actions,
-            method: Method,
-            path: &str,
-            query: Option<&str>,
-        ) -> (StatusCode, Value) {
-            let response = route(actions, &method, path, query).await;
-            let status = response.status();
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (
-                status,
-                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            )
-        }
-
-        #[tokio::test(flavor = "current_thread")]
-        async fn the_list_is_newest_first_and_filters() {
-            let actions = actions();
-            let first = receive(&actions, r#"{"ref":"main"}"#, &queued("github#1"));
-            let refused = Reply::error(StatusCode::UNAUTHORIZED, "signature_mismatch", "no match");
-            let second = receive(&actions, "{}", &refused);
-            let (status, list) = call(&actions, Method::GET, "/api/deliveries", None).await;
-            assert_eq!(status, StatusCode::OK);
-            let ids: Vec<_> = list["deliveries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d["id"].as_str().unwrap().to_owned())
-                .collect();
-            assert_eq!(ids, [second.clone(), first.clone()]);
-            let row = &list["deliveries"][0];
-            assert_eq!(row["state"], "rejected");
-            assert_eq!(row["code"], "signature_mismatch");
-            assert_eq!(row["status"], 401);
-            assert_eq!(list["deliveries"][1]["key"], "github#1");
-            assert_eq!(list["deliveries"][1]["event_id"], "1");
-            let (_, only) = call(
-                &actions,
-                Method::GET,
-                "/api/deliveries",
-                Some("state=queued&q=MAIN"),
-            )
-            .await;
-            assert_eq!(only["deliveries"].as_array().unwrap().len(), 1);
-            assert_eq!(only["deliveries"][0]["id"], first.as_str());
-        }
-
-        #[tokio::test(flavor = "current_thread")]
-        async fn a_delivery_is_shown_whole() {
-            let actions = actions();
-            let id = receive(&actions, r#"{"ref":"main"}"#, &queued("github#1"));
-            let (status, detail) = call(
-                &actions,
-                Method::GET,
-                &format!("/api/deliveries/{id}"),
-                None,
-            )
-            .await;
-            assert_eq!(status, StatusCode::OK);
-            assert_eq!(detail["request"]["method"], "POST");
-            assert_eq!(
-                detail["request"]["headers"][0],
-                json!(["x-github-event", "push"])
-            );
-            assert_eq!(detail["request"]["body_json"], "{\n  \"ref\": \"main\"\n}");
-            assert_eq!(detail["verdict"]["verified"], true);
-            assert_eq!(detail["envelope"], Value::Null);
-            assert_eq!(detail["action_attempts"], json!([]));
-            let (status, missing) =
-                call(&actions, Method::GET, "/api/deliveries/d-999999", None).await;
-            assert_eq!(status, StatusCode::NOT_FOUND);
-            assert_eq!(missing["error"], "not_found");
-        }
-
-        #[tokio::test(flavor = "current_thread")]
-        async fn a_copy_from_inlet_replay_names_its_run() {
-            let actions = actions();
-            let plain = receive(&actions, "{}", &queued("github#1"));
-            // An envelope `inlet replay` queued carries its run's id.
-            actions.inspector.queued(
-                "m-7",
-                r#"{"key":"github#2","event_type":"push","replay":"run-7"}"#,
-            );
-            let replayed = receive_as(&actions, "{}", &queued("github#2"), Some("m-7"));
-            let (_, list) = call(&actions, Method::GET, "/api/deliveries", None).await;
-            let row = |id: &str| {
-                list["deliveries"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|d| d["id"] == id)
-                    .cloned()
-                    .unwrap()
-            };
-            assert_eq!(row(&replayed)["replay_run"], "run-7");
-            assert_eq!(row(&replayed)["message_id"], "m-7");
-            assert_eq!(row(&plain)["replay_run"], Value::Null);
-            let (_, detail) = call(
-                &actions,
-                Method::GET,
-                &format!("/api/deliveries/{replayed}"),
-                None,
-            )
-            .await;
-            assert_eq!(detail["replay_run"], "run-7");
-        }
-
-        #[tokio::test(flavor = "current_thread")]
-        async fn actions_refuse_what_they_cannot_do() {
-            let actions = actions();
-            let id = receive(&actions, "{}", &queued("github#1"));
-            let (status, answer) = call(
-                &actions,
-                Method::POST,
-                &format!("/api/deliveries/{id}/redrive"),
-                None,
-            )
-            .await;
-            assert_eq!(status, StatusCode::CONFLICT);
-            assert_eq!(answer["error"], "not_dead_lettered");
-            let (status, answer) = call(
-                &actions,
-                Method::POST,
-                "/api/deliveries/d-999999/delete",
-                None,
-            )
-            .await;
-            assert_eq!(
-                (status, answer["error"].as_str()),
-                (StatusCode::NOT_FOUND, Some("not_found"))
-            );
-            let (status, _) = call(
-                &actions,
-                Method::POST,
-                &format!("/api/deliveries/{id}/explode"),
-                None,
-            )
-            .await;
-            assert_eq!(status, StatusCode::NOT_FOUND);
-            let (status, _) = call(&actions, Method::DELETE, "/api/deliveries", None).await;
-            assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-            let (status, _) = call(&actions, Method::GET, "/nothing", None).await;
-            assert_eq!(status, StatusCode::NOT_FOUND);
-        }
-
-        #[tokio::test(flavor = "current_thread")]
-        async fn a_delivery_shows_how_each_of_its_routes_ended() {
-            use inlet_core::process::{BatchOutcome, RecordOutcome, RouteOutcome, RouteRun};
-            let actions = actions();
-            let id = receive_as(&actions, "{}", &queued("github#1"), Some("m-1"));
-            let run = |route: &str, outcome| RouteRun {
-                route: route.into(),
-                outcome,
-            };
-            let poll = inlet_local::Poll {
-                outcome: Some(BatchOutcome {
-                    outcomes: vec![(
-                        "m-1".into(),
-                        RecordOutcome::Retry {
-                            reason: "route audit: the target answered 503".into(),
-                        },
-                    )],
-                    routes: vec![vec![
-                        run("triage", RouteOutcome::Delivered),
-                        run(
-                            "audit",
-                            RouteOutcome::Retry {
-                                reason: "the target answered 503".into(),
-                            },
-                        ),
-                        run(
-                            "billing",
-                            RouteOutcome::DeadLettered {
-                                reason: "transform_failed",
-                                message: "the body is not JSON".into(),
-                            },
-                        ),
-                    ]],
-                }),
-                received: vec![inlet_local::Received {
-                    message_id: "m-1".into(),
-                    key: Some("github#1".into()),
-                    envelope: None,
-                    origin_message_id: "m-1".into(),
-                    receive_count: 1,
-                }],
-                exhausted: Vec::new(),
-            };
-            let runs = vec![crate::dev::inspector::ActionRun {
-                message_id: "m-1".into(),
-                route: "billing".into(),
-                at_ms: 0,
-                latency: std::time::Duration::from_millis(2),
-                result: Err(inlet_core::actions::ActionError::TransformFailed(
-                    "the body is not JSON".into(),
-                )),
-                answer: "the body is not JSON".into(),
-                response: None,
-            }];
-            actions.inspector.polled(
-                &poll,
-                &inlet_core::config::ProcessSettings::default(),
-                1_795_352_400,
-                &runs,
-            );
-            let (_, detail) = call(
-                &actions,
-                Method::GET,
-                &format!("/api/deliveries/{id}"),
-                None,
-            )
-            .await;
-            assert_eq!(detail["state"], "retrying", "{detail}");
-            assert_eq!(
-                detail["routes"],
-                json!([
-                    {"route": "triage", "state": "delivered"},
-                    {"route": "audit", "state": "retrying", "message": "the target answered 503"},
-                    {"route": "billing", "state": "dead_lettered", "reason": "transform_failed",
-                     "message": "the body is not JSON"},
-                ]),
-                "{detail}"
-            );
-            assert_eq!(detail["action_attempts"][0]["route"], "billing");
-            assert_eq!(detail["action_attempts"][0]["outcome"], "transform_failed");
-            let (_, list) = call(&actions, Method::GET, "/api/deliveries", None).await;
-            assert_eq!(list["deliveries"][0]["routes"], detail["routes"]);
-            // Its dead-lettered route can be redriven while the others are retried: the action
-            // is taken (and fails here only for want of a queue).
-            let (status, answer) = call(
-                &actions,
-                Method::POST,
-                &format!("/api/deliveries/{id}/redrive"),
-                None,
-            )
-            .await;
-            assert_ne!(answer["error"], "not_dead_lettered", "{status} {answer}");
-        }
-
-        #[tokio::test(flavor = "current_thread")]
-        async fn the_page_is_served_at_the_root() {
-            let response = route(&actions(), &Method::GET, "/", None).await;
-            assert_eq!(response.status(), StatusCode::OK);
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            assert!(String::from_utf8_lossy(&bytes).contains("table id=\"deliveries\""));
-        }
-    }
-}
+mod tests;

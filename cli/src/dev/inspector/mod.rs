@@ -6,8 +6,10 @@
 
 mod actions;
 mod api;
+mod destinations;
 mod history;
 mod pretty;
+mod progress;
 mod queued;
 mod store;
 
@@ -15,22 +17,23 @@ pub(super) use actions::Actions;
 pub(super) use api::InspectorService;
 pub(super) use queued::{RecordingQueue, watch};
 
+use super::retries::{PolledBatch, Retries};
+use destinations::Destinations;
 use inlet_core::actions::ActionError;
 use inlet_core::actions::answers::TargetAnswer;
-use inlet_core::config::ProcessSettings;
+use inlet_core::config::Route;
 use inlet_core::envelope::Envelope;
 use inlet_core::ingest::{Outcome, Reply};
-use inlet_core::process::{RecordOutcome, RouteOutcome, RouteRun};
+use inlet_core::process::RecordOutcome;
 use inlet_local::Poll;
+use progress::{Receipt, dead_letter_messages, progress_of, route_states};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use store::{
-    ActionAttempt, Arrival, Progress, RETRIES_EXHAUSTED, Request, RouteStage, RouteState, State,
-    Store, Verdict,
-};
+use store::{ActionAttempt, Arrival, Request, State, Store, Verdict};
 
+use progress::detail_as_of;
 pub(super) use store::HistoryError;
 
 /// Where the history is kept, relative to the directory `inlet dev` runs in.
@@ -46,6 +49,8 @@ pub(super) struct Inspector {
     store: Arc<Mutex<Store>>,
     /// Replay tokens to the delivery each became.
     replays: Arc<Mutex<HashMap<String, String>>>,
+    /// Each route's destination, and the holds counted against each since `inlet dev` started.
+    destinations: Arc<Mutex<Destinations>>,
 }
 
 /// One run of one route, as `inlet dev`'s recorder saw it: which message it was for, which
@@ -89,52 +94,6 @@ impl ActionRun {
     }
 }
 
-/// How each route of one record ended, for its delivery. When the record's receives ran out, a
-/// route that was to be retried goes with the whole record to the dead-letter queue.
-fn route_states(runs: &[RouteRun], exhausted: bool) -> Vec<RouteState> {
-    runs.iter()
-        .map(|run| {
-            let (state, reason, message) = match &run.outcome {
-                RouteOutcome::Delivered => (RouteStage::Delivered, None, None),
-                RouteOutcome::Retry { reason } if exhausted => (
-                    RouteStage::DeadLettered,
-                    Some(RETRIES_EXHAUSTED.to_owned()),
-                    Some(reason.clone()),
-                ),
-                RouteOutcome::Retry { reason } => {
-                    (RouteStage::Retrying, None, Some(reason.clone()))
-                }
-                RouteOutcome::DeadLettered { reason, message } => (
-                    RouteStage::DeadLettered,
-                    Some((*reason).to_owned()),
-                    Some(message.clone()),
-                ),
-            };
-            RouteState {
-                route: run.route.clone(),
-                state,
-                reason,
-                message,
-            }
-        })
-        .collect()
-}
-
-/// The messages of the routes a record dead-lettered, each named by its route when several ran.
-fn dead_letter_messages(runs: &[RouteRun]) -> Option<String> {
-    let dead: Vec<String> = runs
-        .iter()
-        .filter_map(|run| match &run.outcome {
-            RouteOutcome::DeadLettered { message, .. } if runs.len() > 1 => {
-                Some(format!("route {}: {message}", run.route))
-            }
-            RouteOutcome::DeadLettered { message, .. } => Some(message.clone()),
-            _ => None,
-        })
-        .collect();
-    (!dead.is_empty()).then(|| dead.join("; "))
-}
-
 /// A request as the ingest server saw it.
 pub(super) struct Seen<'a> {
     pub method: &'a str,
@@ -154,7 +113,20 @@ impl Inspector {
         Self {
             store: Arc::new(Mutex::new(store)),
             replays: Arc::default(),
+            destinations: Arc::default(),
         }
+    }
+
+    /// Knows the destination of each of the config's `routes`, to count the holds of each.
+    pub(super) fn with_routes(self, routes: &[Route]) -> Self {
+        *self.destinations() = Destinations::of_routes(routes);
+        self
+    }
+
+    fn destinations(&self) -> MutexGuard<'_, Destinations> {
+        self.destinations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     #[cfg(test)]
@@ -213,56 +185,71 @@ impl Inspector {
     }
 
     /// Records what process made of a poll's batch, at `now` (seconds since the epoch), with the
-    /// action's runs in it. Each outcome lands on the delivery its message was first queued as.
-    pub(super) fn polled(
-        &self,
-        poll: &Poll,
-        retry: &ProcessSettings,
-        now: i64,
-        runs: &[ActionRun],
-    ) {
+    /// routes' runs in it. Each outcome lands on the delivery its message was first queued as;
+    /// each route held back is counted against its destination.
+    pub(super) fn polled(&self, poll: &Poll, retries: &Retries<'_>, now: i64, runs: &[ActionRun]) {
         let Some(outcome) = &poll.outcome else {
             return;
         };
+        let batch = PolledBatch {
+            poll,
+            retries,
+            now_ms: now * 1000,
+        };
+        let mut destinations = self.destinations();
+        for routes in &outcome.routes {
+            destinations.count_holds(routes);
+        }
+        drop(destinations);
         let mut store = self.store();
         for (index, (message_id, result)) in outcome.outcomes.iter().enumerate() {
-            let Some(received) = poll.received.iter().find(|r| &r.message_id == message_id) else {
+            let Some(received) = batch.received(index) else {
                 continue;
             };
             let mine: Vec<&ActionRun> = runs
                 .iter()
                 .filter(|r| &r.message_id == message_id)
                 .collect();
-            let exhausted = poll.exhausted.contains(message_id);
-            let routes = outcome.routes.get(index).map_or(&[][..], Vec::as_slice);
+            let routes = batch.routes(index);
             // What a dead letter's reason does not say: its routes' own words, else the last
             // error of the runs.
             let last_error = dead_letter_messages(routes)
                 .or_else(|| mine.iter().rev().find_map(|r| r.error()).map(str::to_owned));
+            let comes_back = batch.comes_back(index);
+            let receipt = Receipt {
+                result,
+                routes,
+                receives: received.receive_count,
+                exhausted: poll.exhausted.contains(message_id),
+                comes_back,
+                behind_held: matches!(
+                    batch.lane_stopper(index),
+                    Some((_, RecordOutcome::Held { .. }))
+                ),
+                last_error: last_error.as_deref(),
+            };
+            let backoff_ms = retries.backoff_at_ms(received.receive_count, batch.now_ms);
             store.receive(
                 &received.origin_message_id,
                 message_id,
                 mine.iter().map(|r| r.attempt()).collect(),
-                route_states(routes, exhausted),
-                |tried| {
-                    let mut progress = progress_of(
-                        result,
-                        received.receive_count,
-                        exhausted,
-                        retry,
-                        now,
-                        last_error.as_deref(),
-                        tried,
-                    );
-                    if *result == RecordOutcome::Processed && routes.len() > 1 {
-                        let names: Vec<&str> = routes.iter().map(|r| r.route.as_str()).collect();
-                        progress.detail = format!("routes {} delivered", names.join(", "));
-                    }
-                    progress
-                },
+                route_states(routes, retries, backoff_ms),
+                |tried| progress_of(&receipt, retries, tried),
                 || received.envelope.as_ref().map(adopted),
             );
         }
+    }
+
+    /// Every destination with its breaker (`breakers`, as the shared store gave them; `None`
+    /// without a store) and the holds counted against it, at `now_ms`: `GET /api/destinations`.
+    pub(super) fn destinations_report(
+        &self,
+        breakers: Option<
+            Result<Vec<inlet_core::ports::BreakerState>, inlet_core::ports::StoreError>,
+        >,
+        now_ms: i64,
+    ) -> serde_json::Value {
+        self.destinations().report(breakers, now_ms)
     }
 
     /// Marks the delivery first queued as `origin` redriven, as message `message_id`; its id.
@@ -342,106 +329,6 @@ fn adopted(envelope: &Envelope) -> Arrival {
         },
         envelope: serde_json::to_value(envelope).ok(),
         message_id: None,
-    }
-}
-
-/// How a delivery whose receives ran out says when SQS moves it, and how it says so once that
-/// time has passed ([`detail_as_of`]).
-const WILL_MOVE: &str = "SQS moves it to the dead-letter queue when its retry delay ends, at about";
-const MOVED: &str = "SQS moved it to the dead-letter queue when its retry delay ended, at about";
-
-/// A delivery's state detail as of `now` (seconds since the epoch): a move to the dead-letter
-/// queue that is due by then is told in the past tense.
-pub(super) fn detail_as_of(delivery: &store::Delivery, now: i64) -> std::borrow::Cow<'_, str> {
-    let due = delivery
-        .dead_letter_at
-        .as_deref()
-        .and_then(inlet_signature::clock::parse_rfc3339)
-        .is_some_and(|at| at <= now);
-    if due && delivery.state_detail.contains(WILL_MOVE) {
-        delivery.state_detail.replace(WILL_MOVE, MOVED).into()
-    } else {
-        delivery.state_detail.as_str().into()
-    }
-}
-
-/// What one record's outcome means for its delivery. `tried` tells whether the action has ever
-/// run on the delivery: a copy held back behind a failing one never has, and is not said to have
-/// failed.
-fn progress_of(
-    result: &RecordOutcome,
-    receive_count: u32,
-    exhausted: bool,
-    retry: &ProcessSettings,
-    now: i64,
-    last_error: Option<&str>,
-    tried: bool,
-) -> Progress {
-    let next_try = now + i64::from(retry.backoff_secs(receive_count));
-    let at = |secs: i64| inlet_signature::clock::format_rfc3339_secs(secs);
-    // SQS applies the redrive policy only when it would deliver the record again: once the
-    // visibility delay the pipeline just set has run out.
-    let moves = format!("{WILL_MOVE} {}", at(next_try));
-    let (state, detail, next_try_at) = match result {
-        RecordOutcome::Processed => (State::Processed, "the action ran".to_owned(), None),
-        RecordOutcome::Unrouted => (
-            State::Processed,
-            "no route wants it: completed".to_owned(),
-            None,
-        ),
-        RecordOutcome::Duplicate => (
-            State::Duplicate,
-            "processed before: acknowledged".to_owned(),
-            None,
-        ),
-        RecordOutcome::Retry { reason } if exhausted => (
-            State::DeadLettered,
-            format!("received {receive_count} times, the last failed: {reason}; {moves}"),
-            None,
-        ),
-        RecordOutcome::Retry { reason } => (
-            State::Retrying,
-            format!("{reason}; next try at about {}", at(next_try)),
-            Some(at(next_try)),
-        ),
-        RecordOutcome::Skipped if exhausted => (
-            State::DeadLettered,
-            if tried {
-                format!(
-                    "received {receive_count} times, the last held back (not tried) behind an \
-                     earlier copy of this event that failed; {moves}"
-                )
-            } else {
-                format!(
-                    "never tried: held back in each of its {receive_count} receives behind an \
-                     earlier copy of this event that failed; {moves}"
-                )
-            },
-            None,
-        ),
-        RecordOutcome::Skipped => (
-            State::Retrying,
-            format!(
-                "held back (not tried): an earlier copy of this event in the batch failed; next \
-                 try at about {}",
-                at(next_try)
-            ),
-            Some(at(next_try)),
-        ),
-        RecordOutcome::DeadLettered { reason } => (
-            State::DeadLettered,
-            match last_error {
-                Some(error) => format!("{reason}: {error}"),
-                None => (*reason).to_owned(),
-            },
-            None,
-        ),
-    };
-    Progress {
-        state,
-        detail,
-        next_try_at,
-        dead_letter_at: exhausted.then(|| at(next_try)),
     }
 }
 
@@ -599,140 +486,56 @@ mod tests {
     }
 
     #[test]
-    fn a_retry_says_when_the_next_try_is() {
-        let retry = RecordOutcome::Retry {
-            reason: "the target answered 500".into(),
-        };
-        let progress = progress_of(
-            &retry,
-            2,
-            false,
-            &ProcessSettings::default(),
-            NOON,
-            None,
-            true,
-        );
-        assert_eq!(progress.state, State::Retrying);
-        assert_eq!(
-            progress.next_try_at.as_deref(),
-            Some("2026-11-22T13:00:10Z")
-        );
-        assert!(
-            progress.detail.contains("next try at about"),
-            "{}",
-            progress.detail
-        );
-    }
-
-    #[test]
-    fn a_dead_letter_says_what_the_target_answered() {
-        let dead = RecordOutcome::DeadLettered {
-            reason: "action_failed",
-        };
-        let progress = progress_of(
-            &dead,
-            1,
-            false,
-            &ProcessSettings::default(),
-            NOON,
-            Some("the target answered 404"),
-            true,
-        );
-        assert_eq!(progress.state, State::DeadLettered);
-        assert_eq!(progress.detail, "action_failed: the target answered 404");
-        let last = RecordOutcome::Retry {
-            reason: "the target answered 500".into(),
-        };
-        let progress = progress_of(
-            &last,
-            5,
-            true,
-            &ProcessSettings::default(),
-            NOON,
-            None,
-            true,
-        );
-        assert_eq!(progress.state, State::DeadLettered);
-        assert!(progress.detail.contains("the target answered 500"));
-        assert_eq!(
-            progress.dead_letter_at.as_deref(),
-            Some("2026-11-22T13:01:20Z")
-        );
-    }
-
-    #[test]
     fn a_due_move_to_the_dead_letter_queue_is_told_in_the_past_tense() {
-        let last = RecordOutcome::Retry {
-            reason: "the target answered 500".into(),
-        };
-        let settings = ProcessSettings::default();
-        let progress = progress_of(&last, 5, true, &settings, NOON, None, true);
+        use inlet_core::process::BatchOutcome;
         let inspector = Inspector::in_memory();
-        inspector
-            .store()
-            .queued("m-1", serde_json::json!({"key": "github#a"}));
-        record_queued(&inspector, "github#a", "m-1");
-        inspector
-            .store()
-            .receive("m-1", "m-1", Vec::new(), Vec::new(), |_| progress, || None);
-        let delivery = inspector.store().newest_first().next().cloned().unwrap();
-        // Due at NOON + 80 s (5 s × 2⁴).
-        assert!(detail_as_of(&delivery, NOON).contains("SQS moves it"));
-        let later = detail_as_of(&delivery, NOON + 80);
+        inspector.queued("m-1", r#"{"key":"github#a"}"#);
+        let id = record_queued(&inspector, "github#a", "m-1");
+        // Its 500th receive failed before its routes ran: SQS moves it once the backoff set on it
+        // (5 s doubled per receive, capped at 900 s) runs out.
+        let poll = Poll {
+            outcome: Some(BatchOutcome {
+                outcomes: vec![(
+                    "m-1".into(),
+                    RecordOutcome::Retry {
+                        reason: "in progress elsewhere".into(),
+                    },
+                )],
+                routes: vec![Vec::new()],
+                breakers: Vec::new(),
+            }),
+            received: vec![inlet_local::Received {
+                message_id: "m-1".into(),
+                key: Some("github#a".into()),
+                envelope: None,
+                origin_message_id: "m-1".into(),
+                receive_count: 500,
+            }],
+            exhausted: vec!["m-1".into()],
+        };
+        let settings = inlet_core::config::ProcessSettings::default();
+        let retries = Retries {
+            settings: &settings,
+            routes: &[],
+            max_receive_count: 500,
+        };
+        inspector.polled(&poll, &retries, NOON, &[]);
+        let delivery = inspector.store().get(&id).cloned().expect("recorded");
+        assert_eq!(delivery.state, State::DeadLettered);
+        assert_eq!(
+            delivery.dead_letter_at.as_deref(),
+            Some("2026-11-22T13:15:00Z")
+        );
+        let now = detail_as_of(&delivery, NOON);
+        assert!(
+            now.starts_with("its receives ran out (500 of the queue's maxReceiveCount 500"),
+            "{now}"
+        );
+        assert!(now.contains("SQS moves it"), "{now}");
+        let later = detail_as_of(&delivery, NOON + 900);
         assert!(
             later.contains("SQS moved it to the dead-letter queue when its retry delay ended"),
             "{later}"
-        );
-    }
-
-    #[test]
-    fn a_copy_held_back_is_never_said_to_have_failed() {
-        let settings = ProcessSettings::default();
-        let held = progress_of(
-            &RecordOutcome::Skipped,
-            2,
-            false,
-            &settings,
-            NOON,
-            None,
-            false,
-        );
-        assert_eq!(held.state, State::Retrying);
-        assert!(
-            held.detail.starts_with("held back (not tried)"),
-            "{}",
-            held.detail
-        );
-        let last = progress_of(
-            &RecordOutcome::Skipped,
-            5,
-            true,
-            &settings,
-            NOON,
-            None,
-            false,
-        );
-        assert_eq!(last.state, State::DeadLettered);
-        assert!(
-            last.detail
-                .starts_with("never tried: held back in each of its 5 receives"),
-            "{}",
-            last.detail
-        );
-        assert!(!last.detail.contains("failed 5 times"), "{}", last.detail);
-        let tried = progress_of(
-            &RecordOutcome::Skipped,
-            5,
-            true,
-            &settings,
-            NOON,
-            None,
-            true,
-        );
-        assert!(
-            tried.detail.contains("the last held back"),
-            "{}",
-            tried.detail
         );
     }
 }

@@ -2,7 +2,6 @@
 
 use super::Store;
 use super::records::State;
-use super::routes::RouteStage;
 
 impl Store {
     /// The delivery whose dead letter was sent back to the queue (by the page or `inlet dlq`) as
@@ -20,17 +19,10 @@ impl Store {
         }
         // The letter of routes that failed for good while others are retried: the record is
         // still in the queue for those, and stays as it is said to be.
-        let record_waits = delivery.state == State::Retrying
-            && delivery
-                .routes
-                .iter()
-                .any(|r| r.state == RouteStage::Retrying);
+        let record_waits =
+            delivery.state.is_waiting() && delivery.routes.iter().any(|r| r.state.is_waiting());
         for route in &mut delivery.routes {
-            if route.state == RouteStage::DeadLettered {
-                route.state = RouteStage::Retrying;
-                route.reason = None;
-                route.message = Some(detail.clone());
-            }
+            route.redriven(&detail);
         }
         delivery.gone = false;
         if !record_waits {

@@ -11,7 +11,7 @@ mod tests;
 use super::history::History;
 pub(crate) use super::history::HistoryError;
 pub(crate) use records::{ActionAttempt, Arrival, Delivery, Progress, Request, State, Verdict};
-pub(crate) use routes::{RETRIES_EXHAUSTED, RouteStage, RouteState};
+pub(crate) use routes::{RouteStage, RouteState};
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 
 use super::Store;
 use super::records::{ActionAttempt, Progress, State};
-use super::routes::{RETRIES_EXHAUSTED, RouteStage, RouteState, dead_routes};
+use super::routes::{RouteStage, RouteState, dead_routes};
 
 impl Store {
     /// Sets what a receive made of delivery `id`. A record that finished while some of its
@@ -22,7 +22,7 @@ impl Store {
         };
         for route in routes {
             match delivery.routes.iter_mut().find(|r| r.route == route.route) {
-                Some(known) => *known = route,
+                Some(known) => *known = route.after(known),
                 None => delivery.routes.push(route),
             }
         }
@@ -36,10 +36,7 @@ impl Store {
         if progress.dead_letter_at.is_some() {
             // Its receives ran out: SQS moves the whole record, with every route still to run.
             for route in &mut delivery.routes {
-                if route.state == RouteStage::Retrying {
-                    route.state = RouteStage::DeadLettered;
-                    route.reason = Some(RETRIES_EXHAUSTED.to_owned());
-                }
+                route.moved_by_sqs();
             }
         }
         let earlier_try = delivery.next_try_at.take();
@@ -55,22 +52,37 @@ impl Store {
         }
         // This message is done with its routes, but another copy of the delivery (the record,
         // while a redrive of its dead letter runs) may not be: the routes say where it stands.
-        let retrying: Vec<String> = delivery
+        let waiting: Vec<String> = delivery
             .routes
             .iter()
-            .filter(|r| r.state == RouteStage::Retrying)
-            .map(|r| match r.message.as_deref() {
-                Some(message) => format!("route {} is retried: {message}", r.route),
-                None => format!("route {} is retried", r.route),
+            .filter(|r| r.state.is_waiting())
+            .map(|r| {
+                let how = if r.state == RouteStage::Held {
+                    "is held back"
+                } else {
+                    "is retried"
+                };
+                match r.message.as_deref() {
+                    Some(message) => format!("route {} {how}: {message}", r.route),
+                    None => format!("route {} {how}", r.route),
+                }
             })
             .collect();
         let dead = dead_routes(&delivery.routes);
-        if !retrying.is_empty() {
-            delivery.state = State::Retrying;
+        if !waiting.is_empty() {
+            let retried = delivery
+                .routes
+                .iter()
+                .any(|r| r.state == RouteStage::Retrying);
+            delivery.state = if retried {
+                State::Retrying
+            } else {
+                State::Held
+            };
             delivery.next_try_at = earlier_try;
             delivery.state_detail = match dead {
-                Some(dead) => format!("{}; {dead}", retrying.join("; ")),
-                None => retrying.join("; "),
+                Some(dead) => format!("{}; {dead}", waiting.join("; ")),
+                None => waiting.join("; "),
             };
         } else if delivery.state == State::Processed
             && let Some(dead) = dead

@@ -5,7 +5,7 @@ use super::routes::RouteState;
 use inlet_core::actions::answers::TargetAnswer;
 use serde::{Deserialize, Serialize};
 
-/// Where a delivery stands. Only `queued` and `retrying` can still change by themselves.
+/// Where a delivery stands. Only `queued`, `retrying` and `held` can still change by themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum State {
@@ -13,6 +13,9 @@ pub(crate) enum State {
     Processed,
     Duplicate,
     Retrying,
+    /// Nothing failed, but routes were held back (an open breaker, a rate limit, a step not yet
+    /// due): the record comes back when they may run.
+    Held,
     DeadLettered,
     Rejected,
     Ignored,
@@ -29,6 +32,7 @@ impl State {
             Self::Processed => "processed",
             Self::Duplicate => "duplicate",
             Self::Retrying => "retrying",
+            Self::Held => "held",
             Self::DeadLettered => "dead_lettered",
             Self::Rejected => "rejected",
             Self::Ignored => "ignored",
@@ -40,7 +44,12 @@ impl State {
 
     /// Whether the pipeline is done with it: a later outcome for its key belongs to another copy.
     pub(crate) fn is_final(self) -> bool {
-        !matches!(self, Self::Queued | Self::Retrying)
+        !matches!(self, Self::Queued | Self::Retrying | Self::Held)
+    }
+
+    /// Whether the record is in the queue to come back: retried, or held back.
+    pub(crate) fn is_waiting(self) -> bool {
+        matches!(self, Self::Retrying | Self::Held)
     }
 
     /// Whether the pipeline was still to take it from the queue: after a restart, the fresh
@@ -83,7 +92,8 @@ pub(crate) struct ActionAttempt {
     /// The route that ran; `None` in history from before routes had names.
     #[serde(default)]
     pub route: Option<String>,
-    /// `done`, `transient`, `permanent` or `transform_failed` (`unrouted` in older history).
+    /// `done`, `transient`, `throttled`, `permanent` or `transform_failed` (`unrouted` in older
+    /// history).
     pub outcome: String,
     /// What the action's target made of it, in words.
     pub answer: String,
@@ -113,7 +123,8 @@ pub(crate) struct Delivery {
     #[serde(default)]
     pub dead_letter_at: Option<String>,
     /// How many times process received it, over every message it has been (a redrive starts
-    /// SQS's own receive count again).
+    /// SQS's own receive count again). Receives, not attempts: a record comes back for a route
+    /// held back, or for another route's step; each route counts its own attempts.
     pub attempts: u32,
     /// The SQS message ingest queued it as. Its dead letter and any redrive of it carry this id
     /// (`origin_message_id`), so every outcome lands on this copy and no other copy of its event.

@@ -1,4 +1,5 @@
 use super::*;
+use routes::RECEIVES_EXHAUSTED;
 
 fn arrival(key: &str, state: State) -> Arrival {
     Arrival {
@@ -285,10 +286,9 @@ fn a_history_line_that_cannot_be_read_is_skipped() {
 
 fn route(name: &str, state: RouteStage, reason: Option<&str>, message: Option<&str>) -> RouteState {
     RouteState {
-        route: name.into(),
-        state,
         reason: reason.map(str::to_owned),
         message: message.map(str::to_owned),
+        ..RouteState::new(name, state)
     }
 }
 
@@ -427,7 +427,7 @@ fn a_redrive_that_ends_while_another_route_is_retried_leaves_the_delivery_retryi
     assert_eq!(delivery.routes[0].state, RouteStage::DeadLettered);
     assert_eq!(
         delivery.routes[0].reason.as_deref(),
-        Some(RETRIES_EXHAUSTED)
+        Some(RECEIVES_EXHAUSTED)
     );
 }
 
