@@ -1,17 +1,19 @@
 //! The idempotency store on DynamoDB: the claim, completion and release of an event key, with
-//! the routes each try settled (architecture.md § Idempotency record).
+//! the routes each try settled and the retry state of those still waiting (architecture.md
+//! § Idempotency record).
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use inlet_core::ports::{Claim, ClaimOutcome, IdempotencyStore, Progress, StoreError};
+use inlet_core::ports::{Claim, ClaimOutcome, IdempotencyStore, Progress, RouteRetry, StoreError};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// The idempotency table (architecture.md § Idempotency record): key `pk`, one item per event
 /// key.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    pub(crate) client: aws_sdk_dynamodb::Client,
+    pub(crate) table: String,
 }
 
 const IN_PROGRESS: &str = "IN_PROGRESS";
@@ -26,21 +28,23 @@ const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (payload_sha256 = :sh
 const CLAIM_UPDATE: &str = "SET #status = :in_progress, #token = :token, lease_until = :lease, payload_sha256 = :sha, attempts = :attempts, first_seen = if_not_exists(first_seen, :first_seen), expires_at = :expires";
 const DONE_ROUTES: &str = "done_routes";
 const DEAD_ROUTES: &str = "dead_routes";
-const COMPLETE_UPDATE: &str =
-    "SET #status = :completed, completed_at = :now, expires_at = :expires REMOVE lease_until";
+/// Map of route name to its retry state (`RouteRetry`); absent when no route waits.
+const ROUTE_STATE: &str = "route_state";
+/// A completed event has no route left to retry, so its retry state goes.
+const COMPLETE_UPDATE: &str = "SET #status = :completed, completed_at = :now, expires_at = :expires REMOVE lease_until, route_state";
 const OWNED_CONDITION: &str = "#token = :token";
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: impl ToString) -> AttributeValue {
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
 /// Any DynamoDB failure other than a failed condition: throttling, outages and timeouts may pass
 /// on a later try, so they are all transient to the pipeline.
-fn store_unavailable<E: ProvideErrorMetadata + std::error::Error + 'static>(
+pub(crate) fn store_unavailable<E: ProvideErrorMetadata + std::error::Error + 'static>(
     error: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> StoreError {
     StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
@@ -92,7 +96,6 @@ impl DynamoStore {
         keys: &[String],
     ) -> Result<std::collections::HashSet<String>, StoreError> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
-        use std::collections::HashMap;
         let mut done = std::collections::HashSet::new();
         for chunk in keys.chunks(BATCH_GET_KEYS) {
             let mut pending: Vec<HashMap<String, AttributeValue>> = chunk
@@ -147,7 +150,7 @@ impl DynamoStore {
     }
 
     /// The routes an item records as settled (string sets; absent when empty).
-    fn progress(old: Option<&std::collections::HashMap<String, AttributeValue>>) -> Progress {
+    fn progress(old: Option<&HashMap<String, AttributeValue>>) -> Progress {
         let set = |name: &str| {
             old.and_then(|item| item.get(name)?.as_ss().ok())
                 .map(|values| values.iter().cloned().collect())
@@ -156,15 +159,15 @@ impl DynamoStore {
         Progress {
             done: set(DONE_ROUTES),
             dead: set(DEAD_ROUTES),
-            waiting: std::collections::BTreeMap::new(),
+            waiting: old
+                .and_then(|item| item.get(ROUTE_STATE)?.as_m().ok())
+                .map(waiting_routes)
+                .unwrap_or_default(),
         }
     }
 
     /// What a failed claim condition found, from the old item DynamoDB returned.
-    fn classify(
-        old: Option<&std::collections::HashMap<String, AttributeValue>>,
-        sha: &str,
-    ) -> ClaimOutcome {
+    fn classify(old: Option<&HashMap<String, AttributeValue>>, sha: &str) -> ClaimOutcome {
         let field = |name: &str| old.and_then(|item| item.get(name)?.as_s().ok().cloned());
         match (field("status").as_deref(), field("payload_sha256")) {
             (_, Some(recorded)) if recorded != sha => ClaimOutcome::Conflict {
@@ -262,8 +265,9 @@ impl IdempotencyStore for DynamoStore {
                 DeleteItemError::is_conditional_check_failed_exception,
             );
         }
-        // Kept, unleased, with what is settled. A string set cannot be empty: an empty one is
-        // removed instead.
+        // Kept, unleased, with what is settled and what waits. A string set cannot be empty: an
+        // empty one is removed instead, and so is an empty retry state, so nothing of an
+        // earlier try lingers.
         let mut set = vec!["#status = :partial"];
         let mut remove = vec!["lease_until"];
         let mut request = self
@@ -290,6 +294,12 @@ impl IdempotencyStore for DynamoStore {
                 );
             }
         }
+        if progress.waiting.is_empty() {
+            remove.push(ROUTE_STATE);
+        } else {
+            set.push("route_state = :state");
+            request = request.expression_attribute_values(":state", route_state(&progress.waiting));
+        }
         let result = request
             .update_expression(format!(
                 "SET {} REMOVE {}",
@@ -303,4 +313,55 @@ impl IdempotencyStore for DynamoStore {
             UpdateItemError::is_conditional_check_failed_exception,
         )
     }
+}
+
+/// The `route_state` map: one map per waiting route, with `last_error` left out when empty and
+/// `slot_ms` when 0 (they usually are, and every byte of the item is paid on each write).
+fn route_state(waiting: &BTreeMap<String, RouteRetry>) -> AttributeValue {
+    let routes = waiting
+        .iter()
+        .map(|(route, retry)| {
+            let mut fields = HashMap::from([
+                ("attempts".to_owned(), n(retry.attempts)),
+                ("next_at_ms".to_owned(), n(retry.next_at_ms)),
+            ]);
+            if !retry.last_error.is_empty() {
+                fields.insert("last_error".to_owned(), s(&retry.last_error));
+            }
+            if retry.slot_ms != 0 {
+                fields.insert("slot_ms".to_owned(), n(retry.slot_ms));
+            }
+            (route.clone(), AttributeValue::M(fields))
+        })
+        .collect();
+    AttributeValue::M(routes)
+}
+
+/// The waiting routes of a `route_state` map. An entry that is not a map, or lacks its
+/// `attempts` or `next_at_ms`, or has a field of the wrong type, is skipped: the route then runs
+/// as if it had not been tried, which costs an early call at worst, where failing the claim
+/// would stall the whole event.
+fn waiting_routes(state: &HashMap<String, AttributeValue>) -> BTreeMap<String, RouteRetry> {
+    state
+        .iter()
+        .filter_map(|(route, entry)| Some((route.clone(), route_retry(entry.as_m().ok()?)?)))
+        .collect()
+}
+
+fn route_retry(fields: &HashMap<String, AttributeValue>) -> Option<RouteRetry> {
+    let number = |name: &str| fields.get(name)?.as_n().ok()?.parse::<i64>().ok();
+    let optional_number = |name: &str| match fields.get(name) {
+        None => Some(0),
+        Some(_) => number(name),
+    };
+    let last_error = match fields.get("last_error") {
+        None => String::new(),
+        Some(value) => value.as_s().ok()?.clone(),
+    };
+    Some(RouteRetry {
+        attempts: u32::try_from(number("attempts")?).ok()?,
+        next_at_ms: number("next_at_ms")?,
+        last_error,
+        slot_ms: optional_number("slot_ms")?,
+    })
 }

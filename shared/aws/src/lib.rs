@@ -6,6 +6,7 @@
 
 pub mod destinations;
 mod dynamo;
+mod guards;
 pub mod lambda;
 mod s3;
 pub mod wiring;
