@@ -2,7 +2,9 @@
 //! SQS event type into `inlet_aws::lambda::handle_sqs`, over in-memory ports and a handler scripted per key, and
 //! must end as its scenarios below state: the batch item failures SQS gets back, which actions
 //! ran (once per key), what was dead-lettered, which retries were delayed, and what the
-//! idempotency store holds afterwards.
+//! idempotency store holds afterwards. A failing route is also followed through its retry
+//! schedule, the batch's clock moved from one step to the next, to its `retries_exhausted` dead
+//! letter.
 //!
 //! Each scenario states the outcome of every record in its file, so a file without a scenario,
 //! a scenario without a file, or a record without an outcome fails the suite.
@@ -27,6 +29,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+// A failing route followed through its whole retry schedule, the batch's clock moved.
+#[path = "events/schedule.rs"]
+mod schedule;
+
 /// `events/process` at the repository root: this crate lives in functions/process.
 fn events_dir() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -45,9 +51,11 @@ enum Expect {
     Unrouted,
     /// Already completed: acknowledged without running the action again.
     Duplicate,
-    /// The action failed transiently: a batch item failure, its next try delayed this long.
+    /// The action failed transiently: a batch item failure, its next try delayed this long (its
+    /// route's first attempt, so the schedule's first step, whatever SQS's receive count).
     RetryAfter(u32),
-    /// An earlier record of its FIFO group failed: reported, and not attempted.
+    /// An earlier record of its FIFO group failed: reported, and not attempted; it waits as long
+    /// as that record does.
     Skipped,
     /// The action failed permanently: dead-lettered as `action_failed` and acknowledged.
     ActionFailed,
@@ -123,8 +131,9 @@ const SCENARIOS: &[Scenario] = &[
         what: "one record retried, one refused, the rest of the batch unaffected",
         records: &[
             Processed,
-            // 5 s × 2^(3 − 1): stripe's record is on its third receive.
-            RetryAfter(20),
+            // Stripe's record is on its third receive, but its route's first attempt (nothing in
+            // the store): the schedule's first step, 5 s. SQS's receive count is not an attempt.
+            RetryAfter(5),
             ActionFailed,
             Processed,
             Processed,
@@ -470,6 +479,14 @@ impl File {
             .clone()
     }
 
+    /// The lane a record runs in: its FIFO group, else (a standard queue) its event's key.
+    fn lane(&self, index: usize) -> Option<String> {
+        match self.attribute(index, "MessageGroupId") {
+            Some(group) => Some(group.to_owned()),
+            None => self.envelope(index).map(|e| e.key),
+        }
+    }
+
     fn message_id(&self, index: usize) -> &str {
         self.records()[index].message_id.as_deref().unwrap()
     }
@@ -699,8 +716,9 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         if let Some(source) = source {
             attributes.insert("source".to_owned(), source);
         }
-        // A route failed for good: the letter names it (the handler's one route) and why, so
-        // its redrive runs only that route.
+        // A route failed for good: the letter names it (the handler's one route), why, and on
+        // which attempt (its first: a permanent failure is not retried), so its redrive runs
+        // only that route.
         if matches!(*expect, ActionFailed) {
             attributes.insert("routes".to_owned(), HANDLER_ROUTE.to_owned());
             attributes.insert(
@@ -708,9 +726,11 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
                 serde_json::json!({ HANDLER_ROUTE: {
                     "reason": "action_failed",
                     "message": "the target answered 410",
+                    "attempts": 1,
                 }})
                 .to_string(),
             );
+            attributes.insert("attempts".to_owned(), "1".to_owned());
         }
         // The message its delivery was first queued as: the record's own, unless it was a
         // redriven dead letter carrying the origin.
@@ -733,29 +753,32 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         format!("dead letters {letters:#?}, expected {wanted_letters:#?}")
     })?;
 
-    // Retries are pushed back by the backoff, and so are the records that waited behind them;
-    // nothing else is touched.
+    // Retries are pushed back to their route's next step, and the records that waited behind
+    // them (their FIFO group's failed head) as long as it; nothing else is touched.
     let mut delays = fakes.visibility.changes();
     delays.sort();
-    let mut wanted_delays: Vec<(String, u32)> = scenario
-        .records
-        .iter()
-        .enumerate()
-        .filter_map(|(index, expect)| match expect {
-            RetryAfter(secs) => Some((records[index].receipt_handle.clone().unwrap(), *secs)),
+    let mut wanted_delays: Vec<(String, u32)> = Vec::new();
+    for (index, expect) in scenario.records.iter().enumerate() {
+        let secs = match expect {
+            RetryAfter(secs) => *secs,
             Skipped => {
-                let receives = file
-                    .attribute(index, "ApproximateReceiveCount")
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(1);
-                Some((
-                    records[index].receipt_handle.clone().unwrap(),
-                    ProcessSettings::default().backoff_secs(receives),
-                ))
+                let stopper =
+                    (0..index)
+                        .rev()
+                        .find_map(|earlier| match scenario.records[earlier] {
+                            RetryAfter(secs) if file.lane(earlier) == file.lane(index) => {
+                                Some(secs)
+                            }
+                            _ => None,
+                        });
+                stopper.ok_or_else(|| {
+                    format!("record {index} is skipped behind no failed record of its lane")
+                })?
             }
-            _ => None,
-        })
-        .collect();
+            _ => continue,
+        };
+        wanted_delays.push((records[index].receipt_handle.clone().unwrap(), secs));
+    }
     wanted_delays.sort();
     ensure(delays == wanted_delays, || {
         format!("visibility changes {delays:?}, expected {wanted_delays:?}")
@@ -782,8 +805,8 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
         format!("{calls} idempotency store calls, expected {wanted_calls}")
     })?;
 
-    // The store: a key is completed by the record that ran it, and a failed run leaves no claim
-    // behind, so the retry can claim at once.
+    // The store: a key is completed by the record that ran it; a route that failed stays in a
+    // released claim, dead or waiting for its next step with its attempt counted.
     let mut keys: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for index in 0..records.len() {
         if let Some(envelope) = file.envelope(index) {
@@ -834,6 +857,39 @@ async fn run(scenario: &Scenario) -> Result<(), String> {
                         && record.progress.dead.contains(HANDLER_ROUTE)
                         && record.progress.done.is_empty(),
                     || format!("{key}: {record:?}, expected partial with its route dead"),
+                )?;
+            }
+            // A transient failure: released (no lease, so the next try claims at once) with the
+            // route waiting for its schedule's next step, its first attempt counted there.
+            None if indices
+                .iter()
+                .any(|&i| matches!(scenario.records[i], RetryAfter(_))) =>
+            {
+                let secs = indices
+                    .iter()
+                    .find_map(|&i| match scenario.records[i] {
+                        RetryAfter(secs) => Some(i64::from(secs)),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let record = record.ok_or_else(|| format!("{key}: no record in the store"))?;
+                let waiting = record.progress.waiting.get(HANDLER_ROUTE);
+                ensure(
+                    record.status == RecordStatus::Partial
+                        && record.progress.done.is_empty()
+                        && record.progress.dead.is_empty()
+                        && waiting.is_some_and(|w| {
+                            w.attempts == 1
+                                && w.last_error == "the target answered 503"
+                                && w.next_at_ms >= clock.now_ms + secs * 1000
+                                && w.next_at_ms < clock.deadline_ms + secs * 1000
+                        }),
+                    || {
+                        format!(
+                            "{key}: {record:?}, expected partial with its route waiting {secs} s \
+                             after its first attempt"
+                        )
+                    },
                 )?;
             }
             None => ensure(record.is_none(), || {

@@ -136,7 +136,7 @@ async fn peek_shows_headers_reasons_and_copies() {
         "copy 3 of 3 of github#a",
         "  key:       stripe#b",
         "  reason:    action_failed",
-        "  reason:    retries exhausted",
+        "  reason:    receives exhausted (moved by the queue's redrive policy",
         "  reason:    unparseable_envelope",
         "  headers:\n    content-type: application/json\n    x-github-event: push\n",
         "5 of 5 shown",
@@ -170,11 +170,59 @@ async fn peek_shows_headers_reasons_and_copies() {
         letters[0]["reason"]
             .as_str()
             .unwrap()
-            .contains("retries exhausted")
+            .contains("receives exhausted")
     );
 
     // Peeking leaves everything where it was.
     assert_eq!(rig.depths().await, (0, 5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peek_shows_the_attempts_of_each_failed_route() {
+    let rig = Rig::start().await;
+    // As process dead-letters two routes: one out of retries, one refused on its third attempt.
+    let errors = serde_json::json!({
+        "audit": {"reason": "retries_exhausted",
+                  "message": "8 attempts; the last: the target answered 503", "attempts": 8},
+        "billing": {"reason": "action_failed", "message": "the target answered 404",
+                    "attempts": 3},
+    })
+    .to_string();
+    rig.dead_letter(
+        &envelope("github", "r"),
+        &[
+            ("reason", "retries_exhausted"),
+            ("source", "github"),
+            ("failed_at", "2026-11-28T12:00:01.000Z"),
+            ("routes", "audit,billing"),
+            ("route_errors", &errors),
+            ("attempts", "8"),
+        ],
+    )
+    .await;
+
+    let peek = rig.inlet(&["dlq", "peek"]).await;
+    assert_eq!(peek.code, 0, "{peek:?}");
+    for text in [
+        "  reason:    retries_exhausted\n  attempts:  8\n",
+        "    audit    retries_exhausted: 8 attempts; the last: the target answered 503\n",
+        "    billing  action_failed on attempt 3: the target answered 404\n",
+    ] {
+        assert!(peek.stdout.contains(text), "{text:?} in:\n{}", peek.stdout);
+    }
+    // Said once, not again among the other attributes.
+    assert!(!peek.stdout.contains("attempts=8"), "{}", peek.stdout);
+
+    let json = rig.inlet(&["dlq", "peek", "--json"]).await;
+    assert_eq!(json.code, 0, "{json:?}");
+    let letters: Vec<serde_json::Value> = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(letters[0]["attempts"], 8);
+    assert_eq!(
+        letters[0]["routes"],
+        serde_json::json!(["audit", "billing"])
+    );
+    assert_eq!(letters[0]["route_errors"]["audit"]["attempts"], 8);
+    assert_eq!(letters[0]["route_errors"]["billing"]["attempts"], 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,8 +25,9 @@ const SHOPIFY_SECRET: &str = "e2e-shopify-secret";
 /// What the forward action signs with (Standard Webhooks), so the target can verify.
 const AGENT_SECRET: &str = "whsec_ZTJlLWFnZW50LWZvcndhcmQtc2VjcmV0";
 
-/// `inlet dev`'s queue has this redrive limit (StackSettings' default, as in template.yaml).
-const MAX_RECEIVE_COUNT: usize = 5;
+/// A failing route's attempts in all: the first and one per step of the config's
+/// `retry_schedule`.
+const ATTEMPTS: usize = 5;
 
 /// The names the config refers to; `inlet` prefers the process environment to --env-file, so
 /// the tests' commands run without them in their environment.
@@ -56,8 +57,11 @@ fn env_file() -> String {
 /// Every source forwards to its own path on the target, whose answers the test scripts.
 fn config(target: SocketAddr) -> String {
     let mut text = String::from(
-        "# Retries come back after a second (the queue's visibility timeout is 180 s).\n\
-         [process]\nretry_base_secs = 1\nretry_max_secs = 1\n\n\
+        "# A failing route is tried five times, a second apart (the queue's visibility timeout is\n\
+         # 180 s); a fault of the pipeline's own comes back after a second too. No breaker holds\n\
+         # the always-failing target back: every attempt reaches it.\n\
+         [process]\nretry_schedule = [\"1s\", \"1s\", \"1s\", \"1s\"]\nbreaker_threshold = 1000\n\
+         retry_base_secs = 1\nretry_max_secs = 1\n\n\
          [sources.github]\nscheme = \"github\"\nsecrets = [\"env:INLET_E2E_GITHUB\"]\n\n\
          [sources.stripe]\nscheme = \"stripe\"\nsecrets = [\"env:INLET_E2E_STRIPE\"]\n\n\
          [sources.svix]\nscheme = \"standard-webhooks\"\nsecrets = [\"env:INLET_E2E_SVIX\"]\n\n\
@@ -544,8 +548,8 @@ async fn failing_targets_are_retried_and_what_cannot_succeed_is_dead_lettered() 
     for hit in rig.target.hits_for(&flaky.key) {
         assert_signed_forward(&hit, &flaky.key, &flaky.body);
     }
-    // Transient failures are tried maxReceiveCount times; a 410 will never pass, so once.
-    assert_eq!(rig.target.hits_for(&broken.key).len(), MAX_RECEIVE_COUNT);
+    // Transient failures are tried by the route's schedule; a 410 will never pass, so once.
+    assert_eq!(rig.target.hits_for(&broken.key).len(), ATTEMPTS);
     assert_eq!(rig.target.hits_for(&gone.key).len(), 1);
 
     let dlq_url = rig.queue_url("inlet-events-dlq").await;
@@ -558,9 +562,11 @@ async fn failing_targets_are_retried_and_what_cannot_succeed_is_dead_lettered() 
     let gone_letter = by_key[&gone.key];
     assert_eq!(gone_letter.attributes["reason"], "action_failed");
     assert_eq!(gone_letter.source().as_deref(), Some("gone"));
-    // The queue's redrive policy moved this one: it carries no reason of process's own.
+    // Process dead-lettered this one itself after its schedule's last step, not the queue's
+    // redrive policy: it says so, with the attempts.
     let broken_letter = by_key[&broken.key];
-    assert!(!broken_letter.attributes.contains_key("reason"));
+    assert_eq!(broken_letter.attributes["reason"], "retries_exhausted");
+    assert_eq!(broken_letter.attributes["attempts"], ATTEMPTS.to_string());
     assert_eq!(broken_letter.source().as_deref(), Some("broken"));
 
     // `inlet dlq` sees the same, and a redrive after the target recovers delivers the event.
@@ -577,6 +583,7 @@ async fn failing_targets_are_retried_and_what_cannot_succeed_is_dead_lettered() 
         gone.key.as_str(),
         broken.key.as_str(),
         "action_failed",
+        "retries_exhausted",
         "source:    gone",
     ] {
         assert!(peeked.contains(text), "peek shows {text:?}:\n{peeked}");
@@ -600,24 +607,23 @@ async fn failing_targets_are_retried_and_what_cannot_succeed_is_dead_lettered() 
     while !rig.target.succeeded(&broken.key) {
         wait.tick(&mut rig).await;
     }
-    assert_eq!(
-        rig.target.hits_for(&broken.key).len(),
-        MAX_RECEIVE_COUNT + 1
-    );
+    assert_eq!(rig.target.hits_for(&broken.key).len(), ATTEMPTS + 1);
     assert_eq!(rig.depth("inlet-events-dlq").await.0, 1, "the 410 stays");
 
     let log = rig.dev.log();
     for line in [
         "flaky#f-1: processed",
         "gone#g-1: dead-lettered (action_failed): the target answered 410",
-        "broken#b-1: dead-lettered (failed 5 times, the last after the target answered 500)",
+        "broken#b-1: dead-lettered (retries_exhausted): 5 attempts; the last: the target \
+         answered 500",
     ] {
         assert!(log.contains(line), "the output says {line:?}:\n{log}");
     }
-    // A retry line says when the next try is, and what the target answered.
+    // A retry line says which attempt of the schedule failed, when the next is, and what the
+    // target answered.
     assert!(
         log.lines().any(
-            |line| line.contains("flaky#f-1: failed (attempt 1/5, next try at about ")
+            |line| line.contains("flaky#f-1: failed (attempt 1 of 5, next at ")
                 && line.ends_with("): the target answered 500")
         ),
         "the output says when flaky#f-1 is tried next:\n{log}"

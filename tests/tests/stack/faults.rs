@@ -13,11 +13,11 @@ use inlet_core::actions::forward::Forwarder;
 use inlet_core::actions::router::Router;
 use inlet_core::actions::{ActionError, Event, Handler};
 use inlet_core::config::Config;
-use inlet_core::config::ProcessSettings;
+use inlet_core::config::{ProcessSettings, RetrySchedule};
 use inlet_core::envelope::Envelope;
 use inlet_core::ingest::{Ingest, IngestRequest};
 use inlet_core::ports::memory::MemorySecrets;
-use inlet_core::process::{Process, RecordOutcome};
+use inlet_core::process::{Process, RecordOutcome, RouteOutcome};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
 use inlet_local::{self as local, Poll, StackSettings};
 use inlet_signature::Delivery;
@@ -509,9 +509,11 @@ async fn delete_table(rig: &Rig) {
         .unwrap();
 }
 
-/// A store that cannot be reached must fail claims as transient: the records stay in the queue
-/// (batch item failures, backed off) until SQS's redrive moves them to the dead-letter queue.
-/// Nothing is dropped, dead-lettered by process as if permanent, or run without a claim.
+/// A store that cannot be reached must fail claims as transient: a fault of the pipeline's own,
+/// not a route's attempt, so the records stay in the queue (batch item failures, backed off by
+/// `retry_base_secs`, not by a route's schedule) until SQS's redrive moves them to the
+/// dead-letter queue. Nothing is dropped, dead-lettered by process as if permanent, or run
+/// without a claim.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_table_keeps_records_retrying_until_redrive_dead_letters_them_all() {
     let rig = Rig::start(Knobs {
@@ -751,12 +753,13 @@ async fn a_claimer_killed_mid_event_is_taken_over_after_its_lease_exactly_once()
 
 // ---- (d) a forward target that hangs ----
 
-/// A target that never answers is a timeout, which is transient: the claim is released, the
-/// record's visibility is set to the backoff (far shorter than the queue's 30 s here, so its
-/// quick return proves the backoff was applied) and it is reported failed — until the target
-/// answers, and the event is processed once.
+/// A target that never answers is a timeout, which is transient: the claim is released and kept
+/// with the route's attempt counted (`route_state`), the record's visibility is set to the
+/// route's next step (far shorter than the queue's 30 s here, so its quick return proves the
+/// step was applied) and it is reported failed — until the target answers, and the event is
+/// processed once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hanging_target_times_out_into_backed_off_retries_then_is_processed_once() {
+async fn a_hanging_target_times_out_into_scheduled_retries_then_is_processed_once() {
     let rig = Rig::start(Knobs {
         visibility_timeout_secs: 30,
         max_receive_count: 10,
@@ -768,26 +771,43 @@ async fn a_hanging_target_times_out_into_backed_off_retries_then_is_processed_on
     let ingest = rig.ingest().await;
     let key = "github#hang-1";
     deliver_queued(&ingest, "hang-1").await;
-    let process = rig.process(rig.router().await, retry_settings(2, 2));
+    // Three attempts, two seconds apart.
+    let settings = ProcessSettings {
+        retry_schedule: RetrySchedule::new(vec![2, 2]).unwrap(),
+        ..retry_settings(2, 2)
+    };
+    let process = rig.process(rig.router().await, settings);
 
-    let first = outcomes(&rig.poll(&process, Duration::from_secs(2)).await);
-    assert_eq!(first.len(), 1);
-    let (_, receive_count, outcome) = &first[0];
+    let first = rig.poll(&process, Duration::from_secs(2)).await;
+    let tried = outcomes(&first);
+    assert_eq!(tried.len(), 1);
+    let (_, receive_count, outcome) = &tried[0];
     assert_eq!(*receive_count, 1);
     match outcome {
         RecordOutcome::Retry { reason } => assert!(reason.contains("timed out"), "{reason}"),
         other => panic!("{other:?}"),
     }
+    assert_route_attempt(&first, 1);
     assert_eq!(
         rig.forwards(key),
         (1, 0),
         "the target got it and never answered"
     );
-    assert_eq!(rig.item(key).await, None, "the claim was released");
+    let claim = rig
+        .item(key)
+        .await
+        .expect("the claim is kept for the route");
+    assert_eq!(
+        claim["status"].as_s().unwrap(),
+        "PARTIAL",
+        "released: {claim:?}"
+    );
+    assert!(!claim.contains_key("lease_until"), "{claim:?}");
+    assert!(claim.contains_key("route_state"), "{claim:?}");
     assert_eq!(
         rig.depth().await,
         (0, 1),
-        "kept in flight for the backoff, not deleted"
+        "kept in flight for the route's next step, not deleted"
     );
 
     let (receive_count, outcome) = rig.poll_for(&process, key).await;
@@ -796,7 +816,9 @@ async fn a_hanging_target_times_out_into_backed_off_retries_then_is_processed_on
         matches!(outcome, RecordOutcome::Retry { .. }),
         "{outcome:?}"
     );
+    assert_eq!(rig.forwards(key), (2, 0), "the second attempt reached it");
 
+    // The third attempt, the schedule's last: the target answers now.
     rig.target.script("hooks", Script::Ok);
     let (receive_count, outcome) = rig.poll_for(&process, key).await;
     assert_eq!((receive_count, outcome), (3, RecordOutcome::Processed));
@@ -806,6 +828,20 @@ async fn a_hanging_target_times_out_into_backed_off_retries_then_is_processed_on
     assert_eq!(rig.status(key).await.as_deref(), Some("COMPLETED"));
     assert_eq!(rig.depth().await, (0, 0));
     assert!(rig.dead_letter_keys().await.is_empty());
+}
+
+/// The attempt of its route's schedule that `poll`'s only route run failed on.
+fn assert_route_attempt(poll: &Poll, attempt: u32) {
+    let runs: Vec<&RouteOutcome> = poll
+        .outcome
+        .iter()
+        .flat_map(|outcome| outcome.routes.iter().flatten())
+        .map(|run| &run.outcome)
+        .collect();
+    assert!(
+        matches!(runs[..], [RouteOutcome::Retry { attempts, .. }] if *attempts == attempt),
+        "attempt {attempt}: {runs:?}"
+    );
 }
 
 // ---- (e) a throttled store ----

@@ -47,11 +47,12 @@ fn env_file() -> String {
 
 /// `github` and `stripe` forward to a target that takes everything; `broken` to one that answers
 /// 410 until told otherwise (a permanent failure: dead-lettered at once); `flaky` to one that
-/// answers 500, which process retries only after a minute, so it stays `retrying` while a test
-/// looks at it. Each of `more` is a GitHub-signed source and the URL it forwards to.
+/// answers 500, whose route's schedule tries it again only after an hour, so it stays `retrying`
+/// while a test looks at it. Each of `more` is a GitHub-signed source and the URL it forwards
+/// to.
 fn config(target: &Target, more: &[(&str, String)]) -> String {
     let mut text = String::from(
-        "[process]\nretry_base_secs = 60\nretry_max_secs = 60\n\n\
+        "[process]\nretry_schedule = [\"1h\"]\nretry_base_secs = 60\nretry_max_secs = 60\n\n\
          [sources.github]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n\
          [sources.stripe]\nscheme = \"stripe\"\nsecrets = [\"env:INLET_INSPECT_STRIPE\"]\n\n\
          [sources.broken]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n\

@@ -10,11 +10,14 @@ use inlet_testkit::target::{Script, Target};
 use serde_json::Value;
 use std::process::Output;
 
-/// `copies` forwards to `fail` (500 until told otherwise), retried after a second, five receives
-/// in all: three copies of one event dead-letter in seconds, not minutes. `broken` answers 410,
-/// dead-lettered at once.
+/// `copies` forwards to `fail` (500 until told otherwise): its route is tried five times, a
+/// second apart, and no breaker holds it back, so a failing event dead-letters in seconds, not
+/// minutes. `broken` answers 410, dead-lettered at once.
 fn config(target: &Target) -> String {
-    let mut text = String::from("[process]\nretry_base_secs = 1\nretry_max_secs = 1\n\n");
+    let mut text = String::from(
+        "[process]\nretry_schedule = [\"1s\", \"1s\", \"1s\", \"1s\"]\nbreaker_threshold = 1000\n\
+         retry_base_secs = 1\nretry_max_secs = 1\n\n",
+    );
     for (source, path) in [("copies", "fail"), ("broken", "gone"), ("github", "ok")] {
         text.push_str(&format!(
             "[sources.{source}]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n\
@@ -94,29 +97,26 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Three copies of one event with their target down: each is its own delivery, each dead-lettered
-/// on its own (the one tried says it failed, those held back behind it that they never ran), the
-/// page and `inlet dlq` count the same, and a redrive with `inlet dlq` shows on the page at once
-/// and ends with one processed and two duplicates, none of them dropped.
+/// Three copies of one event with their target down: each is its own delivery, and they share
+/// one schedule — a route's attempts are its event's, counted in the event's claim, so the route
+/// is tried five times in all, whichever copy runs it. The copy whose attempt is the last is
+/// dead-lettered (`retries_exhausted`, five attempts); the others then find the route settled
+/// and are acknowledged as duplicates, not dead-lettered again. The page and `inlet dlq` count
+/// the same one dead letter, and a redrive with `inlet dlq` shows on the page at once and ends
+/// with the event processed once, none of the copies dropped.
 #[test]
-fn three_failing_copies_are_each_tracked_and_a_cli_redrive_shows_on_the_page() {
+fn three_failing_copies_share_one_schedule_and_a_cli_redrive_shows_on_the_page() {
     let mut rig = Rig::start_from(config);
     let event = github("copies", "copies-1");
     for _ in 0..3 {
         rig.post(&event);
     }
-    let copies = rig.wait_for_copies(
-        &event.key,
-        &["dead_lettered", "dead_lettered", "dead_lettered"],
-    );
+    let copies = rig.wait_for_copies(&event.key, &["dead_lettered", "duplicate", "duplicate"]);
     // Each copy is the message ingest queued it as.
     let messages: std::collections::HashSet<&str> =
         copies.iter().map(|d| text(d, "message_id")).collect();
     assert_eq!(messages.len(), 3, "{copies:#?}");
     assert!(!messages.contains(""), "{copies:#?}");
-    for copy in &copies {
-        assert_eq!(copy["attempts"], 5, "five receives each: {copy:#}");
-    }
     let details: Vec<Value> = copies
         .iter()
         .map(|d| {
@@ -125,45 +125,42 @@ fn three_failing_copies_are_each_tracked_and_a_cli_redrive_shows_on_the_page() {
         })
         .collect();
     let runs = |d: &Value| d["action_attempts"].as_array().map_or(0, Vec::len);
-    // A copy is tried only when it comes first of its event in a batch: at most once a receive,
-    // and at least five runs in all (fifteen receives, at most three copies a batch).
-    assert!(details.iter().all(|d| runs(d) <= 5), "{details:#?}");
-    assert!(details.iter().map(runs).sum::<usize>() >= 5, "{details:#?}");
-    for detail in &details {
-        let words = text(detail, "state_detail");
-        if runs(detail) == 0 {
-            assert!(
-                words.starts_with("never tried: held back in each of its 5 receives"),
-                "a copy that never ran is not said to have failed: {words}"
-            );
-        } else {
-            assert!(!words.contains("never tried"), "{words}");
-        }
-        assert!(!words.contains("failed 5 times"), "{words}");
-    }
+    assert_eq!(
+        details.iter().map(runs).sum::<usize>(),
+        5,
+        "five attempts in all, not five a copy: {details:#?}"
+    );
+    assert_eq!(rig.target.hits_for(&event.key).len(), 5);
+    let dead: Vec<&Value> = details
+        .iter()
+        .filter(|d| text(d, "state") == "dead_lettered")
+        .collect();
+    assert_eq!(dead.len(), 1, "{details:#?}");
+    let dead = dead[0];
+    let words = text(dead, "state_detail");
+    assert!(words.contains("retries_exhausted"), "{words}");
+    assert!(
+        !words.contains("receives ran out"),
+        "not SQS's redrive: {words}"
+    );
+    assert_eq!(dead["routes"][0]["attempts"], 5, "{dead:#}");
 
-    // Once SQS has moved them, the page and `inlet dlq` agree on what is dead-lettered.
+    // The page and `inlet dlq` agree on what is dead-lettered: the one letter.
     let peek = |rig: &Rig| -> Vec<Value> {
         let output = rig.inlet(&["dlq", "peek", "--json"]);
         assert!(output.status.success(), "{}", stderr(&output));
         serde_json::from_str(&stdout(&output)).unwrap()
     };
-    let deadline = std::time::Instant::now() + inlet_testkit::browser::WAIT;
-    let letters = loop {
-        let letters = peek(&rig);
-        if letters.len() == 3 {
-            break letters;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "SQS never moved the three copies: {letters:#?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    };
-    for letter in &letters {
-        assert_eq!(letter["key"], event.key.as_str(), "{letter:#}");
-        assert_eq!(letter["copies"], 3, "{letter:#}");
-    }
+    let letters = peek(&rig);
+    assert_eq!(letters.len(), 1, "{letters:#?}");
+    let letter = &letters[0];
+    assert_eq!(letter["key"], event.key.as_str(), "{letter:#}");
+    assert_eq!(letter["copies"], 1, "{letter:#}");
+    assert_eq!(
+        letter["attributes"]["reason"], "retries_exhausted",
+        "{letter:#}"
+    );
+    assert_eq!(letter["attempts"], 5, "{letter:#}");
     assert_eq!(rig.count_in("dead_lettered"), letters.len());
 
     // A redrive from the command line: the page says so at once, not a Redrive button for a
@@ -172,7 +169,7 @@ fn three_failing_copies_are_each_tracked_and_a_cli_redrive_shows_on_the_page() {
     let output = rig.inlet(&["dlq", "redrive", "--key", &event.key]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("moved 3 dead letter(s)"),
+        stdout(&output).contains("moved 1 dead letter(s)"),
         "{}",
         stdout(&output)
     );
@@ -184,10 +181,10 @@ fn three_failing_copies_are_each_tracked_and_a_cli_redrive_shows_on_the_page() {
     assert_eq!(
         rig.count_in("dead_lettered"),
         0,
-        "told before the command ends, the page no longer lists them as dead letters"
+        "told before the command ends, the page no longer lists it as a dead letter"
     );
-    let first = text(&copies[0], "id").to_owned();
-    let (status, refused) = rig.api("POST", &format!("/api/deliveries/{first}/redrive"));
+    let dead_id = text(dead, "id").to_owned();
+    let (status, refused) = rig.api("POST", &format!("/api/deliveries/{dead_id}/redrive"));
     if status != 200 {
         // Unless process has already taken it, the page says who moved it.
         let message = text(&refused, "message");
@@ -206,12 +203,19 @@ fn three_failing_copies_are_each_tracked_and_a_cli_redrive_shows_on_the_page() {
             .collect::<Vec<_>>(),
         "each outcome landed on its own copy, none listed twice"
     );
+    let processed: Vec<&str> = after
+        .iter()
+        .filter(|d| text(d, "state") == "processed")
+        .map(|d| text(d, "id"))
+        .collect();
+    assert_eq!(processed, [dead_id.as_str()], "the redriven copy ran");
     let through = rig.target.hits_for(&event.key);
     assert_eq!(
         through.iter().filter(|h| h.succeeded()).count(),
         1,
         "{through:#?}"
     );
+    assert_eq!(through.len(), 6, "{through:#?}");
     assert_eq!(rig.count_in("dead_lettered"), 0);
     assert!(peek(&rig).is_empty());
 

@@ -1,11 +1,11 @@
 //! Tier 4: the pipelines against the emulator over real SDK calls — queue, redrive, conditional
-//! writes, leases, dead letters.
+//! writes, leases, a route's attempts kept in its claim, dead letters.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use inlet_aws::{DynamoStore, SqsQueue};
 use inlet_core::actions::{ActionError, Event, Handler};
 use inlet_core::config::Config;
-use inlet_core::config::ProcessSettings;
+use inlet_core::config::{ProcessSettings, RetrySchedule};
 use inlet_core::envelope::Envelope;
 use inlet_core::ingest::{Ingest, IngestRequest};
 use inlet_core::ports::memory::MemorySecrets;
@@ -18,6 +18,9 @@ use inlet_testkit::providers::named;
 use inlet_testkit::{Emulator, unique};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+// A failing route's attempts, kept in its claim, and its `retries_exhausted` dead letter.
+mod route_retries;
 
 struct Stack {
     _emulator: Emulator,
@@ -121,10 +124,13 @@ async fn deliver(ingest: &Ingest<SqsQueue, MemorySecrets>, delivery_id: &str, bo
     ingest.handle(&request, now_ms).await.status.as_u16()
 }
 
+/// A failing route is tried three times, a second apart; a fault of the pipeline's own comes
+/// back after a second too.
 fn process<H: Handler>(stack: &Stack, handler: H) -> Process<DynamoStore, SqsQueue, SqsQueue, H> {
     let settings = ProcessSettings {
         retry_base_secs: 1,
         retry_max_secs: 1,
+        retry_schedule: RetrySchedule::new(vec![1, 1]).unwrap(),
         ..ProcessSettings::default()
     };
     Process::new(
@@ -465,49 +471,6 @@ async fn queued_deliveries_are_processed_once_even_when_sent_twice() {
     let process = process(&stack, Arc::clone(&recorder));
     drain(&stack, &process, 10).await;
     assert_eq!(*recorder.ran.lock().unwrap(), vec!["github#d-twice"]);
-}
-
-#[tokio::test]
-async fn a_record_that_keeps_failing_is_redriven_to_the_dead_letter_queue() {
-    let stack = stack(2).await;
-    let ingest = ingest(&stack).await;
-    assert_eq!(deliver(&ingest, "d-fails", b"{}").await, 202);
-    let recorder = Arc::new(Recorder {
-        fail: Some(ActionError::Transient("down".into())),
-        ..Recorder::default()
-    });
-    let process = process(&stack, Arc::clone(&recorder));
-    for _ in 0..20 {
-        local::poll_once(
-            &stack.sqs,
-            &stack.stack.queue_url,
-            &process,
-            &stack.settings,
-            Duration::from_secs(1),
-        )
-        .await
-        .unwrap();
-        if local::depth(&stack.sqs, &stack.stack.dead_letter_queue_url)
-            .await
-            .unwrap()
-            .0
-            == 1
-        {
-            break;
-        }
-    }
-    assert_eq!(
-        local::depth(&stack.sqs, &stack.stack.dead_letter_queue_url)
-            .await
-            .unwrap()
-            .0,
-        1
-    );
-    assert_eq!(
-        recorder.ran.lock().unwrap().len(),
-        2,
-        "tried maxReceiveCount times"
-    );
 }
 
 #[tokio::test]

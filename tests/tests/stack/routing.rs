@@ -222,8 +222,8 @@ async fn a_failing_route_is_retried_alone_and_delivered_once_when_it_recovers() 
         log.lines()
             .any(|line| line.contains(&format!("{}: ", delivery.key))
                 && line.contains("route steady delivered")
-                && line.contains("route flaky failed (attempt 1/5")),
-        "the first try says how each route ended:\n{log}"
+                && line.contains("route flaky failed (attempt 1 of 5, next at ")),
+        "the first try says how each route ended, and which attempt failed:\n{log}"
     );
 }
 
