@@ -10,7 +10,8 @@
 //! - `breaker_succeeded`: one `UpdateItem` (`ALL_OLD`); a second, only when it closed an open
 //!   breaker, to stamp `changed_at_ms`.
 //! - `rate_slot`: one `UpdateItem` when the slot is free; two when it is taken (the second
-//!   reserves the next); three in the rare case the slot passed between the two.
+//!   reserves the next). Only if the item vanished between the two (TTL) do both go once more:
+//!   four at most, then `Unavailable`.
 //! - `breakers`: one `Scan` per page of the table (the local inspector only).
 
 use crate::dynamo::{DynamoStore, n, s, store_unavailable};

@@ -14,6 +14,7 @@
 pub mod browser;
 pub mod proc;
 pub mod providers;
+pub mod serial;
 pub mod stack;
 pub mod target;
 

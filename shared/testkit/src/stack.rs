@@ -390,7 +390,24 @@ impl Dev {
         secret_variables: &[&str],
         args: &[&str],
     ) -> Self {
-        Self::launch(&inlet_binary(), emulator, scratch, secret_variables, args)
+        Self::launch(
+            &inlet_binary(),
+            &emulator.endpoint(),
+            scratch,
+            secret_variables,
+            args,
+        )
+    }
+
+    /// [`Dev::start_with`] against `endpoint`: a proxy in front of the emulator
+    /// (`serial::OneAtATime`).
+    pub fn start_via(
+        endpoint: &str,
+        scratch: &Path,
+        secret_variables: &[&str],
+        args: &[&str],
+    ) -> Self {
+        Self::launch(&inlet_binary(), endpoint, scratch, secret_variables, args)
     }
 
     /// [`Dev::start`] with a given build of `inlet` (the soak runs the release one).
@@ -400,12 +417,12 @@ impl Dev {
         scratch: &Path,
         secret_variables: &[&str],
     ) -> Self {
-        Self::launch(binary, emulator, scratch, secret_variables, &[])
+        Self::launch(binary, &emulator.endpoint(), scratch, secret_variables, &[])
     }
 
     fn launch(
         binary: &Path,
-        emulator: &Emulator,
+        endpoint: &str,
         scratch: &Path,
         secret_variables: &[&str],
         args: &[&str],
@@ -413,7 +430,7 @@ impl Dev {
         let port = free_port();
         let stdout = scratch.join("dev.out");
         let stderr = scratch.join("dev.err");
-        let child = inlet_command_for(binary, &emulator.endpoint(), scratch, secret_variables)
+        let child = inlet_command_for(binary, endpoint, scratch, secret_variables)
             // The inspector on a free port: it runs in every stack test, and tests run in parallel.
             .args([
                 "dev",

@@ -7,6 +7,7 @@ use aws_sdk_sqs::types::{Message, QueueAttributeName};
 use http::{HeaderMap, HeaderValue};
 use inlet_signature::{Delivery, Window};
 use inlet_testkit::providers::named;
+use inlet_testkit::serial::OneAtATime;
 use inlet_testkit::target::{Hit, Target};
 use inlet_testkit::{Dev, Emulator, Run, Scratch, inlet_command, run};
 use std::collections::BTreeMap;
@@ -172,6 +173,7 @@ pub(crate) fn statuses(target: &Target, key: &str) -> Vec<u16> {
 pub(crate) struct Rig {
     pub(crate) dev: Dev,
     pub(crate) emulator: Emulator,
+    pub(crate) serial: OneAtATime,
     pub(crate) sdk: aws_config::SdkConfig,
     pub(crate) sqs: aws_sdk_sqs::Client,
     pub(crate) http: reqwest::Client,
@@ -184,12 +186,15 @@ impl Rig {
     }
 
     /// [`Rig::start`] with more arguments for `inlet dev` (`--pollers 2`).
+    /// `inlet dev` reaches the emulator through a proxy that passes DynamoDB's requests one at
+    /// a time, so its conditional writes race as on DynamoDB (see `serial`).
     pub(crate) async fn start_with(config: &str, dev_args: &[&str]) -> Self {
         let scratch = Scratch::with_prefix("inlet-routing");
         std::fs::write(scratch.0.join("inlet.toml"), config).unwrap();
         std::fs::write(scratch.0.join("local.env"), env_file()).unwrap();
         let emulator = Emulator::start();
-        let dev = Dev::start_with(&emulator, &scratch.0, &SECRET_VARIABLES, dev_args);
+        let serial = OneAtATime::start(emulator.endpoint()).await;
+        let dev = Dev::start_via(&serial.endpoint(), &scratch.0, &SECRET_VARIABLES, dev_args);
         let sdk = emulator.sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let http = inlet_core::actions::forward::http_client_builder()
@@ -200,11 +205,22 @@ impl Rig {
         Self {
             dev,
             emulator,
+            serial,
             sdk,
             sqs,
             http,
             scratch,
         }
+    }
+
+    /// Starts `inlet dev` again (after [`Dev::kill`]), as before.
+    pub(crate) fn restart_dev(&mut self, dev_args: &[&str]) {
+        self.dev = Dev::start_via(
+            &self.serial.endpoint(),
+            &self.scratch.0,
+            &SECRET_VARIABLES,
+            dev_args,
+        );
     }
 
     /// Posts a delivery that must be queued under its key.

@@ -10,6 +10,7 @@ mod dlq;
 mod docs;
 mod e2e;
 mod faults;
+mod guards;
 mod hostile;
 mod inspector;
 mod inspector_copies;

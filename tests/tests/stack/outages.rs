@@ -12,7 +12,6 @@
 
 use super::dev_rig::*;
 use aws_sdk_dynamodb::types::AttributeValue;
-use inlet_testkit::Dev;
 use inlet_testkit::target::{Hit, Script, Target};
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -209,9 +208,10 @@ async fn a_schedule_shorter_than_the_outage_dead_letters_retries_exhausted_after
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_delays_the_route_s_next_attempt() {
-    // A 429 asking for 4 s, then 200s; the schedule alone would come back after 1 s.
+    // A 429 asking for 4 s, then 200s. The schedule alone would come back after 1 s; its
+    // longest step, 10 s, bounds what a Retry-After may ask.
     let target = Target::in_order(&[Script::Throttle(429, 4)]).await;
-    let process = "retry_schedule = [\"1s\", \"1s\"]\n";
+    let process = "retry_schedule = [\"1s\", \"10s\"]\n";
     let mut rig = Rig::start(&config_with(process, &agent_route(&target, ""))).await;
     let keys = post_issues(&rig, "throttled", 1).await;
     let hits = all_delivered(&mut rig, &target, &keys).await;
@@ -307,6 +307,10 @@ async fn a_breaker_opened_by_one_poller_holds_the_other_back() {
         1,
         "opened once, by one poller:\n{log}"
     );
+    assert!(
+        log.contains("[poller 1]") && log.contains("[poller 2]"),
+        "both pollers ran batches:\n{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,7 +328,7 @@ async fn a_process_killed_mid_schedule_loses_nothing() {
     // Mid-schedule: killed at once, no batch finished, no claim released.
     rig.dev.kill();
     target.script("agent", Script::Ok);
-    rig.dev = Dev::start(&rig.emulator, &rig.scratch.0, &SECRET_VARIABLES);
+    rig.restart_dev(&[]);
     let hits = all_delivered(&mut rig, &target, &keys).await;
     assert_exactly_once(&rig, &hits, &keys).await;
 }

@@ -12,13 +12,14 @@
 //!   route's `transform` can wrap such bodies in an object.
 //!
 //! EventBridge answers 200 even when it refuses the entry: `FailedEntryCount` and the entry's
-//! `ErrorCode` say so. `ThrottlingException`, `InternalException` and `InternalFailure` are
-//! transient; any other code is permanent. EventBridge has no deduplication id: once Inlet has
-//! its answer the route is done and never sent again, but an answer lost on the way (a timeout
-//! after EventBridge took the entry) means a second entry on the retry, so targets that must not
-//! see an event twice deduplicate on the provider's event id in `detail`.
+//! `ErrorCode` say so, sorted like a refused request's: `ThrottlingException` is throttled,
+//! `InternalException` and `InternalFailure` are transient, any other code is permanent.
+//! EventBridge has no deduplication id: once Inlet has its answer the route is done and never
+//! sent again, but an answer lost on the way (a timeout after EventBridge took the entry) means a
+//! second entry on the retry, so targets that must not see an event twice deduplicate on the
+//! provider's event id in `detail`.
 
-use super::{code_and_message, failure, transient_code};
+use super::{code_and_message, failure, refused};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use inlet_core::actions::ActionError;
 use inlet_core::actions::destination::{Delivering, Delivery, Destination};
@@ -99,25 +100,23 @@ impl EventBridgeDestination {
             .send()
             .await
             .map_err(|error| failure(&what, &error))?;
-        let refused = output.entries().first().and_then(|entry| {
+        let entry_error = output.entries().first().and_then(|entry| {
             entry
                 .error_code()
                 .filter(|code| !code.is_empty())
                 .map(|code| (code, entry.error_message()))
         });
-        match refused {
+        match entry_error {
             None if output.failed_entry_count() == 0 => Ok(()),
             None => Err(ActionError::Transient(format!(
                 "{what} failed: the entry was not taken, and EventBridge gave no reason"
             ))),
-            Some((code, message)) => {
-                let text = format!("{what} failed: {}", code_and_message(code, message));
-                Err(if transient_code(code) {
-                    ActionError::Transient(text)
-                } else {
-                    ActionError::Permanent(text)
-                })
-            }
+            // The request itself was answered 200: only the entry's code says what went wrong.
+            Some((code, message)) => Err(refused(
+                Some(code),
+                None,
+                format!("{what} failed: {}", code_and_message(code, message)),
+            )),
         }
     }
 }

@@ -17,10 +17,11 @@
 //!   (event, route), so SQS and SNS FIFO drop a resend within their five-minute window. A message
 //!   group taken from the event key is the key itself when SQS/SNS accept it (1 to 128 printable
 //!   ASCII characters), else `sha256:` and the key's hex SHA-256.
-//! - **Errors.** Throttling, 5xx, timeouts and connection failures are
+//! - **Errors.** Throttling of any kind (a throttling code, or HTTP 429) is
+//!   [`ActionError::Throttled`]; AWS's own failures (5xx), timeouts and connection failures are
 //!   [`ActionError::Transient`]; access, validation, missing resources and KMS refusals are
-//!   [`ActionError::Permanent`]. Messages name the operation, the destination and AWS's error
-//!   code, never the body.
+//!   [`ActionError::Permanent`]. [`refused`] sorts every kind's refusals. Messages name the
+//!   operation, the destination and AWS's error code, never the body.
 //! - **Regions.** A queue URL, topic ARN or bus ARN in another region than the SDK config's gets a
 //!   client for its own region (same HTTPS client, credentials and timeouts), since SQS, SNS and
 //!   EventBridge take requests only in the resource's region. Not against an emulator
@@ -281,32 +282,60 @@ pub fn key_group_id(key: &str) -> String {
     }
 }
 
-/// AWS error codes worth another try: throttling of any kind (`Throttling`,
-/// `ThrottlingException`, `RequestThrottled`, `ThrottledException`, `KMSThrottling`,
-/// `KMS.ThrottlingException`), AWS's own failures, timeouts, and expired credentials (the next
-/// try, or the next execution environment, has fresh ones).
-pub(crate) fn transient_code(code: &str) -> bool {
+/// AWS error codes that ask for fewer requests: every code with `Throttl` in it (SQS's
+/// `RequestThrottled` and `ThrottlingException`, SNS's `Throttling` and `ThrottledException`,
+/// EventBridge's `ThrottlingException`, KMS's `KMSThrottling`, `KMS.ThrottlingException` and
+/// `KmsThrottlingException` behind an encrypted queue or topic), and the other throttling codes
+/// the SDK's own retry classifier knows that could reach these services.
+pub(crate) fn throttling_code(code: &str) -> bool {
     code.contains("Throttl")
         || matches!(
             code,
             "TooManyRequestsException"
                 | "RequestLimitExceeded"
                 | "SlowDown"
-                | "InternalError"
-                | "InternalErrorException"
-                | "InternalFailure"
-                | "InternalException"
-                | "InternalServerError"
-                | "InternalServerException"
-                | "ServiceUnavailable"
-                | "ServiceUnavailableException"
-                | "AWS.SimpleQueueService.ServiceUnavailable"
-                | "RequestTimeout"
-                | "RequestTimeoutException"
-                | "ExpiredToken"
-                | "ExpiredTokenException"
-                | "RequestExpired"
+                | "ProvisionedThroughputExceededException"
+                | "BandwidthLimitExceeded"
         )
+}
+
+/// AWS error codes worth another try, other than throttling: AWS's own failures, timeouts, and
+/// expired credentials (the next try, or the next execution environment, has fresh ones).
+pub(crate) fn transient_code(code: &str) -> bool {
+    matches!(
+        code,
+        "InternalError"
+            | "InternalErrorException"
+            | "InternalFailure"
+            | "InternalException"
+            | "InternalServerError"
+            | "InternalServerException"
+            | "ServiceUnavailable"
+            | "ServiceUnavailableException"
+            | "AWS.SimpleQueueService.ServiceUnavailable"
+            | "RequestTimeout"
+            | "RequestTimeoutException"
+            | "ExpiredToken"
+            | "ExpiredTokenException"
+            | "RequestExpired"
+    )
+}
+
+/// The error of a request AWS refused with `code` (when it gave one) and HTTP `status` (`None`
+/// for an entry refused inside a 200, as EventBridge does): throttled for throttling or 429,
+/// transient for AWS's failures (5xx, 408), permanent for anything else. `text` says what
+/// failed. AWS gives no `Retry-After` in seconds, so the schedule decides when to try again.
+pub(crate) fn refused(code: Option<&str>, status: Option<u16>, text: String) -> ActionError {
+    if code.is_some_and(throttling_code) || status == Some(429) {
+        ActionError::Throttled {
+            message: text,
+            retry_after_secs: None,
+        }
+    } else if code.is_some_and(transient_code) || status.is_some_and(|s| s >= 500 || s == 408) {
+        ActionError::Transient(text)
+    } else {
+        ActionError::Permanent(text)
+    }
 }
 
 /// The longest AWS error message kept in an action's error.
@@ -332,9 +361,8 @@ pub(crate) fn code_and_message(code: &str, message: Option<&str>) -> String {
 }
 
 /// The failure of one SDK call: `what` names the operation and destination (`SendMessage to
-/// SQS queue `…``). Transient: throttling, 5xx, 408/429, timeouts, connection and response
-/// failures; permanent: every other refusal (access, validation, not found, KMS), and a request
-/// the SDK could not even build.
+/// SQS queue `…``). A refusal is sorted by [`refused`]; timeouts, connection and response
+/// failures are transient; a request the SDK could not even build is permanent.
 pub(crate) fn failure<E>(what: &str, error: &SdkError<E, HttpResponse>) -> ActionError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -344,18 +372,11 @@ where
             let status = context.raw().status().as_u16();
             let service = context.err();
             let code = service.code();
-            let transient =
-                code.is_some_and(transient_code) || status >= 500 || status == 429 || status == 408;
             let detail = match code {
                 Some(code) => code_and_message(code, service.message()),
                 None => format!("HTTP {status}"),
             };
-            let text = format!("{what} failed: {detail}");
-            if transient {
-                ActionError::Transient(text)
-            } else {
-                ActionError::Permanent(text)
-            }
+            refused(code, Some(status), format!("{what} failed: {detail}"))
         }
         SdkError::TimeoutError(_) => ActionError::Transient(format!("{what} timed out")),
         SdkError::ConstructionFailure(_) => ActionError::Permanent(format!(
@@ -428,22 +449,68 @@ mod tests {
         }
     }
 
+    /// How [`refused`] sorts `code` at `status`.
+    fn class(code: &str, status: Option<u16>) -> &'static str {
+        match refused(Some(code), status, format!("Send failed: {code}")) {
+            ActionError::Throttled {
+                message,
+                retry_after_secs,
+            } => {
+                assert_eq!(message, format!("Send failed: {code}"));
+                assert_eq!(retry_after_secs, None, "{code}");
+                "throttled"
+            }
+            ActionError::Transient(_) => "transient",
+            ActionError::Permanent(_) => "permanent",
+            ActionError::TransformFailed(_) => "transform",
+        }
+    }
+
     #[test]
-    fn throttling_and_aws_failures_are_transient_codes() {
+    fn every_kinds_throttling_is_throttled_whatever_the_status() {
         for code in [
-            "Throttling",
-            "ThrottlingException",
+            // SQS
             "RequestThrottled",
+            "ThrottlingException",
+            "AWS.SimpleQueueService.RequestThrottled",
+            "KmsThrottlingException",
+            "KMS.ThrottlingException",
+            // SNS
+            "Throttling",
+            "Throttled",
             "ThrottledException",
             "KMSThrottling",
-            "KMS.ThrottlingException",
-            "KmsThrottlingException",
+            // Other services' words for it, as the SDK's classifier knows them.
+            "TooManyRequestsException",
+            "RequestLimitExceeded",
+            "SlowDown",
+            "ProvisionedThroughputExceededException",
+            "BandwidthLimitExceeded",
+        ] {
+            for status in [Some(400), Some(503), None] {
+                assert_eq!(class(code, status), "throttled", "{code} at {status:?}");
+            }
+        }
+        // A 429 is throttling, whatever its code says.
+        assert_eq!(class("Unknown", Some(429)), "throttled");
+        assert_eq!(class("AccessDenied", Some(429)), "throttled");
+    }
+
+    #[test]
+    fn aws_failures_are_transient_and_refusals_permanent() {
+        for code in [
             "InternalError",
             "InternalFailure",
             "InternalException",
             "ServiceUnavailable",
+            "RequestTimeout",
+            "ExpiredToken",
         ] {
-            assert!(transient_code(code), "{code}");
+            assert_eq!(class(code, Some(400)), "transient", "{code}");
+            assert_eq!(class(code, None), "transient", "{code}");
+        }
+        for status in [500, 502, 503, 504, 408] {
+            assert_eq!(class("Unknown", Some(status)), "transient", "{status}");
         }
         for code in [
             "AccessDenied",
@@ -460,8 +527,10 @@ mod tests {
             "KMS.DisabledException",
             "KMSInvalidState",
             "InvalidMessageContents",
+            "LimitExceededException",
         ] {
-            assert!(!transient_code(code), "{code}");
+            assert_eq!(class(code, Some(400)), "permanent", "{code}");
+            assert_eq!(class(code, None), "permanent", "{code}");
         }
     }
 

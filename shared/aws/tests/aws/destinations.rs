@@ -187,6 +187,17 @@ fn assert_transient(result: Result<(), ActionError>, target: &str, code: &str) {
     }
 }
 
+/// Throttled, with no delay of AWS's own: the route's schedule decides when to try again.
+fn assert_throttled(result: Result<(), ActionError>, target: &str, code: &str) {
+    match result {
+        Err(ActionError::Throttled {
+            message,
+            retry_after_secs: None,
+        }) => assert_names(&message, target, code),
+        other => panic!("{code}: expected throttled, got {other:?}"),
+    }
+}
+
 fn assert_permanent(result: Result<(), ActionError>, target: &str, code: &str) {
     match result {
         Err(ActionError::Permanent(message)) => assert_names(&message, target, code),
@@ -362,8 +373,8 @@ fn sqs_error(status: u16, json_type: &str, query_code: &str) -> Rule {
 }
 
 #[tokio::test]
-async fn sqs_throttling_and_outages_are_transient_and_refusals_permanent() {
-    let transient = [
+async fn sqs_throttling_is_throttled_outages_transient_and_refusals_permanent() {
+    let throttled = [
         (
             sqs_error(400, "RequestThrottled", "RequestThrottled"),
             "RequestThrottled",
@@ -376,6 +387,13 @@ async fn sqs_throttling_and_outages_are_transient_and_refusals_permanent() {
             sqs_error(400, "KmsThrottled", "KMS.ThrottlingException"),
             "KMS.ThrottlingException",
         ),
+        (
+            mock!(aws_sdk_sqs::Client::send_message)
+                .then_http_response(|| http(429, SQS_JSON, "", &[])),
+            "HTTP 429",
+        ),
+    ];
+    let transient = [
         (
             sqs_error(500, "InternalError", "InternalError"),
             "InternalError",
@@ -417,6 +435,13 @@ async fn sqs_throttling_and_outages_are_transient_and_refusals_permanent() {
         ),
     ];
     let envelope = envelope(Some("issues"), None);
+    for (rule, code) in &throttled {
+        let result = sqs(sqs_client(&[rule]), QUEUE, None)
+            .deliver(delivery(&envelope, BODY))
+            .await;
+        assert_throttled(result, QUEUE, code);
+        assert_eq!(rule.num_calls(), 1, "{code}");
+    }
     for (rule, code) in &transient {
         let result = sqs(sqs_client(&[rule]), QUEUE, None)
             .deliver(delivery(&envelope, BODY))
@@ -583,15 +608,23 @@ fn sns_error(status: u16, code: &str) -> Rule {
 }
 
 #[tokio::test]
-async fn sns_throttling_and_outages_are_transient_and_refusals_permanent() {
+async fn sns_throttling_is_throttled_outages_transient_and_refusals_permanent() {
     let envelope = envelope(Some("issues"), None);
     for (status, code) in [
         (400, "Throttling"),
         (400, "Throttled"),
+        (400, "ThrottledException"),
         (400, "KMSThrottling"),
-        (500, "InternalError"),
-        (503, "ServiceUnavailable"),
+        (429, "TooManyRequests"),
     ] {
+        let rule = sns_error(status, code);
+        let result = sns(sns_client(&[&rule]), TOPIC)
+            .deliver(delivery(&envelope, BODY))
+            .await;
+        assert_throttled(result, TOPIC, code);
+        assert_eq!(rule.num_calls(), 1);
+    }
+    for (status, code) in [(500, "InternalError"), (503, "ServiceUnavailable")] {
         let rule = sns_error(status, code);
         let result = sns(sns_client(&[&rule]), TOPIC)
             .deliver(delivery(&envelope, BODY))
@@ -713,13 +746,14 @@ fn envelope_with_type(event_type: &str) -> Envelope {
 }
 
 #[tokio::test]
-async fn eventbridge_entry_errors_are_transient_only_for_throttling_and_internal_failures() {
+async fn eventbridge_entry_throttling_is_throttled_internal_failures_transient_others_permanent() {
     let envelope = envelope(Some("issues"), None);
-    for code in [
-        "ThrottlingException",
-        "InternalException",
-        "InternalFailure",
-    ] {
+    let rule = refused_entry("ThrottlingException");
+    let result = eventbridge(eventbridge_client(&[&rule]), BUS)
+        .deliver(delivery(&envelope, BODY))
+        .await;
+    assert_throttled(result, BUS, "ThrottlingException");
+    for code in ["InternalException", "InternalFailure"] {
         let rule = refused_entry(code);
         let result = eventbridge(eventbridge_client(&[&rule]), BUS)
             .deliver(delivery(&envelope, BODY))
@@ -750,11 +784,14 @@ async fn eventbridge_request_errors_map_like_the_others() {
         mock!(aws_sdk_eventbridge::Client::put_events)
             .then_http_response(move || http(status, JSON, &body, &[]))
     };
-    for (status, code) in [
-        (500, "InternalException"),
-        (400, "ThrottlingException"),
-        (503, "ServiceUnavailable"),
-    ] {
+    for (status, code) in [(400, "ThrottlingException"), (429, "TooManyRequests")] {
+        let rule = error(status, code);
+        let result = eventbridge(eventbridge_client(&[&rule]), BUS)
+            .deliver(delivery(&envelope, BODY))
+            .await;
+        assert_throttled(result, BUS, code);
+    }
+    for (status, code) in [(500, "InternalException"), (503, "ServiceUnavailable")] {
         let rule = error(status, code);
         let result = eventbridge(eventbridge_client(&[&rule]), BUS)
             .deliver(delivery(&envelope, BODY))

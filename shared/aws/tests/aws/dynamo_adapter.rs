@@ -3,6 +3,12 @@
 //! record) and how every answer maps to the port.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// `inlet replay --id`'s lookup, the delivery guards' requests, and the retry state kept in the
+// event's item.
+mod completed;
+mod guards;
+mod route_state;
+
 use aws_sdk_dynamodb::operation::delete_item::{
     DeleteItemError, DeleteItemInput, DeleteItemOutput,
 };
@@ -35,8 +41,7 @@ const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/inlet-even
 /// The expressions the adapter must send, as the architecture documents them.
 const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR (payload_sha256 = :sha AND (#status = :partial OR (#status = :in_progress AND lease_until < :now)))";
 const CLAIM_UPDATE: &str = "SET #status = :in_progress, #token = :token, lease_until = :lease, payload_sha256 = :sha, attempts = :attempts, first_seen = if_not_exists(first_seen, :first_seen), expires_at = :expires";
-const COMPLETE_UPDATE: &str =
-    "SET #status = :completed, completed_at = :now, expires_at = :expires REMOVE lease_until";
+const COMPLETE_UPDATE: &str = "SET #status = :completed, completed_at = :now, expires_at = :expires REMOVE lease_until, route_state";
 const OWNED_CONDITION: &str = "#token = :token";
 
 fn claim() -> Claim {
@@ -363,7 +368,7 @@ async fn complete_is_an_update_conditioned_on_our_token() {
         "#status = :completed",
         "completed_at = :now",
         "expires_at = :expires",
-        "REMOVE lease_until",
+        "REMOVE lease_until, route_state",
     ] {
         assert!(
             COMPLETE_UPDATE.contains(effect),
@@ -409,8 +414,8 @@ async fn release_with_nothing_settled_is_a_delete_conditioned_on_our_token() {
 }
 
 /// Released with routes settled, the record stays, unleased and `PARTIAL`, with the sets; an
-/// empty set is removed (DynamoDB refuses an empty string set), so a set from an earlier try
-/// does not linger.
+/// empty set is removed (DynamoDB refuses an empty string set), and so is the retry state when no
+/// route waits, so nothing of an earlier try lingers. (Waiting routes: `route_state.rs`.)
 #[tokio::test]
 async fn release_with_progress_keeps_the_record_partial_with_its_route_sets() {
     let seen = Seen::<UpdateItemInput>::default();
@@ -424,7 +429,7 @@ async fn release_with_progress_keeps_the_record_partial_with_its_route_sets() {
     let cases = [
         (
             progress(&["archive", "slack"], &["crm"]),
-            "SET #status = :partial, done_routes = :done, dead_routes = :dead REMOVE lease_until",
+            "SET #status = :partial, done_routes = :done, dead_routes = :dead REMOVE lease_until, route_state",
             vec![
                 (":done", ss(&["archive", "slack"])),
                 (":dead", ss(&["crm"])),
@@ -432,12 +437,12 @@ async fn release_with_progress_keeps_the_record_partial_with_its_route_sets() {
         ),
         (
             progress(&["archive"], &[]),
-            "SET #status = :partial, done_routes = :done REMOVE lease_until, dead_routes",
+            "SET #status = :partial, done_routes = :done REMOVE lease_until, dead_routes, route_state",
             vec![(":done", ss(&["archive"]))],
         ),
         (
             progress(&[], &["crm"]),
-            "SET #status = :partial, dead_routes = :dead REMOVE lease_until, done_routes",
+            "SET #status = :partial, dead_routes = :dead REMOVE lease_until, done_routes, route_state",
             vec![(":dead", ss(&["crm"]))],
         ),
     ];
@@ -720,86 +725,5 @@ async fn visibility_delay_changes_the_message_visibility() {
     assert!(
         matches!(result, Err(QueueError::Unavailable(_))),
         "{result:?}"
-    );
-}
-
-/// `inlet replay --id` asks which of its run's claim keys are done: consistent reads of `pk` and
-/// `status` only, 100 keys a call, what DynamoDB leaves unprocessed asked again, and only
-/// `COMPLETED` records counted.
-#[tokio::test]
-async fn completed_reads_the_status_of_up_to_100_keys_a_call() {
-    use aws_sdk_dynamodb::operation::batch_get_item::{BatchGetItemInput, BatchGetItemOutput};
-    use aws_sdk_dynamodb::types::KeysAndAttributes;
-
-    let keys: Vec<String> = (0..150).map(|i| format!("replay:r-1:github#{i}")).collect();
-    let item = |key: &str, status: &str| values(&[("pk", s(key)), ("status", s(status))]);
-    let seen = Seen::<BatchGetItemInput>::default();
-    let (first, second, third) = (seen.clone(), seen.clone(), seen.clone());
-    // The first 100: 0 completed, 1 in progress, 2 left unprocessed; then 2, asked again,
-    // completed; then the last 50, of which 149 is completed.
-    let left = KeysAndAttributes::builder()
-        .keys(values(&[("pk", s(&keys[2]))]))
-        .build()
-        .unwrap();
-    let page =
-        |items: Vec<HashMap<String, AttributeValue>>| HashMap::from([(TABLE.to_owned(), items)]);
-    let (k0, k1, k2, k149) = (
-        keys[0].clone(),
-        keys[1].clone(),
-        keys[2].clone(),
-        keys[149].clone(),
-    );
-    let one = mock!(aws_sdk_dynamodb::Client::batch_get_item)
-        .match_requests(move |req| first.keep(req))
-        .then_output(move || {
-            BatchGetItemOutput::builder()
-                .set_responses(Some(page(vec![
-                    item(&k0, "COMPLETED"),
-                    item(&k1, "IN_PROGRESS"),
-                ])))
-                .unprocessed_keys(TABLE, left.clone())
-                .build()
-        });
-    let two = mock!(aws_sdk_dynamodb::Client::batch_get_item)
-        .match_requests(move |req| second.keep(req))
-        .then_output(move || {
-            BatchGetItemOutput::builder()
-                .set_responses(Some(page(vec![item(&k2, "COMPLETED")])))
-                .build()
-        });
-    let three = mock!(aws_sdk_dynamodb::Client::batch_get_item)
-        .match_requests(move |req| third.keep(req))
-        .then_output(move || {
-            BatchGetItemOutput::builder()
-                .set_responses(Some(page(vec![item(&k149, "COMPLETED")])))
-                .build()
-        });
-    let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&one, &two, &three]);
-    let done = DynamoStore::new(client, TABLE)
-        .completed(&keys)
-        .await
-        .unwrap();
-    let mut done: Vec<String> = done.into_iter().collect();
-    done.sort();
-    assert_eq!(done, [keys[0].clone(), keys[149].clone(), keys[2].clone()]);
-
-    let requests = seen.0.lock().unwrap().clone();
-    let asked: Vec<usize> = requests
-        .iter()
-        .map(|r| r.request_items().unwrap()[TABLE].keys().len())
-        .collect();
-    assert_eq!(asked, [100, 1, 50]);
-    for request in &requests {
-        let wanted = &request.request_items().unwrap()[TABLE];
-        assert_eq!(wanted.consistent_read(), Some(true));
-        assert_eq!(wanted.projection_expression(), Some("pk, #status"));
-        assert_eq!(
-            wanted.expression_attribute_names(),
-            Some(&names(&[("#status", "status")]))
-        );
-    }
-    assert_eq!(
-        requests[1].request_items().unwrap()[TABLE].keys()[0],
-        values(&[("pk", s(&keys[2]))])
     );
 }

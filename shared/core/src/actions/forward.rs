@@ -3,6 +3,7 @@
 //! and the route as `inlet-route`, so the receiver can verify and deduplicate too.
 
 use crate::actions::destination::{Delivering, Delivery, Destination};
+use crate::actions::retry_after::retry_after_secs;
 use crate::actions::{ActionError, answers};
 use crate::metrics;
 use inlet_signature::clock;
@@ -83,6 +84,12 @@ impl Forwarder {
         // as failed_transient instead.
         metrics::observe_forward_latency(started.elapsed());
         let status = response.status();
+        // Read before the body is, which consumes the response; only a 429 or 503 uses it.
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| retry_after_secs(value, SystemTime::now()));
         if answers::capturing() {
             let (body, truncated) = answers::read_bounded(response).await;
             answers::keep(answers::TargetAnswer {
@@ -91,7 +98,7 @@ impl Forwarder {
                 truncated,
             });
         }
-        classify(status)
+        classify(status, retry_after)
     }
 }
 
@@ -133,12 +140,20 @@ fn without_url(error: &reqwest::Error) -> String {
     text
 }
 
-/// 2xx is done; 408, 429 and 5xx may pass later; any other answer will not.
-pub fn classify(status: reqwest::StatusCode) -> Result<(), ActionError> {
+/// 2xx is done; 429 and 503 ask for less (throttled, at `retry_after` seconds, the target's
+/// `Retry-After`, when it gave one); 408 and other 5xx may pass later; any other answer will not.
+pub fn classify(status: reqwest::StatusCode, retry_after: Option<u64>) -> Result<(), ActionError> {
     let code = status.as_u16();
     match code {
         200..=299 => Ok(()),
-        408 | 429 | 500..=599 => Err(ActionError::Transient(format!(
+        429 | 503 => Err(ActionError::Throttled {
+            message: match retry_after {
+                Some(secs) => format!("the target answered {code}, Retry-After {secs} s"),
+                None => format!("the target answered {code}"),
+            },
+            retry_after_secs: retry_after,
+        }),
+        408 | 500..=599 => Err(ActionError::Transient(format!(
             "the target answered {code}"
         ))),
         _ => Err(ActionError::Permanent(format!(

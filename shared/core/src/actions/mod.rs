@@ -15,6 +15,7 @@ pub mod destination;
 pub mod forward;
 pub mod log;
 pub mod matching;
+pub mod retry_after;
 pub mod route_table;
 pub mod router;
 pub mod transform;

@@ -2,16 +2,21 @@
 //! `events`, `when`) and what each one's transform makes of it. No destinations, so `inlet
 //! routes test` and `inlet check` use it without secrets or a cloud.
 
+use crate::actions::destination::destination_id;
 use crate::actions::matching::Matcher;
 use crate::actions::transform::Transform;
 use crate::actions::{ActionError, Event};
 use crate::config::{Condition, Config, EventFilter, Route};
+use crate::ports::DestinationId;
 
 /// One compiled route.
 #[derive(Debug)]
 pub struct CompiledRoute {
     pub route: Route,
     transform: Option<Transform>,
+    /// Where the action delivers, for its breaker and rate limit: hashed once here, not per
+    /// event. `None` for a log line.
+    destination: Option<DestinationId>,
 }
 
 impl CompiledRoute {
@@ -45,6 +50,11 @@ impl CompiledRoute {
 
     pub fn when(&self) -> &[Condition] {
         &self.route.when
+    }
+
+    /// The destination its breaker and rate limit go by; `None` for a log line.
+    pub fn destination(&self) -> Option<&DestinationId> {
+        self.destination.as_ref()
     }
 }
 
@@ -83,6 +93,7 @@ impl RouteTable {
                 Ok(CompiledRoute {
                     route: route.clone(),
                     transform,
+                    destination: destination_id(&route.action),
                 })
             })
             .collect::<Result<_, _>>()?;

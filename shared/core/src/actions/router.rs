@@ -5,7 +5,7 @@ use crate::actions::destination::{CloudDestinations, Delivery, Destination};
 use crate::actions::forward::{ForwardTo, Forwarder};
 use crate::actions::log::LogLine;
 use crate::actions::route_table::{RouteTable, TransformError};
-use crate::actions::{ActionError, Event, Handler};
+use crate::actions::{ActionError, Event, Handler, RoutePolicy};
 use crate::config::{Action, Config};
 use crate::ports::SecretStore;
 use crate::secrets::{SecretError, SecretResolver};
@@ -109,6 +109,19 @@ impl Handler for Router {
         names
     }
 
+    fn policy<'s>(&'s self, route: &str) -> RoutePolicy<'s> {
+        // A route the config no longer has (a redriven dead letter's) has no policy of its own:
+        // the process schedule, no breaker.
+        let Some((_, compiled)) = self.table.named(route) else {
+            return RoutePolicy::default();
+        };
+        RoutePolicy {
+            schedule: compiled.route.retry_schedule.as_ref(),
+            destination: compiled.destination(),
+            rate_limit: compiled.route.rate_limit,
+        }
+    }
+
     async fn handle(&self, route: &str, event: Event<'_>) -> Result<(), ActionError> {
         let Some((index, compiled)) = self.table.named(route) else {
             // Only a redriven dead letter can name a route the config no longer has; the
@@ -128,5 +141,104 @@ impl Handler for Router {
                 "no destination for `{route}`"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actions::destination::{NoCloud, destination_id};
+    use crate::config::{RateLimit, RetrySchedule};
+    use crate::ports::memory::MemorySecrets;
+    use crate::secrets::Env;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    async fn router(config: &Config) -> Router {
+        let env = Env::Map([("AGENT_SECRET".to_owned(), SECRET.to_owned())].into());
+        let resolver = SecretResolver::new(env, MemorySecrets::default());
+        Router::load(config, &resolver, Forwarder::new().unwrap(), &NoCloud)
+            .await
+            .unwrap()
+    }
+
+    fn config() -> Config {
+        let mut config = Config::parse(
+            r#"
+[sources.github]
+scheme = "github"
+secrets = ["env:GITHUB_SECRET"]
+
+[[routes]]
+name = "agent"
+source = "github"
+action = { type = "forward", url = "https://agent.example/hooks?token=s3cr3t", secret = "env:AGENT_SECRET" }
+
+# The same target as `agent`: one destination, one breaker.
+[[routes]]
+name = "mirror"
+source = "github"
+action = { type = "forward", url = "https://agent.example/hooks?token=s3cr3t", secret = "env:AGENT_SECRET" }
+
+[[routes]]
+name = "audit"
+source = "github"
+action = { type = "log" }
+"#,
+        )
+        .unwrap();
+        // Set here rather than in the TOML: the policy only passes on what the config holds.
+        config.routes[0].retry_schedule = RetrySchedule::new(vec![10, 60]);
+        config.routes[0].rate_limit = Some(RateLimit {
+            calls: 5,
+            per_secs: 1,
+        });
+        config
+    }
+
+    #[tokio::test]
+    async fn a_routes_policy_is_its_schedule_destination_and_rate_limit() {
+        let config = config();
+        let router = router(&config).await;
+
+        let agent = router.policy("agent");
+        assert_eq!(agent.schedule, config.routes[0].retry_schedule.as_ref());
+        assert_eq!(
+            agent.schedule.map(RetrySchedule::steps),
+            Some(&[10, 60][..])
+        );
+        assert_eq!(
+            agent.rate_limit,
+            Some(RateLimit {
+                calls: 5,
+                per_secs: 1
+            })
+        );
+        let destination = agent.destination.unwrap();
+        assert_eq!(
+            Some(destination),
+            destination_id(&config.routes[0].action).as_ref()
+        );
+        assert!(destination.key.starts_with("forward:"), "{destination:?}");
+        assert!(!destination.label.contains("s3cr3t"), "{destination:?}");
+
+        // A route without settings of its own takes the process schedule, unlimited.
+        let mirror = router.policy("mirror");
+        assert!(mirror.schedule.is_none() && mirror.rate_limit.is_none());
+        assert_eq!(mirror.destination, Some(destination));
+
+        // A log line has no destination to guard.
+        let audit = router.policy("audit");
+        assert!(audit.schedule.is_none() && audit.rate_limit.is_none());
+        assert!(audit.destination.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_route_the_config_does_not_have_gets_the_default_policy() {
+        let router = router(&config()).await;
+        let gone = router.policy("gone");
+        assert!(gone.schedule.is_none());
+        assert!(gone.destination.is_none());
+        assert!(gone.rate_limit.is_none());
     }
 }

@@ -91,14 +91,14 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// The spacing between two calls, in milliseconds: the window over the calls, rounded up,
-    /// plus 2 % (at least 1 ms). Calls are spaced when they leave; the guard keeps a receiver
+    /// plus 5 % (at least 1 ms). Calls are spaced when they leave; the guard keeps a receiver
     /// from counting one too many in a window when the network delays one call more than the
-    /// next.
+    /// next (at 2/s, 50 ms over any three calls).
     pub fn interval_ms(&self) -> i64 {
         let window = i64::from(self.per_secs) * 1000;
         let calls = i64::from(self.calls.max(1));
         let spacing = (window + calls - 1) / calls;
-        spacing + ((spacing + 49) / 50).max(1)
+        spacing + ((spacing + 19) / 20).max(1)
     }
 }
 
@@ -239,12 +239,12 @@ mod tests {
                 per_secs: 1
             }
         );
-        // 20 ms, and 2 % for the network's jitter.
+        // 20 ms, and 5 % for the network's jitter.
         assert_eq!(limit.interval_ms(), 21);
-        assert_eq!(parse_rate_limit("600/m").unwrap().interval_ms(), 102);
-        assert_eq!(parse_rate_limit("1/m").unwrap().interval_ms(), 61_200);
+        assert_eq!(parse_rate_limit("600/m").unwrap().interval_ms(), 105);
+        assert_eq!(parse_rate_limit("1/m").unwrap().interval_ms(), 63_000);
         // Rounded up: three calls a second are never closer than a third of it.
-        assert_eq!(parse_rate_limit("3/s").unwrap().interval_ms(), 341);
+        assert_eq!(parse_rate_limit("3/s").unwrap().interval_ms(), 351);
         for bad in ["", "0/s", "50", "50/h", "/s", "-1/s", "5.5/s"] {
             assert_eq!(parse_rate_limit(bad), None, "{bad}");
         }

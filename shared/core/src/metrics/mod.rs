@@ -15,6 +15,8 @@
 //! | process | `conflict` | Count | a record dead-lettered for a payload conflict (also in `dead_lettered`) |
 //! | process | `forward_latency` | Milliseconds | each forward the target answered |
 //! | process | `route_delivered`, `route_failed_transient`, `route_dead_lettered`, `route_held` | Count | by route run, under `[source, route]` |
+//! | process | `breaker_opened`, `breaker_reopened`, `breaker_closed` | Count | a destination's circuit breaker changing, under `[destination]` |
+//! | process | `breaker_held` | Count | records held back by an open breaker, no dimensions (the alarm's) |
 //!
 //! The line format is `emf`; `ingest` and `batch` build each pipeline's lines from what it
 //! counts; `sink` is where lines go; `latency` collects forward latencies for the record being
@@ -46,6 +48,8 @@ pub struct Emitted {
 const BY_SOURCE: &[&[&str]] = &[&["source"]];
 const BY_SOURCE_AND_REASON: &[&[&str]] = &[&["source"], &["source", "reason"]];
 const BY_SOURCE_AND_ROUTE: &[&[&str]] = &[&["source", "route"]];
+const BY_DESTINATION: &[&[&str]] = &[&["destination"]];
+const NO_DIMENSIONS: &[&[&str]] = &[&[]];
 
 /// Every metric either pipeline emits under [`NAMESPACE`]: all a dashboard or alarm can chart.
 /// template.yaml's dashboard is checked against it (tests/tests/stack/template.rs), and it against
@@ -127,11 +131,28 @@ pub const EMITTED: &[Emitted] = &[
         name: "route_held",
         dimensions: BY_SOURCE_AND_ROUTE,
     },
+    Emitted {
+        name: "breaker_opened",
+        dimensions: BY_DESTINATION,
+    },
+    Emitted {
+        name: "breaker_reopened",
+        dimensions: BY_DESTINATION,
+    },
+    Emitted {
+        name: "breaker_closed",
+        dimensions: BY_DESTINATION,
+    },
+    Emitted {
+        name: "breaker_held",
+        dimensions: NO_DIMENSIONS,
+    },
 ];
 
 #[cfg(test)]
 mod tests {
     use super::batch::PROCESS_COUNTS;
+    use super::breakers::{BREAKER_COUNTS, BREAKER_HELD};
     use super::emf::check::{metric_names, parse};
     use super::ingest::INGEST_COUNTS;
     use super::routes::ROUTE_COUNTS;
@@ -200,6 +221,24 @@ mod tests {
             ],
             1,
         ));
+        let destination = crate::ports::DestinationId {
+            key: "forward:00".into(),
+            label: "forward https://agent.example/hook".into(),
+        };
+        let changes: Vec<crate::process::BreakerChange> = [
+            crate::process::BreakerTransition::Opened,
+            crate::process::BreakerTransition::Reopened,
+            crate::process::BreakerTransition::Closed,
+        ]
+        .into_iter()
+        .map(|change| crate::process::BreakerChange {
+            destination: destination.clone(),
+            change,
+            open_until_ms: 0,
+            failures: 5,
+        })
+        .collect();
+        lines.extend(breaker_metrics(&changes, 3, 1));
         let listed: std::collections::BTreeSet<(String, Vec<String>)> = EMITTED
             .iter()
             .flat_map(|metric| {
@@ -214,7 +253,12 @@ mod tests {
         assert_eq!(listed, emitted_in(&lines));
         assert_eq!(
             EMITTED.len(),
-            INGEST_COUNTS.len() + PROCESS_COUNTS.len() + 1 + ROUTE_COUNTS.len(),
+            INGEST_COUNTS.len()
+                + PROCESS_COUNTS.len()
+                + 1
+                + ROUTE_COUNTS.len()
+                + BREAKER_COUNTS.len()
+                + [BREAKER_HELD].len(),
             "a metric listed twice"
         );
     }

@@ -12,8 +12,15 @@ use crate::ports::{IdempotencyStore, Progress, Queue, RouteRetry, Visibility};
 use inlet_signature::clock;
 
 /// The longest a route waits inside the function for its rate-limit slot. A later slot holds
-/// the record back until it instead (the slot stays the route's, in its progress).
+/// the record back instead: the slot stays the route's (in its progress), and the record comes
+/// back [`SLOT_EARLY_MS`] before it, to wait for it here.
 const SLOT_WAIT_MAX_MS: i64 = 2_000;
+
+/// How long before its slot a held record is due back. SQS counts a delay in whole seconds
+/// (rounded up here), so it comes back between this and 1 s less before the slot: in time to
+/// wait for the slot in the function. A record that comes back after its slot has lost it (a
+/// call then could be closer to the next slot's than the limit allows) and takes a new one.
+const SLOT_EARLY_MS: i64 = 1_500;
 
 /// How much of a failed attempt's error the progress keeps for the dead letter.
 const LAST_ERROR_BYTES: usize = 300;
@@ -125,9 +132,12 @@ where
             }
             if let Some(limit) = policy.rate_limit {
                 let interval = limit.interval_ms();
-                // A slot taken on an earlier try is used; one long past is not (another caller
-                // may hold the slot at this moment), and a new one is taken.
-                let slot = if held_slot > 0 && held_slot + interval > now {
+                // The clock now, after the breaker's request: a call must leave at its slot, not
+                // after it, or it crowds the next slot's call at the destination.
+                let now = budget.now_ms();
+                // A slot taken on an earlier try is used, if it is still ahead: the call must be at
+                // the slot, not after it.
+                let slot = if held_slot >= now {
                     Ok(held_slot)
                 } else {
                     guards.rate_slot(destination, now, interval).await
@@ -144,12 +154,12 @@ where
                         };
                     }
                 };
-                let wait = slot - now;
+                let wait = slot - budget.now_ms();
                 let room = (budget.left_ms() - ACTION_DEADLINE_MARGIN_MS * 2).min(SLOT_WAIT_MAX_MS);
                 if wait > room {
                     return Turn::Held {
                         hold: Hold::RateLimited,
-                        until_ms: slot,
+                        until_ms: slot - SLOT_EARLY_MS,
                         slot_ms: slot,
                     };
                 }

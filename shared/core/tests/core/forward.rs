@@ -151,13 +151,16 @@ async fn forward(
 enum Class {
     Ok,
     Transient,
+    /// Transient too, and the target asked for less (429, 503).
+    Throttled,
     Permanent,
 }
 
 fn class<T>(result: &Result<T, ActionError>) -> Class {
     match result {
         Ok(_) => Class::Ok,
-        Err(ActionError::Transient(_) | ActionError::Throttled { .. }) => Class::Transient,
+        Err(ActionError::Transient(_)) => Class::Transient,
+        Err(ActionError::Throttled { .. }) => Class::Throttled,
         Err(ActionError::Permanent(_) | ActionError::TransformFailed(_)) => Class::Permanent,
     }
 }
@@ -255,10 +258,10 @@ async fn every_answer_is_done_retried_or_dead_lettered_by_its_status() {
         (202, Class::Ok),
         (204, Class::Ok),
         (408, Class::Transient),
-        (429, Class::Transient),
+        (429, Class::Throttled),
         (500, Class::Transient),
         (502, Class::Transient),
-        (503, Class::Transient),
+        (503, Class::Throttled),
         (504, Class::Transient),
         (400, Class::Permanent),
         (401, Class::Permanent),
@@ -283,8 +286,8 @@ async fn every_answer_is_done_retried_or_dead_lettered_by_its_status() {
         )
         .await;
         assert_eq!(class(&result), expected, "status {code}: {result:?}");
-        if let Err(ActionError::Transient(reason) | ActionError::Permanent(reason)) = &result {
-            assert!(reason.contains(&code.to_string()), "{reason}");
+        if let Err(error) = &result {
+            assert!(error.message().contains(&code.to_string()), "{error}");
         }
     }
     // Every retry of the same event carries the same id, so the receiver can deduplicate.
@@ -367,6 +370,15 @@ async fn a_closed_port_is_transient_and_the_url_stays_out_of_the_error() {
 
 /// A target on loopback that answers each connection with `status` and `body`, then closes it.
 async fn answering(status: &'static str, body: Vec<u8>) -> std::net::SocketAddr {
+    answering_with(status, String::new(), body).await
+}
+
+/// [`answering`], with `headers` (each line ending in CRLF) in the answer's head.
+async fn answering_with(
+    status: &'static str,
+    headers: String,
+    body: Vec<u8>,
+) -> std::net::SocketAddr {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -376,7 +388,7 @@ async fn answering(status: &'static str, body: Vec<u8>) -> std::net::SocketAddr 
             let mut request = vec![0; 64 * 1024];
             let _ = stream.read(&mut request).await;
             let head = format!(
-                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                "HTTP/1.1 {status}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n",
                 body.len()
             );
             let _ = stream.write_all(head.as_bytes()).await;
@@ -410,7 +422,7 @@ async fn a_targets_answer_is_kept_for_a_caller_that_captures_it() {
     )
     .await;
     let (result, kept) = forward_captured(down, &envelope).await;
-    assert_eq!(class(&result), Class::Transient);
+    assert_eq!(class(&result), Class::Throttled);
     assert_eq!(
         kept,
         [answers::TargetAnswer {
@@ -434,11 +446,80 @@ fn classify_covers_every_final_status() {
         let status = reqwest::StatusCode::from_u16(code).unwrap();
         let expected = match code {
             200..=299 => Class::Ok,
-            408 | 429 | 500..=599 => Class::Transient,
+            429 | 503 => Class::Throttled,
+            408 | 500..=599 => Class::Transient,
             _ => Class::Permanent,
         };
-        assert_eq!(class(&classify(status)), expected, "status {code}");
+        assert_eq!(class(&classify(status, None)), expected, "status {code}");
+        // A Retry-After counts only where the target asks for less.
+        let with_retry_after = classify(status, Some(7));
+        assert_eq!(class(&with_retry_after), expected, "status {code}");
+        if let Err(ActionError::Throttled {
+            retry_after_secs, ..
+        }) = with_retry_after
+        {
+            assert_eq!(retry_after_secs, Some(7), "status {code}");
+        }
     }
+}
+
+/// The throttling a forward met: its `Retry-After` in seconds, if any; panics on anything else.
+fn throttled(result: Result<(), ActionError>) -> Option<u64> {
+    match result {
+        Err(ActionError::Throttled {
+            message,
+            retry_after_secs,
+        }) => {
+            assert!(message.len() < 100, "an unbounded message: {message}");
+            retry_after_secs
+        }
+        other => panic!("expected throttling, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_seconds_is_throttled_for_that_long() {
+    let target = Target::in_order(&[Script::Throttle(429, 7)]).await;
+    let envelope = envelope("github", "d-7", Some("push"), b"{}");
+    let result = forward(
+        &target.url("/hooks"),
+        AGENT_SECRET,
+        Duration::from_secs(5),
+        &envelope,
+    )
+    .await;
+    assert!(
+        result.as_ref().is_err_and(|e| e.message().contains("429")),
+        "{result:?}"
+    );
+    assert_eq!(throttled(result), Some(7));
+}
+
+#[tokio::test]
+async fn a_503_with_an_http_date_is_throttled_until_that_date() {
+    let ahead = SystemTime::now() + Duration::from_secs(10);
+    let headers = format!("retry-after: {}\r\n", httpdate::fmt_http_date(ahead));
+    let down = answering_with("503 Service Unavailable", headers, Vec::new()).await;
+    let envelope = envelope("github", "d-8", Some("push"), b"{}");
+    let (result, _) = forward_captured(down, &envelope).await;
+    // The date has whole seconds and time has passed since it was written: at most the 10 s,
+    // and some of them still left (the forward's own 5 s timeout bounds the time it took).
+    let secs = throttled(result).expect("the date should give a delay");
+    assert!((1..=10).contains(&secs), "{secs} s");
+}
+
+#[tokio::test]
+async fn a_429_without_a_usable_retry_after_is_throttled_with_no_delay_of_its_own() {
+    let envelope = envelope("github", "d-9", Some("push"), b"{}");
+    let bare = answering("429 Too Many Requests", Vec::new()).await;
+    let (result, _) = forward_captured(bare, &envelope).await;
+    assert_eq!(throttled(result), None);
+
+    let garbage = format!("retry-after: soon, {}\r\n", "x".repeat(500));
+    let garbled = answering_with("429 Too Many Requests", garbage, Vec::new()).await;
+    let (result, _) = forward_captured(garbled, &envelope).await;
+    // The value stays out of the message too (`throttled` checks it is short).
+    assert_eq!(throttled(result), None);
 }
 
 // ---- the router ----
@@ -598,7 +679,7 @@ async fn a_failed_forward_reaches_the_pipeline_as_the_same_error() {
         assert_eq!(results.len(), 1);
         results.remove(0).1
     };
-    assert_eq!(class(&only(route(&router, &issue).await)), Class::Transient);
+    assert_eq!(class(&only(route(&router, &issue).await)), Class::Throttled);
     assert_eq!(class(&only(route(&router, &issue).await)), Class::Permanent);
     assert_eq!(only(route(&router, &issue).await), Ok(()));
 }

@@ -508,8 +508,9 @@ async fn a_far_slot_holds_the_record_back_keeps_the_slot_and_uses_it_when_it_com
         held.outcome,
         RouteOutcome::Held {
             hold: Hold::RateLimited,
-            // A minute, and the limiter's 2 % guard.
-            until_ms: NOW_MS + 61_200
+            // Back a little before its slot (a minute, and the limiter's 5 % guard), to wait
+            // for the slot in the function.
+            until_ms: NOW_MS + 63_000 - 1_500
         }
     );
     let waiting = batch
@@ -523,13 +524,48 @@ async fn a_far_slot_holds_the_record_back_keeps_the_slot_and_uses_it_when_it_com
     assert_eq!(last_delay(&functions, &waiting), 62);
     assert_eq!(functions.attempts(&waiting), 0, "a hold is not an attempt");
 
-    // Back at its slot: it calls on the slot it holds, without taking another.
+    // Back before its slot: it waits for the slot it holds, and calls on it without taking
+    // another.
     let requests = functions.guards.requests();
-    let again = deliver(&function, &[&waiting], 61_200).await;
+    let again = deliver(&function, &[&waiting], 62_000).await;
     assert_eq!(
         outcome(&again, &format!("m-{waiting}")),
         RecordOutcome::Processed
     );
     assert_eq!(functions.guards.requests(), requests);
     assert_eq!(functions.target.calls(), 2);
+    let at = functions.target.called_at.lock().unwrap().clone();
+    // It waited in the function for its slot, a second after it came back.
+    assert!(at[1] - at[0] >= std::time::Duration::from_millis(1_000));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_record_back_after_its_slot_takes_a_new_one() {
+    let target = Target::with(
+        Some(RateLimit {
+            calls: 1,
+            per_secs: 60,
+        }),
+        None,
+    );
+    let functions = Functions::new(target);
+    let function = functions.function(ProcessSettings::default());
+    let batch = deliver(&function, &["a", "b"], 0).await;
+    let waiting = batch
+        .outcomes
+        .iter()
+        .find(|(_, outcome)| matches!(outcome, RecordOutcome::Held { .. }))
+        .unwrap()
+        .0
+        .trim_start_matches("m-")
+        .to_owned();
+    // Late, past its slot (63 s): calling now could crowd the next slot's call, so it takes
+    // a new slot: free at once, past the one its reservation kept (126 s), in one request.
+    let requests = functions.guards.requests();
+    let again = deliver(&function, &[&waiting], 130_000).await;
+    assert_eq!(
+        outcome(&again, &format!("m-{waiting}")),
+        RecordOutcome::Processed
+    );
+    assert_eq!(functions.guards.requests(), requests + 1);
 }
