@@ -2,15 +2,15 @@
 //! your `process` binary in place of `functions/process`.
 
 use inlet_core::actions::router::Router;
-use inlet_core::actions::{ActionError, Event, Handler};
+use inlet_core::actions::{ActionError, Event, Handler, RoutePolicy};
 
 /// Your route's name: the pipeline records it as done per event, puts it in dead letters and
 /// metrics, so keep it stable.
 const BILLING: &str = "billing-code";
 
 /// Your processing beside the config's routes. Return `Transient` for what may pass on a retry
-/// (SQS redelivers with backoff) and `Permanent` for what never will (the event goes to the
-/// dead-letter queue, naming this route; a redrive runs only it).
+/// (tried again on the `[process] retry_schedule`) and `Permanent` for what never will (the
+/// event goes to the dead-letter queue, naming this route; a redrive runs only it).
 struct Billing {
     routes: Router,
 }
@@ -23,6 +23,12 @@ impl Handler for Billing {
             routes.push(BILLING);
         }
         routes
+    }
+
+    /// The config's routes keep their retry schedules, circuit breakers and rate limits; yours
+    /// has the process schedule and no breaker (it calls nothing the pipeline can see).
+    fn policy<'s>(&'s self, route: &str) -> RoutePolicy<'s> {
+        self.routes.policy(route)
     }
 
     async fn handle(&self, route: &str, event: Event<'_>) -> Result<(), ActionError> {

@@ -485,8 +485,9 @@ async fn a_rate_limit_spaces_calls_across_functions_waiting_in_the_function_for_
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_far_slot_holds_the_record_back_keeps_the_slot_and_uses_it_when_it_comes_back() {
+/// One call a minute, and two events delivered together: one calls, the other is held back
+/// for a slot a minute on. Returns the functions, the function, the batch and the held event.
+async fn one_a_minute() -> (Functions, Pipeline, BatchOutcome, String) {
     let target = Target::with(
         Some(RateLimit {
             calls: 1,
@@ -497,6 +498,20 @@ async fn a_far_slot_holds_the_record_back_keeps_the_slot_and_uses_it_when_it_com
     let functions = Functions::new(target);
     let function = functions.function(ProcessSettings::default());
     let batch = deliver(&function, &["a", "b"], 0).await;
+    let waiting = batch
+        .outcomes
+        .iter()
+        .find(|(_, outcome)| matches!(outcome, RecordOutcome::Held { .. }))
+        .unwrap()
+        .0
+        .trim_start_matches("m-")
+        .to_owned();
+    (functions, function, batch, waiting)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_far_slot_holds_the_record_back_keeps_the_slot_and_uses_it_when_it_comes_back() {
+    let (functions, function, batch, waiting) = one_a_minute().await;
     assert_eq!(functions.target.calls(), 1);
     let held = batch
         .routes
@@ -513,14 +528,6 @@ async fn a_far_slot_holds_the_record_back_keeps_the_slot_and_uses_it_when_it_com
             until_ms: NOW_MS + 63_000 - 1_500
         }
     );
-    let waiting = batch
-        .outcomes
-        .iter()
-        .find(|(_, outcome)| matches!(outcome, RecordOutcome::Held { .. }))
-        .unwrap()
-        .0
-        .trim_start_matches("m-")
-        .to_owned();
     assert_eq!(last_delay(&functions, &waiting), 62);
     assert_eq!(functions.attempts(&waiting), 0, "a hold is not an attempt");
 
@@ -541,24 +548,7 @@ async fn a_far_slot_holds_the_record_back_keeps_the_slot_and_uses_it_when_it_com
 
 #[tokio::test(start_paused = true)]
 async fn a_record_back_after_its_slot_takes_a_new_one() {
-    let target = Target::with(
-        Some(RateLimit {
-            calls: 1,
-            per_secs: 60,
-        }),
-        None,
-    );
-    let functions = Functions::new(target);
-    let function = functions.function(ProcessSettings::default());
-    let batch = deliver(&function, &["a", "b"], 0).await;
-    let waiting = batch
-        .outcomes
-        .iter()
-        .find(|(_, outcome)| matches!(outcome, RecordOutcome::Held { .. }))
-        .unwrap()
-        .0
-        .trim_start_matches("m-")
-        .to_owned();
+    let (functions, function, _, waiting) = one_a_minute().await;
     // Late, past its slot (63 s): calling now could crowd the next slot's call, so it takes
     // a new slot: free at once, past the one its reservation kept (126 s), in one request.
     let requests = functions.guards.requests();
