@@ -36,10 +36,11 @@ pub use check::{Checked, Finding};
 pub use defaults::Defaults;
 pub use error::ConfigError;
 pub use event_filter::EventFilter;
-pub use process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
+pub use process_settings::ProcessSettings;
 pub use retry::{
     BreakerSettings, DEFAULT_RETRY_SCHEDULE, MAX_BREAKER_COOLDOWN_SECS, MAX_RETRY_STEP_SECS,
-    QueueLimits, RateLimit, RetrySchedule, parse_duration_secs, parse_rate_limit,
+    MAX_VISIBILITY_SECS, QueueLimits, RateLimit, RetrySchedule, parse_duration_secs,
+    parse_rate_limit,
 };
 pub use route::{Action, Condition, Route, Subject, Test};
 pub use secret_ref::SecretRef;

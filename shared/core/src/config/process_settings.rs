@@ -1,7 +1,6 @@
 //! `[process]`: the process pipeline's tunables, and the retry backoff they give.
 
-/// SQS refuses a visibility timeout over 12 hours.
-pub const MAX_VISIBILITY_SECS: u32 = 43_200;
+use super::retry::MAX_VISIBILITY_SECS;
 
 /// Tunables, from `[process]` in the config.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 //! a route's `rate_limit`, and what the queue must hold for them (its retention and
 //! `maxReceiveCount`).
 
-use super::process_settings::MAX_VISIBILITY_SECS;
+/// SQS refuses a visibility timeout over 12 hours.
+pub const MAX_VISIBILITY_SECS: u32 = 43_200;
 
 /// The delays between a route's attempts, in seconds: after the first failed attempt the route
 /// waits `steps[0]`, after the second `steps[1]`, and after a failure with no step left it is

@@ -3,8 +3,9 @@
 //! `validate_source`, routes in `validate_route`; this puts the parts together.
 
 use super::error::{Problem, invalid};
-use super::process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
+use super::process_settings::ProcessSettings;
 use super::raw::{RawArchive, RawConfig, RawDefaults, RawProcess};
+use super::retry::MAX_VISIBILITY_SECS;
 use super::retry::QueueLimits;
 use super::validate_retry::{breaker, queue_problems, retry_schedule};
 use super::validate_route::{Known, Naming, route_names};

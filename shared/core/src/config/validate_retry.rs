@@ -6,7 +6,8 @@
 //! attempt, so it is refused at start-up instead.
 
 use super::error::{Problem, invalid};
-use super::process_settings::{MAX_VISIBILITY_SECS, ProcessSettings};
+use super::process_settings::ProcessSettings;
+use super::retry::MAX_VISIBILITY_SECS;
 use super::retry::{
     BreakerSettings, MAX_BREAKER_COOLDOWN_SECS, MAX_RETRY_STEP_SECS, QueueLimits, RateLimit,
     RetrySchedule, parse_duration_secs, parse_rate_limit,
