@@ -143,6 +143,13 @@ mod routing {
         }
     }
 
+    /// `GET /api/deliveries/{id}`'s answer.
+    async fn delivery(actions: &Actions, id: &str) -> Value {
+        call(actions, Method::GET, &format!("/api/deliveries/{id}"), None)
+            .await
+            .1
+    }
+
     async fn call(
         actions: &Actions,
         method: Method,
@@ -333,13 +340,7 @@ mod routing {
             ],
             &runs,
         );
-        let (_, detail) = call(
-            &actions,
-            Method::GET,
-            &format!("/api/deliveries/{id}"),
-            None,
-        )
-        .await;
+        let detail = delivery(&actions, &id).await;
         assert_eq!(detail["state"], "retrying", "{detail}");
         assert_eq!(detail["next_try_at"], "2026-11-22T13:00:05Z", "{detail}");
         assert_eq!(
@@ -416,13 +417,7 @@ mod routing {
             vec![held],
             &[],
         );
-        let (_, detail) = call(
-            &actions,
-            Method::GET,
-            &format!("/api/deliveries/{id}"),
-            None,
-        )
-        .await;
+        let detail = delivery(&actions, &id).await;
         assert_eq!(detail["state"], "held", "{detail}");
         assert_eq!(
             detail["state_detail"],
@@ -482,13 +477,7 @@ mod routing {
             }],
             &[],
         );
-        let (_, detail) = call(
-            &actions,
-            Method::GET,
-            &format!("/api/deliveries/{id}"),
-            None,
-        )
-        .await;
+        let detail = delivery(&actions, &id).await;
         assert_eq!(detail["state"], "dead_lettered", "{detail}");
         assert_eq!(
             detail["state_detail"],
