@@ -9,6 +9,10 @@ use std::fmt::Write as _;
 
 #[derive(Debug, Args)]
 pub struct ProvidersArgs {
+    /// Only the providers whose name, an alias or title contains this, in any case
+    /// (`inlet providers stripe`, `inlet providers "standard webhooks"`).
+    #[arg(value_name = "SEARCH", conflicts_with = "markdown")]
+    pub search: Option<String>,
     /// Print the catalogue as JSON: one object per provider.
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
@@ -21,7 +25,27 @@ pub fn run(args: &ProvidersArgs) -> Result<Report, CliError> {
     if args.markdown {
         return Ok(Report::ok(registry::markdown_table()));
     }
-    let summaries: Vec<registry::Summary> = registry::all().iter().map(|p| p.summary()).collect();
+    let summaries: Vec<registry::Summary> = registry::all()
+        .iter()
+        .map(|p| p.summary())
+        .filter(|s| {
+            args.search
+                .as_deref()
+                .is_none_or(|search| matches(s, search))
+        })
+        .collect();
+    if let Some(search) = &args.search
+        && summaries.is_empty()
+    {
+        // Exit 1, so a script asking "does Inlet take this provider?" can tell.
+        return Ok(Report {
+            stdout: format!(
+                "no provider's name, alias or title contains `{search}`; `inlet providers` lists \
+                 them all, and `hmac` or `token` take one Inlet does not name\n"
+            ),
+            code: 1,
+        });
+    }
     if args.json {
         let mut text = serde_json::to_string_pretty(&summaries)
             .map_err(|e| CliError::Usage(format!("the catalogue as JSON: {e}")))?;
@@ -48,10 +72,86 @@ pub fn run(args: &ProvidersArgs) -> Result<Report, CliError> {
         }
         let _ = writeln!(text, "  docs:      {}", s.docs);
     }
-    let _ = writeln!(
-        text,
-        "{} providers; besides them, `hmac`, `token` and `none` are configured in full.",
-        summaries.len()
-    );
+    if args.search.is_some() {
+        let _ = writeln!(
+            text,
+            "{} of {} providers match.",
+            summaries.len(),
+            registry::all().len()
+        );
+    } else {
+        let _ = writeln!(
+            text,
+            "{} providers; besides them, `hmac`, `token` and `none` are configured in full.",
+            summaries.len()
+        );
+    }
     Ok(Report::ok(text))
+}
+
+/// Whether `search` is in the provider's name, an alias or its title, ignoring case.
+fn matches(summary: &registry::Summary, search: &str) -> bool {
+    let search = search.trim().to_lowercase();
+    std::iter::once(summary.name)
+        .chain(summary.aliases.iter().copied())
+        .chain(std::iter::once(summary.title))
+        .any(|field| field.to_lowercase().contains(&search))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search(text: &str, json: bool) -> Report {
+        run(&ProvidersArgs {
+            search: Some(text.to_owned()),
+            json,
+            markdown: false,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_search_finds_a_provider_by_name_alias_or_title_in_any_case() {
+        let by_name = search("STRIPE", false);
+        assert_eq!(by_name.code, 0);
+        assert!(by_name.stdout.starts_with("stripe"), "{}", by_name.stdout);
+        assert!(by_name.stdout.contains("1 of "), "{}", by_name.stdout);
+        // Every provider with an alias is found by it, and by its title.
+        for provider in registry::all() {
+            let summary = provider.summary();
+            for needle in summary.aliases.iter().chain([&summary.title]) {
+                let found: Vec<serde_json::Value> =
+                    serde_json::from_str(&search(needle, true).stdout).unwrap();
+                assert!(
+                    found.iter().any(|p| p["name"] == summary.name),
+                    "{needle} does not find {}",
+                    summary.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_search_that_finds_nothing_says_so_and_exits_1() {
+        let none = search("no-such-provider", false);
+        assert_eq!(none.code, 1);
+        assert!(
+            none.stdout.contains("`no-such-provider`"),
+            "{}",
+            none.stdout
+        );
+    }
+
+    #[test]
+    fn without_a_search_every_provider_is_listed() {
+        let all = run(&ProvidersArgs {
+            search: None,
+            json: true,
+            markdown: false,
+        })
+        .unwrap();
+        let listed: Vec<serde_json::Value> = serde_json::from_str(&all.stdout).unwrap();
+        assert_eq!(listed.len(), registry::all().len());
+    }
 }
