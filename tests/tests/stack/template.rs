@@ -245,6 +245,8 @@ fn the_template_passes_no_config_in_the_environment() {
         [
             "INLET_BUCKET",
             "INLET_DLQ_URL",
+            "INLET_MAX_RECEIVE_COUNT",
+            "INLET_QUEUE_RETENTION_SECONDS",
             "INLET_QUEUE_URL",
             "INLET_TABLE"
         ]

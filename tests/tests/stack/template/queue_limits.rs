@@ -43,7 +43,8 @@ fn the_queue_is_built_from_the_parameters_the_process_function_is_told() {
         queue["RedrivePolicy"]["maxReceiveCount"].as_str(),
         Some("MaxReceiveCount")
     );
-    let environment = &resource(&template, "ProcessFunction")["Environment"]["Variables"];
+    // In Globals: ingest loads and checks the same config as process.
+    let environment = &template["Globals"]["Function"]["Environment"]["Variables"];
     assert_eq!(
         environment[QUEUE_RETENTION_VARIABLE].as_str(),
         Some("QueueRetentionSeconds"),
