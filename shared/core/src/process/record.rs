@@ -3,6 +3,7 @@
 
 use super::dead_letter::DeadLetter;
 use super::deadline::{ACTION_DEADLINE_MARGIN_MS, Budget, Deadline};
+use super::routes;
 use super::{
     BreakerChange, PAYLOAD_CONFLICT, Process, QueuedRecord, RecordOutcome, RouteOutcome, RouteRun,
 };
@@ -319,11 +320,11 @@ where
                             "{}, and the dead-letter queue failed: {error}",
                             failure.message
                         );
-                        settled.retry_reasons.push(if matched.len() > 1 {
-                            format!("route {}: {reason}", failure.route)
-                        } else {
-                            reason.clone()
-                        });
+                        settled.retry_reasons.push(routes::whose(
+                            matched.len() > 1,
+                            &failure.route,
+                            &reason,
+                        ));
                         settled.runs.push(RouteRun {
                             route: failure.route,
                             outcome: RouteOutcome::Retry {

@@ -63,6 +63,16 @@ impl Settled {
     }
 }
 
+/// A route's reason as the record's: with one route, the reason is its own, as with a single
+/// action; with several (`several`), each says whose it is.
+pub(super) fn whose(several: bool, route: &str, why: &str) -> String {
+    if several {
+        format!("route {route}: {why}")
+    } else {
+        why.to_owned()
+    }
+}
+
 impl<St, Dl, Vi, H> Process<St, Dl, Vi, H>
 where
     St: IdempotencyStore,
@@ -210,13 +220,7 @@ where
         several: bool,
         budget: Budget,
     ) -> Settled {
-        let named = |route: &str, why: &str| {
-            if several {
-                format!("route {route}: {why}")
-            } else {
-                why.to_owned()
-            }
-        };
+        let named = |route: &str, why: &str| whose(several, route, why);
         let mut settled = Settled::default();
         let now = budget.now_ms();
         for (route, turn) in turns {
