@@ -5,6 +5,7 @@ use crate::Report;
 use crate::error::CliError;
 use clap::Args;
 use inlet_signature::registry;
+use inlet_signature::unsupported::{UNSUPPORTED, Unsupported};
 use std::fmt::Write as _;
 
 #[derive(Debug, Args)]
@@ -34,17 +35,34 @@ pub fn run(args: &ProvidersArgs) -> Result<Report, CliError> {
                 .is_none_or(|search| matches(s, search))
         })
         .collect();
+    let unsupported: Vec<&Unsupported> = UNSUPPORTED
+        .iter()
+        .filter(|u| {
+            args.search
+                .as_deref()
+                .is_none_or(|search| contains(&[u.name, u.title], search))
+        })
+        .collect();
     if let Some(search) = &args.search
         && summaries.is_empty()
     {
         // Exit 1, so a script asking "does Inlet take this provider?" can tell.
-        return Ok(Report {
-            stdout: format!(
+        let mut stdout = String::new();
+        for entry in &unsupported {
+            let _ = writeln!(
+                stdout,
+                "{}: {} is not supported: {}\n  docs:      {}",
+                entry.name, entry.title, entry.why, entry.docs
+            );
+        }
+        if unsupported.is_empty() {
+            let _ = writeln!(
+                stdout,
                 "no provider's name, alias or title contains `{search}`; `inlet providers` lists \
-                 them all, and `hmac` or `token` take one Inlet does not name\n"
-            ),
-            code: 1,
-        });
+                 them all, and `hmac` or `token` take one Inlet does not name"
+            );
+        }
+        return Ok(Report { stdout, code: 1 });
     }
     if args.json {
         let mut text = serde_json::to_string_pretty(&summaries)
@@ -70,6 +88,12 @@ pub fn run(args: &ProvidersArgs) -> Result<Report, CliError> {
         if let Some(handshake) = s.handshake {
             let _ = writeln!(text, "  handshake: {handshake}");
         }
+        let vectors = if s.official_vectors {
+            "official (published by the provider or its SDK)"
+        } else {
+            "computed here from the documented rules"
+        };
+        let _ = writeln!(text, "  vectors:   {vectors}");
         let _ = writeln!(text, "  docs:      {}", s.docs);
     }
     if args.search.is_some() {
@@ -85,16 +109,28 @@ pub fn run(args: &ProvidersArgs) -> Result<Report, CliError> {
             "{} providers; besides them, `hmac`, `token` and `none` are configured in full.",
             summaries.len()
         );
+        let _ = writeln!(text, "Not supported, and why:");
+        for entry in &unsupported {
+            let _ = writeln!(text, "  {} ({}): {}", entry.name, entry.title, entry.why);
+        }
     }
     Ok(Report::ok(text))
 }
 
 /// Whether `search` is in the provider's name, an alias or its title, ignoring case.
 fn matches(summary: &registry::Summary, search: &str) -> bool {
-    let search = search.trim().to_lowercase();
-    std::iter::once(summary.name)
+    let fields: Vec<&str> = std::iter::once(summary.name)
         .chain(summary.aliases.iter().copied())
         .chain(std::iter::once(summary.title))
+        .collect();
+    contains(&fields, search)
+}
+
+/// Whether any of `fields` contains `search`, ignoring case.
+fn contains(fields: &[&str], search: &str) -> bool {
+    let search = search.trim().to_lowercase();
+    fields
+        .iter()
         .any(|field| field.to_lowercase().contains(&search))
 }
 
@@ -140,6 +176,17 @@ mod tests {
             none.stdout.contains("`no-such-provider`"),
             "{}",
             none.stdout
+        );
+    }
+
+    #[test]
+    fn a_search_for_a_provider_inlet_does_not_take_says_why_and_exits_1() {
+        let sns = search("SNS", false);
+        assert_eq!(sns.code, 1);
+        assert!(
+            sns.stdout.contains("aws-sns: Amazon SNS") && sns.stdout.contains("SigningCertURL"),
+            "{}",
+            sns.stdout
         );
     }
 

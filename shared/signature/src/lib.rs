@@ -39,11 +39,15 @@
 
 mod asymmetric;
 mod body;
+mod challenge;
 pub mod clock;
 mod crypto;
 pub mod custom;
 mod enrol;
+mod entries;
+mod jwt_hs256;
 mod key;
+mod layout;
 mod presets;
 mod provider;
 /// One module per file under `src/providers/`, and `FILES`, their providers: listed by build.rs.
@@ -51,14 +55,20 @@ pub mod providers {
     include!(concat!(env!("OUT_DIR"), "/providers.rs"));
 }
 pub mod registry;
+mod stamp;
+mod template;
 pub mod token;
+pub mod unsupported;
 
 pub use body::BodyFields;
 pub use crypto::{Algorithm, Encoding};
 pub use custom::CustomScheme;
 pub use key::Key;
+pub use layout::Layout;
 pub use provider::{Provider, Secrets};
 pub use providers::standard_webhooks::sign_outbound;
+pub use stamp::TimeFormat;
+pub use template::TemplateError;
 pub use token::TokenScheme;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -456,7 +466,7 @@ impl Scheme {
     ) -> Result<Vec<SignedHeader>, SignError> {
         match self {
             Self::Provider(provider) => provider.sign(delivery, key, now),
-            Self::Hmac(custom) => Ok(custom.sign(delivery, key, now)),
+            Self::Hmac(custom) => custom.sign(delivery, key, now),
             Self::Token(token) => Ok(token.sign(key)),
             Self::None => Err(SignError::Unsigned),
         }
@@ -512,138 +522,6 @@ pub(crate) fn optional_header<'a>(
         return Err(SignatureError::Missing(name));
     }
     Ok(Some(text))
-}
-
-/// How a `name=value` signature header that carries its own timestamp is laid out, as Stripe
-/// (`t=…,v1=…`) and Paddle (`ts=…;h1=…`) do.
-pub(crate) struct StampedHeader {
-    pub header: &'static str,
-    pub separator: char,
-    /// What joins the timestamp and the body in the signed bytes.
-    pub joiner: &'static [u8],
-    /// Whether the timestamp counts milliseconds (WorkOS) rather than seconds.
-    pub millis: bool,
-    /// Whether a signature of another length than HMAC-SHA256's is malformed rather than merely
-    /// not matching (the providers added with the registry say so; Stripe and Paddle's answers
-    /// are pinned as they were).
-    pub exact_length: bool,
-    pub timestamp: &'static str,
-    pub signature: &'static str,
-    pub malformed_item: &'static str,
-    pub repeated_timestamp: &'static str,
-    pub no_timestamp: &'static str,
-    pub no_signature: &'static str,
-}
-
-/// A header of more signatures than this is far beyond any provider's rotation: refuse it rather
-/// than compute that many comparisons.
-const MAX_SIGNATURES: usize = 16;
-
-impl StampedHeader {
-    /// The `t=<timestamp>,v1=<hex>[,v1=<hex>…]` layout over `t.body` that Stripe made common
-    /// (Calendly, Mux, WorkOS).
-    pub(crate) const fn t_v1(header: &'static str, millis: bool, exact_length: bool) -> Self {
-        Self {
-            header,
-            separator: ',',
-            joiner: b".",
-            millis,
-            exact_length,
-            timestamp: "t",
-            signature: "v1",
-            malformed_item: "expected comma-separated `name=value` items",
-            repeated_timestamp: "more than one `t`",
-            no_timestamp: "no `t` timestamp",
-            no_signature: "no `v1` signature",
-        }
-    }
-
-    /// The timestamp text (as signed) with its value, and every hex signature of the known
-    /// version; items of other versions are skipped, as they belong to other schemes.
-    pub(crate) fn parse<'a>(
-        &self,
-        text: &'a str,
-    ) -> Result<(&'a str, i64, Vec<Vec<u8>>), SignatureError> {
-        let malformed = |why| SignatureError::Malformed {
-            field: self.header,
-            why,
-        };
-        let mut timestamp = None;
-        let mut signatures = Vec::new();
-        for item in text.split(self.separator) {
-            let (name, field) = item
-                .trim()
-                .split_once('=')
-                .ok_or(malformed(self.malformed_item))?;
-            if name == self.timestamp {
-                if timestamp.replace(field).is_some() {
-                    return Err(malformed(self.repeated_timestamp));
-                }
-            } else if name == self.signature {
-                if signatures.len() == MAX_SIGNATURES {
-                    return Err(malformed("too many signatures"));
-                }
-                signatures.push(crypto::Encoding::Hex.decode(self.header, field)?);
-            }
-        }
-        let timestamp = timestamp.ok_or(malformed(self.no_timestamp))?;
-        let seconds = if self.millis {
-            epoch_millis(self.header, timestamp)?.div_euclid(1000)
-        } else {
-            epoch_secs(self.header, timestamp)?
-        };
-        if signatures.is_empty() {
-            return Err(malformed(self.no_signature));
-        }
-        if self.exact_length
-            && signatures
-                .iter()
-                .any(|s| s.len() != crypto::Algorithm::Sha256.output_len())
-        {
-            return Err(malformed("wrong length for an HMAC-SHA256"));
-        }
-        Ok((timestamp, seconds, signatures))
-    }
-
-    /// Checks the header's signatures over `timestamp + joiner + body`, after the window.
-    pub(crate) fn check(
-        &self,
-        delivery: &Delivery<'_>,
-        keys: &[Key],
-        window: Window,
-    ) -> Result<(), SignatureError> {
-        let (timestamp, seconds, signatures) =
-            self.parse(header(delivery.headers, self.header)?)?;
-        check_window(seconds, window)?;
-        crypto::any_match(
-            crypto::Algorithm::Sha256,
-            keys,
-            &[timestamp.as_bytes(), self.joiner, delivery.body],
-            &signatures,
-        )
-    }
-
-    /// The header that makes `delivery` verify at `now`.
-    pub(crate) fn sign(&self, delivery: &Delivery<'_>, key: &Key, now: i64) -> SignedHeader {
-        let timestamp = if self.millis {
-            now.saturating_mul(1000).to_string()
-        } else {
-            now.to_string()
-        };
-        let tag = crypto::hmac(
-            crypto::Algorithm::Sha256,
-            key.as_bytes(),
-            &[timestamp.as_bytes(), self.joiner, delivery.body],
-        );
-        let text = format!(
-            "{}={timestamp}{}{}={}",
-            self.timestamp,
-            self.separator,
-            self.signature,
-            crypto::Encoding::Hex.encode(tag.as_slice())
-        );
-        (HeaderName::from_static(self.header), value(text))
-    }
 }
 
 /// Parses an epoch-seconds timestamp field.

@@ -25,6 +25,9 @@ pub struct Provider {
     /// Headers worth keeping in the envelope for the action: what names the event, never what
     /// authenticates it.
     pub informative_headers: &'static [&'static str],
+    /// Whether its vectors under `tests/data/vectors/` include one the provider or its official
+    /// SDK published; otherwise they were computed here from the documented rules.
+    pub official_vectors: bool,
     pub how: How,
 }
 
@@ -177,11 +180,7 @@ impl Provider {
     /// The configured secret's format.
     pub fn key_format(&self) -> &'static str {
         match &self.how {
-            How::Hmac(custom) => match custom.key_encoding {
-                Some(Encoding::Base64) => "the signing secret, base64 (decoded before use)",
-                Some(Encoding::Hex) => "the signing secret, hex (decoded before use)",
-                None => "the signing secret, as text",
-            },
+            How::Hmac(custom) => custom.key_format(),
             How::Token(_) => "the shared token, as text",
             How::Code(code) => code.key_format,
         }
@@ -222,7 +221,7 @@ impl Provider {
         now: i64,
     ) -> Result<Vec<SignedHeader>, SignError> {
         match &self.how {
-            How::Hmac(custom) => Ok(custom.sign(delivery, key, now)),
+            How::Hmac(custom) => custom.sign(delivery, key, now),
             How::Token(token) => Ok(token.sign(key)),
             How::Code(code) => (code.sign)(delivery, key, now),
         }
@@ -283,6 +282,7 @@ impl Provider {
             timestamp: facts.timestamp,
             handshake: self.handshake,
             docs: self.docs,
+            official_vectors: self.official_vectors,
         }
     }
 }
@@ -316,4 +316,6 @@ pub struct Summary {
     pub timestamp: bool,
     pub handshake: Option<&'static str>,
     pub docs: &'static str,
+    /// Whether its test vectors include one the provider or its official SDK published.
+    pub official_vectors: bool,
 }

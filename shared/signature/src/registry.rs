@@ -18,7 +18,7 @@ pub fn all() -> &'static [&'static Provider] {
         let mut all: Vec<&'static Provider> = super::providers::FILES
             .iter()
             .copied()
-            .chain(super::presets::PRESETS.iter())
+            .chain(super::presets::rows())
             .collect();
         all.sort_by_key(|p| p.name);
         all
@@ -44,8 +44,8 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 /// `providers` markers (a test checks it), and `inlet providers --markdown` prints it.
 pub fn markdown_table() -> String {
     let mut table = String::from(
-        "| scheme | provider | signature header | what is signed | secret | handshake |\n\
-         |---|---|---|---|---|---|\n",
+        "| scheme | provider | signature header | what is signed | secret | handshake | vectors |\n\
+         |---|---|---|---|---|---|---|\n",
     );
     for provider in all() {
         let summary = provider.summary();
@@ -55,7 +55,7 @@ pub fn markdown_table() -> String {
         }
         let cell = |text: &str| text.replace('|', "\\|");
         table.push_str(&format!(
-            "| {name} | [{}]({}) | {} | {} | {} | {} |\n",
+            "| {name} | [{}]({}) | {} | {} | {} | {} | {} |\n",
             cell(summary.title),
             summary.docs,
             summary
@@ -64,6 +64,18 @@ pub fn markdown_table() -> String {
             cell(&summary.signed),
             cell(summary.key_format),
             cell(summary.handshake.unwrap_or("—")),
+            if summary.official_vectors {
+                "official"
+            } else {
+                "computed"
+            },
+        ));
+    }
+    table.push_str("\nNot supported, and why:\n\n| name | provider | why |\n|---|---|---|\n");
+    for entry in crate::unsupported::UNSUPPORTED {
+        table.push_str(&format!(
+            "| `{}` | [{}]({}) | {} |\n",
+            entry.name, entry.title, entry.docs, entry.why
         ));
     }
     table

@@ -224,3 +224,43 @@ fn sign_reproduces_every_published_valid_vector() {
             .unwrap_or_else(|e| panic!("{}: what sign made does not verify: {e}", vector.name));
     }
 }
+
+/// Whether a vector was published (a provider's documentation or official SDK) rather than
+/// computed here from the documented rules, as its `source` says.
+fn published(source: &str) -> bool {
+    !["computed", "derived", "the "]
+        .iter()
+        .any(|word| source.starts_with(word))
+}
+
+/// Every provider has a vector that verifies and a tampered one that does not, and its row says
+/// truly whether any of its vectors was published.
+#[test]
+fn every_provider_has_its_vectors_and_says_truly_whether_they_are_official() {
+    let all = vectors();
+    let mut failures = Vec::new();
+    for provider in crate::registry::all() {
+        let own: Vec<&Vector> = all
+            .iter()
+            .filter(|v| {
+                v.scheme()
+                    .provider()
+                    .is_some_and(|p| p.name == provider.name)
+            })
+            .collect();
+        if !own.iter().any(|v| v.valid) || !own.iter().any(|v| !v.valid) {
+            failures.push(format!(
+                "{}: needs a valid and a tampered vector",
+                provider.name
+            ));
+        }
+        let official = own.iter().any(|v| published(&v.source));
+        if official != provider.official_vectors {
+            failures.push(format!(
+                "{}: official_vectors is {}, its vectors say {official}",
+                provider.name, provider.official_vectors
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

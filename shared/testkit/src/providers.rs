@@ -22,6 +22,9 @@ pub const URL: &str = "https://hooks.example.com/webhooks/src?team=7";
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
 pub const HEX_ALPHABET: &[u8] = b"0123456789abcdef";
+pub const HEX_UPPER_ALPHABET: &[u8] = b"0123456789ABCDEF";
+pub const BASE64URL_ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 pub const BASE64_ALPHABET: &[u8] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -48,6 +51,7 @@ pub fn custom_hex() -> Scheme {
 pub fn custom_sha512() -> Scheme {
     let mut custom = CustomScheme::new("x-signature", Algorithm::Sha512, Encoding::Base64);
     custom.timestamp_header = Some("x-timestamp");
+    custom.signed = "{timestamp}.{body}";
     Scheme::Hmac(Box::new(custom))
 }
 
@@ -56,7 +60,7 @@ pub fn custom_sha1() -> Scheme {
     let mut custom = CustomScheme::new("x-hook-signature", Algorithm::Sha1, Encoding::Base64);
     custom.prefix = "v1=";
     custom.timestamp_header = Some("x-hook-timestamp");
-    custom.timestamp_separator = ":";
+    custom.signed = "{timestamp}:{body}";
     Scheme::Hmac(Box::new(custom))
 }
 
@@ -338,7 +342,9 @@ pub fn encoding(scheme: &Scheme) -> Encoding {
 pub fn alphabet(scheme: &Scheme) -> &'static [u8] {
     match encoding(scheme) {
         Encoding::Hex => HEX_ALPHABET,
+        Encoding::HexUpper => HEX_UPPER_ALPHABET,
         Encoding::Base64 => BASE64_ALPHABET,
+        Encoding::Base64Url => BASE64URL_ALPHABET,
     }
 }
 
@@ -363,8 +369,37 @@ pub fn encoded_range(scheme: &Scheme, text: &str) -> Range<usize> {
             Scheme::Hmac(custom) => custom.prefix.len()..text.len(),
             _ => 0..text.len(),
         },
-        _ => 0..text.len(),
+        _ => longest_run(scheme, text),
     }
+}
+
+/// The longest run of the signature's alphabet in the header's text, with any padding after it:
+/// the encoded signature, whatever framing (`sha256=`, `v1,`, `t=…,v1=`) surrounds it. A token
+/// has no alphabet: all of it.
+pub fn longest_run(scheme: &Scheme, text: &str) -> Range<usize> {
+    if scheme.signature_encoding().is_none() {
+        return 0..text.len();
+    }
+    let alphabet = alphabet(scheme);
+    let bytes = text.as_bytes();
+    let (mut best, mut start) = (0..0, None);
+    for (at, byte) in bytes.iter().enumerate().chain([(bytes.len(), &b' ')]) {
+        match (alphabet.contains(byte), start) {
+            (true, None) => start = Some(at),
+            (false, Some(from)) => {
+                if at - from > best.len() {
+                    best = from..at;
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let mut end = best.end;
+    while bytes.get(end) == Some(&b'=') {
+        end += 1;
+    }
+    best.start..end
 }
 
 pub fn replace_range(text: &str, range: Range<usize>, with: &str) -> String {

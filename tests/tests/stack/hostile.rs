@@ -337,6 +337,8 @@ pub(crate) enum Expect {
     Refused(u16, &'static str),
     /// A 405 to HEAD: the JSON refusal's headers, and no body (HTTP never has one for HEAD).
     HeadRefused,
+    /// A HEAD answered as a handshake (Trello's): this status, and no body.
+    HeadAnswered(u16),
     /// hyper's own answer, with no body, to bytes that are not an HTTP/1.1 request at all (or
     /// whose head is past hyper's limits): the service never sees them, as API Gateway would
     /// never pass them to the Lambda either.
@@ -464,9 +466,12 @@ pub(crate) fn check(expect: Expect, response: Option<&Response>) -> Result<(), S
                 && response.body.is_empty();
             if fits { Ok(()) } else { Err(got()) }
         }
-        Expect::Transport(status) if response.status == status && response.body.is_empty() => {
+        Expect::Transport(status) | Expect::HeadAnswered(status)
+            if response.status == status && response.body.is_empty() =>
+        {
             Ok(())
         }
+        Expect::HeadAnswered(_) => Err(got()),
         Expect::Transport(_) | Expect::Closed => Err(got()),
     }
 }

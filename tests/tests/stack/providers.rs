@@ -262,33 +262,9 @@ fn library_verdict(src: &Src, request: &Request, now: i64) -> &'static str {
 
 // ---- where the signature sits, and how to damage it ----
 
-/// Where the encoded signature sits in the signature header's text: the longest run of its
-/// alphabet, with any padding after it (so `sha256=`, `v1,` or `t=…,v1=` framing is left alone).
-/// A token has no alphabet: all of it.
+/// Where the encoded signature sits in the signature header's text (see `kit::longest_run`).
 fn encoded_span(scheme: &Scheme, text: &str) -> Range<usize> {
-    if scheme.signature_encoding().is_none() {
-        return 0..text.len();
-    }
-    let alphabet = kit::alphabet(scheme);
-    let bytes = text.as_bytes();
-    let (mut best, mut start) = (0..0, None);
-    for (at, byte) in bytes.iter().enumerate().chain([(bytes.len(), &b' ')]) {
-        match (alphabet.contains(byte), start) {
-            (true, None) => start = Some(at),
-            (false, Some(from)) => {
-                if at - from > best.len() {
-                    best = from..at;
-                }
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    let mut end = best.end;
-    while bytes.get(end) == Some(&b'=') {
-        end += 1;
-    }
-    best.start..end
+    kit::longest_run(scheme, text)
 }
 
 /// The request with the signature header's encoded signature replaced by what `edit` makes of it.
@@ -337,6 +313,8 @@ fn reencoded(
 enum Want {
     /// This refusal, whatever the provider.
     Exactly(u16, &'static str),
+    /// This answer, as it is (a HEAD's, which has no body).
+    Is(Expect),
     /// One of these codes: the one `inlet_signature` gives for this provider.
     OneOf(&'static [&'static str]),
 }
@@ -404,6 +382,7 @@ impl Corpus {
         let what = format!("{}: {what}", src.name);
         let expect = match want {
             Want::Exactly(status, code) => Expect::Refused(status, code),
+            Want::Is(expect) => expect,
             Want::OneOf(codes) => {
                 let verdict = library_verdict(src, &request, self.now);
                 let code = codes.iter().copied().find(|c| *c == verdict);
@@ -524,8 +503,9 @@ fn signature_cases(corpus: &mut Corpus, src: &Src, good: &Request) {
         return;
     };
     let (near, other) = match encoding {
-        Encoding::Hex => (b'g', Encoding::Base64),
+        Encoding::Hex | Encoding::HexUpper => (b'g', Encoding::Base64),
         Encoding::Base64 => (b'-', Encoding::Hex),
+        Encoding::Base64Url => (b'+', Encoding::Hex),
     };
     damage(
         "the signature cut short by one character",
@@ -542,25 +522,24 @@ fn signature_cases(corpus: &mut Corpus, src: &Src, good: &Request) {
         &|s| replace_middle(s, near),
         MALFORMED,
     );
+    // Well encoded but the wrong length: malformed from every provider, whatever comparison it
+    // makes (issue 22).
     damage(
         "the signature one byte longer",
         &|s| reencoded(encoding, encoding, s, |b| b.push(0)),
-        DAMAGED,
+        MALFORMED,
     );
     damage(
         "the signature half as long",
         &|s| reencoded(encoding, encoding, s, |b| b.truncate(b.len() / 2)),
-        DAMAGED,
+        MALFORMED,
     );
     // Base64 is never hex (its padding, if nothing else), while hex digits are base64 digits:
-    // hex where base64 belongs decodes, to bytes of the wrong length.
+    // hex where base64 belongs decodes, to bytes of the wrong length. Malformed either way.
     damage(
         &format!("the signature as {other:?}"),
         &|s| reencoded(encoding, other, s, |_| {}),
-        match encoding {
-            Encoding::Hex => MALFORMED,
-            Encoding::Base64 => DAMAGED,
-        },
+        MALFORMED,
     );
 }
 
@@ -576,7 +555,13 @@ fn signing_cases(corpus: &mut Corpus, src: &Src, good: &Request) {
             url: kit::url_for(&src.scheme),
         },
     );
-    corpus.push("signing", src, "the delivery unsigned", unsigned, MISSING);
+    // A provider that carries its signature in the body (Mailgun, Figma, Adyen) may find a body
+    // without one to be no delivery of its at all: the library says which.
+    let want = match src.scheme.signature_header() {
+        Some(_) => MISSING,
+        None => Want::OneOf(&["signature_missing", "malformed_body"]),
+    };
+    corpus.push("signing", src, "the delivery unsigned", unsigned, want);
     corpus.push(
         "signing",
         src,
@@ -646,7 +631,7 @@ fn body_cases(corpus: &mut Corpus, src: &Src, good: &Request) {
 }
 
 /// The signed delivery as a GET: not allowed, unless the provider answers a GET handshake, which
-/// this is not.
+/// this is not; and as a HEAD.
 fn method_cases(corpus: &mut Corpus, src: &Src, good: &Request) {
     let get = good.clone().with(|r| r.method = "GET".into());
     let headers = header_map(&get);
@@ -668,6 +653,21 @@ fn method_cases(corpus: &mut Corpus, src: &Src, good: &Request) {
         }
     };
     corpus.push("methods", src, "the delivery as a GET", get, want);
+
+    // A HEAD is refused, bodiless, unless the provider checks a URL with one (Trello).
+    let head = good.clone().with(|r| {
+        r.method = "HEAD".into();
+        r.body.clear();
+    });
+    let as_head = Delivery {
+        method: "HEAD",
+        ..Delivery::post(&headers, b"")
+    };
+    let want = match src.scheme.unsigned_handshake(&as_head, &[]) {
+        Some(Ok(_)) => Want::Is(Expect::HeadAnswered(200)),
+        _ => Want::Is(Expect::HeadRefused),
+    };
+    corpus.push("methods", src, "the delivery as a HEAD", head, want);
 }
 
 /// Each provider's delivery sent to the next provider's source, and to every other provider's

@@ -696,6 +696,7 @@ fn handshake_routes_and_enrolment_writes_are_scoped() {
         routes,
         [
             ("GET".to_owned(), "/webhooks/{source}".to_owned()),
+            ("HEAD".to_owned(), "/webhooks/{source}".to_owned()),
             ("POST".to_owned(), "/webhooks/{source}".to_owned()),
         ]
     );

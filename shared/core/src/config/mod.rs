@@ -26,6 +26,7 @@ mod transforms;
 mod url;
 mod validate;
 mod validate_action;
+mod validate_hmac;
 mod validate_retry;
 mod validate_route;
 mod validate_source;

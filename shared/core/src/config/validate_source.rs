@@ -8,8 +8,7 @@ use super::secret_ref::SecretRef;
 use super::url::validate_url;
 use super::validate::{check_body_limit, check_tolerance};
 use super::{Defaults, Source};
-use http::HeaderName;
-use inlet_signature::{Algorithm, CustomScheme, Encoding, Scheme, TokenScheme};
+use inlet_signature::Scheme;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
@@ -20,14 +19,6 @@ fn valid_source_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-}
-
-/// A configured header name, lower-cased and kept for the life of the process (see
-/// [`CustomScheme::leak`]).
-fn header_name(key: &str, text: &str) -> Result<&'static str, Problem> {
-    let name = HeaderName::try_from(text.to_ascii_lowercase())
-        .map_err(|_| invalid(key, "not a valid header name"))?;
-    Ok(CustomScheme::leak(name.as_str()))
 }
 
 impl RawSource {
@@ -135,6 +126,15 @@ impl RawSource {
         if self.scheme == "token" {
             return Ok(Scheme::Token(Box::new(self.token_scheme(key)?)));
         }
+        if let Some(entry) = inlet_signature::unsupported::find(&self.scheme) {
+            return Err(invalid(
+                format!("{key}.scheme"),
+                format!(
+                    "{} is not supported: {} ({})",
+                    entry.title, entry.why, entry.docs
+                ),
+            ));
+        }
         let scheme = Scheme::named(&self.scheme).ok_or_else(|| {
             invalid(
                 format!("{key}.scheme"),
@@ -208,105 +208,6 @@ impl RawSource {
             (None, false) => Ok(()),
         }
     }
-
-    fn custom_scheme(&self, key: &str) -> Result<CustomScheme, Problem> {
-        let header = self.header.as_deref().ok_or_else(|| {
-            invalid(
-                format!("{key}.header"),
-                "the hmac scheme needs the signature header",
-            )
-        })?;
-        let algorithm = match self.algorithm.as_deref() {
-            None => Algorithm::Sha256,
-            Some(name) => Algorithm::parse(name).ok_or_else(|| {
-                invalid(
-                    format!("{key}.algorithm"),
-                    "expected sha1, sha256 or sha512",
-                )
-            })?,
-        };
-        let encoding = match self.encoding.as_deref() {
-            None => Encoding::Hex,
-            Some(name) => Encoding::parse(name)
-                .ok_or_else(|| invalid(format!("{key}.encoding"), "expected hex or base64"))?,
-        };
-        let optional_header = |field: &str, value: &Option<String>| {
-            value
-                .as_deref()
-                .map(|v| header_name(&format!("{key}.{field}"), v))
-                .transpose()
-        };
-        let pointer = |field: &str, value: &Option<String>| -> Result<Option<String>, Problem> {
-            match value {
-                Some(p) if !p.starts_with('/') => Err(invalid(
-                    format!("{key}.{field}"),
-                    "a JSON pointer starts with `/`, as in `/data/id`",
-                )),
-                other => Ok(other.clone()),
-            }
-        };
-        let pointer = |field: &str, value: &Option<String>| {
-            pointer(field, value).map(|p| p.as_deref().map(CustomScheme::leak))
-        };
-        let mut custom = CustomScheme::new(
-            header_name(&format!("{key}.header"), header)?,
-            algorithm,
-            encoding,
-        );
-        custom.prefix = self.prefix.as_deref().map_or("", CustomScheme::leak);
-        custom.timestamp_header = optional_header("timestamp_header", &self.timestamp_header)?;
-        if let Some(separator) = &self.timestamp_separator {
-            if custom.timestamp_header.is_none() {
-                return Err(invalid(
-                    format!("{key}.timestamp_separator"),
-                    "applies only with timestamp_header",
-                ));
-            }
-            custom.timestamp_separator = CustomScheme::leak(separator);
-        }
-        custom.id_header = optional_header("id_header", &self.id_header)?;
-        custom.id_pointer = pointer("id_pointer", &self.id_pointer)?;
-        custom.type_header = optional_header("type_header", &self.type_header)?;
-        custom.type_pointer = pointer("type_pointer", &self.type_pointer)?;
-        Ok(custom)
-    }
-
-    /// The `token` scheme: a shared token in `header`, perhaps after `prefix` (`Bearer `).
-    fn token_scheme(&self, key: &str) -> Result<TokenScheme, Problem> {
-        let header = self.header.as_deref().ok_or_else(|| {
-            invalid(
-                format!("{key}.header"),
-                "the token scheme needs the header the token is sent in",
-            )
-        })?;
-        for (field, set) in [
-            ("algorithm", self.algorithm.is_some()),
-            ("encoding", self.encoding.is_some()),
-            ("timestamp_header", self.timestamp_header.is_some()),
-            ("timestamp_separator", self.timestamp_separator.is_some()),
-            ("id_pointer", self.id_pointer.is_some()),
-            ("type_pointer", self.type_pointer.is_some()),
-        ] {
-            if set {
-                return Err(invalid(
-                    format!("{key}.{field}"),
-                    "applies only to scheme \"hmac\", not \"token\"",
-                ));
-            }
-        }
-        let optional_header = |field: &str, value: &Option<String>| {
-            value
-                .as_deref()
-                .map(|v| header_name(&format!("{key}.{field}"), v))
-                .transpose()
-        };
-        Ok(TokenScheme {
-            header: header_name(&format!("{key}.header"), header)?,
-            prefix: self.prefix.as_deref().map_or("", CustomScheme::leak),
-            id_header: optional_header("id_header", &self.id_header)?,
-            type_header: optional_header("type_header", &self.type_header)?,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -314,6 +215,7 @@ mod tests {
     use super::super::test_support::{assert_refused, validated};
     use super::*;
     use crate::config::MAX_BODY_BYTES;
+    use inlet_signature::{Algorithm, Encoding};
 
     #[test]
     fn a_minimal_source_takes_the_defaults() {
@@ -370,7 +272,7 @@ events = ["contact.*"]
         assert_eq!(custom.header, "x-signature");
         assert_eq!(custom.prefix, "sha512=");
         assert_eq!(custom.timestamp_header, Some("x-timestamp"));
-        assert_eq!(custom.timestamp_separator, ":");
+        assert_eq!(custom.signed, "{timestamp}:{body}");
         assert_eq!(custom.id_pointer, Some("/data/id"));
         assert_eq!(custom.type_header, Some("x-event"));
         assert_eq!(crm.secrets.len(), 2);
@@ -416,6 +318,10 @@ events = ["contact.*"]
         };
         let cases = [
             (github("colour = \"red\""), "colour"),
+            (
+                source("scheme = \"aws-sns\"\nsecrets = [\"env:A\"]"),
+                "sources.a.scheme",
+            ),
             (
                 source("scheme = \"gitlub\"\nsecrets = [\"env:A\"]"),
                 "sources.a.scheme",

@@ -62,7 +62,7 @@ fn secrets_for_seed(seed: &[u8]) -> Secrets {
     Secrets::shared(format!("inlet:{}", String::from_utf8_lossy(seed)))
 }
 
-static CODE: Code = Code {
+pub(crate) static CODE: Code = Code {
     facts: Facts {
         encoding: None,
         unsigned_body: true,
@@ -87,6 +87,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: false,
     informative_headers: &[],
+    official_vectors: true,
     how: How::Code(&CODE),
 };
 

@@ -7,13 +7,19 @@ use crate::Encoding;
 use crate::body::Scalar;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
-    Delivery, Key, SignError, SignatureError, SignedHeader, StampedHeader, Verified, Window,
+    Algorithm, CustomScheme, Delivery, Key, Layout, SignError, SignatureError, SignedHeader,
+    TimeFormat, Verified, Window,
 };
 use serde::Deserialize;
 
 const SIGNATURE: &str = "calendly-webhook-signature";
 
-const LAYOUT: StampedHeader = StampedHeader::t_v1(SIGNATURE, false, true);
+const SCHEME: CustomScheme = CustomScheme {
+    layout: Layout::T_V1,
+    timestamp_format: TimeFormat::Seconds,
+    signed: "{timestamp}.{body}",
+    ..CustomScheme::new(SIGNATURE, Algorithm::Sha256, Encoding::Hex)
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -26,7 +32,7 @@ fn verify(
     keys: &[Key],
     window: Window,
 ) -> Result<Verified, SignatureError> {
-    LAYOUT.check(delivery, keys, window)?;
+    SCHEME.check_signature(delivery, keys, window)?;
     // serde reads a struct from an array too: only an object is Calendly's event.
     let mut body = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
         serde_json::from_slice::<Body>(delivery.body).unwrap_or_default()
@@ -41,7 +47,7 @@ fn verify(
 }
 
 fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
-    Ok(vec![LAYOUT.sign(delivery, key, now)])
+    SCHEME.sign(delivery, key, now)
 }
 
 static CODE: Code = Code {
@@ -68,6 +74,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: true,
     informative_headers: &[],
+    official_vectors: false,
     how: How::Code(&CODE),
 };
 

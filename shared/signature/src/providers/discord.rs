@@ -140,6 +140,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: Some("PING (`type` 1): answers `{\"type\": 1}`"),
     json_body: true,
     informative_headers: &[],
+    official_vectors: false,
     how: How::Code(&CODE),
 };
 

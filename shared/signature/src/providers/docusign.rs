@@ -112,6 +112,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: false,
     informative_headers: &[],
+    official_vectors: false,
     how: How::Code(&CODE),
 };
 

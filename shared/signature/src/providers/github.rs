@@ -60,5 +60,6 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: false,
     informative_headers: &["x-github-event", "x-github-delivery", "x-github-hook-id"],
+    official_vectors: true,
     how: How::Code(&CODE),
 };

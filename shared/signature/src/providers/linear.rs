@@ -77,5 +77,6 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: true,
     informative_headers: &["linear-event", "linear-delivery"],
+    official_vectors: false,
     how: How::Code(&CODE),
 };

@@ -285,6 +285,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: false,
     informative_headers: &[],
+    official_vectors: true,
     how: How::Code(&CODE),
 };
 

@@ -133,7 +133,7 @@ fn answer_subscription(query: &str, keys: &[Key]) -> Result<Handshake, Signature
     Ok(Handshake::text(challenge))
 }
 
-static CODE: Code = Code {
+pub(crate) static CODE: Code = Code {
     facts: Facts {
         handshake_secret: true,
         ..Facts::signature(SIGNATURE, Encoding::Hex)
@@ -159,6 +159,7 @@ pub static PROVIDER: Provider = Provider {
     ),
     json_body: true,
     informative_headers: &[],
+    official_vectors: true,
     how: How::Code(&CODE),
 };
 

@@ -114,6 +114,7 @@ pub static PROVIDER: Provider = Provider {
     ),
     json_body: true,
     informative_headers: &[],
+    official_vectors: false,
     how: How::Code(&CODE),
 };
 

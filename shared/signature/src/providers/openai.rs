@@ -52,6 +52,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: true,
     informative_headers: &["webhook-id", "webhook-timestamp"],
+    official_vectors: true,
     how: How::Code(&CODE),
 };
 

@@ -2,24 +2,21 @@
 
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
-    BodyFields, Delivery, Encoding, Key, SignError, SignatureError, SignedHeader, StampedHeader,
-    Verified, Window,
+    Algorithm, BodyFields, CustomScheme, Delivery, Encoding, Key, Layout, SignError,
+    SignatureError, SignedHeader, Verified, Window,
 };
 
 const SIGNATURE: &str = "paddle-signature";
 
-const LAYOUT: StampedHeader = StampedHeader {
-    header: SIGNATURE,
-    millis: false,
-    exact_length: false,
-    joiner: b":",
-    separator: ';',
-    timestamp: "ts",
-    signature: "h1",
-    malformed_item: "expected semicolon-separated `name=value` items",
-    repeated_timestamp: "more than one `ts`",
-    no_timestamp: "no `ts` timestamp",
-    no_signature: "no `h1` signature",
+// Items of other names (a future `h2`) belong to other versions and are set aside.
+const SCHEME: CustomScheme = CustomScheme {
+    layout: Layout::Stamped {
+        separator: ';',
+        timestamp: "ts",
+        signature: "h1",
+    },
+    signed: "{timestamp}:{body}",
+    ..CustomScheme::new(SIGNATURE, Algorithm::Sha256, Encoding::Hex)
 };
 
 fn verify(
@@ -27,7 +24,7 @@ fn verify(
     keys: &[Key],
     window: Window,
 ) -> Result<Verified, SignatureError> {
-    LAYOUT.check(delivery, keys, window)?;
+    SCHEME.check_signature(delivery, keys, window)?;
     let mut fields = BodyFields::parse(delivery.body).unwrap_or_default();
     Ok(Verified {
         event_id: fields.event_id.take(),
@@ -37,7 +34,7 @@ fn verify(
 }
 
 fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
-    Ok(vec![LAYOUT.sign(delivery, key, now)])
+    SCHEME.sign(delivery, key, now)
 }
 
 static CODE: Code = Code {
@@ -64,5 +61,6 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: true,
     informative_headers: &[],
+    official_vectors: false,
     how: How::Code(&CODE),
 };

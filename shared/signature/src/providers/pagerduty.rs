@@ -107,6 +107,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: true,
     informative_headers: &["x-webhook-id"],
+    official_vectors: true,
     how: How::Code(&CODE),
 };
 

@@ -17,5 +17,6 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: true,
     informative_headers: &["svix-id", "svix-timestamp"],
+    official_vectors: true,
     how: How::Code(&standard_webhooks::SVIX_HOSTED),
 };

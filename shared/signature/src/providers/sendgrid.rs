@@ -61,7 +61,11 @@ fn verify(
     let timestamp = header(delivery.headers, TIMESTAMP)?;
     let seconds = epoch_secs(TIMESTAMP, timestamp)?;
     let signature = Encoding::Base64.decode(SIGNATURE, signature)?;
-    if signature.first() != Some(&0x30) || !SIGNATURE_LEN.contains(&signature.len()) {
+    // A DER SEQUENCE whose (short-form) length is the rest of it: a signature cut or extended
+    // is malformed, as a wrong-length HMAC is for every other provider.
+    let framed = signature.first() == Some(&0x30)
+        && signature.get(1).map(|&len| usize::from(len) + 2) == Some(signature.len());
+    if !framed || !SIGNATURE_LEN.contains(&signature.len()) {
         return Err(SignatureError::Malformed {
             field: SIGNATURE,
             why: "not a DER-encoded ECDSA signature",
@@ -138,6 +142,7 @@ pub static PROVIDER: Provider = Provider {
     // A batch of events is a JSON array, not an object.
     json_body: false,
     informative_headers: &[],
+    official_vectors: true,
     how: How::Code(&CODE),
 };
 

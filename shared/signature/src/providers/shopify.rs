@@ -62,5 +62,6 @@ pub static PROVIDER: Provider = Provider {
         "x-shopify-shop-domain",
         "x-shopify-api-version",
     ],
+    official_vectors: false,
     how: How::Code(&CODE),
 };

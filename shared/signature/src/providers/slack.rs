@@ -90,5 +90,6 @@ pub static PROVIDER: Provider = Provider {
     handshake: Some("`url_verification`: answers the challenge"),
     json_body: false,
     informative_headers: &[],
+    official_vectors: true,
     how: How::Code(&CODE),
 };

@@ -64,5 +64,6 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: true,
     informative_headers: &[],
+    official_vectors: true,
     how: How::Code(&CODE),
 };

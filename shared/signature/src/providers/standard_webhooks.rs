@@ -12,6 +12,7 @@
 
 use crate::asymmetric;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::entries::Entries;
 use crate::key::Material;
 use crate::provider::{Code, Facts, How, Provider, Secrets};
 use crate::{
@@ -21,8 +22,6 @@ use crate::{
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderName;
-
-const MAX_SIGNATURES: usize = 16;
 
 /// An ed25519 signature is always this long: a `v1a` item of another length cannot be one.
 const ED25519_SIGNATURE_LEN: usize = 64;
@@ -97,35 +96,35 @@ struct Signatures {
 }
 
 fn parse_signatures(field: &'static str, text: &str) -> Result<Signatures, SignatureError> {
-    let malformed = |why| SignatureError::Malformed { field, why };
+    let mut entries = Entries::new(field);
     let mut found = Signatures::default();
-    let mut count = 0;
     for item in text.split_ascii_whitespace() {
-        let (version, encoded) = item
-            .split_once(',')
-            .ok_or(malformed("expected `v1,<base64>` or `v1a,<base64>` items"))?;
-        let list = match version {
-            "v1" => &mut found.hmac,
-            "v1a" => &mut found.ed25519,
+        // An item that is not `version,<base64>`, or not well formed, is set aside like an
+        // unknown version, so that one odd item does not fail a rotation header whose other items
+        // may match; alone, it leaves nothing to check and the header is malformed.
+        let Some((version, encoded)) = item.split_once(',') else {
+            entries.set_aside("expected `v1,<base64>` or `v1a,<base64>` items");
+            continue;
+        };
+        let (list, length) = match version {
+            "v1" => (&mut found.hmac, (32, "wrong length for an HMAC-SHA256")),
+            "v1a" => (
+                &mut found.ed25519,
+                (
+                    ED25519_SIGNATURE_LEN,
+                    "wrong length for an ed25519 signature",
+                ),
+            ),
             // Later versions belong to schemes this one does not know: another item may still
             // be ours.
             _ => continue,
         };
-        if count == MAX_SIGNATURES {
-            return Err(malformed("too many signatures"));
+        if let Some(signature) = entries.accept(Encoding::Base64, encoded, Some(length))? {
+            list.push(signature);
         }
-        count += 1;
-        let signature = Encoding::Base64.decode(field, encoded)?;
-        // A `v1a` item of another length cannot be an ed25519 signature. It is set aside like
-        // an unknown version, so that one odd item does not fail a rotation header whose other
-        // items may match; alone, it leaves nothing to check and the header is malformed.
-        if version == "v1a" && signature.len() != ED25519_SIGNATURE_LEN {
-            continue;
-        }
-        list.push(signature);
     }
     if found.hmac.is_empty() && found.ed25519.is_empty() {
-        return Err(malformed("no `v1` or `v1a` signature"));
+        return Err(entries.problem("no `v1` or `v1a` signature"));
     }
     Ok(found)
 }
@@ -289,7 +288,7 @@ pub fn sign_outbound(key: &Key, id: &str, now: i64, body: &[u8]) -> [SignedHeade
     ]
 }
 
-static CODE: Code = Code {
+pub(crate) static CODE: Code = Code {
     facts: Facts {
         timestamp_header: Some(STANDARD_NAMES.timestamp),
         id_header: Some(STANDARD_NAMES.id),
@@ -320,6 +319,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: false,
     informative_headers: &["webhook-id", "webhook-timestamp", "svix-id"],
+    official_vectors: true,
     how: How::Code(&CODE),
 };
 
@@ -412,8 +412,8 @@ mod tests {
 
     #[test]
     fn v1_items_are_never_checked_against_public_keys_nor_v1a_against_secrets() {
-        // The HMAC tag under `v1a` (wrong length, set aside) and the ed25519 signature under `v1`
-        // (checked as an HMAC): nothing matches.
+        // The HMAC tag under `v1a` and the ed25519 signature under `v1`: each the wrong length
+        // for its version, so both are set aside and nothing is left to check.
         let hmac = signed_with(WHSEC);
         let ed25519 = signed_with(WHSK);
         let swapped = format!("v1a,{} v1,{}", &item(&hmac)[3..], &item(&ed25519)[4..]);
@@ -422,7 +422,10 @@ mod tests {
         let keys = [key(WHSEC).unwrap(), key(WHPK).unwrap()];
         assert_eq!(
             verify(&Delivery::post(&headers, BODY), &keys, window()),
-            Err(SignatureError::Mismatch)
+            Err(SignatureError::Malformed {
+                field: "webhook-signature",
+                why: "wrong length for an ed25519 signature",
+            })
         );
     }
 

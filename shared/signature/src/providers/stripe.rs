@@ -3,21 +3,26 @@
 
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
-    BodyFields, Delivery, Encoding, Key, SignError, SignatureError, SignedHeader, StampedHeader,
-    Verified, Window,
+    Algorithm, BodyFields, CustomScheme, Delivery, Encoding, Key, Layout, SignError,
+    SignatureError, SignedHeader, TimeFormat, Verified, Window,
 };
 
 const SIGNATURE: &str = "stripe-signature";
 
 // v0 (test mode, a different scheme) and future versions are not ours to check.
-const LAYOUT: StampedHeader = StampedHeader::t_v1(SIGNATURE, false, false);
+const SCHEME: CustomScheme = CustomScheme {
+    layout: Layout::T_V1,
+    timestamp_format: TimeFormat::Seconds,
+    signed: "{timestamp}.{body}",
+    ..CustomScheme::new(SIGNATURE, Algorithm::Sha256, Encoding::Hex)
+};
 
 fn verify(
     delivery: &Delivery<'_>,
     keys: &[Key],
     window: Window,
 ) -> Result<Verified, SignatureError> {
-    LAYOUT.check(delivery, keys, window)?;
+    SCHEME.check_signature(delivery, keys, window)?;
     let mut fields = BodyFields::parse(delivery.body).unwrap_or_default();
     Ok(Verified {
         event_id: fields.id.take(),
@@ -27,7 +32,7 @@ fn verify(
 }
 
 fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
-    Ok(vec![LAYOUT.sign(delivery, key, now)])
+    SCHEME.sign(delivery, key, now)
 }
 
 static CODE: Code = Code {
@@ -54,5 +59,6 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: true,
     informative_headers: &[],
+    official_vectors: false,
     how: How::Code(&CODE),
 };

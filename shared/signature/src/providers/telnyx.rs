@@ -128,6 +128,7 @@ pub static PROVIDER: Provider = Provider {
     // TeXML callbacks are forms: not every delivery is a JSON object.
     json_body: false,
     informative_headers: &[],
+    official_vectors: false,
     how: How::Code(&CODE),
 };
 

@@ -158,6 +158,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: false,
     informative_headers: &["i-twilio-idempotency-token"],
+    official_vectors: true,
     how: How::Code(&CODE),
 };
 

@@ -117,5 +117,6 @@ pub static PROVIDER: Provider = Provider {
         "twitch-eventsub-subscription-type",
         "twitch-eventsub-subscription-version",
     ],
+    official_vectors: false,
     how: How::Code(&CODE),
 };

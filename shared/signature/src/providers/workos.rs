@@ -6,15 +6,20 @@ use crate::body::Scalar;
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use crate::{
-    Delivery, Key, SignError, SignatureError, SignedHeader, StampedHeader, Verified, Window,
-    epoch_millis, optional_header, value,
+    CustomScheme, Delivery, Key, Layout, SignError, SignatureError, SignedHeader, TimeFormat,
+    Verified, Window, epoch_millis, optional_header, value,
 };
 use http::HeaderName;
 use serde::Deserialize;
 
 const SIGNATURE: &str = "workos-signature";
 
-const LAYOUT: StampedHeader = StampedHeader::t_v1(SIGNATURE, true, true);
+const SCHEME: CustomScheme = CustomScheme {
+    layout: Layout::T_V1,
+    timestamp_format: TimeFormat::Millis,
+    signed: "{timestamp}.{body}",
+    ..CustomScheme::new(SIGNATURE, Algorithm::Sha256, Encoding::Hex)
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -28,7 +33,7 @@ fn verify(
     keys: &[Key],
     window: Window,
 ) -> Result<Verified, SignatureError> {
-    LAYOUT.check(delivery, keys, window)?;
+    SCHEME.check_signature(delivery, keys, window)?;
     // serde reads a struct from an array too: only an object is a WorkOS event.
     let mut body = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
         serde_json::from_slice::<Body>(delivery.body).unwrap_or_default()
@@ -65,7 +70,7 @@ fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader
     let tag = crypto::hmac(
         Algorithm::Sha256,
         key.as_bytes(),
-        &[timestamp.as_bytes(), LAYOUT.joiner, delivery.body],
+        &[timestamp.as_bytes(), b".", delivery.body],
     );
     Ok(vec![(
         HeaderName::from_static(SIGNATURE),
@@ -100,6 +105,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: true,
     informative_headers: &[],
+    official_vectors: true,
     how: How::Code(&CODE),
 };
 

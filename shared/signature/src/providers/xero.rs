@@ -79,6 +79,7 @@ pub static PROVIDER: Provider = Provider {
     handshake: Some("intent to receive (no `events`): an empty 200 once signed, else a 401"),
     json_body: true,
     informative_headers: &[],
+    official_vectors: false,
     how: How::Code(&CODE),
 };
 

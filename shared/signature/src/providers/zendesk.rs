@@ -87,5 +87,6 @@ pub static PROVIDER: Provider = Provider {
     handshake: None,
     json_body: false,
     informative_headers: &["x-zendesk-webhook-id", "x-zendesk-webhook-invocation-id"],
+    official_vectors: false,
     how: How::Code(&CODE),
 };

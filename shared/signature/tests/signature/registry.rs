@@ -212,7 +212,7 @@ fn every_asymmetric_provider_refuses_keys_not_in_its_published_format() {
 fn the_registry_describes_each_provider_once_and_truly() {
     let mut names = std::collections::BTreeSet::new();
     assert!(
-        registry::all().len() >= 45,
+        registry::all().len() >= 130,
         "{} providers",
         registry::all().len()
     );
@@ -259,5 +259,87 @@ fn the_registry_describes_each_provider_once_and_truly() {
         for reserved in ["hmac", "token", "none"] {
             assert_ne!(provider.name, reserved);
         }
+    }
+}
+
+#[test]
+fn every_signature_of_the_wrong_length_is_malformed() {
+    // Well encoded, only the wrong length: no digest has it, so every provider gives the same
+    // answer, whatever comparison it makes.
+    for scheme in all_schemes() {
+        let (Some(name), Some(encoding)) = (scheme.signature_header(), scheme.signature_encoding())
+        else {
+            continue;
+        };
+        let fresh = signed(&scheme, "x", NOW);
+        let text = fresh
+            .headers
+            .get(&name)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let range = providers::encoded_range(&scheme, &text);
+        for length in [16, 48] {
+            let short = encoding.encode(&vec![0x5a; length]);
+            let mut bad = fresh.clone();
+            bad.headers.insert(
+                name.clone(),
+                HeaderValue::from_str(&providers::replace_range(&text, range.clone(), &short))
+                    .unwrap(),
+            );
+            assert_eq!(
+                verify_at(&bad, SEED, NOW),
+                "signature_malformed",
+                "{}: {length} bytes in {name}",
+                label(&scheme)
+            );
+        }
+    }
+}
+
+#[test]
+fn every_provider_refuses_a_secret_not_in_its_format() {
+    // A provider whose secret is text takes any text but the empty one; every other refuses a
+    // secret that is not in its format, by name, rather than verifying with garbage.
+    for provider in registry::all() {
+        let scheme = Scheme::Provider(provider);
+        assert!(scheme.key("").is_err(), "{}: empty secret", provider.name);
+        let verdict = scheme.key("%% not hex, base64 or a key %%");
+        if provider.key_format().ends_with("as text") {
+            assert!(verdict.is_ok(), "{}: {verdict:?}", provider.name);
+        } else {
+            assert!(
+                verdict.is_err(),
+                "{}: took a secret not in its format",
+                provider.name
+            );
+        }
+        let secrets = provider.secrets_for_seed(SEED);
+        assert!(scheme.key(&secrets.verify).is_ok(), "{}", provider.name);
+    }
+}
+
+#[test]
+fn every_data_scheme_hangs_together() {
+    // A preset's signing string names the body once, the timestamp exactly when there is one,
+    // and the id only with the header it comes from.
+    for provider in registry::all() {
+        if let registry::How::Hmac(custom) = &provider.how {
+            assert_eq!(custom.check(), Ok(()), "{}", provider.name);
+        }
+    }
+}
+
+#[test]
+fn a_provider_listed_as_not_supported_is_not_also_in_the_catalogue() {
+    for entry in inlet_signature::unsupported::UNSUPPORTED {
+        assert!(
+            Scheme::named(entry.name).is_none(),
+            "{} is both supported and not",
+            entry.name
+        );
+        assert!(entry.docs.starts_with("https://"), "{}", entry.name);
+        assert!(!entry.why.is_empty(), "{}", entry.name);
     }
 }

@@ -1,16 +1,10 @@
-//! Providers that are a plain HMAC over the body (perhaps after a timestamp) or a shared token:
-//! one row each, in the settings a configured `hmac` or `token` source would have. Providers
-//! that need more (several signatures, a signed URL, a handshake, a public key) have a file of
-//! their own under `src/providers/`.
+//! The plain HMAC and token providers of the first catalogue.
 
+use super::hmac;
 use crate::provider::{How, Provider};
-use crate::{Algorithm, CustomScheme, Encoding, TokenScheme};
+use crate::{Algorithm, CustomScheme, Encoding, TimeFormat, TokenScheme};
 
-const fn hmac(header: &'static str, algorithm: Algorithm, encoding: Encoding) -> CustomScheme {
-    CustomScheme::new(header, algorithm, encoding)
-}
-
-pub(crate) static PRESETS: &[Provider] = &[
+pub(crate) static ROWS: &[Provider] = &[
     Provider {
         name: "gitlab",
         aliases: &[],
@@ -23,6 +17,7 @@ pub(crate) static PRESETS: &[Provider] = &[
             "x-gitlab-event-uuid",
             "x-gitlab-webhook-uuid",
         ],
+        official_vectors: false,
         how: How::Token(TokenScheme {
             id_header: Some("x-gitlab-event-uuid"),
             type_header: Some("x-gitlab-event"),
@@ -40,6 +35,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         // A notification only says that a base changed; the changes themselves are fetched from
         // the payloads endpoint, so it carries neither an event id nor a type. The MAC secret is
         // handed out in base64 and keys the HMAC once decoded.
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             prefix: "hmac-sha256=",
             key_encoding: Some(Encoding::Base64),
@@ -60,6 +56,7 @@ pub(crate) static PRESETS: &[Provider] = &[
             "x-attempt-number",
         ],
         // The header carries GitHub's old name but a SHA-256 tag.
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             prefix: "sha256=",
             id_header: Some("x-request-uuid"),
@@ -76,6 +73,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         // A custom payload template may render something other than JSON.
         json_body: false,
         informative_headers: &[],
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             type_pointer: Some("/triggerEvent"),
             ..hmac("x-cal-signature-256", Algorithm::Sha256, Encoding::Hex)
@@ -91,6 +89,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         // sent, so only the JSON content type verifies.
         json_body: false,
         informative_headers: &["x-gitea-event", "x-gitea-event-type", "x-gitea-delivery"],
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             id_header: Some("x-gitea-delivery"),
             type_header: Some("x-gitea-event"),
@@ -105,6 +104,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         handshake: None,
         json_body: true,
         informative_headers: &["x-helpscout-event"],
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             type_header: Some("x-helpscout-event"),
             ..hmac("x-helpscout-signature", Algorithm::Sha1, Encoding::Base64)
@@ -119,6 +119,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         json_body: true,
         informative_headers: &[],
         // Keyed with the app's client secret; the notification names itself in the body.
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             prefix: "sha1=",
             id_pointer: Some("/id"),
@@ -134,6 +135,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         handshake: None,
         json_body: true,
         informative_headers: &["x-event-name"],
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             type_header: Some("x-event-name"),
             ..hmac("x-signature", Algorithm::Sha256, Encoding::Hex)
@@ -147,6 +149,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         handshake: None,
         json_body: true,
         informative_headers: &["x-razorpay-event-id"],
+        official_vectors: true,
         how: How::Hmac(CustomScheme {
             id_header: Some("x-razorpay-event-id"),
             type_pointer: Some("/event"),
@@ -162,6 +165,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         // Batching posts a JSON array, and the mapped data need not be an object.
         json_body: false,
         informative_headers: &[],
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             id_pointer: Some("/messageId"),
             type_pointer: Some("/type"),
@@ -178,6 +182,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         informative_headers: &["sentry-hook-resource", "request-id"],
         // Sentry-Hook-Timestamp is sent but not signed, so it cannot bound a replay: it is left
         // out rather than trusted.
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             id_header: Some("request-id"),
             type_header: Some("sentry-hook-resource"),
@@ -192,6 +197,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         handshake: None,
         json_body: true,
         informative_headers: &[],
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             prefix: "sha256=",
             id_pointer: Some("/event_id"),
@@ -207,6 +213,7 @@ pub(crate) static PRESETS: &[Provider] = &[
         handshake: None,
         json_body: true,
         informative_headers: &[],
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             id_pointer: Some("/id"),
             type_pointer: Some("/type"),
@@ -222,10 +229,11 @@ pub(crate) static PRESETS: &[Provider] = &[
         json_body: true,
         informative_headers: &[],
         // The timestamp is signed, so the window applies; Webflow counts milliseconds.
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             timestamp_header: Some("x-webflow-timestamp"),
-            timestamp_separator: ":",
-            timestamp_millis: true,
+            timestamp_format: TimeFormat::Millis,
+            signed: "{timestamp}:{body}",
             type_pointer: Some("/triggerType"),
             ..hmac("x-webflow-signature", Algorithm::Sha256, Encoding::Hex)
         }),
@@ -245,6 +253,7 @@ pub(crate) static PRESETS: &[Provider] = &[
             "x-wc-webhook-delivery-id",
             "x-wc-webhook-source",
         ],
+        official_vectors: false,
         how: How::Hmac(CustomScheme {
             id_header: Some("x-wc-webhook-delivery-id"),
             type_header: Some("x-wc-webhook-topic"),
@@ -256,147 +265,3 @@ pub(crate) static PRESETS: &[Provider] = &[
         }),
     },
 ];
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-    use crate::registry::{Provider, find};
-    use crate::{Delivery, Key, KeyError, SignatureError, Verified, Window};
-    use http::{HeaderMap, HeaderName, HeaderValue};
-
-    const NOW: i64 = 1_763_816_400;
-
-    fn provider(name: &str) -> &'static Provider {
-        find(name).unwrap_or_else(|| panic!("{name} is not in the catalogue"))
-    }
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(
-                HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                HeaderValue::from_str(value).unwrap(),
-            );
-        }
-        map
-    }
-
-    fn window(now: i64) -> Window {
-        Window {
-            now,
-            tolerance_secs: 300,
-        }
-    }
-
-    /// Signs `body` for `name` at `now`, adds `extra`, and verifies at `at`.
-    fn round_trip(
-        name: &str,
-        secret: &str,
-        body: &[u8],
-        extra: &[(&str, &str)],
-        now: i64,
-        at: i64,
-    ) -> Result<Verified, SignatureError> {
-        let provider = provider(name);
-        let key: Key = provider.key(secret).unwrap();
-        let mut map = headers(extra);
-        let signed = provider
-            .sign(&Delivery::post(&map, body), &key, now)
-            .unwrap();
-        for (header, value) in signed {
-            map.insert(header, value);
-        }
-        provider.verify(&Delivery::post(&map, body), &[key], window(at))
-    }
-
-    #[test]
-    fn airtable_refuses_a_secret_that_is_not_base64() {
-        assert_eq!(
-            provider("airtable").key("not base64!").err(),
-            Some(KeyError::Format("the secret as base64"))
-        );
-    }
-
-    #[test]
-    fn event_id_and_type_come_from_headers_where_the_provider_sends_them() {
-        let verified = round_trip(
-            "bitbucket",
-            "s3cret",
-            b"{}",
-            &[
-                ("x-request-uuid", "4c7d9e2a-1b3f-4a5c-8d6e-9f0a1b2c3d4e"),
-                ("x-event-key", "repo:push"),
-            ],
-            NOW,
-            NOW,
-        )
-        .unwrap();
-        assert_eq!(
-            verified.event_id.as_deref(),
-            Some("4c7d9e2a-1b3f-4a5c-8d6e-9f0a1b2c3d4e")
-        );
-        assert_eq!(verified.event_type.as_deref(), Some("repo:push"));
-    }
-
-    #[test]
-    fn event_id_and_type_come_from_the_body_where_the_provider_puts_them_there() {
-        let body = br#"{"type":"notification_event","id":"notif_1","topic":"ping"}"#;
-        let verified = round_trip("intercom", "s3cret", body, &[], NOW, NOW).unwrap();
-        assert_eq!(verified.event_id.as_deref(), Some("notif_1"));
-        assert_eq!(verified.event_type.as_deref(), Some("ping"));
-    }
-
-    #[test]
-    fn sentry_hook_timestamp_is_not_trusted_for_a_window() {
-        // Sentry does not sign its timestamp header, so an old value must neither help nor hurt.
-        let verified = round_trip(
-            "sentry",
-            "s3cret",
-            b"{}",
-            &[
-                ("sentry-hook-timestamp", "1"),
-                ("sentry-hook-resource", "issue"),
-            ],
-            NOW,
-            NOW + 86_400,
-        )
-        .unwrap();
-        assert_eq!(verified.event_type.as_deref(), Some("issue"));
-        assert!(!provider("sentry").facts().timestamp);
-    }
-
-    #[test]
-    fn webflow_counts_milliseconds_and_rejects_a_stale_delivery_before_any_hmac() {
-        let body = br#"{"triggerType":"form_submission"}"#;
-        round_trip("webflow", "s3cret", body, &[], NOW, NOW).unwrap();
-
-        let provider = provider("webflow");
-        let stale = headers(&[
-            ("x-webflow-timestamp", "1763816400000"),
-            ("x-webflow-signature", &"0".repeat(64)),
-        ]);
-        let result = provider.verify(
-            &Delivery::post(&stale, body),
-            &[provider.key("s3cret").unwrap()],
-            window(NOW + 3_600),
-        );
-        assert_eq!(
-            result.map_err(|e| e.code()).err(),
-            Some("timestamp_out_of_tolerance")
-        );
-    }
-
-    #[test]
-    fn a_signature_of_the_wrong_length_for_the_hash_is_malformed() {
-        // A SHA-256 length tag where Vercel's SHA-1 one belongs.
-        let provider = provider("vercel");
-        let map = headers(&[("x-vercel-signature", &"ab".repeat(32))]);
-        let result = provider.verify(
-            &Delivery::post(&map, b"{}"),
-            &[provider.key("s3cret").unwrap()],
-            window(NOW),
-        );
-        assert!(matches!(result, Err(SignatureError::Malformed { .. })));
-    }
-}
