@@ -342,4 +342,29 @@ pub(crate) static ROWS: &[Provider] = &[
             ..hmac("x-zoho-webhook-signature", Algorithm::Sha256, Encoding::Hex)
         }),
     },
+    Provider {
+        name: "shopline",
+        aliases: &[],
+        title: "SHOPLINE (app webhooks)",
+        docs: "https://developer.shopline.com/docs/apps/api-instructions-for-use/webhooks/overview",
+        handshake: None,
+        json_body: true,
+        informative_headers: &[
+            "x-shopline-topic",
+            "x-shopline-webhook-id",
+            "x-shopline-shop-domain",
+            "x-shopline-shop-id",
+            "x-shopline-merchant-id",
+            "x-shopline-api-version",
+        ],
+        // Keyed with the app secret. The header copies Shopify's name, and SHOPLINE's header table
+        // even shows a base64 example, but the signature is hex: SHOPLINE's own Go SDK writes and
+        // checks hex, and its test vectors are hex.
+        official_vectors: true,
+        how: How::Hmac(CustomScheme {
+            id_header: Some("x-shopline-webhook-id"),
+            type_header: Some("x-shopline-topic"),
+            ..hmac("x-shopline-hmac-sha256", Algorithm::Sha256, Encoding::Hex)
+        }),
+    },
 ];
