@@ -1,7 +1,8 @@
 //! `inlet check`: is this config good, without an emulator or AWS? Every problem is named by its
 //! key at once (not only the first, as a function starting up stops at), including `env:`
 //! references whose variable neither `--env-file` nor the environment sets. `secretsmanager:`
-//! references need AWS to check, so they are listed as not checked. Retry schedules are checked
+//! references need AWS to check, so they are listed as not checked; a set `env:` secret must be
+//! in its source's key format (base64, a public key…). Retry schedules are checked
 //! against the queue the template builds by default, or the one `INLET_QUEUE_RETENTION_SECONDS`
 //! and `INLET_MAX_RECEIVE_COUNT` describe (from the environment or `--env-file`), as the
 //! deployed process function checks them at start-up.
@@ -48,7 +49,18 @@ pub fn run(globals: &Globals, _args: &CheckArgs) -> Result<Report, CliError> {
                     problem: format!("env:{name} is not set ({hint})"),
                 });
             }
-            SecretRef::Env(_) => {}
+            // The value in the source's key format, as the functions read it at start-up.
+            SecretRef::Env(name) => {
+                if let Some(scheme) = checked.key_formats.get(key)
+                    && let Some(value) = env.get(name)
+                    && let Err(error) = scheme.key(value)
+                {
+                    problems.push(Finding {
+                        key: key.clone(),
+                        problem: format!("env:{name}: {error}"),
+                    });
+                }
+            }
             SecretRef::SecretsManager { .. } => not_checked.push((key, reference)),
         }
     }
@@ -140,6 +152,36 @@ mod tests {
                 .any(|line| line.starts_with("INLET_MAX_RECEIVE_COUNT: `lots` is not")),
             "{}",
             bad.stdout
+        );
+    }
+
+    #[test]
+    fn a_set_secret_not_in_its_sources_key_format_is_named() {
+        let scratch = inlet_testkit::Scratch::with_prefix("inlet-check-keys");
+        let config = scratch.path().join("inlet.toml");
+        std::fs::write(
+            &config,
+            "[sources.ledger]\nscheme = \"hmac\"\nheader = \"X-Sig\"\nkey_encoding = \"base64\"\n\
+             secrets = [\"env:INLET_CHECK_LEDGER\", \"env:INLET_CHECK_LEDGER_OLD\"]\n\
+             [sources.table]\nscheme = \"airtable\"\nsecrets = [\"env:INLET_CHECK_LEDGER\"]\n",
+        )
+        .unwrap();
+        let env_file = scratch.path().join("check.env");
+        let run_with = |variables: &str| {
+            std::fs::write(&env_file, variables).unwrap();
+            let globals = Globals {
+                config: config.clone(),
+                env_file: Some(env_file.clone()),
+            };
+            run(&globals, &CheckArgs {}).unwrap()
+        };
+        let good = run_with("INLET_CHECK_LEDGER=c2VjcmV0\nINLET_CHECK_LEDGER_OLD=b2xk\n");
+        assert_eq!(good.code, 0, "{}", good.stdout);
+        let bad = run_with("INLET_CHECK_LEDGER=c2VjcmV0\nINLET_CHECK_LEDGER_OLD=not base64!\n");
+        assert_eq!(bad.code, 2, "{}", bad.stdout);
+        assert_eq!(
+            bad.stdout,
+            "sources.ledger.secrets[1]: env:INLET_CHECK_LEDGER_OLD: expected the secret as base64\n"
         );
     }
 }

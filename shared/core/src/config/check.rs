@@ -37,6 +37,9 @@ pub struct Checked {
     /// Every well-formed secret reference, by the key it is written at: the caller checks what
     /// it can reach (variables), and says what it cannot (Secrets Manager without AWS).
     pub secrets: Vec<(String, SecretRef)>,
+    /// The scheme whose key format each source secret must be in, by the secret's key, for the
+    /// sources that validated: a value in another format would fail the functions' start-up.
+    pub key_formats: BTreeMap<String, Scheme>,
 }
 
 impl Config {
@@ -92,6 +95,11 @@ impl Config {
                     }
                     match raw.validate(name, &defaults) {
                         Ok(source) => {
+                            for i in 0..source.secrets.len() {
+                                checked
+                                    .key_formats
+                                    .insert(format!("{key}.secrets[{i}]"), source.scheme.clone());
+                            }
                             schemes.insert(name.clone(), source.scheme);
                         }
                         Err(problem) => checked.note(problem, &key),
