@@ -6,7 +6,7 @@
 //! in constant time) — and then extracts the event id and type that name the delivery.
 //!
 //! Each provider is described once, in [`registry`]: one file under `src/providers/`, or one row
-//! of `src/presets.rs` where it is a plain HMAC. Everything else — config names and aliases,
+//! under `src/presets/` where it is data. Everything else — config names and aliases,
 //! header facts, which bodies are JSON, `inlet providers` — reads that description.
 //!
 //! The crate has no AWS SDK, no async runtime and no HTTP server, so any Rust web service can
@@ -43,8 +43,10 @@ mod challenge;
 pub mod clock;
 mod crypto;
 pub mod custom;
+mod delivery;
 mod enrol;
 mod entries;
+mod error;
 mod jwt_hs256;
 mod key;
 mod layout;
@@ -63,193 +65,19 @@ pub mod unsupported;
 pub use body::BodyFields;
 pub use crypto::{Algorithm, Encoding};
 pub use custom::CustomScheme;
+pub use delivery::{Delivery, Handshake, HandshakeBody, SignedHeader, Verified, Window};
+pub(crate) use delivery::{derived_id, header, optional_header, value};
+pub use error::{KeyError, SignError, SignatureError};
 pub use key::Key;
 pub use layout::Layout;
 pub use provider::{Provider, Secrets};
 pub use providers::standard_webhooks::sign_outbound;
 pub use stamp::TimeFormat;
+pub(crate) use stamp::check_window;
 pub use template::TemplateError;
 pub use token::TokenScheme;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
-
-/// What a scheme sees of a delivery.
-#[derive(Debug, Clone, Copy)]
-pub struct Delivery<'a> {
-    pub headers: &'a HeaderMap,
-    /// The raw body bytes, exactly as the provider sent them.
-    pub body: &'a [u8],
-    /// The public URL the provider posted to, query included, for schemes that sign it.
-    pub url: Option<&'a str>,
-    /// The HTTP method, for schemes that sign it (HubSpot) or answer a GET handshake (Meta).
-    pub method: &'a str,
-    /// The request's query string as received, for handshakes that read it.
-    pub query: Option<&'a str>,
-}
-
-impl<'a> Delivery<'a> {
-    /// A POST of `body` with `headers`, no URL and no query.
-    pub fn post(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
-        Self {
-            headers,
-            body,
-            url: None,
-            method: "POST",
-            query: None,
-        }
-    }
-}
-
-/// The clock and the replay window to verify against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// Seconds since the Unix epoch.
-    pub now: i64,
-    pub tolerance_secs: u64,
-}
-
-/// A delivery whose signature checked out.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Verified {
-    /// The provider's id for this event, where it gives one.
-    pub event_id: Option<String>,
-    pub event_type: Option<String>,
-    /// A handshake the provider expects answered instead of an event being queued.
-    pub handshake: Option<Handshake>,
-}
-
-/// The answer to an endpoint-ownership challenge, computed only once the request is authentic.
-/// It is always a 200; what differs between providers is the body and, for some, a header.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Handshake {
-    pub body: HandshakeBody,
-    /// A header to echo back, such as Asana's `X-Hook-Secret`.
-    pub header: Option<(&'static str, String)>,
-    /// A signing secret the handshake hands over (Asana's), to be kept as the source's secret.
-    /// Set only once the handshake proved itself with the source's enrolment token.
-    pub install_secret: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HandshakeBody {
-    Json(serde_json::Value),
-    Text(String),
-    Empty,
-}
-
-impl Handshake {
-    pub fn json(value: serde_json::Value) -> Self {
-        Self {
-            body: HandshakeBody::Json(value),
-            header: None,
-            install_secret: None,
-        }
-    }
-
-    pub fn text(text: String) -> Self {
-        Self {
-            body: HandshakeBody::Text(text),
-            header: None,
-            install_secret: None,
-        }
-    }
-
-    pub fn empty() -> Self {
-        Self {
-            body: HandshakeBody::Empty,
-            header: None,
-            install_secret: None,
-        }
-    }
-
-    /// What a client sees of the answer, for `inlet verify` and logs: the body as sent.
-    pub fn body_text(&self) -> String {
-        match &self.body {
-            HandshakeBody::Json(value) => value.to_string(),
-            HandshakeBody::Text(text) => text.clone(),
-            HandshakeBody::Empty => String::new(),
-        }
-    }
-}
-
-/// Why a delivery's signature was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignatureError {
-    #[error("the {0} header is missing")]
-    Missing(&'static str),
-    #[error("the {field} is malformed: {why}")]
-    Malformed {
-        field: &'static str,
-        why: &'static str,
-    },
-    #[error("no signature matches any configured secret")]
-    Mismatch,
-    #[error("the timestamp is {age_secs} s old, beyond the {tolerance_secs} s tolerance")]
-    Stale { age_secs: i64, tolerance_secs: u64 },
-    #[error(
-        "the timestamp is {ahead_secs} s in the future, beyond the {tolerance_secs} s tolerance"
-    )]
-    Future {
-        ahead_secs: i64,
-        tolerance_secs: u64,
-    },
-    #[error("this scheme signs the public URL, and none is configured for the source")]
-    UrlRequired,
-    /// The scheme reads the body (Linear's timestamp, Twitch's challenge) and it is not what the
-    /// provider sends: the request is malformed, whoever signed it.
-    #[error("the body is malformed: {0}")]
-    Body(&'static str),
-    /// A GET that is not this provider's handshake, or a provider that answers none.
-    #[error("{0}")]
-    NotAHandshake(&'static str),
-}
-
-impl SignatureError {
-    /// The stable code in the JSON error answer.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Missing(_) => "signature_missing",
-            Self::Malformed { .. } => "signature_malformed",
-            Self::Mismatch => "signature_mismatch",
-            Self::Stale { .. } | Self::Future { .. } => "timestamp_out_of_tolerance",
-            Self::UrlRequired => "url_not_configured",
-            Self::Body(_) => "malformed_body",
-            Self::NotAHandshake(_) => "handshake_invalid",
-        }
-    }
-}
-
-/// Why a secret cannot be used as a key for a scheme.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
-    #[error("the secret is empty")]
-    Empty,
-    #[error("a Standard Webhooks secret must be base64 (optionally after `whsec_`)")]
-    NotBase64,
-    /// The provider publishes its key in one format, and this is not it.
-    #[error("expected {0}")]
-    Format(&'static str),
-}
-
-/// Why a delivery could not be signed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SignError {
-    #[error("this scheme signs the public URL: pass one")]
-    UrlRequired,
-    #[error("this scheme takes its timestamp from the body field `{0}`, which is missing")]
-    BodyTimestampMissing(&'static str),
-    #[error("the source accepts unsigned deliveries: there is nothing to sign")]
-    Unsigned,
-    #[error("Twilio signs a non-form body only through the URL's bodySHA256 parameter: add it")]
-    BodyHashRequired,
-    #[error("this is a public key, which verifies but cannot sign: pass the private key")]
-    PublicKey,
-    #[error("the body must be {0} to be signed this way")]
-    Body(&'static str),
-}
-
-/// A header to add to a delivery so that it verifies.
-pub type SignedHeader = (HeaderName, HeaderValue);
+use http::HeaderName;
 
 /// A signature scheme: a provider of the registry, or one configured in full.
 #[derive(Debug, Clone)]
@@ -488,102 +316,6 @@ impl Scheme {
     pub fn informative_headers(&self) -> &'static [&'static str] {
         self.provider().map_or(&[], |p| p.informative_headers)
     }
-}
-
-/// Reads a header that must appear once, as visible ASCII.
-pub(crate) fn header<'a>(
-    headers: &'a HeaderMap,
-    name: &'static str,
-) -> Result<&'a str, SignatureError> {
-    optional_header(headers, name)?.ok_or(SignatureError::Missing(name))
-}
-
-/// Reads a header that may be absent; present, it must appear once, as visible ASCII.
-pub(crate) fn optional_header<'a>(
-    headers: &'a HeaderMap,
-    name: &'static str,
-) -> Result<Option<&'a str>, SignatureError> {
-    let mut values = headers.get_all(name).iter();
-    let Some(first) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(SignatureError::Malformed {
-            field: name,
-            why: "the header appears more than once",
-        });
-    }
-    let text = first.to_str().map_err(|_| SignatureError::Malformed {
-        field: name,
-        why: "not visible ASCII",
-    })?;
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(SignatureError::Missing(name));
-    }
-    Ok(Some(text))
-}
-
-/// Parses an epoch-seconds timestamp field.
-pub(crate) fn epoch_secs(field: &'static str, text: &str) -> Result<i64, SignatureError> {
-    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SignatureError::Malformed {
-            field,
-            why: "not a number of seconds",
-        });
-    }
-    text.parse().map_err(|_| SignatureError::Malformed {
-        field,
-        why: "not a number of seconds",
-    })
-}
-
-/// Parses an epoch-milliseconds timestamp field.
-pub(crate) fn epoch_millis(field: &'static str, text: &str) -> Result<i64, SignatureError> {
-    if text.is_empty() || text.len() > 15 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(SignatureError::Malformed {
-            field,
-            why: "not a number of milliseconds",
-        });
-    }
-    text.parse().map_err(|_| SignatureError::Malformed {
-        field,
-        why: "not a number of milliseconds",
-    })
-}
-
-/// Rejects a timestamp outside the replay window.
-pub(crate) fn check_window(timestamp: i64, window: Window) -> Result<(), SignatureError> {
-    let tolerance = i64::try_from(window.tolerance_secs).unwrap_or(i64::MAX);
-    let age = window.now.saturating_sub(timestamp);
-    if age > tolerance {
-        return Err(SignatureError::Stale {
-            age_secs: age,
-            tolerance_secs: window.tolerance_secs,
-        });
-    }
-    // Not `-age`: a saturated age of i64::MIN has no negation (a panic in debug builds, and in
-    // release it wraps to i64::MIN and lets the timestamp through).
-    let ahead = timestamp.saturating_sub(window.now);
-    if ahead > tolerance {
-        return Err(SignatureError::Future {
-            ahead_secs: ahead,
-            tolerance_secs: window.tolerance_secs,
-        });
-    }
-    Ok(())
-}
-
-/// A header value from text this crate produced (digits, hex, base64 and the like).
-pub(crate) fn value(text: String) -> HeaderValue {
-    HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-/// An id for a delivery that needs one in a signed header, derived from what is signed so that
-/// signing the same delivery twice gives the same id.
-pub(crate) fn derived_id(prefix: &str, body: &[u8], now: i64) -> String {
-    let digest = crypto::sha256(&[&now.to_be_bytes(), body]);
-    format!("{prefix}{}", hex::encode(&digest[..12]))
 }
 
 /// SHA-256 of `bytes`, for keys derived from content.

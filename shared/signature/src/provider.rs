@@ -1,5 +1,5 @@
 //! What a provider is: the [`Provider`] value every provider file under `src/providers/` and
-//! every row of `src/presets.rs` is, how it verifies ([`How`], [`Code`]), its header [`Facts`],
+//! every row under `src/presets/` is, how it verifies ([`How`], [`Code`]), its header [`Facts`],
 //! and the [`Summary`] `inlet providers` prints. The catalogue of them all is `registry`.
 
 use super::{

@@ -1,9 +1,10 @@
 //! The provider catalogue: every named provider, described once.
 //!
 //! A provider is a [`Provider`] value: a file under `src/providers/` that exports
-//! `pub static PROVIDER`, or a row of `src/presets.rs` where it is a plain HMAC or token. The
-//! build script finds the files, so adding one touches nothing else. Config names and aliases,
-//! the header facts, `inlet providers` and the test suites all read this catalogue.
+//! `pub static PROVIDER`, or a row under `src/presets/` where it is data (an HMAC, a token, or
+//! another provider's code under its own name). The build script finds the files, so adding one
+//! touches nothing else. Config names and aliases, the header facts, `inlet providers` and the
+//! test suites all read this catalogue.
 
 pub use crate::provider::{
     Code, Facts, How, Provider, Secrets, SignBody, Summary, UnsignedHandshake, text_key,

@@ -1,7 +1,9 @@
 //! How a signed timestamp is written: epoch seconds, epoch milliseconds, or an ISO 8601 date-time.
 //! The text is signed as written, so it is read for the window and kept as sent.
 
-use super::{SignatureError, clock, epoch_millis, epoch_secs};
+use super::clock;
+use super::delivery::Window;
+use super::error::SignatureError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeFormat {
@@ -62,4 +64,54 @@ impl TimeFormat {
             Self::Iso8601 => " (timestamp in ISO 8601)",
         }
     }
+}
+
+/// Parses an epoch-seconds timestamp field.
+pub(crate) fn epoch_secs(field: &'static str, text: &str) -> Result<i64, SignatureError> {
+    if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SignatureError::Malformed {
+            field,
+            why: "not a number of seconds",
+        });
+    }
+    text.parse().map_err(|_| SignatureError::Malformed {
+        field,
+        why: "not a number of seconds",
+    })
+}
+
+/// Parses an epoch-milliseconds timestamp field.
+pub(crate) fn epoch_millis(field: &'static str, text: &str) -> Result<i64, SignatureError> {
+    if text.is_empty() || text.len() > 15 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SignatureError::Malformed {
+            field,
+            why: "not a number of milliseconds",
+        });
+    }
+    text.parse().map_err(|_| SignatureError::Malformed {
+        field,
+        why: "not a number of milliseconds",
+    })
+}
+
+/// Rejects a timestamp outside the replay window.
+pub(crate) fn check_window(timestamp: i64, window: Window) -> Result<(), SignatureError> {
+    let tolerance = i64::try_from(window.tolerance_secs).unwrap_or(i64::MAX);
+    let age = window.now.saturating_sub(timestamp);
+    if age > tolerance {
+        return Err(SignatureError::Stale {
+            age_secs: age,
+            tolerance_secs: window.tolerance_secs,
+        });
+    }
+    // Not `-age`: a saturated age of i64::MIN has no negation (a panic in debug builds, and in
+    // release it wraps to i64::MIN and lets the timestamp through).
+    let ahead = timestamp.saturating_sub(window.now);
+    if ahead > tolerance {
+        return Err(SignatureError::Future {
+            ahead_secs: ahead,
+            tolerance_secs: window.tolerance_secs,
+        });
+    }
+    Ok(())
 }

@@ -1,8 +1,11 @@
 //! Developer tools, CI and infrastructure providers.
 
 use super::hmac;
+use crate::crypto::{Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::layout::Layout;
 use crate::provider::{How, Provider};
-use crate::{Algorithm, CustomScheme, Encoding, Layout, TimeFormat};
+use crate::stamp::TimeFormat;
 
 pub(crate) static ROWS: &[Provider] = &[
     Provider {

@@ -1,8 +1,11 @@
 //! The plain HMAC and token providers of the first catalogue.
 
 use super::hmac;
+use crate::crypto::{Algorithm, Encoding};
+use crate::custom::CustomScheme;
 use crate::provider::{How, Provider};
-use crate::{Algorithm, CustomScheme, Encoding, TimeFormat, TokenScheme};
+use crate::stamp::TimeFormat;
+use crate::token::TokenScheme;
 
 pub(crate) static ROWS: &[Provider] = &[
     Provider {

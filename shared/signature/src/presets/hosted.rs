@@ -2,7 +2,7 @@
 //! Svix or the Standard Webhooks libraries, Meta's apps, and HTTP Basic senders.
 
 use super::{STANDARD_WEBHOOKS, STANDARD_WEBHOOKS_HEADERS};
-use crate::CustomScheme;
+use crate::custom::CustomScheme;
 use crate::provider::{How, Provider};
 use crate::providers::{basic, meta, standard_webhooks};
 

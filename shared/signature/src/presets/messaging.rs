@@ -1,8 +1,12 @@
 //! Messaging, CRM, productivity and AI providers.
 
 use super::{STANDARD_WEBHOOKS, STANDARD_WEBHOOKS_HEADERS, hmac};
+use crate::crypto::{Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::layout::Layout;
 use crate::provider::{How, Provider};
-use crate::{Algorithm, CustomScheme, Encoding, Layout, TimeFormat, TokenScheme};
+use crate::stamp::TimeFormat;
+use crate::token::TokenScheme;
 
 pub(crate) static ROWS: &[Provider] = &[
     Provider {

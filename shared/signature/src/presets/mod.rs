@@ -4,8 +4,10 @@
 //! provider that needs more (a handshake, a signature over body fields, a public key) has a file
 //! of its own under `src/providers/`.
 
+use crate::crypto::{Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::layout::Layout;
 use crate::provider::Provider;
-use crate::{Algorithm, CustomScheme, Encoding, Layout};
 
 mod developer;
 mod established;
@@ -58,8 +60,10 @@ pub(crate) fn rows() -> impl Iterator<Item = &'static Provider> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+    use crate::delivery::{Delivery, Verified, Window};
+    use crate::error::{KeyError, SignatureError};
+    use crate::key::Key;
     use crate::registry::{Provider, find};
-    use crate::{Delivery, Key, KeyError, SignatureError, Verified, Window};
     use http::{HeaderMap, HeaderName, HeaderValue};
 
     const NOW: i64 = 1_763_816_400;

@@ -2,8 +2,10 @@
 //! platforms, incident and engineering tools.
 
 use super::hmac;
+use crate::crypto::{Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::layout::Layout;
 use crate::provider::{How, Provider};
-use crate::{Algorithm, CustomScheme, Encoding, Layout};
 
 pub(crate) static ROWS: &[Provider] = &[
     Provider {

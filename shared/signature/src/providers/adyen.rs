@@ -14,11 +14,11 @@
 
 use crate::body::Scalar;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, value};
+use crate::error::{KeyError, SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, Secrets};
 use crate::providers::x::is_json_object;
-use crate::{
-    Delivery, Key, KeyError, SignError, SignatureError, SignedHeader, Verified, Window, value,
-};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;

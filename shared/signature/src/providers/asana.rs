@@ -11,12 +11,13 @@
 //! URL (see `crate::enrol`).
 
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::enrol;
-use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Delivery, Handshake, HandshakeBody, Key, SignError, SignatureError, SignedHeader, Verified,
-    Window, header, value,
+use crate::delivery::{
+    Delivery, Handshake, HandshakeBody, SignedHeader, Verified, Window, header, value,
 };
+use crate::enrol;
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use http::HeaderName;
 
 const SIGNATURE: &str = "x-hook-signature";

@@ -6,12 +6,11 @@
 //! constant time. Like any shared token, nothing binds them to the body or to a time, so they only
 //! prove who sent the request over HTTPS.
 
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, value};
+use crate::error::{KeyError, SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, Secrets};
-use crate::token;
-use crate::{
-    Delivery, Key, KeyError, SignError, SignatureError, SignedHeader, Verified, Window, header,
-    value,
-};
+use crate::token::matches_any;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderName;
@@ -46,7 +45,7 @@ fn verify(delivery: &Delivery<'_>, keys: &[Key], _: Window) -> Result<Verified, 
     let credentials = STANDARD
         .decode(encoded.trim_start())
         .map_err(|_| malformed("the credentials are not base64"))?;
-    token::matches_any(keys, &credentials)?;
+    matches_any(keys, &credentials)?;
     Ok(Verified::default())
 }
 
@@ -66,7 +65,7 @@ pub(crate) static CODE: Code = Code {
     facts: Facts {
         encoding: None,
         unsigned_body: true,
-        ..Facts::signature(AUTHORIZATION, crate::Encoding::Base64)
+        ..Facts::signature(AUTHORIZATION, crate::crypto::Encoding::Base64)
     },
     signed: "nothing: `user:password` in `Authorization: Basic`, compared in constant time",
     key_format: KEY_FORMAT,

@@ -15,11 +15,11 @@
 use crate::body::Scalar;
 use crate::clock;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, optional_header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, check_window, header,
-    optional_header, value,
-};
+use crate::stamp::check_window;
 use http::HeaderName;
 use serde::Deserialize;
 

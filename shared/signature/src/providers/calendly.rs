@@ -3,13 +3,16 @@
 //! with a personal access token, or generated for an OAuth app). Every `v1` item is tried. Bodies
 //! are JSON objects whose `event` field is the event type; they carry no event id.
 
-use crate::Encoding;
 use crate::body::Scalar;
+use crate::crypto::Algorithm;
+use crate::crypto::Encoding;
+use crate::custom::CustomScheme;
+use crate::delivery::{Delivery, SignedHeader, Verified, Window};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
+use crate::layout::Layout;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Algorithm, CustomScheme, Delivery, Key, Layout, SignError, SignatureError, SignedHeader,
-    TimeFormat, Verified, Window,
-};
+use crate::stamp::TimeFormat;
 use serde::Deserialize;
 
 const SIGNATURE: &str = "calendly-webhook-signature";

@@ -14,11 +14,11 @@
 //! number it reads as.
 
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, optional_header, value};
+use crate::error::{KeyError, SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, Secrets};
-use crate::{
-    Delivery, Key, KeyError, SignError, SignatureError, SignedHeader, Verified, Window,
-    check_window, epoch_millis, header, optional_header, value,
-};
+use crate::stamp::{check_window, epoch_millis};
 use http::{HeaderMap, HeaderName};
 use std::collections::BTreeSet;
 

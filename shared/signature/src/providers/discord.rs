@@ -5,14 +5,16 @@
 //! Before it accepts an Interactions Endpoint URL, Discord posts a signed PING (`"type": 1`) and
 //! expects `{"type": 1}` back; it also sends deliberately bad signatures, which must be refused.
 
-use crate::asymmetric;
+use crate::asymmetric::{
+    any_verifies, ed25519_from_seed, ed25519_private, ed25519_public, sign as asymmetric_sign,
+};
 use crate::body::BodyFields;
 use crate::crypto::Encoding;
+use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window, header, value};
+use crate::error::{KeyError, SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, Secrets};
-use crate::{
-    Delivery, Handshake, Key, KeyError, SignError, SignatureError, SignedHeader, Verified, Window,
-    check_window, epoch_secs, header, value,
-};
+use crate::stamp::{check_window, epoch_secs};
 use http::HeaderName;
 
 const SIGNATURE: &str = "x-signature-ed25519";
@@ -33,13 +35,13 @@ fn hex32(text: &str, expected: &'static str) -> Result<Vec<u8>, KeyError> {
 }
 
 fn key(secret: &str) -> Result<Key, KeyError> {
-    asymmetric::ed25519_public(&hex32(secret, PUBLIC_KEY_FORMAT)?, PUBLIC_KEY_FORMAT)
+    ed25519_public(&hex32(secret, PUBLIC_KEY_FORMAT)?, PUBLIC_KEY_FORMAT)
 }
 
 /// Discord keeps the private key, so this is only for `inlet sign` and tests: the 32-byte seed,
 /// in hex like the public key.
 fn signing_key(secret: &str) -> Result<Key, KeyError> {
-    asymmetric::ed25519_private(&hex32(secret, SIGNING_KEY_FORMAT)?, SIGNING_KEY_FORMAT)
+    ed25519_private(&hex32(secret, SIGNING_KEY_FORMAT)?, SIGNING_KEY_FORMAT)
 }
 
 /// Discord's name for an interaction type, or the number where it is one Discord added later.
@@ -71,7 +73,7 @@ fn verify(
         });
     }
     check_window(seconds, window)?;
-    asymmetric::any_verifies(keys, &[timestamp.as_bytes(), delivery.body], &[signature])?;
+    any_verifies(keys, &[timestamp.as_bytes(), delivery.body], &[signature])?;
 
     let Some(mut fields) = BodyFields::parse(delivery.body) else {
         return Ok(Verified::default());
@@ -96,7 +98,7 @@ fn verify(
 
 fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
     let timestamp = now.to_string();
-    let signature = asymmetric::sign(key, &[timestamp.as_bytes(), delivery.body])?;
+    let signature = asymmetric_sign(key, &[timestamp.as_bytes(), delivery.body])?;
     Ok(vec![
         (HeaderName::from_static(TIMESTAMP), value(timestamp)),
         (
@@ -107,7 +109,7 @@ fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader
 }
 
 fn secrets_for_seed(seed: &[u8]) -> Secrets {
-    let (secret, public) = asymmetric::ed25519_from_seed(seed);
+    let (secret, public) = ed25519_from_seed(seed);
     Secrets {
         verify: hex::encode(public),
         sign: hex::encode(secret),

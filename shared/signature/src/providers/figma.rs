@@ -12,9 +12,11 @@
 //! needs no particular answer: it verifies like any event.
 
 use crate::body::Scalar;
+use crate::delivery::{Delivery, SignedHeader, Verified, Window};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::token;
-use crate::{Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window};
+use crate::token::matches_any;
 use http::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
@@ -46,7 +48,7 @@ fn verify(delivery: &Delivery<'_>, keys: &[Key], _: Window) -> Result<Verified, 
         .passcode
         .take()
         .ok_or(SignatureError::Missing(PASSCODE))?;
-    token::matches_any(keys, passcode.as_bytes())?;
+    matches_any(keys, passcode.as_bytes())?;
     Ok(Verified {
         event_id: None,
         event_type: event.event_type.take(),

@@ -12,11 +12,12 @@
 //! is not signed: replaying a captured delivery with one added only gets that value echoed back.
 
 use crate::crypto::{Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window, optional_header};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    CustomScheme, Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, TimeFormat,
-    Verified, Window, optional_header,
-};
+use crate::stamp::TimeFormat;
 
 const SIGNATURE: &str = "x-front-signature";
 const TIMESTAMP: &str = "x-front-request-timestamp";
@@ -94,7 +95,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::HandshakeBody;
+    use crate::delivery::HandshakeBody;
     use http::{HeaderMap, HeaderValue};
 
     const NOW: i64 = 1_763_816_400;

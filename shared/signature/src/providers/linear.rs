@@ -1,12 +1,13 @@
 //! Linear: `Linear-Signature: <hex HMAC-SHA256(secret, body)>`; the timestamp is the body's
 //! `webhookTimestamp`, in milliseconds.
 
+use crate::body::BodyFields;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, optional_header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    BodyFields, Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window,
-    check_window, header, optional_header, value,
-};
+use crate::stamp::check_window;
 use http::HeaderName;
 
 const SIGNATURE: &str = "linear-signature";

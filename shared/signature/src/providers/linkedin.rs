@@ -16,11 +16,11 @@
 
 use crate::challenge::{Carrier, Challenge, answering_key};
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window, header};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    CustomScheme, Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified,
-    Window, header,
-};
 
 const SIGNATURE: &str = "x-li-signature";
 /// What LinkedIn signs before the body.
@@ -114,8 +114,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::HandshakeBody;
     use crate::challenge::get;
+    use crate::delivery::HandshakeBody;
     use http::HeaderMap;
 
     const SECRET: &str = "WPL_AP1.k3y.Zm9vYmFy";

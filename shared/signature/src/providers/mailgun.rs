@@ -14,11 +14,11 @@
 
 use crate::body::Scalar;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, check_window,
-    epoch_secs, value,
-};
+use crate::stamp::{check_window, epoch_secs};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 

@@ -12,12 +12,11 @@
 
 use crate::body::Scalar;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window, header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::token;
-use crate::{
-    Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,
-    value,
-};
+use crate::token::matches_any;
 use http::HeaderName;
 use serde::Deserialize;
 
@@ -119,7 +118,7 @@ fn answer_subscription(query: &str, keys: &[Key]) -> Result<Handshake, Signature
             "hub.mode must be `subscribe`",
         ));
     }
-    token::matches_any(keys, verify_token.as_bytes())?;
+    matches_any(keys, verify_token.as_bytes())?;
     // Echoed as the response body: keep it to what a challenge can be.
     if challenge.is_empty()
         || challenge.len() > MAX_CHALLENGE
@@ -168,7 +167,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::HandshakeBody;
+    use crate::delivery::HandshakeBody;
     use http::HeaderMap;
 
     fn get<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Delivery<'a> {

@@ -2,12 +2,16 @@
 //! `t.body` under the webhook's signing secret. Several `v1` items are each tried; items of other
 //! versions are skipped. Bodies are JSON events whose `id` and `type` name them.
 
-use crate::Encoding;
+use crate::body::BodyFields;
+use crate::crypto::Algorithm;
+use crate::crypto::Encoding;
+use crate::custom::CustomScheme;
+use crate::delivery::{Delivery, SignedHeader, Verified, Window};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
+use crate::layout::Layout;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Algorithm, BodyFields, CustomScheme, Delivery, Key, Layout, SignError, SignatureError,
-    SignedHeader, TimeFormat, Verified, Window,
-};
+use crate::stamp::TimeFormat;
 
 const SIGNATURE: &str = "mux-signature";
 

@@ -7,10 +7,13 @@
 //! taking it for the event's would drop the second one as a duplicate.
 
 use crate::crypto::Encoding;
+use crate::delivery::value;
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header};
+use crate::error::{SignError, SignatureError};
 use crate::jwt_hs256;
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, header};
-use crate::{sha256, value};
+use crate::sha256;
 use http::HeaderName;
 use serde::{Deserialize, Serialize};
 

@@ -7,12 +7,15 @@
 //! authenticates that request, so it is taken only with the source's enrolment token in the URL
 //! (see `crate::enrol`); the token then becomes the source's secret.
 
+use crate::body::BodyFields;
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    BodyFields, Delivery, Handshake, HandshakeBody, Key, SignError, SignatureError, SignedHeader,
-    Verified, Window, enrol, header, value,
+use crate::delivery::{
+    Delivery, Handshake, HandshakeBody, SignedHeader, Verified, Window, header, value,
 };
+use crate::enrol;
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
 use http::HeaderName;
 use serde::Deserialize;
 

@@ -11,12 +11,13 @@
 //! challenge back as `{"verification": …}`.
 
 use crate::body::Scalar;
-use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::token;
-use crate::{
-    Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,
-    optional_header, value,
+use crate::delivery::{
+    Delivery, Handshake, SignedHeader, Verified, Window, header, optional_header, value,
 };
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::token::matches_any;
 use http::HeaderName;
 use serde::Deserialize;
 
@@ -37,7 +38,7 @@ struct Event {
 
 fn verify(delivery: &Delivery<'_>, keys: &[Key], _: Window) -> Result<Verified, SignatureError> {
     let secret = header(delivery.headers, AUTHORIZATION)?;
-    token::matches_any(keys, secret.as_bytes())?;
+    matches_any(keys, secret.as_bytes())?;
     let mut event = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
         serde_json::from_slice::<Event>(delivery.body).unwrap_or_default()
     } else {
@@ -75,7 +76,7 @@ fn answer_verification(delivery: &Delivery<'_>, keys: &[Key]) -> Result<Handshak
         ));
     };
     let secret = header(delivery.headers, AUTHORIZATION)?;
-    token::matches_any(keys, secret.as_bytes())?;
+    matches_any(keys, secret.as_bytes())?;
     if challenge.len() > MAX_CHALLENGE {
         return Err(SignatureError::Malformed {
             field: CHALLENGE,
@@ -91,7 +92,7 @@ static CODE: Code = Code {
     facts: Facts {
         encoding: None,
         unsigned_body: true,
-        ..Facts::signature(AUTHORIZATION, crate::Encoding::Hex)
+        ..Facts::signature(AUTHORIZATION, crate::crypto::Encoding::Hex)
     },
     signed: "nothing: the event hook's authentication secret in `Authorization`, compared in constant time",
     key_format: "the event hook's authentication secret (the whole `Authorization` value), as text",
@@ -123,7 +124,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::HandshakeBody;
+    use crate::delivery::HandshakeBody;
     use http::HeaderMap;
 
     const SECRET: &str = "Basic c2VjcmV0LXRva2Vu";

@@ -6,9 +6,11 @@
 //! `webhook-id` names the delivery and the body's `type` the event. Verification and signing are
 //! Standard Webhooks' own; only the secrets accepted are OpenAI's.
 
+use crate::crypto::Encoding;
+use crate::error::KeyError;
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider};
 use crate::providers::standard_webhooks;
-use crate::{Encoding, Key, KeyError};
 
 const ID: &str = "webhook-id";
 const TIMESTAMP: &str = "webhook-timestamp";

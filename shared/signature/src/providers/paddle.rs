@@ -1,10 +1,13 @@
 //! Paddle Billing: `Paddle-Signature: ts=<ts>;h1=<hex>[;h1=<hex>…]` over `ts + ":" + body`.
 
+use crate::body::BodyFields;
+use crate::crypto::{Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::delivery::{Delivery, SignedHeader, Verified, Window};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
+use crate::layout::Layout;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Algorithm, BodyFields, CustomScheme, Delivery, Encoding, Key, Layout, SignError,
-    SignatureError, SignedHeader, Verified, Window,
-};
 
 const SIGNATURE: &str = "paddle-signature";
 

@@ -6,10 +6,10 @@
 
 use crate::body::Scalar;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, header, value,
-};
 use http::HeaderName;
 use serde::Deserialize;
 

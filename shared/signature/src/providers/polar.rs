@@ -58,7 +58,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::{Delivery, SignatureError, Window};
+    use crate::delivery::{Delivery, Window};
+    use crate::error::SignatureError;
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
     use http::HeaderMap;

@@ -3,11 +3,10 @@
 //! hashed once, which is why data (an HMAC scheme) cannot say it.
 
 use crate::crypto::{self, Encoding};
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, optional_header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,
-    optional_header, value,
-};
 use http::HeaderName;
 use subtle::{Choice, ConstantTimeEq};
 

@@ -5,14 +5,17 @@
 //!
 //! The body is a JSON array of events, batched: a delivery is named only when it holds one.
 
-use crate::asymmetric;
+use crate::asymmetric::{
+    any_verifies, p256_generate, p256_private_pkcs8, p256_public_der, p256_spki, public_bytes,
+    sign as asymmetric_sign,
+};
 use crate::body::Scalar;
 use crate::crypto::Encoding;
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, value};
+use crate::error::{KeyError, SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, Secrets};
-use crate::{
-    Delivery, Key, KeyError, SignError, SignatureError, SignedHeader, Verified, Window,
-    check_window, epoch_secs, header, value,
-};
+use crate::stamp::{check_window, epoch_secs};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderName;
@@ -33,7 +36,7 @@ fn key(secret: &str) -> Result<Key, KeyError> {
     let der = STANDARD
         .decode(secret)
         .map_err(|_| KeyError::Format(PUBLIC_KEY_FORMAT))?;
-    asymmetric::p256_public_der(&der, PUBLIC_KEY_FORMAT)
+    p256_public_der(&der, PUBLIC_KEY_FORMAT)
 }
 
 /// SendGrid keeps the private key, so this is only for `inlet sign` and tests.
@@ -41,7 +44,7 @@ fn signing_key(secret: &str) -> Result<Key, KeyError> {
     let der = STANDARD
         .decode(secret)
         .map_err(|_| KeyError::Format(SIGNING_KEY_FORMAT))?;
-    asymmetric::p256_private_pkcs8(&der, SIGNING_KEY_FORMAT)
+    p256_private_pkcs8(&der, SIGNING_KEY_FORMAT)
 }
 
 /// The fields that name one event of the batch.
@@ -72,7 +75,7 @@ fn verify(
         });
     }
     check_window(seconds, window)?;
-    asymmetric::any_verifies(keys, &[timestamp.as_bytes(), delivery.body], &[signature])?;
+    any_verifies(keys, &[timestamp.as_bytes(), delivery.body], &[signature])?;
     let events: Vec<Event> = serde_json::from_slice(delivery.body).unwrap_or_default();
     let (event_id, event_type) = match <[Event; 1]>::try_from(events) {
         Ok([mut only]) => (only.sg_event_id.take(), only.event.take()),
@@ -87,7 +90,7 @@ fn verify(
 
 fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
     let timestamp = now.to_string();
-    let signature = asymmetric::sign(key, &[timestamp.as_bytes(), delivery.body])?;
+    let signature = asymmetric_sign(key, &[timestamp.as_bytes(), delivery.body])?;
     Ok(vec![
         (HeaderName::from_static(TIMESTAMP), value(timestamp)),
         (
@@ -100,10 +103,10 @@ fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader
 /// A fresh key pair: `ring` derives no ECDSA key from a seed, so `seed` is not used, and each
 /// call gives another pair (tests keep the pair they were given).
 fn secrets_for_seed(_seed: &[u8]) -> Secrets {
-    let pair = asymmetric::p256_generate().and_then(|der| {
-        let key = asymmetric::p256_private_pkcs8(&der, SIGNING_KEY_FORMAT).ok()?;
-        let point = asymmetric::public_bytes(&key)?;
-        Some((asymmetric::p256_spki(&point), der))
+    let pair = p256_generate().and_then(|der| {
+        let key = p256_private_pkcs8(&der, SIGNING_KEY_FORMAT).ok()?;
+        let point = public_bytes(&key)?;
+        Some((p256_spki(&point), der))
     });
     match pair {
         Some((public, private)) => Secrets {

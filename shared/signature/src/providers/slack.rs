@@ -1,12 +1,13 @@
 //! Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256(secret, "v0:" + ts + ":" + body)>`, with the
 //! `url_verification` handshake.
 
+use crate::body::BodyFields;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window, header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    BodyFields, Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified,
-    Window, check_window, epoch_secs, header, value,
-};
+use crate::stamp::{check_window, epoch_secs};
 use http::HeaderName;
 
 const SIGNATURE: &str = "x-slack-signature";

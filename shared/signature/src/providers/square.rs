@@ -1,11 +1,11 @@
 //! Square: `x-square-hmacsha256-signature: <base64 HMAC-SHA256(key, notification_url + body)>`.
 
+use crate::body::BodyFields;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    BodyFields, Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,
-    value,
-};
 use http::HeaderName;
 
 const SIGNATURE: &str = "x-square-hmacsha256-signature";

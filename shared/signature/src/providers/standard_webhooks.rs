@@ -10,15 +10,18 @@
 //! A source may hold keys of both kinds: `v1` items are checked against its HMAC secrets and `v1a`
 //! items against its public keys, and one match is enough.
 
-use crate::asymmetric;
+use crate::asymmetric::{any_verifies, ed25519_private, ed25519_public, sign as asymmetric_sign};
+use crate::body::BodyFields;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{
+    Delivery, SignedHeader, Verified, Window, derived_id, optional_header, value,
+};
 use crate::entries::Entries;
+use crate::error::{KeyError, SignError, SignatureError};
+use crate::key::Key;
 use crate::key::Material;
 use crate::provider::{Code, Facts, How, Provider, Secrets};
-use crate::{
-    BodyFields, Delivery, Key, KeyError, SignError, SignatureError, SignedHeader, Verified, Window,
-    check_window, derived_id, epoch_secs, optional_header, value,
-};
+use crate::stamp::{check_window, epoch_secs};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderName;
@@ -59,10 +62,7 @@ fn decode_key(encoded: &str, expected: &'static str) -> Result<Vec<u8>, KeyError
 /// (`whpk_`).
 pub(crate) fn key(secret: &str) -> Result<Key, KeyError> {
     if let Some(encoded) = secret.strip_prefix("whpk_") {
-        return asymmetric::ed25519_public(
-            &decode_key(encoded, PUBLIC_KEY_FORMAT)?,
-            PUBLIC_KEY_FORMAT,
-        );
+        return ed25519_public(&decode_key(encoded, PUBLIC_KEY_FORMAT)?, PUBLIC_KEY_FORMAT);
     }
     if secret.starts_with("whsk_") {
         // Configuring the private half on the receiving side would work, but it is the one key
@@ -82,7 +82,7 @@ pub(crate) fn key(secret: &str) -> Result<Key, KeyError> {
 fn signing_key(secret: &str) -> Result<Key, KeyError> {
     match secret.strip_prefix("whsk_") {
         Some(encoded) => {
-            asymmetric::ed25519_private(&decode_key(encoded, SECRET_KEY_FORMAT)?, SECRET_KEY_FORMAT)
+            ed25519_private(&decode_key(encoded, SECRET_KEY_FORMAT)?, SECRET_KEY_FORMAT)
         }
         None => key(secret),
     }
@@ -160,7 +160,7 @@ pub(crate) fn verify(
     ];
     // Both kinds are always checked, so the time taken says nothing about which one matched.
     let hmac = crypto::any_match(Algorithm::Sha256, keys, &content, &signatures.hmac);
-    let ed25519 = asymmetric::any_verifies(keys, &content, &signatures.ed25519);
+    let ed25519 = any_verifies(keys, &content, &signatures.ed25519);
     if hmac.is_err() && ed25519.is_err() {
         return Err(SignatureError::Mismatch);
     }
@@ -181,7 +181,7 @@ fn signature_item(key: &Key, content: &[&[u8]]) -> Result<String, SignError> {
             Ok(format!("v1,{}", Encoding::Base64.encode(tag.as_slice())))
         }
         Material::Ed25519Private(_) => {
-            let signature = asymmetric::sign(key, content)?;
+            let signature = asymmetric_sign(key, content)?;
             Ok(format!("v1a,{}", Encoding::Base64.encode(&signature)))
         }
         _ => Err(SignError::PublicKey),

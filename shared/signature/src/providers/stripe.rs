@@ -1,11 +1,15 @@
 //! Stripe: `Stripe-Signature: t=<ts>,v1=<hex>[,v1=<hex>…]` over `t + "." + body`; the key is the
 //! `whsec_…` string itself.
 
+use crate::body::BodyFields;
+use crate::crypto::{Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::delivery::{Delivery, SignedHeader, Verified, Window};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
+use crate::layout::Layout;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Algorithm, BodyFields, CustomScheme, Delivery, Encoding, Key, Layout, SignError,
-    SignatureError, SignedHeader, TimeFormat, Verified, Window,
-};
+use crate::stamp::TimeFormat;
 
 const SIGNATURE: &str = "stripe-signature";
 

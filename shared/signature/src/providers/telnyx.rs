@@ -2,14 +2,16 @@
 //! in base64 in `telnyx-signature-ed25519`, the timestamp (epoch seconds) in `telnyx-timestamp`.
 //! The account's public key, base64 of its 32 bytes in the Mission Control portal, verifies it.
 
-use crate::asymmetric;
+use crate::asymmetric::{
+    any_verifies, ed25519_from_seed, ed25519_private, ed25519_public, sign as asymmetric_sign,
+};
 use crate::body::Scalar;
 use crate::crypto::Encoding;
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, value};
+use crate::error::{KeyError, SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, Secrets};
-use crate::{
-    Delivery, Key, KeyError, SignError, SignatureError, SignedHeader, Verified, Window,
-    check_window, epoch_secs, header, value,
-};
+use crate::stamp::{check_window, epoch_secs};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderName;
@@ -25,7 +27,7 @@ fn key(secret: &str) -> Result<Key, KeyError> {
     let bytes = STANDARD
         .decode(secret)
         .map_err(|_| KeyError::Format(PUBLIC_KEY_FORMAT))?;
-    asymmetric::ed25519_public(&bytes, PUBLIC_KEY_FORMAT)
+    ed25519_public(&bytes, PUBLIC_KEY_FORMAT)
 }
 
 /// Telnyx keeps the private key, so this is only for `inlet sign` and tests. The 64 bytes of seed
@@ -34,7 +36,7 @@ fn signing_key(secret: &str) -> Result<Key, KeyError> {
     let bytes = STANDARD
         .decode(secret)
         .map_err(|_| KeyError::Format(SIGNING_KEY_FORMAT))?;
-    asymmetric::ed25519_private(&bytes, SIGNING_KEY_FORMAT)
+    ed25519_private(&bytes, SIGNING_KEY_FORMAT)
 }
 
 /// The envelope of an API v2 webhook: the event's id and type are under `data`.
@@ -67,7 +69,7 @@ fn verify(
         });
     }
     check_window(seconds, window)?;
-    asymmetric::any_verifies(
+    any_verifies(
         keys,
         &[timestamp.as_bytes(), b"|", delivery.body],
         &[signature],
@@ -83,7 +85,7 @@ fn verify(
 
 fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
     let timestamp = now.to_string();
-    let signature = asymmetric::sign(key, &[timestamp.as_bytes(), b"|", delivery.body])?;
+    let signature = asymmetric_sign(key, &[timestamp.as_bytes(), b"|", delivery.body])?;
     Ok(vec![
         (HeaderName::from_static(TIMESTAMP), value(timestamp)),
         (
@@ -94,7 +96,7 @@ fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader
 }
 
 fn secrets_for_seed(seed: &[u8]) -> Secrets {
-    let (secret, public) = asymmetric::ed25519_from_seed(seed);
+    let (secret, public) = ed25519_from_seed(seed);
     Secrets {
         verify: STANDARD.encode(public),
         sign: STANDARD.encode(secret),
@@ -166,7 +168,7 @@ mod tests {
         );
         // The `|` is signed: a signature over timestamp + body alone fails.
         let timestamp = NOW.to_string();
-        let without = asymmetric::sign(&signing, &[timestamp.as_bytes(), body]).unwrap();
+        let without = asymmetric_sign(&signing, &[timestamp.as_bytes(), body]).unwrap();
         headers.insert(SIGNATURE, STANDARD.encode(without).parse().unwrap());
         assert_eq!(
             verify(&Delivery::post(&headers, body), &keys, window()),

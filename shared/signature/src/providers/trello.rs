@@ -6,12 +6,13 @@
 //! only if that gets a 200. The HEAD carries nothing to check and the 200 carries nothing back:
 //! it proves only that a Trello source of that name exists, which a 401 to any POST says anyway.
 
+use crate::crypto::{Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::layout::Layout;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Algorithm, CustomScheme, Delivery, Encoding, Handshake, Key, SignError, SignatureError,
-    SignedHeader, Verified, Window,
-};
 
 const SIGNATURE: &str = "x-trello-webhook";
 
@@ -79,7 +80,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::HandshakeBody;
+    use crate::delivery::HandshakeBody;
     use http::HeaderMap;
 
     fn request<'a>(headers: &'a HeaderMap, method: &'a str) -> Delivery<'a> {

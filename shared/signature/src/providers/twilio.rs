@@ -3,11 +3,10 @@
 //! hex SHA-256, and the signature covers the URL alone.
 
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, optional_header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,
-    optional_header, value,
-};
 use http::HeaderName;
 use std::borrow::Cow;
 use subtle::ConstantTimeEq;

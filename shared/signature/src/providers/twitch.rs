@@ -1,13 +1,16 @@
 //! Twitch EventSub: `Twitch-Eventsub-Message-Signature: sha256=<hex HMAC-SHA256(secret, id +
 //! timestamp + body)>`, with the `webhook_callback_verification` challenge.
 
+use crate::body::BodyFields;
 use crate::clock;
 use crate::crypto::{self, Algorithm, Encoding};
-use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    BodyFields, Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified,
-    Window, check_window, derived_id, header, optional_header, value,
+use crate::delivery::{
+    Delivery, Handshake, SignedHeader, Verified, Window, derived_id, header, optional_header, value,
 };
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::stamp::check_window;
 use http::HeaderName;
 
 const SIGNATURE: &str = "twitch-eventsub-message-signature";

@@ -10,12 +10,15 @@
 //! `Upstash-Message-Id` stays the same across retries and names the delivery.
 
 use crate::crypto::Encoding;
-use crate::jwt_hs256;
-use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window, check_window,
-    derived_id, header, optional_header, sha256, value,
+use crate::delivery::{
+    Delivery, SignedHeader, Verified, Window, derived_id, header, optional_header, value,
 };
+use crate::error::{SignError, SignatureError};
+use crate::jwt_hs256;
+use crate::key::Key;
+use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::sha256;
+use crate::stamp::check_window;
 use http::HeaderName;
 use serde::{Deserialize, Serialize};
 

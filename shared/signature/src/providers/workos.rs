@@ -4,11 +4,13 @@
 
 use crate::body::Scalar;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, optional_header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
+use crate::layout::Layout;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    CustomScheme, Delivery, Key, Layout, SignError, SignatureError, SignedHeader, TimeFormat,
-    Verified, Window, epoch_millis, optional_header, value,
-};
+use crate::stamp::{TimeFormat, epoch_millis};
 use http::HeaderName;
 use serde::Deserialize;
 

@@ -15,11 +15,11 @@
 
 use crate::challenge::{self, Carrier, Challenge};
 use crate::crypto::{Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    CustomScheme, Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified,
-    Window,
-};
 
 const SIGNATURE: &str = "x-gcs-signature";
 const VERIFICATION: &str = "x-gcs-webhooks-endpoint-verification";

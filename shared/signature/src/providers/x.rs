@@ -17,11 +17,11 @@
 
 use crate::challenge::{self, Carrier, Challenge, answering_key};
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::custom::CustomScheme;
+use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    CustomScheme, Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified,
-    Window,
-};
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use std::borrow::Cow;
@@ -169,8 +169,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::HandshakeBody;
     use crate::challenge::get;
+    use crate::delivery::HandshakeBody;
     use http::HeaderMap;
 
     const SECRET: &str = "z3ZX4v7mAAUGykl3EcmkqbartmuW8VFOOzCloLx9Q45P0hLrFu";

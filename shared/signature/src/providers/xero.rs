@@ -9,11 +9,10 @@
 //! signed ones with an empty 200 and the others with a 401, which a mismatch already gives.
 
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window, header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified, Window, header,
-    value,
-};
 use http::HeaderName;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -88,7 +87,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::HandshakeBody;
+    use crate::delivery::HandshakeBody;
     use http::HeaderMap;
 
     const KEY: &str = "a Xero webhooks key";

@@ -1,13 +1,14 @@
 //! Zendesk: `X-Zendesk-Webhook-Signature: <base64 HMAC-SHA256(secret, timestamp + body)>`, the
 //! timestamp being ISO 8601 in `X-Zendesk-Webhook-Signature-Timestamp`.
 
+use crate::body::BodyFields;
 use crate::clock;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, optional_header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    BodyFields, Delivery, Key, SignError, SignatureError, SignedHeader, Verified, Window,
-    check_window, header, optional_header, value,
-};
+use crate::stamp::check_window;
 use http::HeaderName;
 
 const SIGNATURE: &str = "x-zendesk-webhook-signature";

@@ -12,11 +12,11 @@
 
 use crate::body::Scalar;
 use crate::crypto::{self, Algorithm, Encoding};
+use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window, header, value};
+use crate::error::{SignError, SignatureError};
+use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
-use crate::{
-    Delivery, Handshake, Key, SignError, SignatureError, SignedHeader, Verified, Window,
-    check_window, epoch_secs, header, value,
-};
+use crate::stamp::{check_window, epoch_secs};
 use http::HeaderName;
 use serde::Deserialize;
 
@@ -162,7 +162,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
-    use crate::HandshakeBody;
+    use crate::delivery::HandshakeBody;
     use http::HeaderMap;
 
     const NOW: i64 = 1_654_503_849;
