@@ -268,9 +268,11 @@ impl Scheme {
 
     /// Whether the provider has a handshake that is not a signed delivery.
     pub fn has_unsigned_handshake(&self) -> bool {
-        self.provider().is_some_and(
-            |p| matches!(&p.how, provider::How::Code(code) if code.unsigned_handshake.is_some()),
-        )
+        self.provider().is_some_and(|p| match &p.how {
+            provider::How::Code(code) => code.unsigned_handshake.is_some(),
+            provider::How::Answering(..) => true,
+            _ => false,
+        })
     }
 
     /// Answers a handshake that is not a signed delivery (Meta's and Okta's GET, Asana's

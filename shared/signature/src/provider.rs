@@ -35,6 +35,9 @@ pub struct Provider {
 pub enum How {
     /// A plain HMAC over the body (and perhaps a timestamp), as a configured `hmac` source would.
     Hmac(CustomScheme),
+    /// A data scheme, and the provider's handshake that is not a signed delivery (a challenge
+    /// GET, Trello's HEAD): the handshake is the only code its file holds.
+    Answering(CustomScheme, UnsignedHandshake),
     /// A shared token in a header, compared in constant time.
     Token(TokenScheme),
     /// Code of its own, in the provider's file.
@@ -162,7 +165,7 @@ impl Facts {
 impl Provider {
     pub fn facts(&self) -> Facts {
         match &self.how {
-            How::Hmac(custom) => custom.facts(),
+            How::Hmac(custom) | How::Answering(custom, _) => custom.facts(),
             How::Token(token) => token.facts(),
             How::Code(code) => code.facts,
         }
@@ -171,7 +174,7 @@ impl Provider {
     /// What is signed, in a few words.
     pub fn signed(&self) -> String {
         match &self.how {
-            How::Hmac(custom) => custom.describe(),
+            How::Hmac(custom) | How::Answering(custom, _) => custom.describe(),
             How::Token(token) => token.describe(),
             How::Code(code) => code.signed.to_owned(),
         }
@@ -180,7 +183,7 @@ impl Provider {
     /// The configured secret's format.
     pub fn key_format(&self) -> &'static str {
         match &self.how {
-            How::Hmac(custom) => custom.key_format(),
+            How::Hmac(custom) | How::Answering(custom, _) => custom.key_format(),
             How::Token(_) => "the shared token, as text",
             How::Code(code) => code.key_format,
         }
@@ -188,7 +191,7 @@ impl Provider {
 
     pub fn key(&self, secret: &str) -> Result<Key, KeyError> {
         match &self.how {
-            How::Hmac(custom) => custom.key(secret),
+            How::Hmac(custom) | How::Answering(custom, _) => custom.key(secret),
             How::Token(_) => Ok(Key::secret(secret.as_bytes())),
             How::Code(code) => (code.key)(secret),
         }
@@ -208,7 +211,7 @@ impl Provider {
         window: Window,
     ) -> Result<Verified, SignatureError> {
         match &self.how {
-            How::Hmac(custom) => custom.verify(delivery, keys, window),
+            How::Hmac(custom) | How::Answering(custom, _) => custom.verify(delivery, keys, window),
             How::Token(token) => token.verify(delivery, keys),
             How::Code(code) => (code.verify)(delivery, keys, window),
         }
@@ -221,7 +224,7 @@ impl Provider {
         now: i64,
     ) -> Result<Vec<SignedHeader>, SignError> {
         match &self.how {
-            How::Hmac(custom) => custom.sign(delivery, key, now),
+            How::Hmac(custom) | How::Answering(custom, _) => custom.sign(delivery, key, now),
             How::Token(token) => Ok(token.sign(key)),
             How::Code(code) => (code.sign)(delivery, key, now),
         }
@@ -254,7 +257,8 @@ impl Provider {
             How::Code(Code {
                 unsigned_handshake: Some(answer),
                 ..
-            }) => answer(delivery, keys),
+            })
+            | How::Answering(_, answer) => answer(delivery, keys),
             _ => None,
         }
     }
@@ -262,7 +266,9 @@ impl Provider {
     /// Secrets for tests and samples, made from `seed`.
     pub fn secrets_for_seed(&self, seed: &[u8]) -> Secrets {
         match &self.how {
-            How::Hmac(custom) => Secrets::shared(custom.secret_for_seed(seed)),
+            How::Hmac(custom) | How::Answering(custom, _) => {
+                Secrets::shared(custom.secret_for_seed(seed))
+            }
             How::Token(_) => Secrets::shared(String::from_utf8_lossy(seed).into_owned()),
             How::Code(code) => (code.secrets_for_seed)(seed),
         }
@@ -291,6 +297,7 @@ impl std::fmt::Debug for How {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Hmac(custom) => f.debug_tuple("Hmac").field(custom).finish(),
+            Self::Answering(custom, _) => f.debug_tuple("Answering").field(custom).finish(),
             Self::Token(token) => f.debug_tuple("Token").field(token).finish(),
             Self::Code(code) => f.debug_tuple("Code").field(&code.signed).finish(),
         }

@@ -86,18 +86,31 @@ pub(crate) fn check(template: &str, timestamp: bool, id: bool) -> Result<(), Tem
     Ok(())
 }
 
-/// The template in words, for `inlet providers`: placeholders without their braces.
+/// The template in words, for `inlet providers`: placeholders without their braces, and ` + `
+/// between two with nothing signed between them (`body + url`).
 pub(crate) fn describe(template: &str) -> String {
-    pieces(template)
-        .map(|piece| match piece {
-            Ok(Piece::Text(text)) => text,
+    let mut words = String::new();
+    let mut after_placeholder = false;
+    for piece in pieces(template) {
+        let word = match piece {
+            Ok(Piece::Text(text)) => {
+                words.push_str(text);
+                after_placeholder = false;
+                continue;
+            }
             Ok(Piece::Body) => "body",
             Ok(Piece::Timestamp) => "timestamp",
             Ok(Piece::Id) => "id",
             Ok(Piece::Url) => "url",
             Err(_) => "?",
-        })
-        .collect()
+        };
+        if after_placeholder {
+            words.push_str(" + ");
+        }
+        words.push_str(word);
+        after_placeholder = true;
+    }
+    words
 }
 
 #[cfg(test)]
@@ -120,6 +133,7 @@ mod tests {
             ]
         );
         assert_eq!(describe("{id}.{timestamp}.{body}"), "id.timestamp.body");
+        assert_eq!(describe("{body}{url}"), "body + url");
     }
 
     #[test]

@@ -13,10 +13,10 @@
 use crate::challenge::{self, Carrier, Challenge};
 use crate::crypto::{Algorithm, Encoding};
 use crate::custom::CustomScheme;
-use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window};
-use crate::error::{SignError, SignatureError};
+use crate::delivery::{Delivery, Handshake};
+use crate::error::SignatureError;
 use crate::key::Key;
-use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{How, Provider};
 
 const SIGNATURE: &str = "x-dropbox-signature";
 
@@ -38,18 +38,6 @@ fn is_challenge(text: &str) -> bool {
     })
 }
 
-fn verify(
-    delivery: &Delivery<'_>,
-    keys: &[Key],
-    window: Window,
-) -> Result<Verified, SignatureError> {
-    SCHEME.verify(delivery, keys, window)
-}
-
-fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
-    SCHEME.sign(delivery, key, now)
-}
-
 /// Every GET is Dropbox's verification request: notifications are POSTs.
 fn unsigned_handshake(
     delivery: &Delivery<'_>,
@@ -57,19 +45,6 @@ fn unsigned_handshake(
 ) -> Option<Result<Handshake, SignatureError>> {
     CHALLENGE.echo_on_get(delivery)
 }
-
-static CODE: Code = Code {
-    facts: Facts::signature(SIGNATURE, Encoding::Hex),
-    signed: "HMAC-SHA256 of the body, hex",
-    key_format: "the app secret, as text",
-    key: text_key,
-    signing_key: text_key,
-    verify,
-    sign,
-    sign_body: None,
-    unsigned_handshake: Some(unsigned_handshake),
-    secrets_for_seed: text_secrets,
-};
 
 pub static PROVIDER: Provider = Provider {
     name: "dropbox",
@@ -80,7 +55,7 @@ pub static PROVIDER: Provider = Provider {
     json_body: true,
     informative_headers: &[],
     official_vectors: false,
-    how: How::Code(&CODE),
+    how: How::Answering(SCHEME, unsigned_handshake),
 };
 
 #[cfg(test)]
@@ -89,6 +64,8 @@ mod tests {
 
     use super::*;
     use crate::challenge::{echo, get};
+    use crate::delivery::Window;
+    use crate::provider::text_key;
     use http::HeaderMap;
 
     #[test]
@@ -138,7 +115,7 @@ mod tests {
             now: 0,
             tolerance_secs: 300,
         };
-        let result = verify(&Delivery::post(&headers, b"{}"), &keys, window);
+        let result = PROVIDER.verify(&Delivery::post(&headers, b"{}"), &keys, window);
         assert_eq!(result.map_err(|e| e.code()), Err("signature_malformed"));
     }
 }

@@ -13,10 +13,10 @@
 use crate::challenge::{self, Carrier, Challenge};
 use crate::crypto::{Algorithm, Encoding};
 use crate::custom::CustomScheme;
-use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window};
-use crate::error::{SignError, SignatureError};
+use crate::delivery::{Delivery, Handshake};
+use crate::error::SignatureError;
 use crate::key::Key;
-use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{How, Provider};
 
 const SIGNATURE: &str = "x-nylas-signature";
 
@@ -28,18 +28,6 @@ const SCHEME: CustomScheme = CustomScheme {
     type_pointer: Some("/type"),
     ..CustomScheme::new(SIGNATURE, Algorithm::Sha256, Encoding::Hex)
 };
-
-fn verify(
-    delivery: &Delivery<'_>,
-    keys: &[Key],
-    window: Window,
-) -> Result<Verified, SignatureError> {
-    SCHEME.verify(delivery, keys, window)
-}
-
-fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
-    SCHEME.sign(delivery, key, now)
-}
 
 const CHALLENGE: Challenge = Challenge {
     carrier: Carrier::Query("challenge"),
@@ -64,19 +52,6 @@ fn unsigned_handshake(
     CHALLENGE.echo_on_get(delivery)
 }
 
-static CODE: Code = Code {
-    facts: Facts::signature(SIGNATURE, Encoding::Hex),
-    signed: "HMAC-SHA256 of the body, hex",
-    key_format: "the webhook secret (`webhook_secret`), as text",
-    key: text_key,
-    signing_key: text_key,
-    verify,
-    sign,
-    sign_body: None,
-    unsigned_handshake: Some(unsigned_handshake),
-    secrets_for_seed: text_secrets,
-};
-
 pub static PROVIDER: Provider = Provider {
     name: "nylas",
     aliases: &[],
@@ -86,7 +61,7 @@ pub static PROVIDER: Provider = Provider {
     json_body: true,
     informative_headers: &[],
     official_vectors: false,
-    how: How::Code(&CODE),
+    how: How::Answering(SCHEME, unsigned_handshake),
 };
 
 #[cfg(test)]
@@ -95,6 +70,8 @@ mod tests {
 
     use super::*;
     use crate::challenge::{echo, get};
+    use crate::delivery::Window;
+    use crate::provider::text_key;
     use http::HeaderMap;
 
     #[test]
@@ -154,14 +131,19 @@ mod tests {
         let body = br#"{"specversion":"1.0","type":"grant.expired","id":"evt_1","data":{}}"#;
         let key = text_key("webhook secret").unwrap();
         let mut headers = HeaderMap::new();
-        for (name, value) in sign(&Delivery::post(&headers, body), &key, 0).unwrap() {
+        for (name, value) in PROVIDER
+            .sign(&Delivery::post(&headers, body), &key, 0)
+            .unwrap()
+        {
             headers.insert(name, value);
         }
         let window = Window {
             now: 0,
             tolerance_secs: 300,
         };
-        let verified = verify(&Delivery::post(&headers, body), &[key], window).unwrap();
+        let verified = PROVIDER
+            .verify(&Delivery::post(&headers, body), &[key], window)
+            .unwrap();
         assert_eq!(verified.event_id.as_deref(), Some("evt_1"));
         assert_eq!(verified.event_type.as_deref(), Some("grant.expired"));
         assert_eq!(verified.handshake, None);

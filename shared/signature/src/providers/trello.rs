@@ -8,11 +8,11 @@
 
 use crate::crypto::{Algorithm, Encoding};
 use crate::custom::CustomScheme;
-use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window};
-use crate::error::{SignError, SignatureError};
+use crate::delivery::{Delivery, Handshake};
+use crate::error::SignatureError;
 use crate::key::Key;
 use crate::layout::Layout;
-use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{How, Provider};
 
 const SIGNATURE: &str = "x-trello-webhook";
 
@@ -23,18 +23,6 @@ const SCHEME: CustomScheme = CustomScheme {
     type_pointer: Some("/action/type"),
     ..CustomScheme::new(SIGNATURE, Algorithm::Sha1, Encoding::Base64)
 };
-
-fn verify(
-    delivery: &Delivery<'_>,
-    keys: &[Key],
-    window: Window,
-) -> Result<Verified, SignatureError> {
-    SCHEME.verify(delivery, keys, window)
-}
-
-fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
-    SCHEME.sign(delivery, key, now)
-}
 
 /// Trello's HEAD when a webhook is created; every other method is a delivery to verify.
 fn unsigned_handshake(
@@ -47,22 +35,6 @@ fn unsigned_handshake(
         .then(|| Ok(Handshake::empty()))
 }
 
-static CODE: Code = Code {
-    facts: Facts {
-        signs_url: true,
-        ..Facts::signature(SIGNATURE, Encoding::Base64)
-    },
-    signed: "HMAC-SHA1 of body + callback URL, base64",
-    key_format: "the application's secret, as text",
-    key: text_key,
-    signing_key: text_key,
-    verify,
-    sign,
-    sign_body: None,
-    unsigned_handshake: Some(unsigned_handshake),
-    secrets_for_seed: text_secrets,
-};
-
 pub static PROVIDER: Provider = Provider {
     name: "trello",
     aliases: &[],
@@ -72,7 +44,7 @@ pub static PROVIDER: Provider = Provider {
     json_body: true,
     informative_headers: &[],
     official_vectors: false,
-    how: How::Code(&CODE),
+    how: How::Answering(SCHEME, unsigned_handshake),
 };
 
 #[cfg(test)]
@@ -81,6 +53,8 @@ mod tests {
 
     use super::*;
     use crate::delivery::HandshakeBody;
+    use crate::delivery::Window;
+    use crate::provider::text_key;
     use http::HeaderMap;
 
     fn request<'a>(headers: &'a HeaderMap, method: &'a str) -> Delivery<'a> {
@@ -122,22 +96,23 @@ mod tests {
             ..request(&headers, "POST")
         };
         let mut signed = HeaderMap::new();
-        for (name, value) in sign(&delivery, &key, 0).unwrap() {
+        for (name, value) in PROVIDER.sign(&delivery, &key, 0).unwrap() {
             signed.insert(name, value);
         }
         let window = Window {
             now: 0,
             tolerance_secs: 300,
         };
-        let verified = verify(
-            &Delivery {
-                headers: &signed,
-                ..delivery
-            },
-            std::slice::from_ref(&key),
-            window,
-        )
-        .unwrap();
+        let verified = PROVIDER
+            .verify(
+                &Delivery {
+                    headers: &signed,
+                    ..delivery
+                },
+                std::slice::from_ref(&key),
+                window,
+            )
+            .unwrap();
         assert_eq!(verified.event_type.as_deref(), Some("updateCard"));
         let elsewhere = Delivery {
             headers: &signed,
@@ -145,7 +120,7 @@ mod tests {
             ..delivery
         };
         assert_eq!(
-            verify(&elsewhere, &[key], window),
+            PROVIDER.verify(&elsewhere, &[key], window),
             Err(SignatureError::Mismatch)
         );
     }

@@ -16,10 +16,10 @@
 use crate::challenge::{self, Carrier, Challenge};
 use crate::crypto::{Algorithm, Encoding};
 use crate::custom::CustomScheme;
-use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window};
-use crate::error::{SignError, SignatureError};
+use crate::delivery::{Delivery, Handshake};
+use crate::error::SignatureError;
 use crate::key::Key;
-use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
+use crate::provider::{How, Provider};
 
 const SIGNATURE: &str = "x-gcs-signature";
 const VERIFICATION: &str = "x-gcs-webhooks-endpoint-verification";
@@ -32,18 +32,6 @@ const SCHEME: CustomScheme = CustomScheme {
     type_pointer: Some("/type"),
     ..CustomScheme::new(SIGNATURE, Algorithm::Sha256, Encoding::Base64)
 };
-
-fn verify(
-    delivery: &Delivery<'_>,
-    keys: &[Key],
-    window: Window,
-) -> Result<Verified, SignatureError> {
-    SCHEME.verify(delivery, keys, window)
-}
-
-fn sign(delivery: &Delivery<'_>, key: &Key, now: i64) -> Result<Vec<SignedHeader>, SignError> {
-    SCHEME.sign(delivery, key, now)
-}
 
 const CHALLENGE: Challenge = Challenge {
     carrier: Carrier::Header {
@@ -73,19 +61,6 @@ fn unsigned_handshake(
     CHALLENGE.echo_on_get(delivery)
 }
 
-static CODE: Code = Code {
-    facts: Facts::signature(SIGNATURE, Encoding::Base64),
-    signed: "HMAC-SHA256 of the body, base64",
-    key_format: "the webhooks secret key, as text",
-    key: text_key,
-    signing_key: text_key,
-    verify,
-    sign,
-    sign_body: None,
-    unsigned_handshake: Some(unsigned_handshake),
-    secrets_for_seed: text_secrets,
-};
-
 pub static PROVIDER: Provider = Provider {
     name: "worldline",
     aliases: &[],
@@ -97,7 +72,7 @@ pub static PROVIDER: Provider = Provider {
     json_body: true,
     informative_headers: &[],
     official_vectors: true,
-    how: How::Code(&CODE),
+    how: How::Answering(SCHEME, unsigned_handshake),
 };
 
 #[cfg(test)]
@@ -106,6 +81,8 @@ mod tests {
 
     use super::*;
     use crate::challenge::{echo, get};
+    use crate::delivery::Window;
+    use crate::provider::text_key;
     use http::{HeaderMap, HeaderValue};
 
     fn with_verification(value: &str) -> HeaderMap {
@@ -161,14 +138,19 @@ mod tests {
         let body = br#"{"apiVersion":"v1","id":"97a4fcdf-9a08-4a59-a0c0-69bfd7e1d59d","type":"payment.created"}"#;
         let key = text_key("hello+world").unwrap();
         let mut headers = HeaderMap::new();
-        for (name, value) in sign(&Delivery::post(&headers, body), &key, 0).unwrap() {
+        for (name, value) in PROVIDER
+            .sign(&Delivery::post(&headers, body), &key, 0)
+            .unwrap()
+        {
             headers.insert(name, value);
         }
         let window = Window {
             now: 0,
             tolerance_secs: 300,
         };
-        let verified = verify(&Delivery::post(&headers, body), &[key], window).unwrap();
+        let verified = PROVIDER
+            .verify(&Delivery::post(&headers, body), &[key], window)
+            .unwrap();
         assert_eq!(
             verified.event_id.as_deref(),
             Some("97a4fcdf-9a08-4a59-a0c0-69bfd7e1d59d")
