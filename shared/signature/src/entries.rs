@@ -11,6 +11,8 @@ pub(crate) const MAX_SIGNATURES: usize = 16;
 
 pub(crate) struct Entries {
     field: &'static str,
+    /// How many entries are read at most: [`MAX_SIGNATURES`] unless the provider sends more.
+    limit: usize,
     seen: usize,
     signatures: Vec<Vec<u8>>,
     first_problem: Option<SignatureError>,
@@ -18,8 +20,15 @@ pub(crate) struct Entries {
 
 impl Entries {
     pub(crate) fn new(field: &'static str) -> Self {
+        Self::with_limit(field, MAX_SIGNATURES)
+    }
+
+    /// For a provider that itself sends more than [`MAX_SIGNATURES`] (DocuSign: one header per
+    /// key, up to 100 keys).
+    pub(crate) fn with_limit(field: &'static str, limit: usize) -> Self {
         Self {
             field,
+            limit,
             seen: 0,
             signatures: Vec::new(),
             first_problem: None,
@@ -28,7 +37,7 @@ impl Entries {
 
     /// One signature as written, kept if usable. `length` is the only length it may have, where
     /// one is known; `wrong_length` says why another is refused. Errs only past
-    /// [`MAX_SIGNATURES`].
+    /// the limit.
     pub(crate) fn offer(
         &mut self,
         encoding: Encoding,
@@ -48,7 +57,7 @@ impl Entries {
         text: &str,
         length: Option<(usize, &'static str)>,
     ) -> Result<Option<Vec<u8>>, SignatureError> {
-        if self.seen == MAX_SIGNATURES {
+        if self.seen == self.limit {
             return Err(SignatureError::Malformed {
                 field: self.field,
                 why: "too many signatures",

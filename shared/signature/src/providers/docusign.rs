@@ -7,6 +7,7 @@
 use crate::body::Scalar;
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::delivery::{Delivery, SignedHeader, Verified, Window, value};
+use crate::entries::Entries;
 use crate::error::{SignError, SignatureError};
 use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
@@ -27,7 +28,8 @@ const MAX_KEYS: usize = 100;
 fn signatures(headers: &HeaderMap) -> Result<Vec<Vec<u8>>, SignatureError> {
     let malformed = |why| SignatureError::Malformed { field: ANY, why };
     let mut seen = [false; MAX_KEYS + 1];
-    let mut found = Vec::new();
+    let mut found = Entries::with_limit(ANY, MAX_KEYS);
+    let mut any = false;
     for (name, value) in headers {
         let Some(number) = name.as_str().strip_prefix(PREFIX) else {
             continue;
@@ -50,16 +52,22 @@ fn signatures(headers: &HeaderMap) -> Result<Vec<Vec<u8>>, SignatureError> {
         if text.is_empty() {
             continue;
         }
-        let signature = Encoding::Base64.decode(ANY, text)?;
-        if signature.len() != Algorithm::Sha256.output_len() {
-            return Err(malformed("wrong length for an HMAC-SHA256"));
-        }
-        found.push(signature);
+        // One header that does not decode, or is not an HMAC-SHA256's length, is set aside: another
+        // key's header may still match, as DocuSign's own samples check them one by one.
+        any = true;
+        found.offer(
+            Encoding::Base64,
+            text,
+            Some((
+                Algorithm::Sha256.output_len(),
+                Algorithm::Sha256.wrong_length(),
+            )),
+        )?;
     }
-    if found.is_empty() {
+    if !any {
         return Err(SignatureError::Missing(FIRST));
     }
-    Ok(found)
+    found.finish("no signature")
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,14 +194,17 @@ mod tests {
             check(&[(FIRST, good.clone()), (FIRST, good.clone())], "k"),
             Err(SignatureError::Malformed { .. })
         ));
+        // A header that is not a signature is set aside; the good one still matches.
+        check(
+            &[
+                (FIRST, good.clone()),
+                ("x-docusign-signature-2", "AAAA".into()),
+            ],
+            "k",
+        )
+        .unwrap();
         assert!(matches!(
-            check(
-                &[
-                    (FIRST, good.clone()),
-                    ("x-docusign-signature-2", "AAAA".into())
-                ],
-                "k"
-            ),
+            check(&[("x-docusign-signature-2", "AAAA".into())], "k"),
             Err(SignatureError::Malformed { .. })
         ));
         assert_eq!(check(&[], "k"), Err(SignatureError::Missing(FIRST)));
