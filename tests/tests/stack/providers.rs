@@ -13,8 +13,9 @@
 //! GET; and the delivery sent to another provider's source. Afterwards the table and the queues,
 //! read through the emulator, hold exactly the genuine deliveries, each processed once.
 //!
-//! Where the code a variant gets depends on the provider (a signature of the wrong length is
-//! malformed where the provider checks lengths and a mismatch where the comparison fails), the
+//! A signature of the wrong length is malformed from every provider. Where the code a variant
+//! gets still depends on the provider (damaged characters that may still decode, another
+//! provider's delivery, a body without a signature for providers that carry it in the body), the
 //! test asks `inlet_signature` what it answers, requires that answer to be one of the refusals
 //! the variant allows, and then requires exactly that answer from the stack.
 //!
