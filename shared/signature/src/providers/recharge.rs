@@ -1,6 +1,9 @@
 //! Recharge: `X-Recharge-Hmac-Sha256: <hex SHA-256(client secret ‖ body)>`. Despite the header's
 //! name this is no HMAC: the API client secret is written before the raw body and the whole is
-//! hashed once, which is why data (an HMAC scheme) cannot say it.
+//! hashed once, which is why data (an HMAC scheme) cannot say it. A hash of `secret ‖ body` can
+//! be extended without the secret (SHA-256's length extension), but only by appending its padding
+//! (`0x80`, zero bytes, a length) to the body, which then is no JSON object: with `json_body`,
+//! ingest refuses it as `malformed_body` and never queues it.
 
 use crate::crypto::{self, Encoding};
 use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, optional_header, value};
