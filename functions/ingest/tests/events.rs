@@ -1,5 +1,6 @@
-//! Tier 3 (architecture.md § Tests): every file in events/ingest/ is read as the Lambda runtime
-//! reads it (serde into the HTTP API payload 2.0 struct), goes through the ingest handler, and its answer is
+//! Tier 3 (architecture.md § Tests): every file in events/ingest/ (API Gateway's HTTP API events,
+//! and `function-url-*`, a Lambda function URL's) is read as the Lambda runtime reads it (serde into
+//! the payload 2.0 struct both share), goes through the ingest handler, and its answer is
 //! checked as the JSON API Gateway receives — the sample config, the local.env secrets, an
 //! in-memory queue — and must get the answer events/ingest.toml states for it.
 //!
@@ -396,7 +397,7 @@ async fn every_configured_source_has_a_queued_event() {
 }
 
 #[test]
-fn every_event_is_an_http_api_payload_2_0_event() {
+fn every_event_is_a_payload_2_0_event() {
     for file in event_files() {
         let path = events_dir().join(&file);
         let text = std::fs::read_to_string(&path).unwrap();
@@ -433,6 +434,33 @@ fn every_event_is_an_http_api_payload_2_0_event() {
         }
         let seen = lambda::body_bytes(&parsed).unwrap();
         assert_eq!(*seen, body, "{file}: the handler decodes a different body");
+    }
+}
+
+/// The `function-url-*` events are what a Lambda function URL sends: no route and no path
+/// parameters (the handler reads the source from the raw path), the URL's own domain, and the
+/// anonymous caller of `AuthType NONE`. Their cases expect what the HTTP API twins get.
+#[test]
+fn function_url_events_have_the_function_url_shape() {
+    let files: Vec<String> = event_files()
+        .into_iter()
+        .filter(|f| f.starts_with("function-url-"))
+        .collect();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(events_dir().join(&file)).unwrap();
+        let event: Value = serde_json::from_str(&text).unwrap();
+        let context = &event["requestContext"];
+        assert_eq!(event["routeKey"], "$default", "{file}");
+        assert_eq!(context["routeKey"], "$default", "{file}");
+        assert!(event.get("pathParameters").is_none(), "{file}");
+        assert_eq!(context["accountId"], "anonymous", "{file}");
+        let domain = context["domainName"].as_str().unwrap();
+        assert!(
+            domain.ends_with(".on.aws") && domain.contains(".lambda-url."),
+            "{file}: {domain}"
+        );
+        assert_eq!(event["headers"]["host"], domain, "{file}");
     }
 }
 
