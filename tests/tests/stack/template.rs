@@ -9,6 +9,8 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 /// The dashboard, against the metrics the code emits.
 mod dashboard;
+/// API Gateway's HTTP API or a Lambda function URL, as the `FrontDoor` parameter says.
+mod front_door;
 /// The queue's limits and the outage alarm, beside the config that depends on them.
 mod queue_limits;
 
@@ -672,32 +674,18 @@ fn the_payload_bucket_is_private_and_expires_what_it_holds() {
     );
 }
 
-/// Ingest is routed POSTs and, for Meta's and Okta's handshakes, GETs of the same path; and it
-/// may write only the secrets a handshake hands over, named by their own parameter.
+/// Ingest is routed POSTs and, for the handshakes, GETs and HEADs of the same path (when the
+/// front door is the HTTP API: `template/front_door.rs`); and it may write only the secrets a
+/// handshake hands over, named by their own parameter.
 #[test]
 fn handshake_routes_and_enrolment_writes_are_scoped() {
     let template = template();
-    let events = &resource(&template, "IngestFunction")["Events"];
-    let mut routes: Vec<(String, String)> = events
-        .as_hash()
-        .unwrap()
-        .values()
-        .filter(|event| event["Type"].as_str() == Some("HttpApi"))
-        .map(|event| {
-            let properties = &event["Properties"];
-            (
-                properties["Method"].as_str().unwrap().to_owned(),
-                properties["Path"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    routes.sort();
     assert_eq!(
-        routes,
+        front_door::routes(&template),
         [
-            ("GET".to_owned(), "/webhooks/{source}".to_owned()),
-            ("HEAD".to_owned(), "/webhooks/{source}".to_owned()),
-            ("POST".to_owned(), "/webhooks/{source}".to_owned()),
+            "GET /webhooks/{source}",
+            "HEAD /webhooks/{source}",
+            "POST /webhooks/{source}",
         ]
     );
     let policies = resource(&template, "IngestFunction")["Policies"]
