@@ -81,8 +81,25 @@ fn each_front_door_exists_under_its_own_condition() {
             .unwrap()
             .ends_with(":${WebhookApi}/*/*/webhooks/{source}")
     );
-    let url = invoke("UseFunctionUrl");
-    assert_eq!(url["Action"].as_str(), Some("lambda:InvokeFunctionUrl"));
+    // Through the URL only: `lambda:InvokeFunctionUrl` with `AuthType NONE`, and (required of
+    // function URLs made since October 2025) `lambda:InvokeFunction` only when invoked via one.
+    let mut through_url: Vec<(&str, &Yaml)> = permissions
+        .iter()
+        .filter(|(_, p)| p["Condition"].as_str() == Some("UseFunctionUrl"))
+        .map(|(_, p)| {
+            (
+                p["Properties"]["Action"].as_str().unwrap(),
+                &p["Properties"],
+            )
+        })
+        .collect();
+    through_url.sort_by_key(|(action, _)| *action);
+    assert_eq!(through_url.len(), 2, "{through_url:?}");
+    let (action, function) = through_url[0];
+    assert_eq!(action, "lambda:InvokeFunction");
+    assert_eq!(function["InvokedViaFunctionUrl"].as_bool(), Some(true));
+    let (action, url) = through_url[1];
+    assert_eq!(action, "lambda:InvokeFunctionUrl");
     assert_eq!(url["FunctionUrlAuthType"].as_str(), Some("NONE"));
     // No HttpApi events on the function: SAM would make their API unconditionally.
     assert!(template["Resources"]["IngestFunction"]["Properties"]["Events"].is_badvalue());
