@@ -4,6 +4,13 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
+/// Whether a body starts as a JSON object does, after any whitespace: how schemes tell an object
+/// from a form, an array or anything else before reading fields from it. `serde` would read a
+/// struct from an array too, so this is asked first.
+pub(crate) fn is_json_object(body: &[u8]) -> bool {
+    body.trim_ascii_start().first() == Some(&b'{')
+}
+
 /// Fields that name an event in providers' JSON bodies. Every other field is skipped.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]

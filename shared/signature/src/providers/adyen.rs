@@ -13,12 +13,12 @@
 //! changes, names the same event as the delivery it copies.
 
 use crate::body::Scalar;
+use crate::body::is_json_object;
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::delivery::{Delivery, SignedHeader, Verified, Window, value};
 use crate::error::{KeyError, SignError, SignatureError};
 use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, Secrets};
-use crate::providers::x::is_json_object;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use std::fmt;

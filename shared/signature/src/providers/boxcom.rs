@@ -12,7 +12,7 @@
 //! The body's `id` names the event and stays the same when Box retries (`BOX-DELIVERY-ID` does
 //! not); its `trigger` (`FILE.UPLOADED`…) is the event's type.
 
-use crate::body::Scalar;
+use crate::body::{Scalar, is_json_object};
 use crate::clock;
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, optional_header, value};
@@ -91,7 +91,7 @@ fn verify(
         &[delivery.body, timestamp.as_bytes()],
         &signatures,
     )?;
-    let mut event = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
+    let mut event = if is_json_object(delivery.body) {
         serde_json::from_slice::<Event>(delivery.body).unwrap_or_default()
     } else {
         Event::default()

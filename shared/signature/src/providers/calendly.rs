@@ -3,7 +3,7 @@
 //! with a personal access token, or generated for an OAuth app). Every `v1` item is tried. Bodies
 //! are JSON objects whose `event` field is the event type; they carry no event id.
 
-use crate::body::Scalar;
+use crate::body::{Scalar, is_json_object};
 use crate::crypto::Algorithm;
 use crate::crypto::Encoding;
 use crate::custom::CustomScheme;
@@ -37,7 +37,7 @@ fn verify(
 ) -> Result<Verified, SignatureError> {
     SCHEME.check_signature(delivery, keys, window)?;
     // serde reads a struct from an array too: only an object is Calendly's event.
-    let mut body = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
+    let mut body = if is_json_object(delivery.body) {
         serde_json::from_slice::<Body>(delivery.body).unwrap_or_default()
     } else {
         Body::default()

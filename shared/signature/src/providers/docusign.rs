@@ -4,7 +4,7 @@
 //! There is no timestamp, so no replay window applies. JSON messages name their type in `event`;
 //! Connect carries no event id.
 
-use crate::body::Scalar;
+use crate::body::{Scalar, is_json_object};
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::delivery::{Delivery, SignedHeader, Verified, Window, value};
 use crate::entries::Entries;
@@ -80,7 +80,7 @@ fn verify(delivery: &Delivery<'_>, keys: &[Key], _: Window) -> Result<Verified, 
     let signatures = signatures(delivery.headers)?;
     crypto::any_match(Algorithm::Sha256, keys, &[delivery.body], &signatures)?;
     // Connect also sends XML to configurations that ask for it; only JSON names the event.
-    let mut body = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
+    let mut body = if is_json_object(delivery.body) {
         serde_json::from_slice::<Body>(delivery.body).unwrap_or_default()
     } else {
         Body::default()

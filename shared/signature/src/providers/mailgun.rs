@@ -12,7 +12,7 @@
 //! What is signed is the timestamp and token only, never the event: within the replay window, a
 //! captured signature authenticates any body. That is Mailgun's design; the window bounds it.
 
-use crate::body::Scalar;
+use crate::body::{Scalar, is_json_object};
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::delivery::{Delivery, SignedHeader, Verified, Window, value};
 use crate::error::{SignError, SignatureError};
@@ -59,10 +59,6 @@ struct Signed {
     signatures: Vec<String>,
     event_id: Option<String>,
     event_type: Option<String>,
-}
-
-fn is_json_object(body: &[u8]) -> bool {
-    body.trim_ascii_start().first() == Some(&b'{')
 }
 
 fn content_type(delivery: &Delivery<'_>) -> Option<String> {

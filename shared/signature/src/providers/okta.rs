@@ -10,7 +10,7 @@
 //! `X-Okta-Verification-Challenge`, with the same authentication header; the answer is the
 //! challenge back as `{"verification": …}`.
 
-use crate::body::Scalar;
+use crate::body::{Scalar, is_json_object};
 use crate::delivery::{
     Delivery, Handshake, SignedHeader, Verified, Window, header, optional_header, value,
 };
@@ -39,7 +39,7 @@ struct Event {
 fn verify(delivery: &Delivery<'_>, keys: &[Key], _: Window) -> Result<Verified, SignatureError> {
     let secret = header(delivery.headers, AUTHORIZATION)?;
     matches_any(keys, secret.as_bytes())?;
-    let mut event = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
+    let mut event = if is_json_object(delivery.body) {
         serde_json::from_slice::<Event>(delivery.body).unwrap_or_default()
     } else {
         Event::default()

@@ -4,7 +4,7 @@
 //! timestamp, so no replay window applies. Each body is one event object, `{"event": {…}}`, whose
 //! `id` and `event_type` name the delivery.
 
-use crate::body::Scalar;
+use crate::body::{Scalar, is_json_object};
 use crate::crypto::{Algorithm, Encoding};
 use crate::custom::CustomScheme;
 use crate::delivery::{Delivery, SignedHeader, Verified, Window};
@@ -43,7 +43,7 @@ fn verify(
 ) -> Result<Verified, SignatureError> {
     SCHEME.check_signature(delivery, keys, window)?;
     // serde reads a struct from an array too: only an object is PagerDuty's envelope.
-    let mut body = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
+    let mut body = if is_json_object(delivery.body) {
         serde_json::from_slice::<Body>(delivery.body).unwrap_or_default()
     } else {
         Body::default()

@@ -2,7 +2,7 @@
 //! HMAC-SHA256 of `t.body` under the endpoint's webhook secret, where `t` is signed exactly as
 //! written, milliseconds and all. Bodies are JSON events whose `id` and `event` name them.
 
-use crate::body::Scalar;
+use crate::body::{Scalar, is_json_object};
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::custom::CustomScheme;
 use crate::delivery::{Delivery, SignedHeader, Verified, Window, optional_header, value};
@@ -37,7 +37,7 @@ fn verify(
 ) -> Result<Verified, SignatureError> {
     SCHEME.check_signature(delivery, keys, window)?;
     // serde reads a struct from an array too: only an object is a WorkOS event.
-    let mut body = if delivery.body.trim_ascii_start().first() == Some(&b'{') {
+    let mut body = if is_json_object(delivery.body) {
         serde_json::from_slice::<Body>(delivery.body).unwrap_or_default()
     } else {
         Body::default()

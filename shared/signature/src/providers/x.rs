@@ -15,6 +15,7 @@
 //! answered, and a delivery whose body is not a JSON object is refused, whatever its signature:
 //! no answer to a check can pass for a delivery's signature.
 
+use crate::body::is_json_object;
 use crate::challenge::{self, Carrier, Challenge, answering_key};
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::custom::CustomScheme;
@@ -51,10 +52,6 @@ fn is_crc_token(token: &str) -> bool {
     challenge::is_plain_token(token, MAX_CRC_TOKEN, |b| {
         b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'=')
     })
-}
-
-pub(crate) fn is_json_object(body: &[u8]) -> bool {
-    body.trim_ascii_start().first() == Some(&b'{')
 }
 
 /// The names of a JSON object's members, read without building its values.

@@ -8,6 +8,7 @@
 //! `events` list is empty, some signed correctly and some not. The endpoint must answer the
 //! signed ones with an empty 200 and the others with a 401, which a mismatch already gives.
 
+use crate::body::is_json_object;
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window, header, value};
 use crate::error::{SignError, SignatureError};
@@ -28,7 +29,7 @@ struct Batch {
 
 /// Whether the body is intent to receive: a JSON object whose `events` is an empty list.
 fn is_intent_to_receive(body: &[u8]) -> bool {
-    body.trim_ascii_start().first() == Some(&b'{')
+    is_json_object(body)
         && serde_json::from_slice::<Batch>(body)
             .is_ok_and(|batch| batch.events.is_some_and(|events| events.is_empty()))
 }
