@@ -82,21 +82,37 @@ pub(crate) fn echo(challenge: String) -> Handshake {
     }
 }
 
-/// The value of `name` in a query string, decoded as a form would be. Given twice, the request is
-/// no provider's check: which copy to answer would be a guess.
+/// The value of `name` in a query string, decoded as a form would be; `Err` when it appears more
+/// than once, since which copy to read would be a guess.
+fn only_value(query: &str, name: &str) -> Result<Option<String>, ()> {
+    let mut found = None;
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if key == name && found.replace(value.into_owned()).is_some() {
+            return Err(());
+        }
+    }
+    Ok(found)
+}
+
+/// A parameter a signed or enrolling request reads (Meta's, an enrolment token): given twice,
+/// the request is malformed.
+pub(crate) fn query_value(
+    query: &str,
+    name: &'static str,
+) -> Result<Option<String>, SignatureError> {
+    only_value(query, name).map_err(|()| SignatureError::Malformed {
+        field: name,
+        why: "the parameter appears more than once",
+    })
+}
+
+/// A challenge's parameter: given twice, the request is no provider's check.
 pub(crate) fn query_param(
     query: &str,
     name: &'static str,
 ) -> Result<Option<String>, SignatureError> {
-    let mut found = None;
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        if key == name && found.replace(value.into_owned()).is_some() {
-            return Err(SignatureError::NotAHandshake(
-                "a check's parameter appears more than once",
-            ));
-        }
-    }
-    Ok(found)
+    only_value(query, name)
+        .map_err(|()| SignatureError::NotAHandshake("a check's parameter appears more than once"))
 }
 
 /// The key a provider's endpoint check is answered with: the source's first secret, the one it

@@ -4,6 +4,7 @@
 //! handshake secret, compared in constant time: the token is known only to whoever set the
 //! webhook up, so nobody else can install a secret of their choosing.
 
+use crate::challenge::query_value;
 use crate::{Delivery, Key, SignatureError, token};
 
 /// The query parameter that carries the enrolment token.
@@ -14,22 +15,4 @@ pub(crate) fn check(delivery: &Delivery<'_>, keys: &[Key]) -> Result<(), Signatu
     let enrol = query_value(delivery.query.unwrap_or(""), PARAMETER)?
         .ok_or(SignatureError::Missing(PARAMETER))?;
     token::matches_any(keys, enrol.as_bytes())
-}
-
-/// The value of `name` in a query string, decoded as a form would be; appearing twice, the query
-/// is malformed rather than read either way.
-pub(crate) fn query_value(
-    query: &str,
-    name: &'static str,
-) -> Result<Option<String>, SignatureError> {
-    let mut found = None;
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        if key == name && found.replace(value.into_owned()).is_some() {
-            return Err(SignatureError::Malformed {
-                field: name,
-                why: "the parameter appears more than once",
-            });
-        }
-    }
-    Ok(found)
 }

@@ -11,6 +11,7 @@
 //! handshake secret, compared in constant time before the challenge is echoed.
 
 use crate::body::Scalar;
+use crate::challenge::query_value;
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::delivery::{Delivery, Handshake, SignedHeader, Verified, Window, header, value};
 use crate::error::{SignError, SignatureError};
@@ -76,21 +77,6 @@ fn sign(delivery: &Delivery<'_>, key: &Key, _: i64) -> Result<Vec<SignedHeader>,
         HeaderName::from_static(SIGNATURE),
         value(format!("sha256={}", Encoding::Hex.encode(tag.as_slice()))),
     )])
-}
-
-/// The value of `name` in a query string, decoded as a form would be; appearing twice, the query
-/// is malformed rather than read either way.
-fn query_value(query: &str, name: &'static str) -> Result<Option<String>, SignatureError> {
-    let mut found = None;
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        if key == name && found.replace(value.into_owned()).is_some() {
-            return Err(SignatureError::Malformed {
-                field: name,
-                why: "the parameter appears more than once",
-            });
-        }
-    }
-    Ok(found)
 }
 
 /// Every GET is Meta's subscription check or nothing: only POSTs carry notifications.
