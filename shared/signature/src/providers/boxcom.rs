@@ -16,6 +16,7 @@ use crate::body::{Scalar, is_json_object};
 use crate::clock;
 use crate::crypto::{self, Algorithm, Encoding};
 use crate::delivery::{Delivery, SignedHeader, Verified, Window, header, optional_header, value};
+use crate::entries::Entries;
 use crate::error::{SignError, SignatureError};
 use crate::key::Key;
 use crate::provider::{Code, Facts, How, Provider, text_key, text_secrets};
@@ -73,17 +74,18 @@ fn verify(
     })?;
     // One header may be damaged, or signed by a key being replaced, while the other is good: a
     // signature that cannot be one is set aside, and only none at all is malformed.
-    let signatures: Vec<Vec<u8>> = given
-        .iter()
-        .filter_map(|text| Encoding::Base64.decode(PRIMARY, text).ok())
-        .filter(|signature| signature.len() == Algorithm::Sha256.output_len())
-        .collect();
-    if signatures.is_empty() {
-        return Err(SignatureError::Malformed {
-            field: PRIMARY,
-            why: "no base64 HMAC-SHA256 in BOX-SIGNATURE-PRIMARY or -SECONDARY",
-        });
+    let mut entries = Entries::new(PRIMARY);
+    for text in given {
+        let length = (
+            Algorithm::Sha256.output_len(),
+            Algorithm::Sha256.wrong_length(),
+        );
+        entries.offer(Encoding::Base64, text, Some(length))?;
     }
+    let signatures = entries.finish("").map_err(|_| SignatureError::Malformed {
+        field: PRIMARY,
+        why: "no base64 HMAC-SHA256 in BOX-SIGNATURE-PRIMARY or -SECONDARY",
+    })?;
     check_window(seconds, window)?;
     crypto::any_match(
         Algorithm::Sha256,
