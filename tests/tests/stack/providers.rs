@@ -37,7 +37,6 @@ use inlet_testkit::providers as kit;
 use inlet_testkit::{Dev, Emulator, Scratch, free_port, inlet_command};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write as _;
-use std::ops::Range;
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -263,11 +262,6 @@ fn library_verdict(src: &Src, request: &Request, now: i64) -> &'static str {
 
 // ---- where the signature sits, and how to damage it ----
 
-/// Where the encoded signature sits in the signature header's text (see `kit::longest_run`).
-fn encoded_span(scheme: &Scheme, text: &str) -> Range<usize> {
-    kit::longest_run(scheme, text)
-}
-
 /// The request with the signature header's encoded signature replaced by what `edit` makes of it.
 fn with_signature(
     src: &Src,
@@ -276,7 +270,8 @@ fn with_signature(
 ) -> Option<Request> {
     let name = src.signature_header()?;
     let text = request.text(&name);
-    let span = encoded_span(&src.scheme, &text);
+    // The encoded signature, whatever framing surrounds it.
+    let span = kit::longest_run(&src.scheme, &text);
     if span.is_empty() {
         return None;
     }
