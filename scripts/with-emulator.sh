@@ -12,6 +12,26 @@ moto="$root/.venv/bin/moto_server"
 if [ -n "${AWS_ENDPOINT_URL:-}" ] && [ -z "${INLET_OWN_EMULATOR:-}" ]; then
   exec "$@"
 fi
+# So is a running `make dev`'s: `inlet dev` records its emulator in .inlet/stack.json while it runs.
+if [ -z "${INLET_OWN_EMULATOR:-}" ] && [ -f "$root/.inlet/stack.json" ]; then
+  running=$("$root/.venv/bin/python" - "$root/.inlet/stack.json" <<'PY'
+import json, os, sys
+try:
+    state = json.load(open(sys.argv[1]))
+    os.kill(int(state["pid"]), 0)
+    print(state["endpoint"], state["region"])
+except (OSError, ValueError, KeyError):
+    pass
+PY
+)
+  if [ -n "$running" ]; then
+    read -r AWS_ENDPOINT_URL AWS_REGION <<<"$running"
+    export AWS_ENDPOINT_URL AWS_REGION
+    export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+    echo "emulator: the running make dev's, $AWS_ENDPOINT_URL (.inlet/stack.json)" >&2
+    exec "$@"
+  fi
+fi
 
 # 5055: not a port moto (5000), LocalStack (4566) or the usual dev servers (3000, 8000, 8080) take.
 wanted="${EMULATOR_PORT:-5055}"

@@ -11,6 +11,8 @@ use yaml_rust2::{Yaml, YamlLoader};
 mod dashboard;
 /// API Gateway's HTTP API or a Lambda function URL, as the `FrontDoor` parameter says.
 mod front_door;
+/// `LocalEndpointUrl`: an emulator's endpoint for `sam local invoke`, nothing when deployed.
+mod local_endpoint;
 /// The queue's limits and the outage alarm, beside the config that depends on them.
 mod queue_limits;
 
@@ -245,6 +247,7 @@ fn the_template_passes_no_config_in_the_environment() {
     assert_eq!(
         names,
         [
+            "AWS_ENDPOINT_URL",
             "INLET_BUCKET",
             "INLET_DLQ_URL",
             "INLET_MAX_RECEIVE_COUNT",
