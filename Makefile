@@ -127,10 +127,12 @@ browser:
 # No separate `cargo build -p inlet-cli`: the CLI's own integration tests make cargo build the
 # `inlet` binary first, with the features the tests' build already has, where a separate build
 # would compile the AWS SDK a second time with other features. The doc test is the signature
-# crate's usage example.
+# crate's usage example. Last, inlet-core alone, as the default ingest build has it (without the
+# `schemas` feature the workspace turns on): a config naming schemas is refused.
 tests: venv browser
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --locked --doc -p inlet-signature
+	$(CARGO) test --locked -p inlet-core --lib config::schemas
 
 bench:
 	$(CARGO) bench --locked -p inlet-signature -p inlet-aws --bench verify --bench ingest --bench process -- \
@@ -181,13 +183,19 @@ PACKAGED_CONFIG := $(or $(DEPLOY_CONFIG),inlet.toml)
 LAMBDAS ?= ingest process
 UNPACK_INTO ?=
 
+# Ingest is built with its `schemas` feature (JSON Schema checks, about 0.5 MB more) only when the
+# packaged config names schemas.
 # One cargo lambda run per package: only then does it read the package's
 # [package.metadata.lambda.build] (zip format, `include` inlet.toml). lambda_zip.py then checks each
 # zip holds the config it should and rewrites it reproducibly; a package without it fails the build.
 lambda: build-tools
 	rustup target list --installed | grep -x $(LAMBDA_TARGET) >/dev/null || rustup target add $(LAMBDA_TARGET)
 	for function in $(LAMBDAS); do \
-		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 --locked -p inlet-$$function \
+		features=; \
+		if [ $$function = ingest ] && $(PYTHON) scripts/lambda_zip.py --names-schemas "$(PACKAGED_CONFIG)"; then \
+			features="--features schemas"; \
+		fi; \
+		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 --locked -p inlet-$$function $$features \
 			$(if $(DEPLOY_CONFIG),--include "inlet.toml:$(DEPLOY_CONFIG)"); \
 	done
 	$(VENV)/bin/python scripts/lambda_zip.py --config "$(PACKAGED_CONFIG)" \

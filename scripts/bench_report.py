@@ -39,7 +39,12 @@ def main() -> None:
     for provider in providers:
         ns = mean_ns(criterion, "provider", provider)
         print(f"verify {provider:<18}  ~1KiB: {ns / 1000:8.2f} µs per delivery")
-    for name in ("pipeline_2KiB_push", "apigw_event_to_response_2KiB_push"):
+    for name in (
+        "pipeline_2KiB_push",
+        "apigw_event_to_response_2KiB_push",
+        "pipeline_sample_push",
+        "pipeline_sample_push_with_schema",
+    ):
         ns = mean_ns(criterion, f"ingest_{name}")
         print(f"ingest {name:<40}: {ns / 1000:8.2f} µs per request")
     for name in ("batch10_store10ms_concurrent", "batch10_store10ms_sequential"):

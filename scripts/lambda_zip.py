@@ -9,6 +9,10 @@ For each function:
   skips an `include` path it cannot find without a word), when it differs from --config (the
   file that was meant to be packaged), has no sources, or names a secret that is not a reference
   (`env:` or `secretsmanager:`): the zip is uploaded to S3 as it is;
+- adds to the ingest package the JSON Schema files the config's sources name (`schemas`), at
+  the same paths relative to `inlet.toml` as they have relative to the config given, refusing a
+  path that leaves the config's directory or a file that is missing (ingest reads and compiles
+  them at start-up; process only reads ingest's verdict, so its package has none);
 - rewrites the zip reproducibly (entries in a fixed order, fixed timestamps, deflate 9,
   `bootstrap` executable), so the same inputs give the same bytes;
 - prints the zipped size against its budget (ingest 3.5 MB, process 4.5 MB: process carries the
@@ -16,7 +20,8 @@ For each function:
 - with --into DIR, also unpacks the package into DIR (what `sam build` deploys).
 Exits 1 when any package is refused, so the build that made it fails.
 
-Usage: lambda_zip.py [--config PATH] [--into DIR] FUNCTION... (run from the repository root)."""
+Usage: lambda_zip.py [--config PATH] [--into DIR] FUNCTION... (run from the repository root),
+or lambda_zip.py --names-schemas CONFIG (exit 0 when the config names schemas, else 1)."""
 import argparse
 import os
 import sys
@@ -37,6 +42,11 @@ CONFIG = "inlet.toml"
 # A fixed timestamp keeps the archive byte-for-byte reproducible for the same inputs.
 EPOCH = (1980, 1, 1, 0, 0, 0)
 REFERENCES = ("env:", "secretsmanager:")
+# The functions that read the sources' schema files.
+SCHEMA_READERS = {"ingest"}
+# Ingest built with its `schemas` feature (the JSON Schema validator, about 0.5 MB zipped), which
+# the Makefile turns on only when the packaged config names schemas.
+SCHEMA_BUDGETS = {"ingest": 4.0 * 1000 * 1000}
 
 
 class Refused(Exception):
@@ -61,6 +71,26 @@ def secret_fields(config):
             yield f"routes[{i}].action.secret", action["secret"]
 
 
+def schema_files(config, base):
+    """{path in the package: bytes} of every schema file the config's sources name, read
+    relative to `base`, the given config's directory."""
+    files = {}
+    for name, source in config.get("sources", {}).items():
+        schemas = source.get("schemas", {}) if isinstance(source, dict) else {}
+        for event_type, path in (schemas.items() if isinstance(schemas, dict) else []):
+            key = f"sources.{name}.schemas.{event_type}"
+            parts = path.split("/") if isinstance(path, str) else []
+            if not parts or path.startswith("/") or "\\" in path or any(p in ("", "..") for p in parts):
+                raise Refused(f"`{key}` is not a path relative to the config's directory without `..`")
+            inside = "/".join(p for p in parts if p != ".")
+            try:
+                with open(os.path.join(base, *parts), "rb") as schema:
+                    files[inside] = schema.read()
+            except OSError as error:
+                raise Refused(f"`{key}`: {error}") from error
+    return files
+
+
 def check_config(text, expected):
     """The number of sources in the packaged config; Refused when it is not the one to ship."""
     if expected is not None and text != expected:
@@ -76,7 +106,7 @@ def check_config(text, expected):
         if not (isinstance(value, str) and value.startswith(REFERENCES)):
             # Never print the value: it may be the secret itself.
             raise Refused(f"its {CONFIG} has `{key}` that is not an env: or secretsmanager: reference")
-    return len(sources)
+    return len(sources), config
 
 
 def entry(name):
@@ -87,7 +117,7 @@ def entry(name):
     return info
 
 
-def finish(function, expected, into):
+def finish(function, expected, base, into):
     directory = os.path.join("target", "lambda", function)
     archive = os.path.join(directory, "bootstrap.zip")
     if not os.path.exists(archive):
@@ -105,7 +135,12 @@ def finish(function, expected, into):
             f"{archive} has no {CONFIG} beside {BINARY}: the function would not start "
             f"(is `include` in functions/{function}/Cargo.toml, and was cargo lambda run from the repository root?)"
         )
-    sources = check_config(files[CONFIG], expected)
+    sources, config = check_config(files[CONFIG], expected)
+    schemas = schema_files(config, base) if function in SCHEMA_READERS else {}
+    for name in schemas:
+        if name in (BINARY, CONFIG):
+            raise Refused(f"a schema would replace the package's {name}")
+    files.update(schemas)
 
     # The executable first, the rest by name: one order for the same inputs.
     names = [BINARY] + sorted(name for name in files if name != BINARY)
@@ -134,10 +169,11 @@ def finish(function, expected, into):
             os.chmod(path, 0o755 if name == BINARY else 0o644)
 
     zipped = os.path.getsize(archive)
-    budget = BUDGETS.get(function, min(BUDGETS.values()))
+    budget = (SCHEMA_BUDGETS if schemas else BUDGETS).get(function, min(BUDGETS.values()))
     print(
         f"{archive}: {zipped:,} bytes ({zipped / 1e6:.2f} MB; {BINARY} {len(files[BINARY]) / 1e6:.2f} MB, "
-        f"{CONFIG} {len(files[CONFIG]):,} bytes, {sources} sources)"
+        f"{CONFIG} {len(files[CONFIG]):,} bytes, {sources} sources"
+        f"{f', {len(schemas)} schemas' if schemas else ''})"
         f"{f', unpacked into {into}' if into is not None else ''} "
         f"{'ok' if zipped <= budget else 'OVER'} (budget {budget / 1e6:g} MB)"
     )
@@ -145,7 +181,18 @@ def finish(function, expected, into):
         raise Refused(f"{archive} is over the {budget / 1e6:g} MB budget")
 
 
+def names_schemas(path):
+    """Whether the config at `path` names schemas: exit status 0 if so, 1 if not (the Makefile
+    builds ingest with its `schemas` feature then)."""
+    with open(path, "rb") as source:
+        config = tomllib.load(source)
+    sources = config.get("sources", {})
+    return any(isinstance(s, dict) and s.get("schemas") for s in sources.values())
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--names-schemas":
+        sys.exit(0 if names_schemas(sys.argv[2]) else 1)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", help=f"the file that should be packaged as {CONFIG}")
     parser.add_argument("--into", help="also unpack each package into this directory")
@@ -154,6 +201,8 @@ def main():
     if args.into is not None and len(args.functions) != 1:
         parser.error("--into takes one function: each is unpacked on its own")
     expected = None
+    # Schema paths are relative to the config given; cargo lambda packaged ./inlet.toml otherwise.
+    base = os.path.dirname(args.config or CONFIG) or "."
     if args.config is not None:
         try:
             with open(args.config, "rb") as source:
@@ -164,7 +213,7 @@ def main():
     refused = []
     for function in args.functions:
         try:
-            finish(function, expected, args.into)
+            finish(function, expected, base, args.into)
         except Refused as reason:
             print(f"lambda_zip.py: {function}: {reason}", file=sys.stderr)
             refused.append(function)

@@ -27,9 +27,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import threading
+import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -217,6 +219,15 @@ class Sam:
             ) from None
 
 
+def copy_schemas(config_text: str, source_dir: Path, into: Path) -> None:
+    """The schema files the config's sources name, copied beside the made config at the same
+    relative paths (they are read, and packaged, relative to the config)."""
+    for source in tomllib.loads(config_text).get("sources", {}).values():
+        for path in source.get("schemas", {}).values():
+            (into / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source_dir / path, into / path)
+
+
 def standard_webhooks_valid(headers: dict, body: bytes, secret: str) -> bool:
     """The forward's signature, checked as the agent would (Standard Webhooks, whsec_ key)."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
@@ -325,6 +336,7 @@ def main() -> int:
                 SAMPLE_FORWARD_URL, target.url
             )
         )
+        copy_schemas(config_text, Path(args.config).parent, WORK)
         sam.build(config, WORK / "build.log")
         run_checks(args, stack, target, sam, env)
     except Failed as failure:

@@ -32,7 +32,12 @@ pub fn run(globals: &Globals, _args: &CheckArgs) -> Result<Report, CliError> {
             }),
         ),
     };
-    let checked = Config::check_against(&text, queue);
+    // Schema files are relative to the config, as the functions read them.
+    let base = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let checked = Config::check_against(&text, base, queue);
     let mut problems = checked.problems.clone();
     problems.extend(queue_problem);
     let mut not_checked = Vec::new();

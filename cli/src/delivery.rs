@@ -5,6 +5,7 @@ use crate::globals::Globals;
 use crate::sending::now_secs;
 use clap::ArgGroup;
 use http::{HeaderMap, HeaderName, HeaderValue};
+use inlet_core::config::SourceSchemas;
 use inlet_signature::{Delivery, Key, Scheme};
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -62,6 +63,8 @@ pub struct Prepared {
     pub now: i64,
     /// The source's replay window, when the key came from a source.
     pub tolerance_secs: Option<u64>,
+    /// The source's schemas (compiled), when the key came from a source.
+    pub schemas: Option<SourceSchemas>,
 }
 
 impl Prepared {
@@ -81,34 +84,36 @@ impl DeliveryArgs {
         let headers = parse_headers(&self.headers)?;
         let body = self.read_body()?;
         let now = self.now.unwrap_or_else(now_secs);
-        let (scheme, keys, configured_url, tolerance_secs) = match (&self.source, &self.scheme) {
-            (Some(name), _) => {
-                let config = globals.load_config()?;
-                let source = globals.source(&config, name)?;
-                let keys = globals.resolver()?.source_keys(source).await?;
-                (
-                    source.scheme.clone(),
-                    keys,
-                    source.url.clone(),
-                    Some(source.tolerance_secs),
-                )
-            }
-            (None, Some(name)) => {
-                let scheme = named_scheme(name)?;
-                let secret = self.secret.as_deref().unwrap_or_default();
-                let key = match usage {
-                    KeyUse::Verify => scheme.key(secret)?,
-                    KeyUse::Sign => scheme.signing_key(secret)?,
-                };
-                (scheme, vec![key], None, None)
-            }
-            // clap's required group rules this out; say so rather than guess.
-            (None, None) => {
-                return Err(CliError::Usage(
-                    "give --source NAME, or --scheme SCHEME with --secret VALUE".into(),
-                ));
-            }
-        };
+        let (scheme, keys, configured_url, tolerance_secs, schemas) =
+            match (&self.source, &self.scheme) {
+                (Some(name), _) => {
+                    let config = globals.load_config()?;
+                    let source = globals.source(&config, name)?;
+                    let keys = globals.resolver()?.source_keys(source).await?;
+                    (
+                        source.scheme.clone(),
+                        keys,
+                        source.url.clone(),
+                        Some(source.tolerance_secs),
+                        Some(source.schemas.clone()),
+                    )
+                }
+                (None, Some(name)) => {
+                    let scheme = named_scheme(name)?;
+                    let secret = self.secret.as_deref().unwrap_or_default();
+                    let key = match usage {
+                        KeyUse::Verify => scheme.key(secret)?,
+                        KeyUse::Sign => scheme.signing_key(secret)?,
+                    };
+                    (scheme, vec![key], None, None, None)
+                }
+                // clap's required group rules this out; say so rather than guess.
+                (None, None) => {
+                    return Err(CliError::Usage(
+                        "give --source NAME, or --scheme SCHEME with --secret VALUE".into(),
+                    ));
+                }
+            };
         if self.url.is_some() && !scheme.signs_url() {
             return Err(CliError::Usage(format!(
                 "--url: the {} scheme does not sign the URL",
@@ -145,6 +150,7 @@ impl DeliveryArgs {
             method,
             now,
             tolerance_secs,
+            schemas,
         })
     }
 

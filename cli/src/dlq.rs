@@ -9,7 +9,7 @@ use crate::Report;
 use crate::error::CliError;
 use crate::state::Target;
 use inlet_core::envelope::Envelope;
-use inlet_core::process::{ATTEMPTS, RETRIES_EXHAUSTED, ROUTE_ERRORS, ROUTES};
+use inlet_core::process::{ATTEMPTS, RETRIES_EXHAUSTED, ROUTE_ERRORS, ROUTES, SCHEMA_ERRORS};
 use inlet_local::{self as local, DeadLetter, Progress, Selection, StackSettings};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -423,6 +423,9 @@ impl Numbered<'_> {
             // each); null for a letter of the whole record.
             "routes": failed_routes(&self.letter.attributes),
             "route_errors": route_errors(&self.letter.attributes),
+            // Where the body breaks its schema (`[{pointer, message}]`); null unless the reason
+            // is schema_invalid.
+            "schema_errors": schema_errors(&self.letter.attributes),
             "headers": envelope.map(|e| &e.headers),
             "body": text,
             "body_ref": self.body_ref(),
@@ -454,6 +457,7 @@ fn describe(text: &mut String, copy: &Numbered<'_>) {
         let _ = writeln!(text, "  attempts:  {attempts}");
     }
     describe_routes(text, &letter.attributes);
+    describe_schema_errors(text, &letter.attributes);
     let _ = writeln!(
         text,
         "  source:    {}",
@@ -474,7 +478,13 @@ fn describe(text: &mut String, copy: &Numbered<'_>) {
         .filter(|(name, _)| {
             !matches!(
                 name.as_str(),
-                "reason" | "source" | "failed_at" | ROUTES | ROUTE_ERRORS | ATTEMPTS
+                "reason"
+                    | "source"
+                    | "failed_at"
+                    | ROUTES
+                    | ROUTE_ERRORS
+                    | ATTEMPTS
+                    | SCHEMA_ERRORS
             )
         })
         .map(|(name, value)| format!("{name}={value}"))
@@ -521,16 +531,52 @@ fn attempts(attributes: &BTreeMap<String, String>) -> Option<u32> {
     attributes.get(ATTEMPTS)?.trim().parse().ok()
 }
 
-/// Why each route failed (the `route_errors` attribute, a JSON object), parsed; the text as it
-/// is if it does not parse.
-fn route_errors(attributes: &BTreeMap<String, String>) -> Option<serde_json::Value> {
-    let text = attributes.get(ROUTE_ERRORS)?;
+/// Where a `schema_invalid` letter's body breaks its schema (the `schema_errors` attribute, a
+/// JSON array of `{pointer, message}`), parsed; the text as it is if it does not parse.
+fn schema_errors(attributes: &BTreeMap<String, String>) -> Option<serde_json::Value> {
+    json_attribute(attributes, SCHEMA_ERRORS, serde_json::Value::is_array)
+}
+
+/// The JSON an attribute holds when it parses to what `fits` takes; its text otherwise.
+fn json_attribute(
+    attributes: &BTreeMap<String, String>,
+    name: &str,
+    fits: fn(&serde_json::Value) -> bool,
+) -> Option<serde_json::Value> {
+    let text = attributes.get(name)?;
     Some(
         serde_json::from_str::<serde_json::Value>(text)
             .ok()
-            .filter(serde_json::Value::is_object)
+            .filter(fits)
             .unwrap_or_else(|| serde_json::Value::String(text.clone())),
     )
+}
+
+/// One line per schema error: `  schema:    /repository: "id" is a required property`.
+fn describe_schema_errors(text: &mut String, attributes: &BTreeMap<String, String>) {
+    let Some(errors) = schema_errors(attributes) else {
+        return;
+    };
+    let Some(errors) = errors.as_array() else {
+        let _ = writeln!(text, "  schema:    {errors}");
+        return;
+    };
+    for error in errors {
+        let pointer = error["pointer"].as_str().unwrap_or("");
+        let message = error["message"].as_str().unwrap_or("");
+        let at = if pointer.is_empty() {
+            "(the body)"
+        } else {
+            pointer
+        };
+        let _ = writeln!(text, "  schema:    {at}: {message}");
+    }
+}
+
+/// Why each route failed (the `route_errors` attribute, a JSON object), parsed; the text as it
+/// is if it does not parse.
+fn route_errors(attributes: &BTreeMap<String, String>) -> Option<serde_json::Value> {
+    json_attribute(attributes, ROUTE_ERRORS, serde_json::Value::is_object)
 }
 
 /// One line per failed route with its reason and message, as far as the letter says: a letter

@@ -7,6 +7,7 @@ mod delivery;
 mod dev;
 mod dlq;
 mod error;
+mod event_type;
 mod fixtures;
 mod globals;
 mod json;
@@ -14,6 +15,7 @@ mod payload;
 mod providers;
 mod replay;
 mod routes;
+mod schema;
 mod send;
 mod sending;
 mod sign;
@@ -65,6 +67,9 @@ enum Command {
     Routes(routes::RoutesArgs),
     /// List the named providers: signature header, what is signed, secret format, handshake.
     Providers(providers::ProvidersArgs),
+    /// Infer a starting JSON Schema per source and event type from deliveries seen (`schema
+    /// infer`): the local stack's history, or --from sample files.
+    Schema(schema::SchemaArgs),
 }
 
 /// What a command has to say, and how the process should end.
@@ -94,6 +99,7 @@ async fn main() -> ExitCode {
         Command::Providers(args) => providers::run(&args),
         Command::Check(args) => check::run(&cli.globals, &args),
         Command::Routes(args) => routes::run(&cli.globals, &args).await,
+        Command::Schema(args) => schema::run(&cli.globals, &args),
     };
     match result {
         Ok(report) => {

@@ -1,10 +1,11 @@
-//! `inlet verify`: the verdict the ingest function would reach on a delivery's signature.
+//! `inlet verify`: the verdict the ingest function would reach on a delivery's signature, and
+//! with --source on its body against the source's schema for its event type.
 
 use crate::Report;
 use crate::delivery::{DeliveryArgs, KeyUse};
 use crate::error::CliError;
 use crate::globals::Globals;
-use inlet_core::config::Defaults;
+use inlet_core::config::{Defaults, OnInvalid, SourceSchemas};
 use inlet_signature::Window;
 use std::fmt::Write as _;
 
@@ -49,8 +50,18 @@ pub async fn run(globals: &Globals, args: &VerifyArgs) -> Result<Report, CliErro
                 if let Some((name, _)) = &handshake.header {
                     let _ = writeln!(text, "handshake header: {name}");
                 }
+                return Ok(Report::ok(text));
             }
-            Ok(Report::ok(text))
+            let conforms = schema_verdict(
+                &mut text,
+                prepared.schemas.as_ref(),
+                verified.event_type.as_deref(),
+                &prepared.body,
+            );
+            Ok(Report {
+                stdout: text,
+                code: if conforms { 0 } else { 1 },
+            })
         }
         Err(error) => {
             let _ = writeln!(text, "invalid: {}: {error}", error.code());
@@ -60,4 +71,50 @@ pub async fn run(globals: &Globals, args: &VerifyArgs) -> Result<Report, CliErro
             })
         }
     }
+}
+
+/// The body against the source's schema for `event_type`, as ingest checks it: a `schema:` line
+/// (and one per error); `false` when it breaks the schema.
+fn schema_verdict(
+    text: &mut String,
+    schemas: Option<&SourceSchemas>,
+    event_type: Option<&str>,
+    body: &[u8],
+) -> bool {
+    let Some(schemas) = schemas else {
+        return true;
+    };
+    let Some(schema) = schemas.for_type(event_type) else {
+        if !schemas.is_empty() {
+            let _ = writeln!(text, "schema: none for this event type");
+        }
+        return true;
+    };
+    let Some(validator) = schema.validator.as_deref() else {
+        return true;
+    };
+    let errors = inlet_core::schema::check(validator, body);
+    if errors.is_empty() {
+        let _ = writeln!(text, "schema: conforms to {}", schema.path);
+        return true;
+    }
+    let what = match schemas.on_invalid {
+        OnInvalid::Reject => "ingest answers 422",
+        OnInvalid::DeadLetter => "ingest queues it, process dead-letters it",
+    };
+    let _ = writeln!(
+        text,
+        "schema_invalid: breaks {} ({what}: on_invalid = \"{}\")",
+        schema.path,
+        schemas.on_invalid.as_str()
+    );
+    for error in errors {
+        let at = if error.pointer.is_empty() {
+            "(the body)"
+        } else {
+            error.pointer.as_str()
+        };
+        let _ = writeln!(text, "  {at}: {}", error.message);
+    }
+    false
 }

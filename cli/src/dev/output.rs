@@ -141,6 +141,7 @@ mod tests {
             body_b64: None,
             replay: None,
             body_ref: None,
+            schema_errors: None,
         };
         assert_eq!(
             log_action_line(&envelope, 1229, None),

@@ -253,6 +253,7 @@ mod tests {
             body_b64: None,
             replay: None,
             body_ref: None,
+            schema_errors: None,
         };
         envelope.set_body(b"{}");
         envelope

@@ -2,20 +2,14 @@
 //! scheme keeps, the event type read the way ingest reads it, and why ingest would not queue it.
 
 use super::explain::quoted;
-use crate::sending::now_secs;
 use http::HeaderMap;
 use inlet_core::config::Source;
 use inlet_core::envelope::{self, Envelope};
-use inlet_signature::{Delivery, Scheme, Window};
+use inlet_signature::Scheme;
 use serde_json::Value;
 
 /// The event id of the envelope a test builds: its key is `SOURCE#test`.
 pub(super) const TEST_EVENT_ID: &str = "test";
-/// Ingest drops an event type longer than this (it would not be a valid message attribute).
-const MAX_EVENT_TYPE_LEN: usize = 256;
-/// Throwaway secrets the delivery is signed and verified with, only to read its type through
-/// the scheme's own code.
-const SEED: &[u8] = b"inlet routes test: a throwaway key";
 
 /// Where the event type came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +70,7 @@ pub(super) fn test_delivery<'c>(
             if ignored.len() == 1 { "it" } else { "them" }
         ));
     }
-    let read = read_delivery(source, headers, body);
+    let read = crate::event_type::read(&source.scheme, source.url.as_deref(), headers, body);
     let handshake = read.as_ref().is_ok_and(|read| read.handshake);
     let (event_type, type_from) = match event_type {
         Some(given) => (Some(given), TypeFrom::Given),
@@ -143,6 +137,7 @@ pub(super) fn test_delivery<'c>(
         body_b64: None,
         replay: None,
         body_ref: None,
+        schema_errors: None,
     };
     envelope.set_body(body);
     Tested {
@@ -153,87 +148,6 @@ pub(super) fn test_delivery<'c>(
         type_from,
         not_queued,
         notes,
-    }
-}
-
-/// What the source's scheme reads from a delivery.
-#[derive(Debug, Default)]
-struct Read {
-    /// As ingest would queue it.
-    event_type: Option<String>,
-    /// Whether it is a handshake ingest answers instead of queueing (Slack's `url_verification`).
-    handshake: bool,
-}
-
-/// What the source's scheme reads from this delivery, through the scheme's own code: the
-/// delivery is signed with a throwaway key and verified with it, as ingest verifies, so the type
-/// is exactly the one ingest would queue. The delivery's own signature headers are replaced; the
-/// replay window is not applied (a saved delivery's timestamp is old).
-fn read_delivery(source: &Source, headers: &HeaderMap, body: &[u8]) -> Result<Read, String> {
-    let scheme = &source.scheme;
-    let (sign_secret, verify_secret) = match scheme {
-        Scheme::None => return Ok(Read::default()),
-        Scheme::Provider(provider) => {
-            let secrets = provider.secrets_for_seed(SEED);
-            (secrets.sign, secrets.verify)
-        }
-        Scheme::Hmac(custom) => {
-            let text = match custom.key_encoding {
-                Some(encoding) => encoding.encode(SEED),
-                None => String::from_utf8_lossy(SEED).into_owned(),
-            };
-            (text.clone(), text)
-        }
-        Scheme::Token(_) => {
-            let text = String::from_utf8_lossy(SEED).into_owned();
-            (text.clone(), text)
-        }
-    };
-    let signing = scheme
-        .signing_key(&sign_secret)
-        .map_err(|e| e.to_string())?;
-    let key = scheme.key(&verify_secret).map_err(|e| e.to_string())?;
-    let now = now_secs();
-    let mut map = headers.clone();
-    for header in scheme.authenticating_headers() {
-        map.remove(header);
-    }
-    let body = match scheme.sign_body(body, &signing, now) {
-        Some(signed) => signed.map_err(|e| e.to_string())?,
-        None => body.to_vec(),
-    };
-    let url = source.url.as_deref();
-    let added = scheme
-        .sign(&delivery(&map, &body, url), &signing, now)
-        .map_err(|e| e.to_string())?;
-    for (name, value) in added {
-        map.insert(name, value);
-    }
-    let window = Window {
-        now,
-        tolerance_secs: u64::MAX,
-    };
-    let verified = scheme
-        .verify(&delivery(&map, &body, url), &[key], window)
-        .map_err(|e| e.to_string())?;
-    Ok(Read {
-        // A type ingest would drop is no type.
-        event_type: verified.event_type.filter(|t| {
-            t.len() <= MAX_EVENT_TYPE_LEN
-                && !t.chars().any(|c| matches!(c, '\u{FFFE}' | '\u{FFFF}'))
-        }),
-        handshake: verified.handshake.is_some(),
-    })
-}
-
-/// A POST of `body` with `headers` to `url`, as ingest hands it to the scheme.
-fn delivery<'a>(headers: &'a HeaderMap, body: &'a [u8], url: Option<&'a str>) -> Delivery<'a> {
-    Delivery {
-        headers,
-        body,
-        url,
-        method: "POST",
-        query: None,
     }
 }
 

@@ -4,5 +4,7 @@ mod check;
 mod common;
 mod fixtures;
 mod routes;
+mod schema_infer;
+mod schemas;
 mod send;
 mod sign_verify;

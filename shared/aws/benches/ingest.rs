@@ -19,7 +19,32 @@ const CONFIG: &str =
     "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\nevents = [\"push\"]\n";
 
 fn pipeline() -> Ingest<DiscardQueue, MemorySecrets> {
-    let config = Config::parse(CONFIG).unwrap();
+    pipeline_for(Config::parse(CONFIG).unwrap())
+}
+
+/// The pipeline with `events/schemas/github/push.json` as the source's push schema: a config
+/// in a scratch directory beside a copy of it (schema paths are relative to the config).
+fn pipeline_with_schema() -> (Ingest<DiscardQueue, MemorySecrets>, std::path::PathBuf) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = std::env::temp_dir().join(format!("inlet-bench-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        root.join("events/schemas/github/push.json"),
+        dir.join("push.json"),
+    )
+    .unwrap();
+    let path = dir.join("inlet.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "{CONFIG}on_invalid = \"reject\"\n[sources.github.schemas]\npush = \"push.json\"\n"
+        ),
+    )
+    .unwrap();
+    (pipeline_for(Config::load(&path).unwrap()), dir)
+}
+
+fn pipeline_for(config: Config) -> Ingest<DiscardQueue, MemorySecrets> {
     let env = Env::Map([("GH".to_owned(), "bench-secret".to_owned())].into());
     let keys = ready(KeyRing::load(
         &config,
@@ -27,6 +52,22 @@ fn pipeline() -> Ingest<DiscardQueue, MemorySecrets> {
     ))
     .unwrap();
     Ingest::new(config, keys, DiscardQueue, false)
+}
+
+/// The sample GitHub push (`events/payloads/github-push.json`, placeholders filled in as
+/// `inlet fixtures` fills them) as GitHub sends it, signed: the delivery the schema cases check.
+fn sample_push() -> (HeaderMap, Vec<u8>) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let payload: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("events/payloads/github-push.json")).unwrap(),
+    )
+    .unwrap();
+    let body = payload["body"]
+        .to_string()
+        .replace("\"{{now}}\"", &NOW.to_string())
+        .replace("{{now_iso}}", "2026-11-22T13:00:00Z")
+        .into_bytes();
+    signed_push(body)
 }
 
 /// A GitHub push of about 2 KiB, a typical delivery.
@@ -41,6 +82,10 @@ fn push() -> (HeaderMap, Vec<u8>) {
         commits.join(",")
     )
     .into_bytes();
+    signed_push(body)
+}
+
+fn signed_push(body: Vec<u8>) -> (HeaderMap, Vec<u8>) {
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     headers.insert("x-github-event", HeaderValue::from_static("push"));
@@ -113,6 +158,26 @@ fn handler(c: &mut Criterion) {
     c.bench_function("ingest/pipeline_2KiB_push", |b| {
         b.iter(|| ready(ingest.handle(black_box(&request), NOW * 1000)).status)
     });
+
+    // What a schema costs: the same sample push through a source without one and with one.
+    let (with_schema, scratch) = pipeline_with_schema();
+    let (headers_sample, body_sample) = sample_push();
+    let sample = IngestRequest {
+        headers: &headers_sample,
+        body: &body_sample,
+        ..request
+    };
+    for (name, pipeline) in [
+        ("ingest/pipeline_sample_push", &ingest),
+        ("ingest/pipeline_sample_push_with_schema", &with_schema),
+    ] {
+        let reply = ready(pipeline.handle(&sample, NOW * 1000));
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        c.bench_function(name, |b| {
+            b.iter(|| ready(pipeline.handle(black_box(&sample), NOW * 1000)).status)
+        });
+    }
+    let _ = std::fs::remove_dir_all(scratch);
 
     let event = api_gateway_event(&headers, &body);
     c.bench_function("ingest/apigw_event_to_response_2KiB_push", |b| {

@@ -41,6 +41,7 @@ fn bodies(run: usize) -> Vec<(String, String)> {
                 body_b64: None,
                 replay: None,
                 body_ref: None,
+                schema_errors: None,
             };
             envelope.set_body(br#"{"ref":"refs/heads/main"}"#);
             (format!("m{i}"), envelope.to_json())

@@ -164,8 +164,8 @@ fn required(name: &'static str) -> Result<String, WiringError> {
         .ok_or(WiringError::MissingVariable(name))
 }
 
-/// What both functions read at start-up: the config (`load`: [`Config::from_env`], or for ingest
-/// [`Config::from_env_for_ingest`]), the SDK config and the secret resolver. Any problem stops
+/// What both functions read at start-up: the config (`load`: [`Config::from_env_for_ingest`] or
+/// [`Config::from_env_for_process`]), the SDK config and the secret resolver. Any problem stops
 /// the function before it serves anything: fail closed.
 fn start(
     load: fn() -> Result<Config, ConfigError>,
@@ -214,7 +214,7 @@ where
     H: Handler + 'static,
     F: FnOnce(Router) -> H,
 {
-    let (config, clients, resolver) = start(Config::from_env)?;
+    let (config, clients, resolver) = start(Config::from_env_for_process)?;
     let resources = Resources {
         queue_url: required("INLET_QUEUE_URL")?,
         dead_letter_queue_url: required("INLET_DLQ_URL")?,

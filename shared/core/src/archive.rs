@@ -287,6 +287,7 @@ mod tests {
             body_b64: None,
             replay: None,
             body_ref: None,
+            schema_errors: None,
         };
         envelope.set_body(format!("{{\"id\":\"{event_id}\"}}").as_bytes());
         envelope

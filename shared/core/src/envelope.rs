@@ -38,6 +38,11 @@ pub struct Envelope {
     /// message limit: where ingest stored the body (a claim check, [`crate::claims`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_ref: Option<BodyRef>,
+    /// Set by ingest when the body breaks its source's schema and the source's `on_invalid` is
+    /// `dead_letter`: the first errors. Process dead-letters such an event as `schema_invalid`
+    /// before any route runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_errors: Option<Vec<crate::schema::SchemaError>>,
 }
 
 /// Where a claim-checked body is, as the envelope carries it (`body_ref`).
@@ -194,6 +199,7 @@ mod tests {
             body_b64: None,
             replay: None,
             body_ref: None,
+            schema_errors: None,
         }
     }
 

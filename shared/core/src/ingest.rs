@@ -5,10 +5,11 @@
 //! queue has stored it.
 
 use crate::claims::{self, OffloadError, PayloadStore};
-use crate::config::{Config, QUEUED_ENVELOPE_LIMIT, Source};
+use crate::config::{Config, OnInvalid, QUEUED_ENVELOPE_LIMIT, Source};
 use crate::envelope::{self, Envelope};
 use crate::metrics::{self, Metrics};
 use crate::ports::{FifoIds, OutgoingMessage, Queue, QueueError, SecretStore};
+use crate::schema::{self, SCHEMA_INVALID, SchemaError};
 use crate::secrets::{KeyRing, SecretError};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use inlet_signature::clock;
@@ -388,8 +389,15 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
                 Outcome::Ignored,
             );
         }
+        let schema_errors = match schema_verdict(source, event_type.as_deref(), request.body) {
+            Ok(errors) => errors,
+            Err(refusal) => return refusal,
+        };
         let event_id = usable_event_id(verified.event_id, request.body);
         let key = envelope::idempotency_key(&source.name, &event_id);
+        if let Some(errors) = &schema_errors {
+            tracing::warn!(source = %source.name, key = %key, schema_errors = errors.len(), "breaks its schema: queued to be dead-lettered");
+        }
         let mut envelope = Envelope {
             v: envelope::VERSION,
             key: key.clone(),
@@ -403,6 +411,7 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             body_b64: None,
             replay: None,
             body_ref: None,
+            schema_errors,
         };
         envelope.set_body(request.body);
         self.enqueue(source, envelope, key, now_ms).await
@@ -479,6 +488,45 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
                     ),
                 }
             }
+        }
+    }
+}
+
+/// The body against the source's schema for its event type, if it has one: `Ok(None)` when it
+/// conforms or no schema applies, `Ok(Some(errors))` to queue it with its errors (`on_invalid =
+/// "dead_letter"`), `Err` the 422 to answer (`"reject"`).
+fn schema_verdict(
+    source: &Source,
+    event_type: Option<&str>,
+    body: &[u8],
+) -> Result<Option<Vec<SchemaError>>, Reply> {
+    let Some(validator) = source
+        .schemas
+        .for_type(event_type)
+        .and_then(|schema| schema.validator.as_deref())
+    else {
+        return Ok(None);
+    };
+    let errors = schema::check(validator, body);
+    if errors.is_empty() {
+        return Ok(None);
+    }
+    match source.schemas.on_invalid {
+        OnInvalid::DeadLetter => Ok(Some(errors)),
+        OnInvalid::Reject => {
+            let message = match event_type {
+                Some(event_type) => {
+                    format!("the body does not match the schema for event type `{event_type}`")
+                }
+                None => "the body does not match this source's schema".to_owned(),
+            };
+            Err(Reply::json(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &serde_json::json!({ "error": SCHEMA_INVALID, "message": message, "errors": errors }),
+                Outcome::Rejected {
+                    code: SCHEMA_INVALID,
+                },
+            ))
         }
     }
 }

@@ -13,5 +13,6 @@ pub mod ingest;
 pub mod metrics;
 pub mod ports;
 pub mod process;
+pub mod schema;
 pub mod secrets;
 pub mod telemetry;

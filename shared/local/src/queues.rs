@@ -3,7 +3,7 @@
 use crate::{StackError, failed};
 use aws_sdk_sqs::types::QueueAttributeName;
 use inlet_core::envelope::Envelope;
-use inlet_core::process::{ORIGIN_MESSAGE_ID, ROUTE_ERRORS};
+use inlet_core::process::{ORIGIN_MESSAGE_ID, ROUTE_ERRORS, SCHEMA_ERRORS};
 
 /// A message in the dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -289,7 +289,7 @@ pub async fn redrive_selected(
             .filter(|(n, _)| {
                 !matches!(
                     n.as_str(),
-                    "reason" | "failed_at" | ROUTE_ERRORS | ORIGIN_MESSAGE_ID
+                    "reason" | "failed_at" | ROUTE_ERRORS | SCHEMA_ERRORS | ORIGIN_MESSAGE_ID
                 )
             })
             .map(|(n, v)| (n.as_str(), v.as_str()));

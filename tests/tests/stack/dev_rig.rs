@@ -189,8 +189,23 @@ impl Rig {
     /// `inlet dev` reaches the emulator through a proxy that passes DynamoDB's requests one at
     /// a time, so its conditional writes race as on DynamoDB (see `serial`).
     pub(crate) async fn start_with(config: &str, dev_args: &[&str]) -> Self {
+        Self::start_with_files(config, &[], dev_args).await
+    }
+
+    /// [`Rig::start_with`], with `files` (path relative to the config, text) written beside the
+    /// config first: the schemas it names.
+    pub(crate) async fn start_with_files(
+        config: &str,
+        files: &[(&str, &str)],
+        dev_args: &[&str],
+    ) -> Self {
         let scratch = Scratch::with_prefix("inlet-routing");
         std::fs::write(scratch.0.join("inlet.toml"), config).unwrap();
+        for (path, text) in files {
+            let path = scratch.0.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
         std::fs::write(scratch.0.join("local.env"), env_file()).unwrap();
         let emulator = Emulator::start();
         let serial = OneAtATime::start(emulator.endpoint()).await;

@@ -20,4 +20,5 @@ mod outages;
 mod providers;
 mod replay;
 mod routing;
+mod schemas;
 mod template;

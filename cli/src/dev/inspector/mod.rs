@@ -25,6 +25,7 @@ use inlet_core::config::Route;
 use inlet_core::envelope::Envelope;
 use inlet_core::ingest::{Outcome, Reply};
 use inlet_core::process::RecordOutcome;
+use inlet_core::schema::{SCHEMA_INVALID, SchemaError};
 use inlet_local::Poll;
 use progress::{Receipt, dead_letter_messages, progress_of, route_states};
 use std::collections::HashMap;
@@ -214,6 +215,14 @@ impl Inspector {
             // What a dead letter's reason does not say: its routes' own words, else the last
             // error of the runs.
             let last_error = dead_letter_messages(routes)
+                .or_else(|| {
+                    // A body that broke its schema: where, as ingest found it.
+                    let errors = received.envelope.as_ref()?.schema_errors.as_ref()?;
+                    Some(format!(
+                        "breaks its schema: {}",
+                        inlet_core::schema::describe(errors)
+                    ))
+                })
                 .or_else(|| mine.iter().rev().find_map(|r| r.error()).map(str::to_owned));
             let comes_back = batch.comes_back(index);
             let receipt = Receipt {
@@ -332,6 +341,24 @@ fn adopted(envelope: &Envelope) -> Arrival {
     }
 }
 
+/// What a refusal says: its message, and for `schema_invalid` where the body breaks its
+/// schema.
+fn rejection_detail(code: &str, answer: Option<&serde_json::Value>) -> String {
+    let message = answer
+        .and_then(|v| v.get("message")?.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let errors = answer
+        .filter(|_| code == SCHEMA_INVALID)
+        .and_then(|v| serde_json::from_value::<Vec<SchemaError>>(v.get("errors")?.clone()).ok());
+    match errors {
+        Some(errors) if !errors.is_empty() => {
+            format!("{message}: {}", inlet_core::schema::describe(&errors))
+        }
+        _ => message,
+    }
+}
+
 /// The delivery as ingest answered it.
 fn arrival(seen: &Seen<'_>, source: Option<&str>, reply: &Reply, replay: Option<&str>) -> Arrival {
     let answer: Option<serde_json::Value> = serde_json::from_str(&reply.body).ok();
@@ -367,10 +394,10 @@ fn arrival(seen: &Seen<'_>, source: Option<&str>, reply: &Reply, replay: Option<
             State::Rejected,
             None,
             Some((*code).to_owned()),
-            field("message").unwrap_or_default(),
+            rejection_detail(code, answer.as_ref()),
             // Refused after the signature checked out: the body's shape, or its size as an
             // envelope.
-            matches!(*code, "malformed_body"),
+            matches!(*code, "malformed_body" | SCHEMA_INVALID),
         ),
         Outcome::Failed { code } => (
             State::Failed,

@@ -12,12 +12,14 @@ use super::error::Problem;
 use super::process_settings::ProcessSettings;
 use super::raw::{RawAction, RawArchive, RawDefaults, RawProcess, RawRoute, RawSource};
 use super::retry::{QueueLimits, RetrySchedule};
+use super::schemas;
 use super::secret_ref::SecretRef;
 use super::validate_retry::queue_problems;
 use super::validate_route::{Known, Naming, route_names};
 use inlet_signature::Scheme;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// One thing wrong, by the dotted key at fault (`sources.github.scheme`, `routes[1].action.url`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,13 +46,14 @@ pub struct Checked {
 
 impl Config {
     /// Every problem in config `text`, each by its key, and the secret references it makes; its
-    /// retry schedules checked against the template's default queue.
-    pub fn check(text: &str) -> Checked {
-        Self::check_against(text, QueueLimits::default())
+    /// retry schedules checked against the template's default queue, its schema files read
+    /// relative to `base` (the config's directory).
+    pub fn check(text: &str, base: &Path) -> Checked {
+        Self::check_against(text, base, QueueLimits::default())
     }
 
     /// [`Config::check`] against what a deployment's `queue` holds.
-    pub fn check_against(text: &str, queue: QueueLimits) -> Checked {
+    pub fn check_against(text: &str, base: &Path, queue: QueueLimits) -> Checked {
         let mut checked = Checked::default();
         let table = match text.parse::<toml::Table>() {
             Ok(table) => table,
@@ -94,7 +97,10 @@ impl Config {
                             .push((format!("{key}.handshake_secret"), reference));
                     }
                     match raw.validate(name, &defaults) {
-                        Ok(source) => {
+                        Ok(mut source) => {
+                            for problem in schemas::compile_each(name, &mut source.schemas, base) {
+                                checked.note(problem, &key);
+                            }
                             for i in 0..source.secrets.len() {
                                 checked
                                     .key_formats
@@ -285,7 +291,7 @@ mod tests {
     use super::*;
 
     fn keys(text: &str) -> Vec<String> {
-        Config::check(text)
+        Config::check(text, Path::new("."))
             .problems
             .into_iter()
             .map(|f| f.key)
@@ -295,7 +301,7 @@ mod tests {
     #[test]
     fn the_sample_config_has_no_problems() {
         let text = include_str!("../../../../inlet.toml");
-        let checked = Config::check(text);
+        let checked = Config::check(text, Path::new("."));
         assert_eq!(checked.problems, [], "{checked:?}");
         let config = Config::parse(text).unwrap();
         assert_eq!(checked.sources, config.sources.len());
@@ -357,9 +363,9 @@ concurrency = 0
                 "colour",
             ],
             "{:?}",
-            Config::check(text).problems
+            Config::check(text, Path::new(".")).problems
         );
-        let checked = Config::check(text);
+        let checked = Config::check(text, Path::new("."));
         assert_eq!((checked.sources, checked.routes), (3, 2));
         assert!(
             checked.problems[2].problem.contains("retries"),
@@ -396,7 +402,7 @@ action = { type = \"forward\", url = \"https://y.example\", secret = \"env:S\" }
 [process]
 record_ttl_secs = 86400
 ";
-        let checked = Config::check(text);
+        let checked = Config::check(text, Path::new("."));
         let found: Vec<_> = checked.problems.iter().map(|f| f.key.as_str()).collect();
         // Six days: over the default queue's 4 days and 500 receives, and longer than the
         // record's one day.
@@ -427,7 +433,10 @@ record_ttl_secs = 86400
             max_receive_count: 1000,
         };
         let fixed = text.replace("record_ttl_secs = 86400", "record_ttl_secs = 604800");
-        assert_eq!(Config::check_against(&fixed, roomy).problems, []);
+        assert_eq!(
+            Config::check_against(&fixed, Path::new("."), roomy).problems,
+            []
+        );
         // The default queue still cannot hold it.
         assert_eq!(
             keys(&fixed),
@@ -457,8 +466,11 @@ record_ttl_secs = 86400
             "sources = 5\n".to_owned(),
         ] {
             assert!(Config::parse(&text).is_err(), "{text}");
-            assert!(!Config::check(&text).problems.is_empty(), "{text}");
+            assert!(
+                !Config::check(&text, Path::new(".")).problems.is_empty(),
+                "{text}"
+            );
         }
-        assert_eq!(Config::check(github).problems, []);
+        assert_eq!(Config::check(github, Path::new(".")).problems, []);
     }
 }

@@ -11,7 +11,7 @@ use super::Config;
 use super::error::{ConfigError, Origin, Problem};
 use super::raw::RawConfig;
 use super::retry::QueueLimits;
-use super::transforms;
+use super::{schemas, transforms};
 use std::path::{Path, PathBuf};
 
 /// The variable holding the whole TOML text: an override only (tests, `make coldstart`). Lambda
@@ -28,18 +28,21 @@ const DEFAULT_FILE: &str = "inlet.toml";
 
 impl Config {
     /// Parses and validates config text that has no name; refusals start with `config:`.
+    /// Schema paths in it are relative to the current directory.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         parse_from(
             text,
             Origin::Unnamed,
+            Path::new("."),
             QueueLimits::default(),
-            transforms::compile_all,
+            every_pass,
         )
     }
 
-    /// Reads and validates the file at `path`; refusals start with the path as given.
+    /// Reads and validates the file at `path`; refusals start with the path as given. Schema
+    /// paths in it are relative to its directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        load_with(path, QueueLimits::default(), transforms::compile_all)
+        load_with(path, QueueLimits::default(), every_pass)
     }
 
     /// Reads the config as the functions do: `INLET_CONFIG` (the TOML text), else the file
@@ -48,20 +51,33 @@ impl Config {
     /// `INLET_QUEUE_RETENTION_SECONDS` and `INLET_MAX_RECEIVE_COUNT` (a bad number is refused
     /// naming its variable).
     pub fn from_env() -> Result<Self, ConfigError> {
-        from_env_with(transforms::compile_all)
+        from_env_with(every_pass)
     }
 
     /// [`Config::from_env`] for ingest, which never runs a route: every refusal but a transform
     /// that does not compile (process refuses that at its start-up, as `inlet check` does), so
-    /// the ingest function does not link the jq interpreter.
+    /// the ingest function does not link the jq interpreter. Its schemas are read and compiled.
     pub fn from_env_for_ingest() -> Result<Self, ConfigError> {
-        from_env_with(transforms::skip)
+        from_env_with(schemas::load_all)
+    }
+
+    /// [`Config::from_env`] for process, which never checks a body against a schema (ingest
+    /// put its verdict in the envelope): the schemas are not read, and the function does not
+    /// link the validator. Transforms are compiled.
+    pub fn from_env_for_process() -> Result<Self, ConfigError> {
+        from_env_with(|config, _| transforms::compile_all(config))
     }
 }
 
-/// What runs on the validated config before it is handed out: [`transforms::compile_all`], or
-/// [`transforms::skip`] for ingest.
-type AfterValidation = fn(&Config) -> Result<(), Problem>;
+/// What runs on the validated config before it is handed out, given the config's directory:
+/// [`every_pass`], or the one pass a function needs.
+type AfterValidation = fn(&mut Config, &Path) -> Result<(), Problem>;
+
+/// The routes' transforms compiled, the sources' schemas read and compiled.
+fn every_pass(config: &mut Config, base: &Path) -> Result<(), Problem> {
+    transforms::compile_all(config)?;
+    schemas::load_all(config, base)
+}
 
 fn from_env_with(after: AfterValidation) -> Result<Config, ConfigError> {
     from_sources(
@@ -80,8 +96,12 @@ fn load_with(
     after: AfterValidation,
 ) -> Result<Config, ConfigError> {
     let origin = Origin::File(path.to_owned());
+    let base = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_from(&text, origin, queue, after),
+        Ok(text) => parse_from(&text, origin, base, queue, after),
         Err(error) => Err(ConfigError::new(origin, Problem::Read(error.to_string()))),
     }
 }
@@ -89,6 +109,7 @@ fn load_with(
 fn parse_from(
     text: &str,
     origin: Origin,
+    base: &Path,
     queue: QueueLimits,
     after: AfterValidation,
 ) -> Result<Config, ConfigError> {
@@ -97,7 +118,7 @@ fn parse_from(
         // would leave a blank line under every refusal.
         .map_err(|e| Problem::Syntax(e.to_string().trim().to_owned()))
         .and_then(|raw| raw.validate_with(queue))
-        .and_then(|config| after(&config).map(|()| config))
+        .and_then(|mut config| after(&mut config, base).map(|()| config))
         .map_err(|problem| ConfigError::new(origin, problem))
 }
 
@@ -114,7 +135,14 @@ fn from_sources(
         ConfigError::new(Origin::Variable(error.variable), Problem::Read(error.why))
     })?;
     if let Some(text) = var(TEXT_VARIABLE) {
-        return parse_from(&text, Origin::Variable(TEXT_VARIABLE), queue, after);
+        // Schema paths in the text are relative to the current directory.
+        return parse_from(
+            &text,
+            Origin::Variable(TEXT_VARIABLE),
+            Path::new("."),
+            queue,
+            after,
+        );
     }
     let path = match var(FILE_VARIABLE) {
         Some(path) => PathBuf::from(path),
@@ -244,13 +272,13 @@ mod tests {
             "INLET_CONFIG_FILE" => Some("/nonexistent/elsewhere.toml".to_owned()),
             _ => None,
         };
-        let message = refusal(from_sources(vars, || None, transforms::compile_all)).to_string();
+        let message = refusal(from_sources(vars, || None, every_pass)).to_string();
         assert!(
             message.starts_with("INLET_CONFIG: `sources.x.scheme`: "),
             "{message}"
         );
         let good = |name: &str| (name == "INLET_CONFIG").then(|| GITHUB.to_owned());
-        let config = from_sources(good, || None, transforms::compile_all).unwrap();
+        let config = from_sources(good, || None, every_pass).unwrap();
         assert_eq!(
             config.source("github").unwrap().scheme,
             Scheme::named("github").unwrap()
@@ -262,7 +290,7 @@ mod tests {
         let scratch = Scratch::new("file-variable");
         let path = scratch.file("deployed.toml", BAD_SCHEME);
         let vars = |name: &str| (name == "INLET_CONFIG_FILE").then(|| path.display().to_string());
-        let message = refusal(from_sources(vars, || None, transforms::compile_all)).to_string();
+        let message = refusal(from_sources(vars, || None, every_pass)).to_string();
         assert!(
             message.starts_with(&format!("{}: `sources.x.scheme`: ", path.display())),
             "{message}"
@@ -276,7 +304,7 @@ mod tests {
         let message = refusal(from_sources(
             |_| None,
             || Some(scratch.0.clone()),
-            transforms::compile_all,
+            every_pass,
         ))
         .to_string();
         assert!(
@@ -284,19 +312,12 @@ mod tests {
             "{message}"
         );
         scratch.file("inlet.toml", GITHUB);
-        assert!(
-            from_sources(
-                |_| None,
-                || Some(scratch.0.clone()),
-                transforms::compile_all
-            )
-            .is_ok()
-        );
+        assert!(from_sources(|_| None, || Some(scratch.0.clone()), every_pass).is_ok());
     }
 
     #[test]
     fn with_nowhere_to_look_the_refusal_says_what_to_set() {
-        let message = refusal(from_sources(|_| None, || None, transforms::compile_all)).to_string();
+        let message = refusal(from_sources(|_| None, || None, every_pass)).to_string();
         assert_eq!(
             message,
             "config: nowhere to read it from: set INLET_CONFIG or INLET_CONFIG_FILE"
@@ -313,7 +334,7 @@ mod tests {
                 _ => None,
             }
         };
-        let config = from_sources(vars("1000"), || None, transforms::compile_all).unwrap();
+        let config = from_sources(vars("1000"), || None, every_pass).unwrap();
         assert_eq!(
             config.queue,
             QueueLimits {
@@ -324,13 +345,12 @@ mod tests {
         let config = from_sources(
             |name: &str| (name == "INLET_CONFIG").then(|| GITHUB.to_owned()),
             || None,
-            transforms::compile_all,
+            every_pass,
         )
         .unwrap();
         assert_eq!(config.queue, QueueLimits::default());
 
-        let message =
-            refusal(from_sources(vars("many"), || None, transforms::compile_all)).to_string();
+        let message = refusal(from_sources(vars("many"), || None, every_pass)).to_string();
         assert!(
             message.starts_with("INLET_MAX_RECEIVE_COUNT: cannot read it: `many` is not "),
             "{message}"
@@ -338,8 +358,7 @@ mod tests {
 
         // The default schedule needs 173 receives: a queue allowing 100 refuses it, saying what
         // to raise.
-        let message =
-            refusal(from_sources(vars("100"), || None, transforms::compile_all)).to_string();
+        let message = refusal(from_sources(vars("100"), || None, every_pass)).to_string();
         assert!(
             message.starts_with("INLET_CONFIG: `process.retry_schedule`: "),
             "{message}"
@@ -413,12 +432,7 @@ mod tests {
         scratch.file("bootstrap", "");
         scratch.file(DEFAULT_FILE, &text);
         // The functions' own path: no variable set, the file beside the executable.
-        let config = from_sources(
-            |_| None,
-            || Some(scratch.0.clone()),
-            transforms::compile_all,
-        )
-        .unwrap();
+        let config = from_sources(|_| None, || Some(scratch.0.clone()), every_pass).unwrap();
         assert_eq!(config.sources.len(), sources);
         assert_eq!(config.routes.len(), sources);
         let meta = config.source("meta").unwrap();
@@ -427,8 +441,7 @@ mod tests {
 
         // INLET_CONFIG, when set, still wins over the packaged file.
         let vars = |name: &str| (name == TEXT_VARIABLE).then(|| GITHUB.to_owned());
-        let config =
-            from_sources(vars, || Some(scratch.0.clone()), transforms::compile_all).unwrap();
+        let config = from_sources(vars, || Some(scratch.0.clone()), every_pass).unwrap();
         assert_eq!(config.sources.len(), 1);
     }
 

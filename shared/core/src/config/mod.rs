@@ -18,6 +18,7 @@ mod process_settings;
 mod raw;
 mod retry;
 mod route;
+mod schemas;
 mod secret_ref;
 mod source;
 #[cfg(test)]
@@ -44,6 +45,7 @@ pub use retry::{
     parse_rate_limit,
 };
 pub use route::{Action, Condition, Route, Subject, Test};
+pub use schemas::{ANY_TYPE, OnInvalid, SchemaFile, SourceSchemas};
 pub use secret_ref::SecretRef;
 pub use source::Source;
 pub use validate_retry::{

@@ -44,6 +44,9 @@ pub(super) struct RawSource {
     /// Meta's verify token, Asana's enrolment token: providers whose handshake has a secret of
     /// its own.
     pub(super) handshake_secret: Option<String>,
+    /// Event type (or `*`) → JSON Schema file, relative to the config.
+    pub(super) schemas: Option<BTreeMap<String, String>>,
+    pub(super) on_invalid: Option<String>,
     // `hmac` only; every other scheme refuses them by name.
     pub(super) header: Option<String>,
     pub(super) algorithm: Option<String>,

@@ -1,6 +1,7 @@
 //! A validated `[sources.<name>]`: how its deliveries are verified and what it accepts.
 
 use super::event_filter::EventFilter;
+use super::schemas::SourceSchemas;
 use super::secret_ref::SecretRef;
 use inlet_signature::Scheme;
 use ipnet::IpNet;
@@ -24,6 +25,8 @@ pub struct Source {
     /// The secret an unsigned handshake is checked against, for providers that have one (Meta's
     /// verify token, Asana's enrolment token).
     pub handshake_secret: Option<SecretRef>,
+    /// JSON Schemas its deliveries are checked against, by event type; empty for most sources.
+    pub schemas: SourceSchemas,
 }
 
 impl Source {
@@ -52,6 +55,7 @@ mod tests {
             allow_ips: allow_ips.iter().map(|net| net.parse().unwrap()).collect(),
             url: None,
             handshake_secret: None,
+            schemas: SourceSchemas::default(),
         }
     }
 

@@ -23,8 +23,3 @@ pub(super) fn compile(key: &str, program: &str) -> Result<(), Problem> {
         .map(|_| ())
         .map_err(|why| invalid(key, format!("the jq program does not compile: {why}")))
 }
-
-/// Leaves the transforms alone: for ingest.
-pub(super) fn skip(_: &Config) -> Result<(), Problem> {
-    Ok(())
-}

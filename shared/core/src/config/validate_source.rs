@@ -4,6 +4,7 @@
 use super::error::{Problem, invalid};
 use super::event_filter::EventFilter;
 use super::raw::RawSource;
+use super::schemas::SourceSchemas;
 use super::secret_ref::SecretRef;
 use super::url::validate_url;
 use super::validate::{check_body_limit, check_tolerance};
@@ -81,6 +82,7 @@ impl RawSource {
             .events
             .map(|e| EventFilter::parse(&format!("{key}.events"), e))
             .transpose()?;
+        let schemas = SourceSchemas::validate(&key, self.schemas, self.on_invalid)?;
         Ok(Source {
             name: name.to_owned(),
             scheme,
@@ -91,6 +93,7 @@ impl RawSource {
             allow_ips,
             url: self.url,
             handshake_secret,
+            schemas,
         })
     }
 

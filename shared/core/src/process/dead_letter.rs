@@ -3,8 +3,11 @@
 //! named with their reasons so a redrive runs only them.
 
 use super::deadline::Deadline;
-use super::{ATTEMPTS, ORIGIN_MESSAGE_ID, Process, QueuedRecord, ROUTE_ERRORS, ROUTES};
+use super::{
+    ATTEMPTS, ORIGIN_MESSAGE_ID, Process, QueuedRecord, ROUTE_ERRORS, ROUTES, SCHEMA_ERRORS,
+};
 use crate::ports::{OutgoingMessage, Queue, QueueError};
+use crate::schema::{SCHEMA_INVALID, SchemaError};
 use inlet_signature::clock;
 
 /// The dead-letter reason of a route whose retry schedule ran out.
@@ -33,6 +36,8 @@ pub(super) enum DeadLetter<'a> {
     Record(&'static str),
     /// These routes of the record; the first one's reason is the letter's `reason`.
     Routes(&'a [RouteFailure]),
+    /// The whole record, whose body breaks its schema (`schema_invalid`), with ingest's errors.
+    Schema(&'a [SchemaError]),
 }
 
 impl<St, Dl: Queue, Vi, H> Process<St, Dl, Vi, H> {
@@ -47,6 +52,7 @@ impl<St, Dl: Queue, Vi, H> Process<St, Dl, Vi, H> {
     ) -> Result<&'static str, QueueError> {
         let reason = match &what {
             DeadLetter::Record(reason) => reason,
+            DeadLetter::Schema(_) => &SCHEMA_INVALID,
             DeadLetter::Routes(failures) => failures
                 .first()
                 .map_or(&crate::actions::ACTION_FAILED, |f| &f.reason),
@@ -66,6 +72,9 @@ impl<St, Dl: Queue, Vi, H> Process<St, Dl, Vi, H> {
             if let Some(first) = failures.first() {
                 attributes.push((ATTEMPTS, first.attempts.to_string()));
             }
+        }
+        if let DeadLetter::Schema(errors) = &what {
+            attributes.push((SCHEMA_ERRORS, schema_errors(errors)));
         }
         let message = OutgoingMessage {
             body: record.body.to_owned(),
@@ -100,6 +109,19 @@ fn route_errors(failures: &[RouteFailure]) -> String {
         );
     }
     serde_json::Value::Object(errors).to_string()
+}
+
+/// The errors as a JSON array, as many as fit the room a dead letter has for its attributes
+/// (`ROUTE_ERRORS_BYTES`: a record dead-lettered for its schema has no route errors).
+fn schema_errors(errors: &[SchemaError]) -> String {
+    let mut kept = errors.len();
+    loop {
+        let text = serde_json::to_string(&errors[..kept]).unwrap_or_else(|_| "[]".to_owned());
+        if text.len() <= ROUTE_ERRORS_BYTES || kept == 0 {
+            return text;
+        }
+        kept -= 1;
+    }
 }
 
 pub(super) fn cut(text: &str, max: usize) -> String {

@@ -62,6 +62,9 @@ pub const ROUTE_ERRORS: &str = "route_errors";
 /// The message attribute of a dead letter that says how many attempts its (first) route had.
 /// A redrive drops it, like `reason`: the redriven route's schedule starts afresh.
 pub const ATTEMPTS: &str = "attempts";
+/// The dead-letter attribute holding a `schema_invalid` event's errors: a JSON array of
+/// `{"pointer", "message"}`, as ingest found them.
+pub const SCHEMA_ERRORS: &str = "schema_errors";
 
 /// The message attribute that names the message a delivery was first queued as. Dead letters
 /// and redriven records are new messages with new ids; this one id follows a delivery through

@@ -15,6 +15,7 @@ use crate::ports::{
     Claim, ClaimOutcome, IdempotencyStore, ObjectStoreError, Progress, Queue, StoreError,
     Visibility,
 };
+use crate::schema::SCHEMA_INVALID;
 use inlet_signature::clock;
 
 /// Completion writes per event, and the pause before the second (doubling after), on top of the
@@ -66,10 +67,14 @@ where
             }
             Attempt::RoutesDeadLettered(reason) => RecordOutcome::DeadLettered { reason },
             Attempt::Permanent(reason) => {
-                match self
-                    .dead_letter(record, source, DeadLetter::Record(reason), clock)
-                    .await
-                {
+                let what = match parsed {
+                    Ok(Envelope {
+                        schema_errors: Some(errors),
+                        ..
+                    }) if reason == SCHEMA_INVALID => DeadLetter::Schema(errors),
+                    _ => DeadLetter::Record(reason),
+                };
+                match self.dead_letter(record, source, what, clock).await {
                     Ok(reason) => RecordOutcome::DeadLettered { reason },
                     // Not in the dead-letter queue, so it must not be acknowledged either.
                     Err(error) => RecordOutcome::Retry {
@@ -159,6 +164,12 @@ where
         budget: Budget,
         ran: &mut Ran,
     ) -> Attempt {
+        // A body that broke its schema at ingest (`on_invalid = "dead_letter"`) runs no route,
+        // and is not claimed: it was never going to be processed.
+        if envelope.schema_errors.is_some() {
+            tracing::warn!(key = %envelope.key, "the body breaks its schema");
+            return Attempt::Permanent(SCHEMA_INVALID);
+        }
         // The body, or for a claim check where it is and the body's hash from its reference:
         // the claim needs only that, so a copy of an event already done is never read from the
         // bucket.

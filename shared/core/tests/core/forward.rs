@@ -69,6 +69,7 @@ fn envelope(source: &str, event_id: &str, event_type: Option<&str>, body: &[u8])
         body_b64: None,
         replay: None,
         body_ref: None,
+        schema_errors: None,
     };
     envelope.set_body(body);
     envelope

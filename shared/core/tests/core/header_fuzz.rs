@@ -658,6 +658,7 @@ proptest! {
             body_b64: None,
             replay: None,
             body_ref: None,
+            schema_errors: None,
         };
         envelope.set_body(&body);
         let back = Envelope::from_json(&envelope.to_json()).unwrap();

@@ -247,6 +247,7 @@ fn envelope_json(source: &str, event_id: &str) -> String {
         body_b64: None,
         replay: None,
         body_ref: None,
+        schema_errors: None,
     };
     envelope.set_body(format!(r#"{{"note":"{BODY_MARKER}"}}"#).as_bytes());
     envelope.to_json()

@@ -10,3 +10,5 @@ mod logs;
 mod metrics;
 mod outages;
 mod process_pipeline;
+#[cfg(feature = "schemas")]
+mod schemas;

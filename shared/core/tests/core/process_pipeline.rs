@@ -155,6 +155,7 @@ pub(crate) fn envelope_json(source: &str, event_id: &str, body: &str) -> String 
         body_b64: None,
         replay: None,
         body_ref: None,
+        schema_errors: None,
     };
     envelope.set_body(body.as_bytes());
     envelope.to_json()
