@@ -10,7 +10,7 @@
 use crate::Report;
 use crate::error::CliError;
 use crate::globals::Globals;
-use inlet_core::config::{Config, Finding, QueueLimits, SecretRef};
+use inlet_core::config::{Config, Finding, QueueLimits, SecretRef, config_dir};
 use std::fmt::Write as _;
 
 #[derive(Debug, clap::Args)]
@@ -33,11 +33,7 @@ pub fn run(globals: &Globals, _args: &CheckArgs) -> Result<Report, CliError> {
         ),
     };
     // Schema files are relative to the config, as the functions read them.
-    let base = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => std::path::Path::new("."),
-    };
-    let checked = Config::check_against(&text, base, queue);
+    let checked = Config::check_against(&text, config_dir(path), queue);
     let mut problems = checked.problems.clone();
     problems.extend(queue_problem);
     let mut not_checked = Vec::new();

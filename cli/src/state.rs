@@ -15,6 +15,10 @@ use std::time::Duration;
 /// Relative to the current directory: the stack belongs to the project `inlet dev` ran in.
 pub const STATE_FILE: &str = ".inlet/stack.json";
 
+/// The inspector's deliveries, kept by `inlet dev` beside [`STATE_FILE`] (and read by `inlet
+/// schema infer`).
+pub const HISTORY_FILE: &str = ".inlet/history.jsonl";
+
 /// How long the endpoint gets to accept a connection before the stack counts as gone: it is on
 /// this machine, so anything slower means it is not there.
 const ANSWER_WITHIN: Duration = Duration::from_millis(500);

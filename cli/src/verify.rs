@@ -108,13 +108,8 @@ fn schema_verdict(
         schema.path,
         schemas.on_invalid.as_str()
     );
-    for error in errors {
-        let at = if error.pointer.is_empty() {
-            "(the body)"
-        } else {
-            error.pointer.as_str()
-        };
-        let _ = writeln!(text, "  {at}: {}", error.message);
+    for error in &errors {
+        let _ = writeln!(text, "  {}: {}", error.place(), error.message);
     }
     false
 }

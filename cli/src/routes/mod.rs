@@ -102,12 +102,8 @@ async fn run_test(globals: &Globals, args: &TestArgs) -> Result<Report, CliError
 
 /// A refused config, said as `inlet check` says it: one `key: problem` line per problem.
 fn config_refused(path: &Path, error: &ConfigError) -> Report {
-    let base = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
     let problems = std::fs::read_to_string(path)
-        .map(|text| Config::check(&text, base).problems)
+        .map(|text| Config::check(&text, inlet_core::config::config_dir(path)).problems)
         .unwrap_or_default();
     let mut out = String::new();
     if problems.is_empty() {

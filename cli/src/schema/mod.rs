@@ -10,15 +10,13 @@ mod samples;
 use crate::Report;
 use crate::error::CliError;
 use crate::globals::Globals;
+use crate::state::HISTORY_FILE;
 use infer::Shape;
 use output::{Entry, Stems};
 use samples::{FromFiles, Sample, Skipped};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-/// Where `inlet dev` keeps what its inspector saw, relative to the directory it runs in.
-const HISTORY_FILE: &str = ".inlet/history.jsonl";
 
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {

@@ -238,18 +238,23 @@ impl Rig {
         );
     }
 
-    /// Posts a delivery that must be queued under its key.
-    pub(crate) async fn post_queued(&self, delivery: &Signed) {
+    /// Posts a delivery to `source`: the status and body of the answer.
+    pub(crate) async fn post(&self, source: &str, delivery: &Signed) -> (u16, String) {
         let response = self
             .http
-            .post(self.dev.url("github"))
+            .post(self.dev.url(source))
             .headers(delivery.headers.clone())
             .body(delivery.body.clone())
             .send()
             .await
             .unwrap();
         let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
+        (status, response.text().await.unwrap())
+    }
+
+    /// Posts a delivery that must be queued under its key.
+    pub(crate) async fn post_queued(&self, delivery: &Signed) {
+        let (status, text) = self.post("github", delivery).await;
         assert_eq!(status, 202, "{}: {text}", delivery.key);
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["id"], delivery.key.as_str(), "{text}");

@@ -53,16 +53,9 @@ async fn a_delivery_that_breaks_its_schema_is_dead_lettered_or_refused_and_a_goo
     rig.post_queued(&bad).await;
 
     // The strict source refuses the same bad push outright.
-    let refused = rig
-        .http
-        .post(rig.dev.url("strict"))
-        .headers(bad.headers.clone())
-        .body(bad.body.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status().as_u16(), 422);
-    let answer: serde_json::Value = serde_json::from_str(&refused.text().await.unwrap()).unwrap();
+    let (status, text) = rig.post("strict", &bad).await;
+    assert_eq!(status, 422, "{text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["error"], "schema_invalid", "{answer}");
     let errors = answer["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 1, "{answer}");

@@ -38,7 +38,7 @@ use progress::detail_as_of;
 pub(super) use store::HistoryError;
 
 /// Where the history is kept, relative to the directory `inlet dev` runs in.
-pub(super) const HISTORY_FILE: &str = ".inlet/history.jsonl";
+pub(super) use crate::state::HISTORY_FILE;
 
 /// The request header a replay from the page carries, so the server can tell the page which
 /// delivery it became. It is not kept with the delivery.

@@ -69,6 +69,15 @@ impl Config {
     }
 }
 
+/// The directory a config file's relative paths (its schemas) are read from: the file's own, or
+/// the current one for a bare file name.
+pub fn config_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 /// What runs on the validated config before it is handed out, given the config's directory:
 /// [`every_pass`], or the one pass a function needs.
 type AfterValidation = fn(&mut Config, &Path) -> Result<(), Problem>;
@@ -96,12 +105,8 @@ fn load_with(
     after: AfterValidation,
 ) -> Result<Config, ConfigError> {
     let origin = Origin::File(path.to_owned());
-    let base = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_from(&text, origin, base, queue, after),
+        Ok(text) => parse_from(&text, origin, config_dir(path), queue, after),
         Err(error) => Err(ConfigError::new(origin, Problem::Read(error.to_string()))),
     }
 }

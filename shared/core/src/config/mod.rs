@@ -38,6 +38,7 @@ pub use check::{Checked, Finding};
 pub use defaults::Defaults;
 pub use error::ConfigError;
 pub use event_filter::EventFilter;
+pub use load::config_dir;
 pub use process_settings::ProcessSettings;
 pub use retry::{
     BreakerSettings, DEFAULT_RETRY_SCHEDULE, MAX_BREAKER_COOLDOWN_SECS, MAX_RETRY_STEP_SECS,

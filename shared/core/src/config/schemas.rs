@@ -45,8 +45,6 @@ pub struct SchemaFile {
     pub path: String,
     /// The compiled schema, once [`load_all`] has run (ingest, the CLI); `None` in process.
     pub validator: Option<Arc<Validator>>,
-    /// The schema document itself, for the CLI (`inlet asyncapi` and the like).
-    pub document: Option<Arc<serde_json::Value>>,
 }
 
 impl std::fmt::Debug for SchemaFile {
@@ -117,7 +115,6 @@ impl SourceSchemas {
                 SchemaFile {
                     path,
                     validator: None,
-                    document: None,
                 },
             );
         }
@@ -182,10 +179,7 @@ pub(super) fn compile_each(name: &str, schemas: &mut SourceSchemas, base: &Path)
     for (event_type, file) in &mut schemas.by_type {
         let field = format!("sources.{name}.schemas.{}", quoted_key(event_type));
         match compile(&field, &base.join(&file.path)) {
-            Ok((document, validator)) => {
-                file.document = Some(Arc::new(document));
-                file.validator = Some(Arc::new(validator));
-            }
+            Ok(validator) => file.validator = Some(Arc::new(validator)),
             Err(problem) => problems.push(problem),
         }
     }
@@ -194,14 +188,13 @@ pub(super) fn compile_each(name: &str, schemas: &mut SourceSchemas, base: &Path)
 
 /// The schema at `path`, parsed and compiled; refusals name `field`. Drafts 7 and 2020-12 (the
 /// default when `$schema` is absent); `$ref` resolves within the document only.
-fn compile(field: &str, path: &Path) -> Result<(serde_json::Value, Validator), Problem> {
+fn compile(field: &str, path: &Path) -> Result<Validator, Problem> {
     let text = std::fs::read(path)
         .map_err(|error| invalid(field, format!("cannot read {}: {error}", path.display())))?;
     let document: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|error| invalid(field, format!("{} is not JSON: {error}", path.display())))?;
-    let validator = crate::schema::compile(document.clone())
-        .map_err(|why| invalid(field, format!("{} {why}", path.display())))?;
-    Ok((document, validator))
+    crate::schema::compile(document)
+        .map_err(|why| invalid(field, format!("{} {why}", path.display())))
 }
 
 #[cfg(all(test, not(feature = "schemas")))]
