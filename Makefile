@@ -192,8 +192,9 @@ lambda: build-tools
 	rustup target list --installed | grep -x $(LAMBDA_TARGET) >/dev/null || rustup target add $(LAMBDA_TARGET)
 	for function in $(LAMBDAS); do \
 		features=; \
-		if [ $$function = ingest ] && $(PYTHON) scripts/lambda_zip.py --names-schemas "$(PACKAGED_CONFIG)"; then \
-			features="--features schemas"; \
+		if [ $$function = ingest ]; then \
+			named=0; $(PYTHON) scripts/lambda_zip.py --names-schemas "$(PACKAGED_CONFIG)" || named=$$?; \
+			case $$named in 0) features="--features schemas" ;; 1) ;; *) exit $$named ;; esac; \
 		fi; \
 		PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CARGO) lambda build --release --arm64 --locked -p inlet-$$function $$features \
 			$(if $(DEPLOY_CONFIG),--include "inlet.toml:$(DEPLOY_CONFIG)"); \

@@ -21,7 +21,8 @@ For each function:
 Exits 1 when any package is refused, so the build that made it fails.
 
 Usage: lambda_zip.py [--config PATH] [--into DIR] FUNCTION... (run from the repository root),
-or lambda_zip.py --names-schemas CONFIG (exit 0 when the config names schemas, else 1)."""
+or lambda_zip.py --names-schemas CONFIG (exit 0 when the config names schemas, 1 when it names
+none, 2 when it cannot be read)."""
 import argparse
 import os
 import sys
@@ -31,7 +32,9 @@ import zipfile
 try:
     import tomllib
 except ModuleNotFoundError:
-    sys.exit("lambda_zip.py needs Python 3.11 or newer (tomllib), to read the packaged config")
+    # Exit 2, not 1: `--names-schemas` answers "no" with 1.
+    print("lambda_zip.py needs Python 3.11 or newer (tomllib), to read the packaged config", file=sys.stderr)
+    sys.exit(2)
 
 # Bytes per zipped package. Ingest answers providers and must start fastest; process also
 # carries the routes' AWS destinations (SNS, EventBridge) and the jq interpreter.
@@ -183,9 +186,13 @@ def finish(function, expected, base, into):
 
 def names_schemas(path):
     """Whether the config at `path` names schemas: exit status 0 if so, 1 if not (the Makefile
-    builds ingest with its `schemas` feature then)."""
-    with open(path, "rb") as source:
-        config = tomllib.load(source)
+    builds ingest with its `schemas` feature then), 2 if it cannot be read."""
+    try:
+        with open(path, "rb") as source:
+            config = tomllib.load(source)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        print(f"lambda_zip.py: {path}: {error}", file=sys.stderr)
+        sys.exit(2)
     sources = config.get("sources", {})
     return any(isinstance(s, dict) and s.get("schemas") for s in sources.values())
 
