@@ -2,6 +2,7 @@
 //! the event fixtures. Each command lives in its own module; this file only parses the command
 //! line and turns outcomes into exit codes.
 
+mod asyncapi;
 mod check;
 mod delivery;
 mod dev;
@@ -33,7 +34,7 @@ use std::process::ExitCode;
     name = "inlet",
     version,
     about = "Inlet's command line: dev, send, sign, verify, dlq, replay, check, routes, fixtures, \
-             providers"
+             providers, asyncapi"
 )]
 struct Cli {
     #[command(flatten)]
@@ -70,6 +71,9 @@ enum Command {
     /// Infer a starting JSON Schema per source and event type from deliveries seen (`schema
     /// infer`): the local stack's history, or --from sample files.
     Schema(schema::SchemaArgs),
+    /// Print the deployment as an AsyncAPI 3.0 document (JSON): a channel per source, a message
+    /// per event type with its schema, the routes as operations. No emulator, AWS or secret.
+    Asyncapi(asyncapi::AsyncApiArgs),
 }
 
 /// What a command has to say, and how the process should end.
@@ -100,6 +104,7 @@ async fn main() -> ExitCode {
         Command::Check(args) => check::run(&cli.globals, &args),
         Command::Routes(args) => routes::run(&cli.globals, &args).await,
         Command::Schema(args) => schema::run(&cli.globals, &args),
+        Command::Asyncapi(args) => asyncapi::run(&cli.globals, &args),
     };
     match result {
         Ok(report) => {

@@ -1,5 +1,6 @@
 //! The `inlet` command as a user runs it. One test binary for the crate: each module is a suite.
 
+mod asyncapi;
 mod check;
 mod common;
 mod fixtures;
