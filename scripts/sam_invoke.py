@@ -243,6 +243,21 @@ def record_body(record: dict) -> bytes:
     return envelope["body"].encode()
 
 
+def logged_trace_ids(log: Path, key: str) -> set:
+    """The trace ids on the functions' JSON log lines about event `key` (a line without one
+    counts as None)."""
+    ids = set()
+    for line in log.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        fields = entry.get("fields") if isinstance(entry, dict) else None
+        if isinstance(fields, dict) and fields.get("key") == key:
+            ids.add(fields.get("trace_id"))
+    return ids
+
+
 def run_checks(args, stack: Stack, target: ForwardTarget, sam: Sam, env: dict) -> None:
     log = WORK / "invoke.log"
     log.write_text("")
@@ -270,6 +285,12 @@ def run_checks(args, stack: Stack, target: ForwardTarget, sam: Sam, env: dict) -
         key = json.loads(answer.get("body") or "{}").get("id")
         check(bool(key) and key.startswith("github#"), f"{event}: answers the queued key {key}", answer)
         expected_keys.append(key)
+        traces = logged_trace_ids(log, key)
+        check(
+            len(traces) == 1 and re.fullmatch(r"[0-9a-f]{32}", str(next(iter(traces)))) is not None,
+            f"{event}: ingest's log lines for {key} carry its trace id",
+            traces,
+        )
     queued = stack.queued_keys()
     check(sorted(queued) == sorted(expected_keys), f"the queue holds exactly those messages ({len(queued)})", queued)
 
@@ -288,6 +309,11 @@ def run_checks(args, stack: Stack, target: ForwardTarget, sam: Sam, env: dict) -
             standard_webhooks_valid(headers, body, env["AGENT_FORWARD_SECRET"]),
             f"{key}: the forward's Standard Webhooks signature verifies with AGENT_FORWARD_SECRET",
         )
+        traceparent = headers.get("traceparent", "")
+        check(re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]", traceparent) is not None, f"{key}: a traceparent", headers)
+        trace_id = traceparent.split("-")[1] if traceparent else None
+        traces = logged_trace_ids(log, key)
+        check(traces == {trace_id}, f"{key}: process's log lines carry the forward's trace id {trace_id}", traces)
     statuses = {key: stack.claim_status(key) for key in keys}
     check(all(s == "COMPLETED" for s in statuses.values()), f"all {len(keys)} claims COMPLETED in DynamoDB", statuses)
     check(stack.depth(stack.dlq_url) == 0, "nothing dead-lettered")

@@ -410,6 +410,7 @@ impl Numbered<'_> {
         serde_json::json!({
             "message_id": self.letter.message_id,
             "key": envelope.map(|e| &e.key),
+            "trace_id": envelope.map(|e| e.trace().trace_id.to_string()),
             "copy": self.number,
             "copies": self.of,
             "source": self.letter.source(),
@@ -451,6 +452,8 @@ fn describe(text: &mut String, copy: &Numbered<'_>) {
     }
     if let Some(envelope) = envelope {
         let _ = writeln!(text, "  key:       {}", envelope.key);
+        // What its log lines carry beside the key (README § Traces).
+        let _ = writeln!(text, "  trace_id:  {}", envelope.trace().trace_id);
     }
     let _ = writeln!(text, "  reason:    {}", copy.reason());
     if let Some(attempts) = copy.attempts() {

@@ -80,7 +80,7 @@ pub(crate) fn route_line(route: &Route) -> String {
 pub(super) fn ingest_line(label: &str, reply: &Reply) -> String {
     let status = reply.status.as_u16();
     let step = match &reply.outcome {
-        Outcome::Queued { key } => format!("queued ({status}) {key}"),
+        Outcome::Queued { key, .. } => format!("queued ({status}) {key}"),
         Outcome::Ignored => {
             let event_type = serde_json::from_str::<serde_json::Value>(&reply.body)
                 .ok()
@@ -142,6 +142,8 @@ mod tests {
             replay: None,
             body_ref: None,
             schema_errors: None,
+            traceparent: None,
+            tracestate: None,
         };
         assert_eq!(
             log_action_line(&envelope, 1229, None),

@@ -6,7 +6,6 @@ use super::output::say;
 use super::recorder::Recording;
 use super::retries::Retries;
 use super::signals::stop_requested;
-use crate::sending::now_secs;
 use inlet_aws::wiring::{Clients, ProcessPipeline};
 use inlet_core::actions::router::Router;
 use inlet_local::{self as local, Stack, StackSettings};
@@ -98,18 +97,20 @@ pub(super) async fn poll_loop(
                 if retry_in.take().is_some() {
                     tell("poller: the queue answers again".to_owned());
                 }
-                let now = now_secs();
+                let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
+                let now = now_ms.div_euclid(1000);
                 let batch: Vec<&str> = poll
                     .received
                     .iter()
                     .map(|r| r.message_id.as_str())
                     .collect();
                 let runs = recording.take_runs_of(&batch);
+                let claims = recording.take_claims_of(&batch);
                 for line in poll_lines(&poll, retries, now, &runs) {
                     tell(line);
                 }
                 if let Some(inspector) = inspector {
-                    inspector.polled(&poll, retries, now, &runs);
+                    inspector.polled(&poll, retries, now_ms, &runs, &claims);
                 }
             }
             Err(error) => {

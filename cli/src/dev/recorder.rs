@@ -1,8 +1,10 @@
 //! The config's routes as `inlet dev` runs them: each route's run is timed and kept, with the
 //! queue message it was for, the route, and what the target answered, for the console's lines
-//! and the inspector; a `log` route's line is printed.
+//! and the inspector; a `log` route's line is printed. When process asks which routes take a
+//! message (which it does once it has claimed the event) is kept too, for the inspector's
+//! timeline.
 
-use super::inspector::ActionRun;
+use super::inspector::{ActionRun, Claimed};
 use super::output::{log_action_line, say};
 use inlet_core::actions::{ActionError, Event, Handler, answers};
 use inlet_core::config::{Action, Route};
@@ -20,6 +22,8 @@ pub(super) struct Recording<H> {
     /// The runs not yet taken: each poller takes its batch's after the batch (several pollers
     /// may run batches at once).
     runs: Mutex<Vec<ActionRun>>,
+    /// The claims seen and not yet taken, as the runs are.
+    claims: Mutex<Vec<Claimed>>,
 }
 
 impl<H> Recording<H> {
@@ -28,7 +32,23 @@ impl<H> Recording<H> {
             inner,
             routes,
             runs: Mutex::default(),
+            claims: Mutex::default(),
         }
+    }
+
+    /// The claims seen for the messages `message_ids` (one batch's), as
+    /// [`Self::take_runs_of`] takes the runs.
+    pub(super) fn take_claims_of(&self, message_ids: &[&str]) -> Vec<Claimed> {
+        let oldest_ms = inlet_signature::clock::epoch_millis(SystemTime::now()) - STALE_RUN_MS;
+        let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mine, others): (Vec<Claimed>, Vec<Claimed>) = std::mem::take(&mut *claims)
+            .into_iter()
+            .partition(|claim| message_ids.contains(&claim.message_id.as_str()));
+        *claims = others
+            .into_iter()
+            .filter(|claim| claim.at_ms >= oldest_ms)
+            .collect();
+        mine
     }
 
     /// The routes' runs for the messages `message_ids` (one batch's), in the order they ended;
@@ -65,6 +85,15 @@ impl<H> Recording<H> {
 
 impl<H: Handler> Handler for Recording<H> {
     fn routes<'s>(&'s self, event: &Event<'_>) -> Vec<&'s str> {
+        // Process asks once it holds the event's claim, right before its routes run.
+        let at_ms = inlet_signature::clock::epoch_millis(SystemTime::now());
+        self.claims
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Claimed {
+                message_id: event.message_id.to_owned(),
+                at_ms,
+            });
         self.inner.routes(event)
     }
 
@@ -147,6 +176,8 @@ mod tests {
             replay: None,
             body_ref: None,
             schema_errors: None,
+            traceparent: None,
+            tracestate: None,
         }
     }
 
@@ -246,6 +277,13 @@ mod tests {
             recording.take_runs_of(&["m-1", "m-2"]).is_empty(),
             "taken once"
         );
+        // Each message's claim was seen when process asked for its routes, before they ran.
+        let claims = recording.take_claims_of(&["m-2"]);
+        assert_eq!(claims.len(), 1, "{claims:?}");
+        assert_eq!(claims[0].message_id, "m-2");
+        assert!(claims[0].at_ms <= runs[3].at_ms, "{claims:?} {runs:?}");
+        assert_eq!(recording.take_claims_of(&["m-1"]).len(), 1);
+        assert!(recording.take_claims_of(&["m-1", "m-2"]).is_empty());
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -168,6 +168,7 @@ async fn answer(
         headers: &parts.headers,
         body: &body,
         source_ip: Some(peer.ip().to_canonical()),
+        xray_trace: None,
     };
     let now_ms = inlet_signature::clock::epoch_millis(SystemTime::now());
     let (reply, message_id) = super::inspector::watch(ingest.handle(&request, now_ms)).await;

@@ -254,6 +254,8 @@ mod tests {
             replay: None,
             body_ref: None,
             schema_errors: None,
+            traceparent: None,
+            tracestate: None,
         };
         envelope.set_body(b"{}");
         envelope

@@ -138,6 +138,8 @@ pub(super) fn test_delivery<'c>(
         replay: None,
         body_ref: None,
         schema_errors: None,
+        traceparent: None,
+        tracestate: None,
     };
     envelope.set_body(body);
     Tested {

@@ -18,6 +18,7 @@ use inlet_core::envelope::Envelope;
 use inlet_core::ingest::Ingest;
 use inlet_core::ports::memory::{MemoryObjects, MemoryQueue, MemorySecrets};
 use inlet_core::secrets::{Env, KeyRing, SecretResolver};
+use inlet_core::trace::TraceContext;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,6 +56,8 @@ struct Expect {
     challenge: Option<String>,
     #[serde(default)]
     ignored: bool,
+    /// 202 only: the trace id the queued envelope carries.
+    trace_id: Option<String>,
 }
 
 /// What an expectation amounts to, once checked for completeness.
@@ -63,6 +66,7 @@ enum Answer<'a> {
     Queued {
         event_id: &'a str,
         event_type: Option<&'a str>,
+        trace_id: Option<&'a str>,
     },
     Handshake(&'a str),
     Ignored,
@@ -73,8 +77,8 @@ impl Expect {
         let extra = |what: &str| Err(format!("{what} does not go with status {}", self.status));
         match self.status {
             400..=599 => {
-                if self.event_id.is_some() || self.event_type.is_some() {
-                    return extra("event_id/event_type");
+                if self.event_id.is_some() || self.event_type.is_some() || self.trace_id.is_some() {
+                    return extra("event_id/event_type/trace_id");
                 }
                 if self.challenge.is_some() || self.ignored {
                     return extra("challenge/ignored");
@@ -93,11 +97,16 @@ impl Expect {
                 Ok(Answer::Queued {
                     event_id,
                     event_type: self.event_type.as_deref(),
+                    trace_id: self.trace_id.as_deref(),
                 })
             }
             200 => {
-                if self.error.is_some() || self.event_id.is_some() || self.event_type.is_some() {
-                    return extra("error/event_id/event_type");
+                if self.error.is_some()
+                    || self.event_id.is_some()
+                    || self.event_type.is_some()
+                    || self.trace_id.is_some()
+                {
+                    return extra("error/event_id/event_type/trace_id");
                 }
                 match (&self.challenge, self.ignored) {
                     (Some(challenge), false) => Ok(Answer::Handshake(challenge)),
@@ -155,7 +164,7 @@ struct Answered(Value);
 
 impl Answered {
     async fn of(ingest: &TestIngest, event: &ApiGatewayV2httpRequest, now_ms: i64) -> Self {
-        let response = lambda::handle(ingest, event, now_ms).await;
+        let response = lambda::handle(ingest, event, now_ms, None).await;
         Self(serde_json::to_value(&response).unwrap())
     }
 
@@ -266,6 +275,7 @@ async fn check(
         Answer::Queued {
             event_id,
             event_type,
+            trace_id,
         } => {
             let key = format!("{source}#{event_id}");
             let reply = json_reply()?;
@@ -286,6 +296,17 @@ async fn check(
             ensure(envelope.event_type.as_deref() == event_type, || {
                 format!("event_type {:?}", envelope.event_type)
             })?;
+            // Every queued envelope carries a trace: the case's when it names one.
+            let carried = envelope
+                .traceparent
+                .as_deref()
+                .and_then(TraceContext::parse)
+                .ok_or_else(|| format!("traceparent {:?}", envelope.traceparent))?;
+            if let Some(trace_id) = trace_id {
+                ensure(carried.trace_id.to_string() == trace_id, || {
+                    format!("trace id {}, expected {trace_id}", carried.trace_id)
+                })?;
+            }
             ensure(
                 envelope.received_at == inlet_signature::clock::format_rfc3339_millis(now_ms),
                 || format!("received_at {}", envelope.received_at),

@@ -153,6 +153,7 @@ fn handler(c: &mut Criterion) {
         headers: &headers,
         body: &body,
         source_ip: None,
+        xray_trace: None,
     };
     assert_eq!(ready(ingest.handle(&request, NOW * 1000)).status, 202);
     c.bench_function("ingest/pipeline_2KiB_push", |b| {
@@ -184,7 +185,12 @@ fn handler(c: &mut Criterion) {
         b.iter(|| {
             let parsed: aws_lambda_events::event::apigw::ApiGatewayV2httpRequest =
                 serde_json::from_slice(black_box(event.as_bytes())).unwrap();
-            let response = ready(inlet_aws::lambda::handle(&ingest, &parsed, NOW * 1000));
+            let response = ready(inlet_aws::lambda::handle(
+                &ingest,
+                &parsed,
+                NOW * 1000,
+                None,
+            ));
             assert_eq!(response.status_code, 202);
             serde_json::to_vec(&response).unwrap()
         })

@@ -42,6 +42,8 @@ fn bodies(run: usize) -> Vec<(String, String)> {
                 replay: None,
                 body_ref: None,
                 schema_errors: None,
+                traceparent: None,
+                tracestate: None,
             };
             envelope.set_body(br#"{"ref":"refs/heads/main"}"#);
             (format!("m{i}"), envelope.to_json())

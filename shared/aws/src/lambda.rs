@@ -54,11 +54,13 @@ pub fn body_bytes(event: &ApiGatewayV2httpRequest) -> Result<Cow<'_, [u8]>, Repl
     })
 }
 
-/// Runs one API Gateway (HTTP API, payload 2.0) event through the pipeline at `now_ms`.
+/// Runs one API Gateway (HTTP API, payload 2.0) event through the pipeline at `now_ms`;
+/// `xray_trace` is the invocation's X-Ray trace header, when the function is traced.
 pub async fn handle<Q: Queue, S: SecretStore>(
     ingest: &Ingest<Q, S>,
     event: &ApiGatewayV2httpRequest,
     now_ms: i64,
+    xray_trace: Option<&str>,
 ) -> ApiGatewayV2httpResponse {
     let body = match body_bytes(event) {
         Ok(body) => body,
@@ -72,6 +74,7 @@ pub async fn handle<Q: Queue, S: SecretStore>(
         headers: &event.headers,
         body: &body,
         source_ip: http.source_ip.as_deref().and_then(|ip| ip.parse().ok()),
+        xray_trace,
     };
     to_response(ingest.handle(&request, now_ms).await)
 }

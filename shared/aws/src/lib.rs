@@ -18,7 +18,9 @@ use aws_sdk_sqs::config::{
     Credentials, SharedCredentialsProvider, SharedHttpClient, StalledStreamProtectionConfig,
 };
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata};
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{
+    MessageAttributeValue, MessageSystemAttributeNameForSends, MessageSystemAttributeValue,
+};
 use aws_smithy_http_client::tls;
 use inlet_core::ports::{
     OutgoingMessage, Queue, QueueError, SecretStore, SecretStoreError, Visibility,
@@ -153,6 +155,19 @@ impl Queue for SqsQueue {
             .message_body(message.body);
         for (name, value) in message.attributes {
             request = request.message_attributes(name, string_attribute(value)?);
+        }
+        if let Some(header) = message.xray_trace {
+            // SQS would also take it from the SDK's `X-Amzn-Trace-Id` header, which the SDK sets
+            // only where `_X_AMZN_TRACE_ID` is in the environment; the attribute always works.
+            let value = MessageSystemAttributeValue::builder()
+                .data_type("String")
+                .string_value(header)
+                .build()
+                .map_err(|e| QueueError::Rejected(e.to_string()))?;
+            request = request.message_system_attributes(
+                MessageSystemAttributeNameForSends::AwsTraceHeader,
+                value,
+            );
         }
         if let Some(fifo) = message.fifo {
             request = request

@@ -201,7 +201,10 @@ pub async fn run_ingest() -> Result<(), lambda_runtime::Error> {
             // fallback.
             let now_ms = lambda::received_at_ms(&event.payload)
                 .unwrap_or_else(|| clock::epoch_millis(SystemTime::now()));
-            Ok::<_, lambda_runtime::Error>(lambda::handle(ingest, &event.payload, now_ms).await)
+            let xray = event.context.xray_trace_id.as_deref();
+            Ok::<_, lambda_runtime::Error>(
+                lambda::handle(ingest, &event.payload, now_ms, xray).await,
+            )
         },
     ))
     .await

@@ -288,6 +288,8 @@ mod tests {
             replay: None,
             body_ref: None,
             schema_errors: None,
+            traceparent: None,
+            tracestate: None,
         };
         envelope.set_body(format!("{{\"id\":\"{event_id}\"}}").as_bytes());
         envelope

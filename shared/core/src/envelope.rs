@@ -1,6 +1,7 @@
 //! The envelope: what ingest puts on the queue and process takes off it
 //! (architecture.md § Envelope).
 
+use crate::trace::{self, TraceContext};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,13 @@ pub struct Envelope {
     /// before any route runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_errors: Option<Vec<crate::schema::SchemaError>>,
+    /// Ingest's span of the event's W3C trace ([`crate::trace`]): the provider's trace
+    /// continued, or one ingest started. Process continues it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    /// The provider's `tracestate`, passed on with its trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
 }
 
 /// Where a claim-checked body is, as the envelope carries it (`body_ref`).
@@ -138,6 +146,15 @@ impl Envelope {
         Ok(envelope)
     }
 
+    /// The event's trace as ingest left it: from `traceparent`, or derived from the key when the
+    /// envelope carries none (or one that does not read).
+    pub fn trace(&self) -> TraceContext {
+        self.traceparent
+            .as_deref()
+            .and_then(TraceContext::parse)
+            .unwrap_or_else(|| trace::from_key(&self.key))
+    }
+
     /// The message attributes ingest sets and process, `inlet dlq` and the queue's subscribers
     /// read: `source`, and `event_type` when there is one.
     pub fn attributes(&self) -> Vec<(&'static str, String)> {
@@ -200,7 +217,26 @@ mod tests {
             replay: None,
             body_ref: None,
             schema_errors: None,
+            traceparent: None,
+            tracestate: None,
         }
+    }
+
+    #[test]
+    fn the_trace_is_the_one_carried_or_one_of_the_keys_own() {
+        let mut envelope = sample();
+        let keyed = envelope.trace();
+        assert_eq!(keyed, sample().trace(), "the same key, the same trace");
+        let carried = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        envelope.traceparent = Some(carried.into());
+        assert_eq!(envelope.trace().traceparent(), carried);
+        envelope.traceparent = Some("garbled".into());
+        assert_eq!(envelope.trace(), keyed);
+        let json = envelope.to_json();
+        assert!(
+            Envelope::from_json(&json).is_ok(),
+            "a garbled trace is no reason to refuse"
+        );
     }
 
     #[test]

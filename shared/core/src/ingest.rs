@@ -11,6 +11,7 @@ use crate::metrics::{self, Metrics};
 use crate::ports::{FifoIds, OutgoingMessage, Queue, QueueError, SecretStore};
 use crate::schema::{self, SCHEMA_INVALID, SchemaError};
 use crate::secrets::{KeyRing, SecretError};
+use crate::trace::{self, TraceId};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use inlet_signature::clock;
 use inlet_signature::{Delivery, Handshake, HandshakeBody, Scheme, SignatureError, Window};
@@ -30,12 +31,16 @@ pub struct IngestRequest<'a> {
     /// The original body bytes (already base64-decoded where the transport encoded them).
     pub body: &'a [u8],
     pub source_ip: Option<IpAddr>,
+    /// The Lambda invocation's X-Ray trace header (`Root=1-…;Parent=…;Sampled=…`), when it
+    /// runs with tracing: the trace id of a delivery that brings none, and what links the queued
+    /// message to this invocation in X-Ray (the message's `AWSTraceHeader`).
+    pub xray_trace: Option<&'a str>,
 }
 
 /// How a request ended, for logs and metrics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Queued { key: String },
+    Queued { key: String, trace_id: TraceId },
     Ignored,
     Handshake,
     Rejected { code: &'static str },
@@ -46,13 +51,20 @@ impl Outcome {
     /// The outcome as the metrics count it.
     pub(crate) fn metric(&self) -> metrics::IngestCount<'_> {
         match self {
-            Self::Queued { key } => metrics::IngestCount::Queued { key },
+            Self::Queued { key, .. } => metrics::IngestCount::Queued { key },
             Self::Ignored => metrics::IngestCount::Ignored,
             Self::Handshake => metrics::IngestCount::Handshake,
             Self::Rejected { code } => metrics::IngestCount::Rejected { reason: code },
             Self::Failed { code } => metrics::IngestCount::Failed { reason: code },
         }
     }
+}
+
+/// What an envelope on its way to the queue is known by in logs and X-Ray.
+struct Queued<'a> {
+    key: String,
+    trace_id: TraceId,
+    xray_trace: Option<&'a str>,
 }
 
 /// The HTTP answer.
@@ -239,8 +251,8 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
         let reply = self.answer(request, now_ms).await;
         let source = logged_source(request.source);
         match &reply.outcome {
-            Outcome::Queued { key } => {
-                tracing::info!(source, key = %key, status = reply.status.as_u16(), "queued")
+            Outcome::Queued { key, trace_id } => {
+                tracing::info!(source, key = %key, trace_id = %trace_id, status = reply.status.as_u16(), "queued")
             }
             Outcome::Failed { code } => {
                 tracing::error!(source, code, status = reply.status.as_u16(), "not queued")
@@ -395,8 +407,11 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
         };
         let event_id = usable_event_id(verified.event_id, request.body);
         let key = envelope::idempotency_key(&source.name, &event_id);
+        // Only now, for a delivery that verified: an unsigned request's trace is never read.
+        let (trace, tracestate) = trace::start(request.headers, request.xray_trace);
+        let trace_id = trace.trace_id;
         if let Some(errors) = &schema_errors {
-            tracing::warn!(source = %source.name, key = %key, schema_errors = errors.len(), "breaks its schema: queued to be dead-lettered");
+            tracing::warn!(source = %source.name, key = %key, trace_id = %trace_id, schema_errors = errors.len(), "breaks its schema: queued to be dead-lettered");
         }
         let mut envelope = Envelope {
             v: envelope::VERSION,
@@ -412,9 +427,16 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             replay: None,
             body_ref: None,
             schema_errors,
+            traceparent: Some(trace.traceparent()),
+            tracestate,
         };
         envelope.set_body(request.body);
-        self.enqueue(source, envelope, key, now_ms).await
+        let queued = Queued {
+            key,
+            trace_id,
+            xray_trace: request.xray_trace,
+        };
+        self.enqueue(source, envelope, queued, now_ms).await
     }
 
     /// Queues `envelope`, its body first stored in the payload bucket when the envelope would
@@ -423,9 +445,14 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
         &self,
         source: &Source,
         mut envelope: Envelope,
-        key: String,
+        queued: Queued<'_>,
         now_ms: i64,
     ) -> Reply {
+        let Queued {
+            key,
+            trace_id,
+            xray_trace,
+        } = queued;
         // Serialised once for a delivery that fits, which is nearly every one.
         let attributes = envelope.attributes();
         let mut body = envelope.to_json();
@@ -441,7 +468,7 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             match claims::offload(payloads.as_ref(), &mut envelope, now_ms).await {
                 Ok(reference) => stored = reference,
                 Err(OffloadError::Store(error)) => {
-                    tracing::error!(source = %source.name, key = %key, %error, "could not store the large body");
+                    tracing::error!(source = %source.name, key = %key, trace_id = %trace_id, %error, "could not store the large body");
                     return Reply::error(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "payload_store_unavailable",
@@ -461,15 +488,16 @@ impl<Q: Queue, S: SecretStore> Ingest<Q, S> {
             body,
             attributes,
             fifo,
+            xray_trace: xray_trace.map(str::to_owned),
         };
         match self.queue.send(message).await {
             Ok(_) => Reply::json(
                 StatusCode::ACCEPTED,
                 &serde_json::json!({ "status": "queued", "id": key }),
-                Outcome::Queued { key },
+                Outcome::Queued { key, trace_id },
             ),
             Err(error) => {
-                tracing::error!(source = %source.name, key = %key, %error, "send to the queue failed");
+                tracing::error!(source = %source.name, key = %key, trace_id = %trace_id, %error, "send to the queue failed");
                 // Nothing refers to the stored body now; the provider's retry stores its own.
                 if let (Some(payloads), Some(reference)) = (&self.payloads, &stored) {
                     payloads.discard(reference).await;

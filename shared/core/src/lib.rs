@@ -16,3 +16,4 @@ pub mod process;
 pub mod schema;
 pub mod secrets;
 pub mod telemetry;
+pub mod trace;

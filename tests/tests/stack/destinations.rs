@@ -49,6 +49,10 @@ fn route(name: &str, action: Action) -> Route {
     }
 }
 
+/// Ingest's span of a provider's trace (W3C Trace Context's example trace id).
+const INGEST_TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
 fn envelope() -> Envelope {
     let fields = serde_json::json!({
         "v": 1,
@@ -60,6 +64,7 @@ fn envelope() -> Envelope {
         "received_at": "2026-01-02T03:04:05.678Z",
         "headers": {"content-type": "application/json"},
         "body": BODY,
+        "traceparent": INGEST_TRACEPARENT,
     });
     Envelope::from_json(&fields.to_string()).unwrap()
 }
@@ -165,13 +170,19 @@ fn string_attributes(message: &aws_sdk_sqs::types::Message) -> Vec<(String, Stri
     pairs
 }
 
+/// Every attribute of the delivery of [`envelope`] as queue message `m-1`; its `traceparent` is
+/// process's span of the envelope's trace.
 fn expected_attributes(route: &str) -> Vec<(String, String)> {
+    let traceparent = envelope().trace().for_message("m-1").traceparent();
+    assert!(traceparent.starts_with(&format!("00-{TRACE_ID}-")));
+    assert_ne!(traceparent, INGEST_TRACEPARENT);
     let mut pairs: Vec<(String, String)> = [
         ("source", "github"),
         ("type", "issues"),
         ("route", route),
         ("event_key", "github#d-1"),
         ("content_type", "application/json"),
+        ("traceparent", traceparent.as_str()),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -335,7 +346,10 @@ async fn an_eventbridge_route_reaches_a_rules_queue() {
         .put_rule()
         .name(&rule)
         .event_bus_name(&bus)
-        .event_pattern(r#"{"source":[{"prefix":"inlet."}]}"#)
+        // Matched on the trace, as a rule that follows one trace would be.
+        .event_pattern(format!(
+            r#"{{"source":[{{"prefix":"inlet."}}],"resources":["inlet:trace/{TRACE_ID}"]}}"#
+        ))
         .send()
         .await
         .unwrap();
@@ -363,6 +377,10 @@ async fn an_eventbridge_route_reaches_a_rules_queue() {
     let event: serde_json::Value = serde_json::from_str(message.body().unwrap()).unwrap();
     assert_eq!(event["source"], "inlet.github");
     assert_eq!(event["detail-type"], "issues");
+    assert_eq!(
+        event["resources"],
+        serde_json::json!([format!("inlet:trace/{TRACE_ID}")])
+    );
     let sent: serde_json::Value = serde_json::from_str(BODY).unwrap();
     assert_eq!(event["detail"], sent);
 }

@@ -104,8 +104,15 @@ fn envelope(source: &str, id: &str) -> String {
         "received_at": "2026-11-28T12:00:00.000Z",
         "headers": {"x-github-event": "push", "content-type": "application/json"},
         "body": "{\"zen\":\"hi\"}",
+        "traceparent": format!("00-{}-00f067aa0ba902b7-01", trace_id(source)),
     })
     .to_string()
+}
+
+/// The trace each source's letters were queued with.
+fn trace_id(source: &str) -> String {
+    let hex: String = source.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{hex:0>32}")
 }
 
 /// Three copies of github#a (dead-lettered by process), one stripe#b (moved by the redrive
@@ -135,6 +142,7 @@ async fn peek_shows_headers_reasons_and_copies() {
         "copy 1 of 3 of github#a",
         "copy 3 of 3 of github#a",
         "  key:       stripe#b",
+        &format!("  key:       stripe#b\n  trace_id:  {}\n", trace_id("stripe")),
         "  reason:    action_failed",
         "  reason:    receives exhausted (moved by the queue's redrive policy",
         "  reason:    unparseable_envelope",
@@ -156,6 +164,7 @@ async fn peek_shows_headers_reasons_and_copies() {
     assert_eq!(numbers, [1, 2, 3]);
     assert!(github.iter().all(|l| l["copies"] == 3));
     assert_eq!(github[0]["headers"]["x-github-event"], "push");
+    assert_eq!(github[0]["trace_id"], trace_id("github"));
     assert_eq!(github[0]["attributes"]["reason"], "action_failed");
     assert_eq!(github[0]["body"], "{\"zen\":\"hi\"}");
 

@@ -277,6 +277,7 @@ async fn deliver(ingest: &Ingest<SqsQueue, MemorySecrets>, id: &str) -> (u16, se
         headers: &headers,
         body: body.as_bytes(),
         source_ip: None,
+        xray_trace: None,
     };
     let reply = ingest.handle(&request, now_ms()).await;
     (

@@ -92,7 +92,7 @@ pub(super) struct Signed {
     pub(super) source: String,
     /// The key ingest gives it (`source#event id`).
     pub(super) key: String,
-    headers: HeaderMap,
+    pub(super) headers: HeaderMap,
     body: Vec<u8>,
 }
 
@@ -602,6 +602,23 @@ fn the_page_fills_filters_shows_and_replays_deliveries_as_they_happen() {
     let envelope = wait_for_text(&mut browser, "#detail-envelope");
     assert!(envelope.contains("github#gh-insp-2"), "{envelope}");
     wait_for_text(&mut browser, "#detail-attempts");
+    let timeline = wait_for_text(&mut browser, "#detail-timeline");
+    for step in [
+        "received",
+        "queued",
+        "claimed",
+        "attempt",
+        "delivered",
+        "done",
+        "+0 ms",
+    ] {
+        assert!(
+            timeline.contains(step),
+            "the timeline shows {step}: {timeline}"
+        );
+    }
+    let trace = wait_for_text(&mut browser, "#detail-trace-id");
+    assert_eq!(trace.len(), 32, "the trace id is shown: {trace}");
 
     // (d) Replay as new: another event, forwarded again.
     let replayed = act_from_page(&mut browser, "replay-new", "processed");

@@ -21,6 +21,8 @@ use std::time::Duration;
 
 // A failing route's attempts, kept in its claim, and its `retries_exhausted` dead letter.
 mod route_retries;
+// One trace from the provider (or X-Ray) through the queue to the forward target.
+mod traces;
 
 struct Stack {
     _emulator: Emulator,
@@ -91,7 +93,18 @@ async fn ingest(stack: &Stack) -> Ingest<SqsQueue, MemorySecrets> {
 }
 
 async fn deliver(ingest: &Ingest<SqsQueue, MemorySecrets>, delivery_id: &str, body: &[u8]) -> u16 {
-    let mut headers = http::HeaderMap::new();
+    deliver_with(ingest, delivery_id, body, http::HeaderMap::new(), None).await
+}
+
+/// A signed GitHub push with `headers` of its own beside the signature, received by an
+/// invocation whose X-Ray trace header is `xray_trace`.
+async fn deliver_with(
+    ingest: &Ingest<SqsQueue, MemorySecrets>,
+    delivery_id: &str,
+    body: &[u8],
+    mut headers: http::HeaderMap,
+    xray_trace: Option<&str>,
+) -> u16 {
     headers.insert("x-github-event", "push".parse().unwrap());
     headers.insert("x-github-delivery", delivery_id.parse().unwrap());
     headers.insert("content-type", "application/json".parse().unwrap());
@@ -119,6 +132,7 @@ async fn deliver(ingest: &Ingest<SqsQueue, MemorySecrets>, delivery_id: &str, bo
         headers: &headers,
         body,
         source_ip: None,
+        xray_trace,
     };
     let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
     ingest.handle(&request, now_ms).await.status.as_u16()
@@ -616,6 +630,7 @@ async fn an_enrolled_secret_is_kept_in_secrets_manager() {
                 headers: &headers,
                 body,
                 source_ip: None,
+                xray_trace: None,
             };
             ingest.handle(&request, now_ms).await
         }

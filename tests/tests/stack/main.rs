@@ -14,6 +14,7 @@ mod guards;
 mod hostile;
 mod inspector;
 mod inspector_copies;
+mod inspector_timeline;
 mod integration;
 mod objects;
 mod outages;

@@ -17,6 +17,8 @@ mod local_endpoint;
 mod packaged_schemas;
 /// The queue's limits and the outage alarm, beside the config that depends on them.
 mod queue_limits;
+/// X-Ray active tracing on both functions.
+mod xray_tracing;
 
 fn template() -> Yaml {
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();

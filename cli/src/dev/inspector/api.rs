@@ -302,6 +302,10 @@ fn detail(delivery: &Delivery) -> Value {
         ("verdict", json!(delivery.verdict)),
         ("envelope", delivery.envelope.clone().unwrap_or(Value::Null)),
         ("action_attempts", json!(delivery.action_attempts)),
+        // The event's trace id: what its log lines and its destinations' `traceparent` name.
+        ("trace_id", json!(super::timeline::trace_id(delivery))),
+        // Each step with its time: `{step, at, offset_ms, …}` (see `timeline::Step`).
+        ("timeline", json!(super::timeline::timeline(delivery))),
     ];
     if let Value::Object(map) = &mut value {
         map.remove("body_excerpt");

@@ -12,6 +12,7 @@ mod pretty;
 mod progress;
 mod queued;
 mod store;
+mod timeline;
 
 pub(super) use actions::Actions;
 pub(super) use api::InspectorService;
@@ -32,7 +33,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
-use store::{ActionAttempt, Arrival, Request, State, Store, Verdict};
+use store::{ActionAttempt, Arrival, Pickup, Queued, Request, State, Store, Verdict};
 
 use progress::detail_as_of;
 pub(super) use store::HistoryError;
@@ -93,6 +94,14 @@ impl ActionRun {
     pub(super) fn error(&self) -> Option<&str> {
         self.result.as_ref().err().map(ActionError::message)
     }
+}
+
+/// The moment process, having claimed an event, asked which routes take the queue message it was
+/// in: what the recorder sees of the claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Claimed {
+    pub message_id: String,
+    pub at_ms: i64,
 }
 
 /// A request as the ingest server saw it.
@@ -169,10 +178,15 @@ impl Inspector {
     }
 
     /// Keeps the envelope of a message ingest has just queued (its body), for
-    /// [`Self::ingested`].
-    pub(super) fn queued(&self, message_id: &str, body: &str) {
+    /// [`Self::ingested`], with when ingest handed it to the queue (epoch milliseconds) and how
+    /// long the queue took to take it.
+    pub(super) fn queued(&self, message_id: &str, body: &str, at_ms: i64, took: Duration) {
         if let Ok(envelope) = serde_json::from_str::<serde_json::Value>(body) {
-            self.store().queued(message_id, envelope);
+            let queued = Queued {
+                at: inlet_signature::clock::format_rfc3339_millis(at_ms),
+                took_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            };
+            self.store().queued(message_id, envelope, Some(queued));
         }
     }
 
@@ -185,17 +199,25 @@ impl Inspector {
         self.replays_lock().remove(token)
     }
 
-    /// Records what process made of a poll's batch, at `now` (seconds since the epoch), with the
-    /// routes' runs in it. Each outcome lands on the delivery its message was first queued as;
-    /// each route held back is counted against its destination.
-    pub(super) fn polled(&self, poll: &Poll, retries: &Retries<'_>, now: i64, runs: &[ActionRun]) {
+    /// Records what process made of a poll's batch, had at `now_ms` (epoch milliseconds), with
+    /// the routes' runs in it and the claims the recorder saw. Each outcome lands on the delivery
+    /// its message was first queued as; each route held back is counted against its destination.
+    pub(super) fn polled(
+        &self,
+        poll: &Poll,
+        retries: &Retries<'_>,
+        now_ms: i64,
+        runs: &[ActionRun],
+        claims: &[Claimed],
+    ) {
         let Some(outcome) = &poll.outcome else {
             return;
         };
         let batch = PolledBatch {
             poll,
             retries,
-            now_ms: now * 1000,
+            // Whole seconds, as the console's lines count the next tries from.
+            now_ms: now_ms.div_euclid(1000) * 1000,
         };
         let mut destinations = self.destinations();
         for routes in &outcome.routes {
@@ -238,9 +260,18 @@ impl Inspector {
                 last_error: last_error.as_deref(),
             };
             let backoff_ms = retries.backoff_at_ms(received.receive_count, batch.now_ms);
-            store.receive(
+            let pickup = Pickup {
+                message_id: message_id.clone(),
+                receive_count: received.receive_count,
+                claimed_at_ms: claims
+                    .iter()
+                    .find(|c| &c.message_id == message_id)
+                    .map(|c| c.at_ms),
+                ended_at_ms: now_ms,
+            };
+            store.receive_at(
                 &received.origin_message_id,
-                message_id,
+                pickup,
                 mine.iter().map(|r| r.attempt()).collect(),
                 route_states(routes, retries, backoff_ms),
                 |tried| progress_of(&receipt, retries, tried),
@@ -369,7 +400,7 @@ fn arrival(seen: &Seen<'_>, source: Option<&str>, reply: &Reply, replay: Option<
     };
     let status = reply.status.as_u16();
     let (state, key, code, detail, verified) = match &reply.outcome {
-        Outcome::Queued { key } => (
+        Outcome::Queued { key, .. } => (
             State::Queued,
             Some(key.clone()),
             None,
@@ -409,7 +440,7 @@ fn arrival(seen: &Seen<'_>, source: Option<&str>, reply: &Reply, replay: Option<
     };
     let message = match (&reply.outcome, field("message")) {
         (_, Some(message)) => message,
-        (Outcome::Queued { key }, None) => format!("signature verified; queued as {key}"),
+        (Outcome::Queued { key, .. }, None) => format!("signature verified; queued as {key}"),
         (Outcome::Ignored, None) => "signature verified; filtered out".to_owned(),
         (_, None) => "signature verified".to_owned(),
     };
@@ -482,7 +513,10 @@ mod tests {
             status: http::StatusCode::ACCEPTED,
             content_type: "application/json",
             body: format!(r#"{{"id":"{key}","status":"queued"}}"#),
-            outcome: Outcome::Queued { key: key.into() },
+            outcome: Outcome::Queued {
+                key: key.into(),
+                trace_id: inlet_core::trace::TraceId([7; 16]),
+            },
             headers: Vec::new(),
         };
         inspector.ingested(&seen, Some("github"), &reply, Some(message_id.into()))
@@ -495,7 +529,7 @@ mod tests {
             "v": 1, "key": "github#d-1", "source": "github", "scheme": "github",
             "event_type": "push", "event_id": "d-1", "received_at": "2026-11-28T13:00:00.000Z",
         });
-        inspector.queued("m-1", &envelope.to_string());
+        inspector.queued("m-1", &envelope.to_string(), NOON * 1000, Duration::ZERO);
         let id = record_queued(&inspector, "github#d-1", "m-1");
         let delivery = inspector.store().get(&id).cloned().expect("recorded");
         assert_eq!(delivery.event_type.as_deref(), Some("push"));
@@ -516,7 +550,7 @@ mod tests {
     fn a_due_move_to_the_dead_letter_queue_is_told_in_the_past_tense() {
         use inlet_core::process::BatchOutcome;
         let inspector = Inspector::in_memory();
-        inspector.queued("m-1", r#"{"key":"github#a"}"#);
+        inspector.queued("m-1", r#"{"key":"github#a"}"#, NOON * 1000, Duration::ZERO);
         let id = record_queued(&inspector, "github#a", "m-1");
         // Its 500th receive failed before its routes ran: SQS moves it once the backoff set on it
         // (5 s doubled per receive, capped at 900 s) runs out.
@@ -546,7 +580,7 @@ mod tests {
             routes: &[],
             max_receive_count: 500,
         };
-        inspector.polled(&poll, &retries, NOON, &[]);
+        inspector.polled(&poll, &retries, NOON * 1000, &[], &[]);
         let delivery = inspector.store().get(&id).cloned().expect("recorded");
         assert_eq!(delivery.state, State::DeadLettered);
         assert_eq!(

@@ -39,11 +39,16 @@ impl Queue for RecordingQueue {
     async fn send(&self, message: OutgoingMessage) -> Result<String, QueueError> {
         // The body is copied only when there is an inspector to tell.
         let body = self.inspector.as_ref().map(|_| message.body.clone());
+        // When ingest handed the message over: the queue has it at some moment before the
+        // answer, and process can claim it only after that, so the timeline stays in order.
+        let at_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
+        let started = std::time::Instant::now();
         let sent = self.queue.send(message).await;
+        let took = started.elapsed();
         if let (Ok(message_id), Some(inspector), Some(body)) = (&sent, &self.inspector, body) {
             // Told before the answer goes out: the poller may take the message before the
             // server has recorded the request it came from.
-            inspector.queued(message_id, &body);
+            inspector.queued(message_id, &body, at_ms, took);
             let _ = SENT.try_with(|sent| *sent.borrow_mut() = Some(message_id.clone()));
         }
         sent

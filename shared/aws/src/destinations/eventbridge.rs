@@ -10,6 +10,7 @@
 //! - `Detail`: the delivered body, which EventBridge requires to be a JSON object; anything else
 //!   (an array, a form body, a transform's scalar) is a permanent failure that says so. A
 //!   route's `transform` can wrap such bodies in an object.
+//! - `Resources`: `inlet:trace/<trace id>`, the event's W3C trace id, for rules to match on.
 //!
 //! EventBridge answers 200 even when it refuses the entry: `FailedEntryCount` and the entry's
 //! `ErrorCode` say so, sorted like a refused request's: `ThrottlingException` is throttled,
@@ -23,6 +24,7 @@ use super::{code_and_message, failure, refused};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use inlet_core::actions::ActionError;
 use inlet_core::actions::destination::{Delivering, Delivery, Destination};
+use inlet_core::trace::TraceId;
 
 /// `DetailType` when the event has no type.
 pub const DEFAULT_DETAIL_TYPE: &str = "webhook";
@@ -30,6 +32,16 @@ pub const DEFAULT_DETAIL_TYPE: &str = "webhook";
 pub const SOURCE_PREFIX: &str = "inlet.";
 /// EventBridge's limit on `DetailType`, in characters.
 const DETAIL_TYPE_MAX: usize = 128;
+
+/// The entry's resource that names the event's trace, `inlet:trace/<trace id>`: the detail is
+/// the provider's body and stays as it came, and `resources` is the field of an event's own that
+/// a rule can match (`{"resources": ["inlet:trace/4bf9…"]}`, or a prefix `inlet:trace/`).
+pub fn trace_resource(trace_id: &TraceId) -> String {
+    format!("{TRACE_RESOURCE_PREFIX}{trace_id}")
+}
+
+/// What the trace's resource starts with.
+pub const TRACE_RESOURCE_PREFIX: &str = "inlet:trace/";
 
 /// One route's event bus.
 #[derive(Debug, Clone)]
@@ -87,6 +99,7 @@ impl EventBridgeDestination {
             .source(format!("{SOURCE_PREFIX}{}", envelope.source))
             .detail_type(detail_type)
             .detail(detail)
+            .resources(trace_resource(&delivery.event.trace().trace_id))
             .build())
     }
 

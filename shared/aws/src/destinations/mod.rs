@@ -12,7 +12,8 @@
 //! - **Attributes.** `source`, `type` (the event type, left out when there is none, when empty,
 //!   or when it holds a character SQS refuses: SNS and SQS refuse an empty attribute), `route`,
 //!   `event_key` (the receiver's idempotency key: [`inlet_core::envelope::Envelope::claim_key`],
-//!   `replay:<id>:<key>` for a replay), `content_type`, and `replay` for a replayed event.
+//!   `replay:<id>:<key>` for a replay), `content_type`, `replay` for a replayed event, and
+//!   `traceparent` (the event's W3C trace, continued: [`inlet_core::trace`]).
 //! - **FIFO ids.** The deduplication id is the hex SHA-256 of `claim_key + "\n" + route`: one per
 //!   (event, route), so SQS and SNS FIFO drop a resend within their five-minute window. A message
 //!   group taken from the event key is the key itself when SQS/SNS accept it (1 to 128 printable
@@ -37,6 +38,7 @@ use base64::Engine as _;
 use inlet_core::actions::ActionError;
 use inlet_core::actions::destination::{CloudDestinations, Delivery, Destination};
 use inlet_core::config::Action;
+use inlet_core::trace::TRACEPARENT;
 use sha2::Digest as _;
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -249,6 +251,7 @@ pub(crate) fn attributes(delivery: &Delivery<'_>, base64: bool) -> Vec<(&'static
     if let Some(replay) = &envelope.replay {
         attributes.push(("replay", replay.clone()));
     }
+    attributes.push((TRACEPARENT, delivery.event.trace().traceparent()));
     attributes
 }
 

@@ -21,6 +21,7 @@ fn message(fifo: Option<FifoIds>) -> OutgoingMessage {
         body: r#"{"v":1}"#.into(),
         attributes: vec![("source", "github".into()), ("event_type", "push".into())],
         fifo,
+        xray_trace: None,
     }
 }
 

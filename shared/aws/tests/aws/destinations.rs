@@ -47,6 +47,15 @@ fn envelope(event_type: Option<&str>, replay: Option<&str>) -> Envelope {
     Envelope::from_json(&fields.to_string()).unwrap()
 }
 
+/// The `traceparent` every destination sends for [`delivery`]: process's span (for message
+/// `m-1`) of the trace the envelope's key gives it, as it carries none.
+fn traceparent() -> String {
+    envelope(None, None)
+        .trace()
+        .for_message("m-1")
+        .traceparent()
+}
+
 fn delivery<'a>(envelope: &'a Envelope, body: &'a [u8]) -> Delivery<'a> {
     Delivery {
         event: Event {
@@ -229,6 +238,7 @@ async fn sqs_sends_the_body_as_it_is_with_the_event_attributes_once() {
                         ("route", "triage"),
                         ("event_key", "github#d-1"),
                         ("content_type", "application/json"),
+                        ("traceparent", &traceparent()),
                     ])
                 && req.message_group_id().is_none()
                 && req.message_deduplication_id().is_none()
@@ -537,6 +547,7 @@ async fn sns_publishes_the_body_with_source_type_route_and_key_once() {
                         ("route", "triage"),
                         ("event_key", "github#d-1"),
                         ("content_type", "application/json"),
+                        ("traceparent", &traceparent()),
                     ])
                 && req.message_group_id().is_none()
                 && req.message_deduplication_id().is_none()
@@ -565,6 +576,7 @@ async fn sns_leaves_out_a_missing_type_and_base64s_binary_bodies() {
                         ("route", "triage"),
                         ("event_key", "github#d-1"),
                         ("content_type", "application/json"),
+                        ("traceparent", &traceparent()),
                         ("content_transfer_encoding", "base64"),
                     ])
         })

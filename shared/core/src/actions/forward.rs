@@ -1,11 +1,13 @@
 //! The forward destination: POST the body (the provider's bytes, or the route's transform of
 //! them) to the agent's URL, signed the Standard Webhooks way with the event key as `webhook-id`
-//! and the route as `inlet-route`, so the receiver can verify and deduplicate too.
+//! and the route as `inlet-route`, so the receiver can verify and deduplicate too; `traceparent`
+//! (and the provider's `tracestate`) continue the event's trace.
 
 use crate::actions::destination::{Delivering, Delivery, Destination};
 use crate::actions::retry_after::retry_after_secs;
 use crate::actions::{ActionError, answers};
 use crate::metrics;
+use crate::trace::{TRACEPARENT, TRACESTATE};
 use inlet_signature::clock;
 use inlet_signature::{Key, sign_outbound};
 use std::time::{Duration, Instant, SystemTime};
@@ -66,6 +68,11 @@ impl Forwarder {
             .header("inlet-route", delivery.route);
         if let Some(event_type) = &envelope.event_type {
             request = request.header("inlet-event-type", event_type.as_str());
+        }
+        // The event's W3C trace, continued: the provider's trace id when it sent one.
+        request = request.header(TRACEPARENT, delivery.event.trace().traceparent());
+        if let Some(state) = &envelope.tracestate {
+            request = request.header(TRACESTATE, state.as_str());
         }
         if let Some(replay) = &envelope.replay {
             // Tells the receiver this is `inlet replay` sending the event again, and which run.

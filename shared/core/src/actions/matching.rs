@@ -137,6 +137,8 @@ mod tests {
             replay: None,
             body_ref: None,
             schema_errors: None,
+            traceparent: None,
+            tracestate: None,
         }
     }
 

@@ -21,6 +21,7 @@ pub mod router;
 pub mod transform;
 
 use crate::envelope::Envelope;
+use crate::trace::TraceContext;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -32,6 +33,14 @@ pub struct Event<'a> {
     pub body: &'a [u8],
     /// The queue message this run is for: copies of one event are different messages.
     pub message_id: &'a str,
+}
+
+impl Event<'_> {
+    /// Process's span of the event's trace, for this queue message: what every destination
+    /// receives (`traceparent`).
+    pub fn trace(&self) -> TraceContext {
+        self.envelope.trace().for_message(self.message_id)
+    }
 }
 
 /// The dead-letter reason of a route whose action failed for good.

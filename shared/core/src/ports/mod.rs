@@ -15,6 +15,9 @@ pub struct OutgoingMessage {
     pub attributes: Vec<(&'static str, String)>,
     /// FIFO queues only: the ordering group and the deduplication id.
     pub fifo: Option<FifoIds>,
+    /// The X-Ray trace header to set as the message's `AWSTraceHeader` system attribute, which
+    /// links the consuming Lambda's invocation to the sender's trace.
+    pub xray_trace: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -83,6 +83,7 @@ impl<St, Dl: Queue, Vi, H> Process<St, Dl, Vi, H> {
                 group_id: group.to_owned(),
                 deduplication_id: record.message_id.to_owned(),
             }),
+            xray_trace: None,
         };
         self.dead_letters.send(message).await.map(|_| *reason)
     }

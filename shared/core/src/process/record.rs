@@ -16,7 +16,9 @@ use crate::ports::{
     Visibility,
 };
 use crate::schema::SCHEMA_INVALID;
+use crate::telemetry;
 use inlet_signature::clock;
+use tracing::Instrument as _;
 
 /// Completion writes per event, and the pause before the second (doubling after), on top of the
 /// SDK's own retries.
@@ -30,7 +32,24 @@ where
     Vi: Visibility,
     H: Handler,
 {
+    /// Runs one record, every line it logs in its event's span (`key`, `trace_id`).
     pub(super) async fn run_record(
+        &self,
+        record: &QueuedRecord<'_>,
+        parsed: &Result<Envelope, crate::envelope::EnvelopeError>,
+        clock: Deadline,
+        budget: Budget,
+    ) -> RecordRun {
+        let span = match parsed {
+            Ok(envelope) => telemetry::event_span(&envelope.key, envelope.trace().trace_id),
+            Err(_) => tracing::Span::none(),
+        };
+        self.run_traced(record, parsed, clock, budget)
+            .instrument(span)
+            .await
+    }
+
+    async fn run_traced(
         &self,
         record: &QueuedRecord<'_>,
         parsed: &Result<Envelope, crate::envelope::EnvelopeError>,

@@ -96,6 +96,7 @@ async fn post(ingest: &Ingest<MemoryQueue, MemorySecrets>, body: &[u8]) -> Reply
         headers: &headers,
         body,
         source_ip: None,
+        xray_trace: None,
     };
     ingest.handle(&request, NOW_MS).await
 }

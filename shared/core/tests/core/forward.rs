@@ -70,6 +70,8 @@ fn envelope(source: &str, event_id: &str, event_type: Option<&str>, body: &[u8])
         replay: None,
         body_ref: None,
         schema_errors: None,
+        traceparent: None,
+        tracestate: None,
     };
     envelope.set_body(body);
     envelope

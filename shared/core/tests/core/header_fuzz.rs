@@ -659,6 +659,8 @@ proptest! {
             replay: None,
             body_ref: None,
             schema_errors: None,
+            traceparent: None,
+            tracestate: None,
         };
         envelope.set_body(&body);
         let back = Envelope::from_json(&envelope.to_json()).unwrap();
@@ -822,6 +824,7 @@ proptest! {
             headers: &map,
             body: &body,
             source_ip: Some(ip.parse().unwrap()),
+            xray_trace: None,
         };
         let reply = runtime.block_on(ingest.handle(&request, NOW * 1000));
         prop_assert!(queue.is_empty(), "queued: {:?}", queue.messages());

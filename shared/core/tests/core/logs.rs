@@ -170,6 +170,7 @@ async fn post(ingest: &Ingest<MemoryQueue, MemorySecrets>, headers: &HeaderMap, 
         headers,
         body,
         source_ip: None,
+        xray_trace: None,
     };
     ingest.handle(&request, NOW_MS).await;
 }
@@ -248,6 +249,8 @@ fn envelope_json(source: &str, event_id: &str) -> String {
         replay: None,
         body_ref: None,
         schema_errors: None,
+        traceparent: None,
+        tracestate: None,
     };
     envelope.set_body(format!(r#"{{"note":"{BODY_MARKER}"}}"#).as_bytes());
     envelope.to_json()
@@ -378,6 +381,106 @@ action = {{ type = "log" }}
     ]);
 }
 
+/// The provider's trace (W3C Trace Context's own example) through ingest, the queue and process
+/// to the target: the same trace id on every log line of the event and in the target's
+/// `traceparent`, with spans of Inlet's own.
+#[tokio::test]
+async fn one_trace_runs_from_the_provider_to_the_target_and_every_line_between() {
+    const PROVIDER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let target = Target::answering(400).await;
+    let config = Config::parse(&format!(
+        "[sources.github]\nscheme = \"github\"\nsecrets = [\"env:GH\"]\n\n[[routes]]\nsource = \"github\"\n\
+         action = {{ type = \"forward\", url = \"{}\", secret = \"env:AGENT\" }}\n",
+        target.url("/hook")
+    ))
+    .unwrap();
+    let env = Env::Map(HashMap::from([
+        ("GH".to_owned(), GITHUB_SECRET.to_owned()),
+        ("AGENT".to_owned(), AGENT_SECRET.to_owned()),
+    ]));
+    let keys = KeyRing::load(
+        &config,
+        SecretResolver::new(env.clone(), MemorySecrets::default()),
+    )
+    .await
+    .unwrap();
+    let resolver = SecretResolver::new(env, MemorySecrets::default());
+    let queue = MemoryQueue::new();
+    let ingest = Ingest::new(config.clone(), keys, queue.clone(), false);
+    let router = Router::load(
+        &config,
+        &resolver,
+        Forwarder::new().unwrap(),
+        &inlet_core::actions::destination::NoCloud,
+    )
+    .await
+    .unwrap();
+    let process = Process::new(
+        MemoryStore::new(),
+        MemoryQueue::new(),
+        MemoryVisibility::default(),
+        router,
+        ProcessSettings::default(),
+    );
+
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let body = br#"{"ref":"refs/heads/main"}"#;
+    let (mut headers, _) = github("d-traced", body, GITHUB_SECRET);
+    let provider_parent = format!("00-{PROVIDER_TRACE}-00f067aa0ba902b7-01");
+    headers.insert(
+        "traceparent",
+        HeaderValue::from_str(&provider_parent).unwrap(),
+    );
+    headers.insert("tracestate", HeaderValue::from_static("vendor=abc"));
+    post(&ingest, &headers, body).await;
+
+    let queued = queue.messages();
+    assert_eq!(queued.len(), 1);
+    let envelope = Envelope::from_json(&queued[0].body).unwrap();
+    let ingest_parent = envelope.traceparent.clone().unwrap();
+    assert!(ingest_parent.starts_with(&format!("00-{PROVIDER_TRACE}-")));
+    assert_ne!(ingest_parent, provider_parent, "ingest's span is its own");
+    assert_eq!(envelope.tracestate.as_deref(), Some("vendor=abc"));
+
+    let record = QueuedRecord {
+        message_id: "m-traced",
+        receipt_handle: "rh",
+        body: &queued[0].body,
+        receive_count: 1,
+        group_id: None,
+        source: None,
+        origin_message_id: None,
+        routes: None,
+    };
+    let clock = Deadline {
+        now_ms: NOW_MS,
+        deadline_ms: NOW_MS + 30_000,
+    };
+    process.handle_batch(&[record], clock).await;
+
+    let hit = target.only_hit();
+    let sent = hit.header("traceparent").unwrap();
+    assert!(sent.starts_with(&format!("00-{PROVIDER_TRACE}-")), "{sent}");
+    assert_ne!(sent, ingest_parent, "process's span is its own");
+    assert_eq!(hit.header("tracestate"), Some("vendor=abc"));
+
+    let lines = capture.lines();
+    // Ingest's line, process's line about the refused route (which names no key itself) and
+    // the record's own: each with the key, and the provider's trace id beside it.
+    for message in ["queued", "route failed for good", "record done"] {
+        let line = lines
+            .iter()
+            .find(|l| l["fields"]["message"] == message)
+            .unwrap_or_else(|| panic!("no `{message}` line: {lines:#?}"));
+        assert_eq!(line["fields"]["key"], "github#d-traced", "{line}");
+        assert_eq!(line["fields"]["trace_id"], PROVIDER_TRACE, "{line}");
+    }
+    for line in lines.iter().filter(|l| !l["fields"]["key"].is_null()) {
+        assert_eq!(line["fields"]["trace_id"], PROVIDER_TRACE, "{line}");
+    }
+}
+
 #[tokio::test]
 async fn a_rejection_is_logged_without_what_the_sender_sent() {
     let capture = Capture::default();
@@ -396,6 +499,7 @@ async fn a_rejection_is_logged_without_what_the_sender_sent() {
         headers: &headers,
         body: body.as_bytes(),
         source_ip: None,
+        xray_trace: None,
     };
     let reply = ingest.handle(&request, NOW_MS).await;
     assert!(matches!(reply.outcome, Outcome::Rejected { .. }));
@@ -416,6 +520,7 @@ async fn an_unknown_source_is_logged_no_longer_than_a_source_name_can_be() {
         headers: &HeaderMap::new(),
         body: b"",
         source_ip: None,
+        xray_trace: None,
     };
     let reply = ingest.handle(&request, NOW_MS).await;
     assert_eq!(

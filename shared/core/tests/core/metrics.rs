@@ -120,6 +120,7 @@ async fn post(
         headers,
         body,
         source_ip: None,
+        xray_trace: None,
     };
     ingest.handle(&request, NOW_MS).await.outcome
 }
@@ -279,6 +280,8 @@ fn envelope_json(source: &str, event_id: &str, body: &str) -> String {
         replay: None,
         body_ref: None,
         schema_errors: None,
+        traceparent: None,
+        tracestate: None,
     };
     envelope.set_body(body.as_bytes());
     envelope.to_json()

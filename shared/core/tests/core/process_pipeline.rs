@@ -156,6 +156,8 @@ pub(crate) fn envelope_json(source: &str, event_id: &str, body: &str) -> String 
         replay: None,
         body_ref: None,
         schema_errors: None,
+        traceparent: None,
+        tracestate: None,
     };
     envelope.set_body(body.as_bytes());
     envelope.to_json()

@@ -207,6 +207,7 @@ async fn deliver(ingest: &Ingest<MemoryQueue, MemorySecrets>, event: &str, body:
         headers: &headers,
         body: body.as_bytes(),
         source_ip: None,
+        xray_trace: None,
     };
     ingest.handle(&request, NOW * 1000).await
 }

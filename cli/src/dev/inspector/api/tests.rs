@@ -105,7 +105,9 @@ mod routing {
             routes: &actions.config.routes,
             max_receive_count: 500,
         };
-        actions.inspector.polled(&poll, &retries, NOON, runs);
+        actions
+            .inspector
+            .polled(&poll, &retries, NOON * 1000, runs, &[]);
     }
 
     fn receive(actions: &Actions, body: &str, reply: &Reply) -> String {
@@ -139,7 +141,10 @@ mod routing {
             content_type: "application/json",
             body: format!("{{\"status\":\"queued\",\"id\":\"{key}\"}}"),
             headers: Vec::new(),
-            outcome: Outcome::Queued { key: key.into() },
+            outcome: Outcome::Queued {
+                key: key.into(),
+                trace_id: inlet_core::trace::TraceId([7; 16]),
+            },
         }
     }
 
@@ -218,6 +223,10 @@ mod routing {
         assert_eq!(detail["verdict"]["verified"], true);
         assert_eq!(detail["envelope"], Value::Null);
         assert_eq!(detail["action_attempts"], json!([]));
+        // Not queued as far as the record knows (no envelope came): received, nothing since.
+        assert_eq!(detail["trace_id"], Value::Null);
+        assert_eq!(detail["timeline"][0]["step"], "received");
+        assert_eq!(detail["timeline"][0]["offset_ms"], 0);
         let (status, missing) = call(&actions, Method::GET, "/api/deliveries/d-999999", None).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(missing["error"], "not_found");
@@ -231,8 +240,21 @@ mod routing {
         actions.inspector.queued(
             "m-7",
             r#"{"key":"github#2","event_type":"push","replay":"run-7"}"#,
+            NOON * 1000,
+            std::time::Duration::ZERO,
         );
         let replayed = receive_as(&actions, "{}", &queued("github#2"), Some("m-7"));
+        let (_, copy) = call(
+            &actions,
+            Method::GET,
+            &format!("/api/deliveries/{replayed}"),
+            None,
+        )
+        .await;
+        // Its envelope carries no trace: the key's own, which process uses too.
+        let keyed = inlet_core::trace::from_key("github#2").trace_id.to_string();
+        assert_eq!(copy["trace_id"], keyed.as_str());
+        assert_eq!(copy["timeline"][1]["step"], "queued", "{copy}");
         let (_, list) = call(&actions, Method::GET, "/api/deliveries", None).await;
         let row = |id: &str| {
             list["deliveries"]

@@ -1,7 +1,7 @@
 //! The dead-letter queue's side of the store: deliveries redriven, deleted, or no longer held.
 
 use super::Store;
-use super::records::State;
+use super::records::{Delivery, LetterMove, State};
 
 impl Store {
     /// The delivery whose dead letter was sent back to the queue (by the page or `inlet dlq`) as
@@ -24,6 +24,7 @@ impl Store {
         for route in &mut delivery.routes {
             route.redriven(&detail);
         }
+        moved(delivery, "redriven", &detail);
         delivery.gone = false;
         if !record_waits {
             delivery.state = State::Queued;
@@ -38,6 +39,7 @@ impl Store {
     /// The delivery whose dead letter was deleted for good.
     pub(crate) fn deleted(&mut self, origin: &str, detail: String) -> Option<String> {
         let delivery = self.by_origin(origin)?;
+        moved(delivery, "deleted", &detail);
         delivery.state = State::Deleted;
         delivery.state_detail = detail;
         delivery.next_try_at = None;
@@ -79,4 +81,15 @@ impl Store {
             self.persist(id);
         }
     }
+}
+
+/// Keeps, for the delivery's timeline, that its dead letter was `what` (`redriven`, `deleted`)
+/// now.
+fn moved(delivery: &mut Delivery, what: &str, detail: &str) {
+    let now_ms = inlet_signature::clock::epoch_millis(std::time::SystemTime::now());
+    delivery.letter_moves.push(LetterMove {
+        at: inlet_signature::clock::format_rfc3339_millis(now_ms),
+        what: what.to_owned(),
+        detail: detail.to_owned(),
+    });
 }

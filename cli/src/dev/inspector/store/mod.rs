@@ -10,7 +10,10 @@ mod tests;
 
 use super::history::History;
 pub(crate) use super::history::HistoryError;
-pub(crate) use records::{ActionAttempt, Arrival, Delivery, Progress, Request, State, Verdict};
+pub(crate) use records::{
+    ActionAttempt, Arrival, Delivery, LetterMove, Pickup, Progress, Queued, Receive, Request,
+    State, Verdict,
+};
 pub(crate) use routes::{RouteStage, RouteState};
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -24,7 +27,7 @@ pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
 /// not recorded the request it came from (the poller can be that quick).
 #[derive(Debug, Clone)]
 struct Early {
-    message_id: String,
+    pickup: Pickup,
     runs: Vec<ActionAttempt>,
     routes: Vec<RouteState>,
     progress: Progress,
@@ -36,8 +39,9 @@ pub(crate) struct Store {
     deliveries: VecDeque<Delivery>,
     next_seq: u64,
     history: Option<History>,
-    /// Envelopes ingest has queued, by message id, until the request they came from is recorded.
-    pending: HashMap<String, serde_json::Value>,
+    /// Envelopes ingest has queued, by message id, with when, until the request they came from
+    /// is recorded.
+    pending: HashMap<String, (serde_json::Value, Option<Queued>)>,
     /// Receives of pending messages, applied once their delivery is recorded.
     early: HashMap<String, Vec<Early>>,
     /// A history write that failed, to report once rather than on every event.
@@ -103,18 +107,26 @@ impl Store {
         }
     }
 
-    /// Keeps the envelope of a message ingest has just queued, until [`Self::arrive`] records
-    /// the request it came from.
-    pub(crate) fn queued(&mut self, message_id: &str, envelope: serde_json::Value) {
-        self.pending.insert(message_id.to_owned(), envelope);
+    /// Keeps the envelope of a message ingest has just queued, and when the queue took it, until
+    /// [`Self::arrive`] records the request it came from.
+    pub(crate) fn queued(
+        &mut self,
+        message_id: &str,
+        envelope: serde_json::Value,
+        queued: Option<Queued>,
+    ) {
+        self.pending
+            .insert(message_id.to_owned(), (envelope, queued));
     }
 
     /// Records a delivery ingest answered; its id. A queued one takes the envelope
     /// [`Self::queued`] kept, and any receive of its message that came first.
     pub(crate) fn arrive(&mut self, mut arrival: Arrival) -> String {
+        let mut queued = None;
         let early = match &arrival.message_id {
             Some(message_id) => {
-                if let Some(envelope) = self.pending.remove(message_id) {
+                if let Some((envelope, sent)) = self.pending.remove(message_id) {
+                    queued = sent;
                     // The 202's body names the key only; the event type is the envelope's.
                     if arrival.event_type.is_none() {
                         arrival.event_type = envelope
@@ -155,6 +167,9 @@ impl Store {
             envelope: arrival.envelope,
             action_attempts: Vec::new(),
             routes: Vec::new(),
+            queued,
+            receives: Vec::new(),
+            letter_moves: Vec::new(),
         });
         while self.deliveries.len() > MAX_DELIVERIES {
             if let Some(old) = self.deliveries.pop_front()
@@ -166,7 +181,7 @@ impl Store {
         for receive in early {
             self.apply(
                 &id,
-                &receive.message_id,
+                receive.pickup,
                 receive.runs,
                 receive.routes,
                 receive.progress,
@@ -188,12 +203,12 @@ impl Store {
     /// ended, then what process made of it. `progress` is told whether the action has ever run on the delivery (a copy
     /// held back behind a failing one never has). A message the store has never heard of (sent
     /// by `inlet replay`, or queued before this run) becomes a delivery of its own through
-    /// `unknown`. `message_id` is the message received: `origin` itself, or a redrive of it.
-    /// Returns the delivery it landed on, or `None` while it waits for its request.
-    pub(crate) fn receive(
+    /// `unknown`. `pickup` says which message was received (`origin` itself, or a redrive of
+    /// it) and when. Returns the delivery it landed on, or `None` while it waits for its request.
+    pub(crate) fn receive_at(
         &mut self,
         origin: &str,
-        message_id: &str,
+        pickup: Pickup,
         runs: Vec<ActionAttempt>,
         routes: Vec<RouteState>,
         progress: impl FnOnce(bool) -> Progress,
@@ -202,7 +217,7 @@ impl Store {
         if let Some(delivery) = self.by_origin(origin) {
             let tried = !delivery.action_attempts.is_empty() || !runs.is_empty();
             let id = delivery.id.clone();
-            self.apply(&id, message_id, runs, routes, progress(tried));
+            self.apply(&id, pickup, runs, routes, progress(tried));
             self.persist(&id);
             return Some(id);
         }
@@ -212,7 +227,7 @@ impl Store {
                 .entry(origin.to_owned())
                 .or_default()
                 .push(Early {
-                    message_id: message_id.to_owned(),
+                    pickup,
                     runs,
                     routes,
                     progress,
@@ -223,9 +238,30 @@ impl Store {
         arrival.message_id = Some(origin.to_owned());
         let id = self.arrive(arrival);
         let tried = !runs.is_empty();
-        self.apply(&id, message_id, runs, routes, progress(tried));
+        self.apply(&id, pickup, runs, routes, progress(tried));
         self.persist(&id);
         Some(id)
+    }
+
+    /// [`Self::receive_at`] of message `message_id`'s first receive, ended now and claimed at no
+    /// time the recorder saw.
+    #[cfg(test)]
+    pub(crate) fn receive(
+        &mut self,
+        origin: &str,
+        message_id: &str,
+        runs: Vec<ActionAttempt>,
+        routes: Vec<RouteState>,
+        progress: impl FnOnce(bool) -> Progress,
+        unknown: impl FnOnce() -> Option<Arrival>,
+    ) -> Option<String> {
+        let pickup = Pickup {
+            message_id: message_id.to_owned(),
+            receive_count: 1,
+            claimed_at_ms: None,
+            ended_at_ms: inlet_signature::clock::epoch_millis(std::time::SystemTime::now()),
+        };
+        self.receive_at(origin, pickup, runs, routes, progress, unknown)
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<&Delivery> {

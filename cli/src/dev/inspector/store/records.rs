@@ -144,6 +144,59 @@ pub(crate) struct Delivery {
     /// Each route that has run on it, in the order each first ran, with its latest outcome.
     #[serde(default)]
     pub routes: Vec<RouteState>,
+    /// When ingest handed its message to the queue, for its timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued: Option<Queued>,
+    /// Each receive of its message by process, in order, for its timeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub receives: Vec<Receive>,
+    /// What the page or `inlet dlq` did with its dead letter, in order, for its timeline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub letter_moves: Vec<LetterMove>,
+}
+
+/// When ingest handed a message to the queue (RFC 3339 with milliseconds), and how long the
+/// queue took to answer that it had it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Queued {
+    pub at: String,
+    pub took_ms: u64,
+}
+
+/// One receive of a delivery's message by process, as the poller and the recorder saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Receive {
+    /// The message received: the first, or a redrive's.
+    pub message_id: String,
+    /// SQS's receive count of that message.
+    pub receive_count: u32,
+    /// When process, having claimed the event's key, asked which routes take it; `None` when it
+    /// did not get that far (a duplicate, a key claimed elsewhere, a body that breaks its
+    /// schema).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<String>,
+    /// How many of the delivery's action attempts this receive added: the next ones in order.
+    pub runs: u32,
+    /// How each route that ran or was held back ended on this receive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteState>,
+    /// When the poller had the receive's outcome.
+    pub ended_at: String,
+    /// Where the delivery stood after it, and why.
+    pub state: State,
+    pub detail: String,
+    /// When it was to come back, for a record sent back to the queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_try_at: Option<String>,
+}
+
+/// A move of a delivery's dead letter that the page or `inlet dlq` told: `redriven` or
+/// `deleted`, when, and in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LetterMove {
+    pub at: String,
+    pub what: String,
+    pub detail: String,
 }
 
 /// A delivery as ingest answered it, before it has an id.
@@ -165,6 +218,17 @@ pub(crate) struct Arrival {
     pub envelope: Option<serde_json::Value>,
     /// The message it was queued as.
     pub message_id: Option<String>,
+}
+
+/// One receive of a message, as the poller hands it to the store: the message, SQS's receive
+/// count, when process claimed the event (epoch milliseconds, if the recorder saw it) and when
+/// the poller had the outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pickup {
+    pub message_id: String,
+    pub receive_count: u32,
+    pub claimed_at_ms: Option<i64>,
+    pub ended_at_ms: i64,
 }
 
 /// What the process pipeline made of one receive of a delivery's message.

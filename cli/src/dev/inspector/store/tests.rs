@@ -149,6 +149,7 @@ fn a_receive_before_its_request_is_recorded_waits_for_it() {
     store.queued(
         "m-1",
         serde_json::json!({"key": "github#a", "event_type": "push"}),
+        None,
     );
     // The poller took the message before the server recorded the request.
     assert_eq!(

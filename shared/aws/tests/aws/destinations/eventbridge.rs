@@ -3,6 +3,12 @@
 
 use super::*;
 
+/// The entry's one resource: the event's trace id, for rules to match.
+fn trace_resource() -> String {
+    let trace = envelope(None, None).trace();
+    inlet_aws::destinations::eventbridge::trace_resource(&trace.trace_id)
+}
+
 fn taken() -> PutEventsOutput {
     PutEventsOutput::builder()
         .failed_entry_count(0)
@@ -33,7 +39,7 @@ async fn eventbridge_puts_one_entry_from_the_event() {
                 && entry.source() == Some("inlet.github")
                 && entry.detail_type() == Some("issues")
                 && entry.detail() == Some(std::str::from_utf8(BODY).unwrap())
-                && entry.resources().is_empty()
+                && entry.resources() == [trace_resource()]
                 && entry.time().is_none()
         })
         .then_output(taken);
