@@ -24,6 +24,29 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+/// A config whose each `(source, path)` is a GitHub source forwarding to `target`'s `path`, with
+/// `retries` one-second steps and no breaker in the way, so a failing route settles in seconds.
+pub(crate) fn forwarding_config(
+    target: &Target,
+    retries: usize,
+    sources: &[(&str, &str)],
+) -> String {
+    let schedule = vec!["\"1s\""; retries].join(", ");
+    let mut text = format!(
+        "[process]\nretry_schedule = [{schedule}]\nbreaker_threshold = 1000\n\
+         retry_base_secs = 1\nretry_max_secs = 1\n\n"
+    );
+    for (source, path) in sources {
+        text.push_str(&format!(
+            "[sources.{source}]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n\
+             [[routes]]\nsource = \"{source}\"\naction = {{ type = \"forward\", url = \"{}\", \
+             secret = \"env:INLET_INSPECT_AGENT\", timeout_ms = 5000 }}\n\n",
+            target.url(&format!("/{path}"))
+        ));
+    }
+    text
+}
+
 // ---- config ----
 
 const GITHUB_SECRET: &str = "inspector-github-secret";

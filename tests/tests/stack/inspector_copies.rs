@@ -4,7 +4,7 @@
 //! `inlet dev` in the same directory refused before it touches the first one's history.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::inspector::{Rig, SECRET_VARIABLES, github, text};
+use super::inspector::{Rig, SECRET_VARIABLES, forwarding_config, github, text};
 use inlet_testkit::inlet_command;
 use inlet_testkit::target::{Script, Target};
 use serde_json::Value;
@@ -14,19 +14,11 @@ use std::process::Output;
 /// second apart, and no breaker holds it back, so a failing event dead-letters in seconds, not
 /// minutes. `broken` answers 410, dead-lettered at once.
 fn config(target: &Target) -> String {
-    let mut text = String::from(
-        "[process]\nretry_schedule = [\"1s\", \"1s\", \"1s\", \"1s\"]\nbreaker_threshold = 1000\n\
-         retry_base_secs = 1\nretry_max_secs = 1\n\n",
-    );
-    for (source, path) in [("copies", "fail"), ("broken", "gone"), ("github", "ok")] {
-        text.push_str(&format!(
-            "[sources.{source}]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n\
-             [[routes]]\nsource = \"{source}\"\naction = {{ type = \"forward\", url = \"{}\", \
-             secret = \"env:INLET_INSPECT_AGENT\", timeout_ms = 5000 }}\n\n",
-            target.url(&format!("/{path}"))
-        ));
-    }
-    text
+    forwarding_config(
+        target,
+        4,
+        &[("copies", "fail"), ("broken", "gone"), ("github", "ok")],
+    )
 }
 
 impl Rig {

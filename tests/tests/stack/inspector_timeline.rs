@@ -3,7 +3,7 @@
 //! the sender started.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use super::inspector::{Rig, github, text};
+use super::inspector::{Rig, forwarding_config, github, text};
 use http::HeaderValue;
 use inlet_testkit::target::{Script, Target};
 use serde_json::Value;
@@ -15,19 +15,7 @@ const TRACEPARENT: &str = "00-5e1d3a9c0b7f42e8a6c4d2b0f8e6a4c2-a1b2c3d4e5f60718-
 /// `timed` forwards to a target that takes everything; `retried` to one that fails each event's
 /// first try (once the test scripts it so), retried a second later with no breaker in the way.
 fn config(target: &Target) -> String {
-    let mut text = String::from(
-        "[process]\nretry_schedule = [\"1s\", \"1s\", \"1s\"]\nbreaker_threshold = 1000\n\
-         retry_base_secs = 1\nretry_max_secs = 1\n\n",
-    );
-    for (source, path) in [("timed", "ok"), ("retried", "fail")] {
-        text.push_str(&format!(
-            "[sources.{source}]\nscheme = \"github\"\nsecrets = [\"env:INLET_INSPECT_GITHUB\"]\n\n\
-             [[routes]]\nsource = \"{source}\"\naction = {{ type = \"forward\", url = \"{}\", \
-             secret = \"env:INLET_INSPECT_AGENT\", timeout_ms = 5000 }}\n\n",
-            target.url(&format!("/{path}"))
-        ));
-    }
-    text
+    forwarding_config(target, 3, &[("timed", "ok"), ("retried", "fail")])
 }
 
 /// The detail of the delivery of `key`, once it is processed.

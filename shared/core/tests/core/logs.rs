@@ -256,6 +256,29 @@ fn envelope_json(source: &str, event_id: &str) -> String {
     envelope.to_json()
 }
 
+/// The process pipeline over in-memory ports, its routes from `config` with secrets from `env`.
+async fn process(
+    config: &Config,
+    env: Env,
+) -> Process<MemoryStore, MemoryQueue, MemoryVisibility, Router> {
+    let resolver = SecretResolver::new(env, MemorySecrets::default());
+    let router = Router::load(
+        config,
+        &resolver,
+        Forwarder::new().unwrap(),
+        &inlet_core::actions::destination::NoCloud,
+    )
+    .await
+    .unwrap();
+    Process::new(
+        MemoryStore::new(),
+        MemoryQueue::new(),
+        MemoryVisibility::default(),
+        router,
+        ProcessSettings::default(),
+    )
+}
+
 #[tokio::test]
 async fn process_logs_the_key_on_every_event_line_and_never_the_body_or_secrets() {
     let target = Target::answering(200).await;
@@ -299,22 +322,7 @@ action = {{ type = "log" }}
         "AGENT".to_owned(),
         AGENT_SECRET.to_owned(),
     )]));
-    let resolver = SecretResolver::new(env, MemorySecrets::default());
-    let router = Router::load(
-        &config,
-        &resolver,
-        Forwarder::new().unwrap(),
-        &inlet_core::actions::destination::NoCloud,
-    )
-    .await
-    .unwrap();
-    let process = Process::new(
-        MemoryStore::new(),
-        MemoryQueue::new(),
-        MemoryVisibility::default(),
-        router,
-        ProcessSettings::default(),
-    );
+    let process = process(&config, env).await;
 
     let capture = Capture::default();
     let _guard = capture.install();
@@ -404,24 +412,9 @@ async fn one_trace_runs_from_the_provider_to_the_target_and_every_line_between()
     )
     .await
     .unwrap();
-    let resolver = SecretResolver::new(env, MemorySecrets::default());
     let queue = MemoryQueue::new();
     let ingest = Ingest::new(config.clone(), keys, queue.clone(), false);
-    let router = Router::load(
-        &config,
-        &resolver,
-        Forwarder::new().unwrap(),
-        &inlet_core::actions::destination::NoCloud,
-    )
-    .await
-    .unwrap();
-    let process = Process::new(
-        MemoryStore::new(),
-        MemoryQueue::new(),
-        MemoryVisibility::default(),
-        router,
-        ProcessSettings::default(),
-    );
+    let process = process(&config, env).await;
 
     let capture = Capture::default();
     let _guard = capture.install();
