@@ -142,7 +142,10 @@ async fn peek_shows_headers_reasons_and_copies() {
         "copy 1 of 3 of github#a",
         "copy 3 of 3 of github#a",
         "  key:       stripe#b",
-        &format!("  key:       stripe#b\n  trace_id:  {}\n", trace_id("stripe")),
+        &format!(
+            "  key:       stripe#b\n  trace_id:  {}\n",
+            trace_id("stripe")
+        ),
         "  reason:    action_failed",
         "  reason:    receives exhausted (moved by the queue's redrive policy",
         "  reason:    unparseable_envelope",
