@@ -3,8 +3,8 @@
 //! type when the source takes every type. Each gets a key that is safe in a JSON pointer and in
 //! an AsyncAPI component name.
 
-use super::events::{EventNames, Types, takes};
-use inlet_core::config::{ANY_TYPE, Config, Source};
+use super::events::{Types, takes};
+use inlet_core::config::{ANY_TYPE, Config, EventFilter, Source};
 use std::collections::{BTreeSet, HashSet};
 
 /// One message of a channel.
@@ -19,8 +19,8 @@ pub(super) struct Entry {
 }
 
 /// The messages of `source`'s channel: the named types sorted, then the one for any other type.
-pub(super) fn for_source(source: &Source, config: &Config, names: &EventNames) -> Vec<Entry> {
-    let filter = names.source(&source.name);
+pub(super) fn for_source(source: &Source, config: &Config) -> Vec<Entry> {
+    let filter = source.events.as_ref().map(EventFilter::names);
     let mut named: BTreeSet<Types> = BTreeSet::new();
     for entry in filter.into_iter().flatten() {
         named.insert(Types::of_entry(entry));
@@ -30,11 +30,17 @@ pub(super) fn for_source(source: &Source, config: &Config, names: &EventNames) -
             named.insert(Types::Exact(event_type.clone()));
         }
     }
-    for (index, route) in config.routes.iter().enumerate() {
+    for route in &config.routes {
         if route.source != source.name {
             continue;
         }
-        for entry in names.route(index).into_iter().flatten() {
+        for entry in route
+            .events
+            .as_ref()
+            .map(EventFilter::names)
+            .into_iter()
+            .flatten()
+        {
             let types = Types::of_entry(entry);
             // A route's type the source never lets in is no message of this channel.
             if takes(filter, &types) {
@@ -112,21 +118,19 @@ mod tests {
         assert_eq!(keys.take("push"), "push");
     }
 
-    fn config(text: &str) -> (Config, EventNames) {
-        let config = Config::parse(text).unwrap();
-        let names = EventNames::read(text, &config).unwrap();
-        (config, names)
+    fn config(text: &str) -> Config {
+        Config::parse(text).unwrap()
     }
 
     #[test]
     fn a_filtered_source_has_its_types_and_no_message_for_any_other() {
-        let (config, names) = config(
+        let config = config(
             "[sources.s]\nscheme = \"stripe\"\nsecrets = [\"env:S\"]\n\
              events = [\"charge.succeeded\", \"invoice.*\"]\n\
              [[routes]]\nsource = \"s\"\nevents = [\"invoice.paid\", \"customer.created\"]\n\
              action = { type = \"log\" }\n",
         );
-        let entries = for_source(&config.sources["s"], &config, &names);
+        let entries = for_source(&config.sources["s"], &config);
         let shown: Vec<(String, String)> = entries
             .iter()
             .map(|e| (e.key.clone(), e.types.entry()))
@@ -139,15 +143,18 @@ mod tests {
                 ("invoice._".to_owned(), "invoice.*".to_owned()),
             ]
         );
-        let route = taken_by(&entries, names.route(0));
+        let route = taken_by(
+            &entries,
+            config.routes[0].events.as_ref().map(EventFilter::names),
+        );
         assert_eq!(route.len(), 1);
         assert_eq!(route[0].key, "invoice.paid");
     }
 
     #[test]
     fn an_open_source_has_a_message_for_any_type() {
-        let (config, names) = config("[sources.s]\nscheme = \"github\"\nsecrets = [\"env:S\"]\n");
-        let entries = for_source(&config.sources["s"], &config, &names);
+        let config = config("[sources.s]\nscheme = \"github\"\nsecrets = [\"env:S\"]\n");
+        let entries = for_source(&config.sources["s"], &config);
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0].types, Types::Any);
         assert_eq!(entries[0].key, "any");

@@ -3,7 +3,6 @@
 //! Sources come in name order and routes in the config's; every map is written with its keys
 //! sorted, so the same config always gives the same text.
 
-use super::events::EventNames;
 use super::message::SchemaFiles;
 use super::security::{self, SecurityScheme};
 use super::server::{self, Server};
@@ -21,7 +20,6 @@ pub(super) const ASYNCAPI: &str = "3.0.0";
 #[derive(Debug)]
 pub(super) struct Input<'a> {
     pub config: &'a Config,
-    pub names: &'a EventNames,
     /// The config's directory, which its schema paths are relative to.
     pub schema_dir: &'a Path,
     pub title: &'a str,
@@ -37,7 +35,7 @@ pub(super) fn build(input: &Input<'_>) -> Result<Value, CliError> {
     let mut schemes: BTreeMap<String, Value> = BTreeMap::new();
     let mut entries_of = BTreeMap::new();
     for (name, source) in &config.sources {
-        let entries = catalogue::for_source(source, config, input.names);
+        let entries = catalogue::for_source(source, config);
         let security: Option<SecurityScheme> = security::for_source(name, &source.scheme);
         channels.insert(name.clone(), channel::build(source, &entries, &mut files)?);
         // Source names are a-z, 0-9, `-` and `_`, route names too: the dot keeps these apart
@@ -51,7 +49,7 @@ pub(super) fn build(input: &Input<'_>) -> Result<Value, CliError> {
         }
         entries_of.insert(name.as_str(), entries);
     }
-    for (index, each) in config.routes.iter().enumerate() {
+    for each in &config.routes {
         // The loader refuses a route whose source is not configured.
         let (Some(source), Some(entries)) = (
             config.source(&each.source),
@@ -59,10 +57,7 @@ pub(super) fn build(input: &Input<'_>) -> Result<Value, CliError> {
         ) else {
             continue;
         };
-        operations.insert(
-            each.name.clone(),
-            route::build(each, source, entries, input.names.route(index)),
-        );
+        operations.insert(each.name.clone(), route::build(each, source, entries));
     }
     let mut document = Map::new();
     document.insert("asyncapi".to_owned(), json!(ASYNCAPI));

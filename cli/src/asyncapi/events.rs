@@ -1,68 +1,6 @@
-//! The names in the config's `events` filters, of sources and of routes. The validated config
-//! keeps a filter's names private (it only answers whether a type passes), so they are read from
-//! the config's text, after the loader has accepted it; and matched here by the same rule: a
-//! name ending in `*` is a prefix, any other is exact.
-
-use crate::error::CliError;
-use inlet_core::config::Config;
-use std::collections::BTreeMap;
-
-/// Every `events` list of the config, as written.
-#[derive(Debug, Default)]
-pub(super) struct EventNames {
-    /// By source name; a source without `events` is absent.
-    sources: BTreeMap<String, Vec<String>>,
-    /// In the config's order, one per route: `None` for a route without `events`.
-    routes: Vec<Option<Vec<String>>>,
-}
-
-impl EventNames {
-    /// The lists in `text`, the TOML `config` was loaded from.
-    pub(super) fn read(text: &str, config: &Config) -> Result<Self, CliError> {
-        let table: toml::Table = toml::from_str(text)
-            .map_err(|e| CliError::Failed(format!("reading the config's `events` lists: {e}")))?;
-        let mut names = Self::default();
-        if let Some(sources) = table.get("sources").and_then(toml::Value::as_table) {
-            for (name, source) in sources {
-                if let Some(list) = source.get("events").and_then(strings) {
-                    names.sources.insert(name.clone(), list);
-                }
-            }
-        }
-        if let Some(routes) = table.get("routes").and_then(toml::Value::as_array) {
-            names.routes = routes
-                .iter()
-                .map(|route| route.get("events").and_then(strings))
-                .collect();
-        }
-        // The text is what the loader read: any other shape means it changed in between.
-        if names.routes.len() != config.routes.len() {
-            return Err(CliError::Failed(
-                "the config changed while it was read: run the command again".to_owned(),
-            ));
-        }
-        Ok(names)
-    }
-
-    /// The source's `events`, if it has them.
-    pub(super) fn source(&self, name: &str) -> Option<&[String]> {
-        self.sources.get(name).map(Vec::as_slice)
-    }
-
-    /// The `index`th route's `events`, if it has them.
-    pub(super) fn route(&self, index: usize) -> Option<&[String]> {
-        self.routes.get(index).and_then(|r| r.as_deref())
-    }
-}
-
-/// A TOML array of strings.
-fn strings(value: &toml::Value) -> Option<Vec<String>> {
-    value
-        .as_array()?
-        .iter()
-        .map(|v| v.as_str().map(str::to_owned))
-        .collect()
-}
+//! The names in the config's `events` filters, of sources and of routes (`EventFilter::names`),
+//! read as types and compared by the loader's rule: a name ending in `*` is a prefix, any other
+//! is exact.
 
 /// What one event filter entry, or one message of a channel, stands for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -119,6 +57,11 @@ pub(super) fn takes(filter: Option<&[String]>, types: &Types) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use inlet_core::config::EventFilter;
+
+    fn names(filter: Option<&EventFilter>) -> Option<&[String]> {
+        filter.map(EventFilter::names)
+    }
 
     fn list(names: &[&str]) -> Vec<String> {
         names.iter().map(|n| (*n).to_owned()).collect()
@@ -153,11 +96,16 @@ mod tests {
                     [[routes]]\nname = \"one\"\nsource = \"a\"\naction = { type = \"log\" }\n\
                     [[routes]]\nname = \"two\"\nsource = \"b\"\nevents = [\"issues\"]\n\
                     action = { type = \"log\" }\n";
-        let config = Config::parse(text).unwrap();
-        let names = EventNames::read(text, &config).unwrap();
-        assert_eq!(names.source("a"), Some(&["push".to_owned()][..]));
-        assert_eq!(names.source("b"), None);
-        assert_eq!(names.route(0), None);
-        assert_eq!(names.route(1), Some(&["issues".to_owned()][..]));
+        let config = inlet_core::config::Config::parse(text).unwrap();
+        assert_eq!(
+            names(config.sources["a"].events.as_ref()),
+            Some(&["push".to_owned()][..])
+        );
+        assert_eq!(names(config.sources["b"].events.as_ref()), None);
+        assert_eq!(names(config.routes[0].events.as_ref()), None);
+        assert_eq!(
+            names(config.routes[1].events.as_ref()),
+            Some(&["issues".to_owned()][..])
+        );
     }
 }

@@ -41,15 +41,10 @@ pub struct AsyncApiArgs {
 
 pub fn run(globals: &Globals, args: &AsyncApiArgs) -> Result<Report, CliError> {
     let config = globals.load_config()?;
-    // The event filters keep their names to themselves: read them from the text, which the
-    // loader has just validated.
-    let text = std::fs::read_to_string(&globals.config).map_err(CliError::io(&globals.config))?;
-    let names = events::EventNames::read(&text, &config)?;
     let server = args.server.as_deref().map(server::parse).transpose()?;
     let base = inlet_core::config::config_dir(&globals.config);
     let document = sorted(document::build(&document::Input {
         config: &config,
-        names: &names,
         schema_dir: base,
         title: &args.title,
         version: &args.api_version,

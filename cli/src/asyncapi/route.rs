@@ -5,17 +5,12 @@
 use super::catalogue::{self, Entry};
 use super::channel;
 use inlet_core::actions::destination::destination_id;
-use inlet_core::config::{Action, Condition, Route, Source, Subject, Test};
+use inlet_core::config::{Action, Condition, EventFilter, Route, Source, Subject, Test};
 use serde_json::{Map, Value, json};
 
-/// The operation of `route`, from `source` whose channel has `entries`; `filter` is the route's
-/// `events`.
-pub(super) fn build(
-    route: &Route,
-    source: &Source,
-    entries: &[Entry],
-    filter: Option<&[String]>,
-) -> Value {
+/// The operation of `route`, from `source` whose channel has `entries`.
+pub(super) fn build(route: &Route, source: &Source, entries: &[Entry]) -> Value {
+    let filter = route.events.as_ref().map(EventFilter::names);
     let destination = destination(&route.action);
     let taken = catalogue::taken_by(entries, filter);
     let mut operation = Map::new();

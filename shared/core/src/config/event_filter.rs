@@ -23,6 +23,11 @@ impl EventFilter {
         Ok(Self(names))
     }
 
+    /// The list as the config wrote it: exact types, and prefixes ending in `*`.
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+
     /// Whether an event of this type passes. An event with no type passes no filter: a prefix
     /// cannot match what is not there, and the provider said nothing of what it is.
     pub fn allows(&self, event_type: Option<&str>) -> bool {
