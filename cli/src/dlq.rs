@@ -10,6 +10,7 @@ use crate::error::CliError;
 use crate::state::Target;
 use inlet_core::envelope::Envelope;
 use inlet_core::process::{ATTEMPTS, RETRIES_EXHAUSTED, ROUTE_ERRORS, ROUTES, SCHEMA_ERRORS};
+use inlet_core::schema::SchemaError;
 use inlet_local::{self as local, DeadLetter, Progress, Selection, StackSettings};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -565,14 +566,11 @@ fn describe_schema_errors(text: &mut String, attributes: &BTreeMap<String, Strin
         return;
     };
     for error in errors {
-        let pointer = error["pointer"].as_str().unwrap_or("");
-        let message = error["message"].as_str().unwrap_or("");
-        let at = if pointer.is_empty() {
-            "(the body)"
-        } else {
-            pointer
+        let error = SchemaError {
+            pointer: error["pointer"].as_str().unwrap_or("").to_owned(),
+            message: error["message"].as_str().unwrap_or("").to_owned(),
         };
-        let _ = writeln!(text, "  schema:    {at}: {message}");
+        let _ = writeln!(text, "  schema:    {}: {}", error.place(), error.message);
     }
 }
 
