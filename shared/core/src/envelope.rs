@@ -149,10 +149,7 @@ impl Envelope {
     /// The event's trace as ingest left it: from `traceparent`, or derived from the key when the
     /// envelope carries none (or one that does not read).
     pub fn trace(&self) -> TraceContext {
-        self.traceparent
-            .as_deref()
-            .and_then(TraceContext::parse)
-            .unwrap_or_else(|| trace::from_key(&self.key))
+        trace::carried(self.traceparent.as_deref(), &self.key)
     }
 
     /// The message attributes ingest sets and process, `inlet dlq` and the queue's subscribers

@@ -138,6 +138,14 @@ pub fn start(headers: &http::HeaderMap, xray: Option<&str>) -> (TraceContext, Op
     (context, None)
 }
 
+/// An event's trace as ingest left it: its `traceparent` when that reads, else the one its key
+/// gives it ([`from_key`]). What process continues, and what the inspector names.
+pub fn carried(traceparent: Option<&str>, key: &str) -> TraceContext {
+    traceparent
+        .and_then(TraceContext::parse)
+        .unwrap_or_else(|| from_key(key))
+}
+
 /// The trace of an envelope that carries none (queued before traces, or written by hand):
 /// derived from its key, so every step of that event still shares one id.
 pub fn from_key(key: &str) -> TraceContext {

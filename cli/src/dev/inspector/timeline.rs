@@ -5,7 +5,7 @@
 //! what the store kept; nothing here reads a clock.
 
 use super::store::{ActionAttempt, Delivery, Receive, RouteStage, RouteState, State};
-use inlet_core::trace::TraceContext;
+use inlet_core::trace;
 use serde::Serialize;
 
 /// One step of a delivery's timeline.
@@ -76,17 +76,12 @@ impl Step {
 /// log lines and its destinations' `traceparent` name. `None` for a delivery never queued.
 pub(super) fn trace_id(delivery: &Delivery) -> Option<String> {
     let envelope = delivery.envelope.as_ref()?;
-    let carried = envelope
+    // As process reads it: an envelope without one (from before traces) has its key's.
+    let traceparent = envelope
         .get("traceparent")
-        .and_then(serde_json::Value::as_str)
-        .and_then(TraceContext::parse);
-    // An envelope without one (from before traces) has the trace its key gives it, as process
-    // derives it.
-    let trace = match carried {
-        Some(trace) => trace,
-        None => inlet_core::trace::from_key(envelope.get("key")?.as_str()?),
-    };
-    Some(trace.trace_id.to_string())
+        .and_then(serde_json::Value::as_str);
+    let key = envelope.get("key")?.as_str()?;
+    Some(trace::carried(traceparent, key).trace_id.to_string())
 }
 
 /// Epoch milliseconds of an RFC 3339 time in UTC (`…Z`), keeping the first three digits of the
